@@ -1,0 +1,176 @@
+//! The headless command line: run suites with progress bars, validate suites, list the model
+//! catalog and show saved results. Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 cancelled.
+
+mod progress;
+mod table;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{CommandFactory, Parser, Subcommand};
+use phasebench::results::{self, RunStatus, SuiteResult, SuiteStatus};
+use phasebench::runner::{self, RunEvent, RunOptions};
+use phasebench::suite::{self, Suite};
+
+/// Exit code when every run succeeded.
+const EXIT_OK: u8 = 0;
+/// Exit code when a run failed or a result could not be saved.
+const EXIT_RUN_FAILED: u8 = 1;
+/// Exit code for bad input (a suite or result file, an argument).
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_CANCELLED: u8 = 130;
+
+#[derive(Parser)]
+#[command(
+    name = "phasebench",
+    version,
+    about = "Benchmark ML workloads across optimization phases and compare them honestly."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a suite (the embedded quickstart suite when none is given) and write its results.
+    Run {
+        /// Suite file (.ron). Without it, the embedded default suite runs.
+        suite: Option<PathBuf>,
+        /// Directory under which a `<suite>-<time>/` result directory is created.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
+    /// Check suite files without running them.
+    Validate {
+        /// Suite files (.ron).
+        #[arg(required = true)]
+        suites: Vec<PathBuf>,
+    },
+    /// List the model catalog with each model's parameters, defaults and modes.
+    Models,
+    /// Print the comparison table of a saved result (a result.json or its directory).
+    Show {
+        /// Result file or directory.
+        result: PathBuf,
+    },
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        None => {
+            // The desktop app takes over here once it exists; until then, say what there is.
+            let _ = Cli::command().print_help();
+            Ok(EXIT_OK)
+        }
+        Some(Command::Run { suite, out }) => run(suite.as_deref(), &out),
+        Some(Command::Validate { suites }) => Ok(validate(&suites)),
+        Some(Command::Models) => {
+            print!("{}", table::catalog_text());
+            Ok(EXIT_OK)
+        }
+        Some(Command::Show { result }) => show(&result),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn load(suite_path: Option<&Path>) -> Result<(Suite, String), suite::SuiteError> {
+    match suite_path {
+        Some(path) => Ok((phasebench::load_checked_suite(path)?, path.display().to_string())),
+        None => Ok((
+            phasebench::parse_checked_suite(suite::DEFAULT_SUITE_RON, suite::DEFAULT_SUITE_ORIGIN)?,
+            suite::DEFAULT_SUITE_ORIGIN.to_owned(),
+        )),
+    }
+}
+
+fn run(suite_path: Option<&Path>, out: &Path) -> anyhow::Result<u8> {
+    let (suite, origin) = match load(suite_path) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build of phasebench; build with --release for representative timings");
+    }
+    let handle = runner::start(suite, RunOptions::new(out, origin), Arc::new(|| {}))
+        .with_context(|| format!("cannot start the suite (output directory {})", out.display()))?;
+    let result_file = handle.result_dir().join(results::RESULT_FILE_NAME);
+    let cancel = handle.cancel_token();
+    // Ctrl-C once: stop after the current step and keep what was measured. Twice: quit now (the
+    // result file on disk still holds every finished run).
+    ctrlc::set_handler(move || {
+        if cancel.is_cancelled() {
+            std::process::exit(i32::from(EXIT_CANCELLED));
+        }
+        cancel.cancel();
+        eprintln!("\ncancelling after the current step (Ctrl-C again to quit at once)...");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+
+    let mut progress = progress::Progress::new();
+    let mut save_failed = false;
+    let result = runner::drive(handle, |event| {
+        if let RunEvent::SaveFailed { message } = event {
+            save_failed = true;
+            progress.println(&format!("error: cannot save results: {message}"));
+        }
+        progress.handle(event);
+    })?;
+    progress.finish();
+
+    print!("{}", table::result_text(&result));
+    println!("results: {}", result_file.display());
+    Ok(exit_code(&result, save_failed))
+}
+
+fn exit_code(result: &SuiteResult, save_failed: bool) -> u8 {
+    if result.status == SuiteStatus::Cancelled {
+        EXIT_CANCELLED
+    } else if save_failed || result.runs.iter().any(|run| matches!(run.status, RunStatus::Failed { .. })) {
+        EXIT_RUN_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> u8 {
+    let mut code = EXIT_OK;
+    for path in paths {
+        match phasebench::load_checked_suite(path) {
+            Ok(suite) => {
+                let runs = runner::expand(&suite).len();
+                println!(
+                    "{}: ok ({} workloads, {} phases, {runs} runs)",
+                    path.display(),
+                    suite.workloads.len(),
+                    suite.phases.len()
+                );
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                code = EXIT_BAD_INPUT;
+            }
+        }
+    }
+    code
+}
+
+fn show(path: &Path) -> anyhow::Result<u8> {
+    let result = results::load_result(path)?;
+    print!("{}", table::result_text(&result));
+    Ok(exit_code(&result, false))
+}

@@ -1,0 +1,118 @@
+//! Progress on stderr while a suite runs: a bar over runs, a live line for the current run, and a
+//! line per finished run (printed plainly when stderr is not a terminal).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use phasebench::results::RunStatus;
+use phasebench::runner::{PlannedRun, RunEvent, StepKind};
+
+use super::table::format_secs;
+
+pub struct Progress {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    current: ProgressBar,
+    interactive: bool,
+    runs: Vec<PlannedRun>,
+    warmup_steps: usize,
+    measured_steps: usize,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        let multi = MultiProgress::new();
+        let overall = multi.add(ProgressBar::new(0));
+        overall.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} runs")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let current = multi.add(ProgressBar::new_spinner());
+        current.enable_steady_tick(Duration::from_millis(120));
+        Self {
+            multi,
+            overall,
+            current,
+            interactive: std::io::stderr().is_terminal(),
+            runs: Vec::new(),
+            warmup_steps: 0,
+            measured_steps: 0,
+        }
+    }
+
+    /// Prints a line above the bars (or plainly when stderr is not a terminal).
+    pub fn println(&self, line: &str) {
+        if self.interactive {
+            let _ = self.multi.println(line);
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn label(&self, index: usize) -> String {
+        self.runs.get(index).map_or_else(|| format!("run {index}"), PlannedRun::label)
+    }
+
+    pub fn handle(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::Planned { runs, result_dir } => {
+                self.runs = runs.clone();
+                self.overall.set_length(runs.len() as u64);
+                self.println(&format!("{} runs; results go to {}", runs.len(), result_dir.display()));
+            }
+            RunEvent::RunStarted { index } => {
+                self.warmup_steps = 0;
+                self.measured_steps = 0;
+                self.current.set_message(format!("{}: building the model", self.label(*index)));
+            }
+            RunEvent::Steps { index, kind, step_secs } => {
+                let last = step_secs.last().copied().unwrap_or_default();
+                let message = match kind {
+                    StepKind::Warmup => {
+                        self.warmup_steps += step_secs.len();
+                        format!(
+                            "{}: warm-up step {}, last {}",
+                            self.label(*index),
+                            self.warmup_steps,
+                            format_secs(last)
+                        )
+                    }
+                    StepKind::Measured => {
+                        self.measured_steps += step_secs.len();
+                        format!(
+                            "{}: {} steps measured, last {}",
+                            self.label(*index),
+                            self.measured_steps,
+                            format_secs(last)
+                        )
+                    }
+                };
+                self.current.set_message(message);
+            }
+            RunEvent::RunFinished { result } => {
+                self.overall.inc(1);
+                let label = self.label(result.index);
+                let line = match &result.status {
+                    RunStatus::Failed { reason } => format!("FAILED    {label}: {reason}"),
+                    RunStatus::Cancelled => format!("cancelled {label} after {} steps", result.step_secs.len()),
+                    RunStatus::Completed => match &result.summary {
+                        Some(summary) => format!(
+                            "done      {label}: {} steps, median {}",
+                            summary.count,
+                            format_secs(summary.median)
+                        ),
+                        None => format!("done      {label}: {}", result.notes.join("; ")),
+                    },
+                };
+                self.println(&line);
+            }
+            RunEvent::SaveFailed { .. } | RunEvent::SuiteFinished { .. } => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        self.current.finish_and_clear();
+        self.overall.finish_and_clear();
+    }
+}

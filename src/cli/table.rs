@@ -1,0 +1,145 @@
+//! Plain-text tables for the console: the comparison of a result and the model catalog.
+
+use std::fmt::Write;
+
+use phasebench::results::{RunStatus, SuiteResult, SuiteStatus};
+use phasebench::{models, suite};
+
+/// Seconds in the unit that reads best (ns, µs, ms or s).
+pub fn format_secs(secs: f64) -> String {
+    match secs {
+        s if s < 1e-6 => format!("{:.0} ns", s * 1e9),
+        s if s < 1e-3 => format!("{:.1} µs", s * 1e6),
+        s if s < 1.0 => format!("{:.2} ms", s * 1e3),
+        s => format!("{s:.2} s"),
+    }
+}
+
+/// Lays out rows under headers with columns padded to their widest cell.
+fn layout(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(cell, &w)| format!("{cell:<w$}")).collect();
+        padded.join("  ").trim_end().to_owned() + "\n"
+    };
+    let mut text = line(headers.to_vec());
+    text += &line(widths.iter().map(|&w| "-".repeat(w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
+    for row in rows {
+        text += &line(row.iter().map(String::as_str).collect());
+    }
+    text
+}
+
+/// The comparison table of a result, one block per workload.
+pub fn result_text(result: &SuiteResult) -> String {
+    let env = &result.environment;
+    let mut text = String::new();
+    let status = match result.status {
+        SuiteStatus::Completed => "completed",
+        SuiteStatus::Cancelled => "cancelled",
+        SuiteStatus::Running => "incomplete (interrupted while running)",
+    };
+    let _ = writeln!(
+        text,
+        "\nSuite `{}`: {status}, {}/{} runs, started {}\nMachine: {} ({} threads for candle), {} build, candle {}",
+        result.suite.name,
+        result.runs.len(),
+        result.planned_runs,
+        result.started_at,
+        env.cpu_model,
+        env.compute_threads,
+        env.build_profile,
+        env.candle_version,
+    );
+    let headers = [
+        "phase",
+        "batch",
+        "dtype",
+        "device",
+        "p50",
+        "p90",
+        "items/s",
+        "speedup [95% CI]",
+        "verdict",
+        "max abs err",
+        "status",
+    ];
+    for workload in &result.suite.workloads {
+        let rows: Vec<Vec<String>> = result
+            .runs
+            .iter()
+            .filter(|run| run.workload == workload.name)
+            .map(|run| {
+                let summary = run.summary.as_ref();
+                let speedup = match (&run.speedup, run.is_baseline) {
+                    (Some(s), _) => format!("{:.2}x [{:.2}, {:.2}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high),
+                    (None, true) => "baseline".to_owned(),
+                    (None, false) => "-".to_owned(),
+                };
+                let status = match &run.status {
+                    RunStatus::Completed => "ok".to_owned(),
+                    RunStatus::Cancelled => "cancelled".to_owned(),
+                    RunStatus::Failed { reason } => format!("FAILED: {reason}"),
+                };
+                vec![
+                    run.phase.clone(),
+                    run.batch_size.to_string(),
+                    run.dtype.to_string(),
+                    run.device.to_string(),
+                    summary.map_or("-".into(), |s| format_secs(s.median)),
+                    summary.map_or("-".into(), |s| format_secs(s.p90)),
+                    run.throughput_items_per_sec.map_or("-".into(), |t| format!("{t:.1}")),
+                    speedup,
+                    run.speedup.as_ref().map_or("-".into(), |s| s.verdict.to_string()),
+                    run.accuracy.as_ref().map_or("-".into(), |a| format!("{:.2e}", a.max_abs_error)),
+                    status,
+                ]
+            })
+            .collect();
+        let _ = write!(text, "\n{} ({})\n{}", workload.name, workload.model.kind_name(), layout(&headers, &rows));
+    }
+    text
+}
+
+/// The model catalog with parameters, defaults and modes.
+pub fn catalog_text() -> String {
+    let mut text =
+        String::from("Models (sizes are element counts; every parameter is optional and has the default shown):\n");
+    for entry in models::catalog() {
+        let defaults = serde_json::to_value(&entry.default_spec).unwrap_or_default();
+        let kind = entry.default_spec.kind_name();
+        let _ = writeln!(text, "\n{kind}: {}", entry.summary);
+        for (name, meaning) in entry.parameters {
+            let default = defaults[kind][name].to_string();
+            let _ = writeln!(text, "  {name:<8} default {default:<6} {meaning}");
+        }
+        let _ = writeln!(text, "  modes: {}", entry.modes.join(", "));
+        if let Ok(example) = suite::model_to_ron(&entry.default_spec) {
+            let _ = writeln!(text, "  in a suite: model: {example}");
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_shown_in_a_readable_unit() {
+        assert_eq!(format_secs(0.00123), "1.23 ms");
+        assert_eq!(format_secs(12.3e-6), "12.3 µs");
+        assert_eq!(format_secs(2.0), "2.00 s");
+    }
+
+    #[test]
+    fn columns_are_padded_to_the_widest_cell() {
+        let text = layout(&["a", "bb"], &[vec!["long".into(), "x".into()]]);
+        assert_eq!(text, "a     bb\n----  --\nlong  x\n");
+    }
+}

@@ -1,0 +1,196 @@
+//! The model catalog. Each model declares its parameter tensors, builds itself from a
+//! [`VarBuilder`] and runs one forward pass. Weights are generated once per workload in f32 from
+//! the seed ([`generate_weights`]) and converted per phase, so phases differ only by the
+//! optimization they name. Adding a model is a new file here plus a [`ModelSpec`] variant.
+
+mod matmul;
+mod mlp;
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, Normal};
+
+use crate::suite::{MatMulSpec, MlpSpec, ModelSpec};
+
+/// Weights of one workload by tensor name (f32, on the CPU), the master copy every phase converts.
+pub type Weights = HashMap<String, Tensor>;
+
+/// One parameter tensor a model needs: its name, shape and how it is initialized.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamTensor {
+    /// Name as looked up through the `VarBuilder` (e.g. `layers.0.weight`).
+    pub name: String,
+    /// Shape in candle's order.
+    pub shape: Vec<usize>,
+    /// Standard deviation of the normal initialization; 0 means zeros.
+    pub init_std: f64,
+}
+
+impl ParamTensor {
+    /// Number of elements.
+    pub fn elements(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// A built model, ready to run steps on one device in one dtype.
+pub trait Network: Send {
+    /// Runs one forward pass on `input` and returns the output.
+    fn forward(&self, input: &Tensor) -> candle_core::Result<Tensor>;
+}
+
+/// What every catalog model tells about itself and how it builds.
+pub trait Architecture {
+    /// The parameter tensors, in a fixed order.
+    fn parameters(&self) -> Vec<ParamTensor>;
+    /// Shape of one input batch of `batch` items.
+    fn input_shape(&self, batch: usize) -> Vec<usize>;
+    /// Floating-point operations of one forward pass for one batch item, when known.
+    fn flops_per_item(&self) -> Option<f64>;
+    /// Builds the network from weights served by `vb` (in the phase's dtype and device).
+    fn build(&self, vb: VarBuilder) -> candle_core::Result<Box<dyn Network>>;
+}
+
+/// The architecture behind a model spec.
+pub fn architecture(spec: &ModelSpec) -> &dyn Architecture {
+    match spec {
+        ModelSpec::MatMul(spec) => spec,
+        ModelSpec::Mlp(spec) => spec,
+    }
+}
+
+/// A catalog entry for `phasebench models` and the app's model picker.
+#[derive(Clone, Debug)]
+pub struct CatalogEntry {
+    /// The model with default sizes.
+    pub default_spec: ModelSpec,
+    /// One line saying what it is.
+    pub summary: &'static str,
+    /// Each size parameter with its meaning.
+    pub parameters: &'static [(&'static str, &'static str)],
+    /// Workload modes it supports.
+    pub modes: &'static [&'static str],
+}
+
+/// Every model in the catalog, with defaults.
+pub fn catalog() -> Vec<CatalogEntry> {
+    vec![
+        CatalogEntry {
+            default_spec: ModelSpec::MatMul(MatMulSpec::default()),
+            summary: "one batched matrix product [batch, m, k] x [k, n]; the GEMM at the heart of every model",
+            parameters: &[
+                ("m", "rows of the input per batch item"),
+                ("n", "output features (columns of the weight)"),
+                ("k", "input features (inner dimension)"),
+            ],
+            modes: &["Inference"],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::Mlp(MlpSpec::default()),
+            summary: "multi-layer perceptron: linear layers with GELU between them",
+            parameters: &[
+                ("input", "input features"),
+                ("hidden", "width of each hidden layer"),
+                ("layers", "number of hidden layers"),
+                ("output", "output features"),
+            ],
+            modes: &["Inference"],
+        },
+    ]
+}
+
+/// Total parameter count of a model.
+pub fn parameter_count(arch: &dyn Architecture) -> usize {
+    arch.parameters().iter().map(ParamTensor::elements).sum()
+}
+
+/// Generates the seeded f32 master weights of a model on the CPU. Each tensor draws from its own
+/// stream (seed and name), so the same seed gives the same tensor whatever else the model has.
+pub fn generate_weights(arch: &dyn Architecture, seed: u64) -> candle_core::Result<Weights> {
+    arch.parameters()
+        .into_iter()
+        .map(|param| {
+            let tensor = seeded_tensor(&param.shape, param.init_std, stream_seed(seed, &param.name))?;
+            Ok((param.name, tensor))
+        })
+        .collect()
+}
+
+/// An f32 CPU tensor of normal values with standard deviation `std` (zeros when `std` is 0).
+pub fn seeded_tensor(shape: &[usize], std: f64, seed: u64) -> candle_core::Result<Tensor> {
+    let elements: usize = shape.iter().product();
+    if std == 0.0 {
+        return Tensor::zeros(shape, DType::F32, &Device::Cpu);
+    }
+    let normal = Normal::new(0.0f32, std as f32).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let values: Vec<f32> = (0..elements).map(|_| normal.sample(&mut rng)).collect();
+    Tensor::from_vec(values, shape, &Device::Cpu)
+}
+
+/// Mixes a seed with a name (FNV-1a) so that each named stream is independent.
+pub fn stream_seed(seed: u64, name: &str) -> u64 {
+    name.bytes()
+        .fold(seed ^ 0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// Builds a model from master weights, converted to `dtype` on `device`.
+pub fn build_network(
+    arch: &dyn Architecture,
+    weights: &Weights,
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<Box<dyn Network>> {
+    let vb = VarBuilder::from_tensors(weights.clone(), dtype, device);
+    arch.build(vb)
+}
+
+/// A seeded input batch for `arch`, converted to `dtype` on `device`.
+pub fn seeded_input(
+    arch: &dyn Architecture,
+    batch: usize,
+    seed: u64,
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    seeded_tensor(&arch.input_shape(batch), 1.0, stream_seed(seed, "input"))?.to_device(device)?.to_dtype(dtype)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_are_reproducible_from_the_seed() -> candle_core::Result<()> {
+        let spec = MlpSpec { input: 8, hidden: 16, layers: 2, output: 3 };
+        let a = generate_weights(&spec, 7)?;
+        let b = generate_weights(&spec, 7)?;
+        let c = generate_weights(&spec, 8)?;
+        let name = "layers.0.weight";
+        let values = |w: &Weights| w[name].flatten_all()?.to_vec1::<f32>();
+        assert_eq!(values(&a)?, values(&b)?);
+        assert_ne!(values(&a)?, values(&c)?);
+        Ok(())
+    }
+
+    #[test]
+    fn every_catalog_model_builds_and_gives_its_output_shape() -> candle_core::Result<()> {
+        let cases = [
+            (ModelSpec::MatMul(MatMulSpec { m: 3, n: 5, k: 4 }), vec![2, 3, 5]),
+            (ModelSpec::Mlp(MlpSpec { input: 6, hidden: 8, layers: 3, output: 4 }), vec![2, 4]),
+        ];
+        for (spec, expected_shape) in cases {
+            let arch = architecture(&spec);
+            let weights = generate_weights(arch, 1)?;
+            let network = build_network(arch, &weights, DType::F32, &Device::Cpu)?;
+            let input = seeded_input(arch, 2, 1, DType::F32, &Device::Cpu)?;
+            assert_eq!(network.forward(&input)?.dims(), expected_shape.as_slice(), "{spec:?}");
+            assert_eq!(weights.len(), arch.parameters().len());
+        }
+        Ok(())
+    }
+}

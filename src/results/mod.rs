@@ -1,0 +1,145 @@
+//! Versioned result records: the suite as run, the environment, and per run every raw step time
+//! with the summaries derived from them. Written to disk after every run by [`ResultStore`].
+
+pub mod environment;
+mod store;
+mod time;
+
+pub use environment::Environment;
+pub use store::{RESULT_FILE_NAME, ResultError, ResultStore, load_result};
+pub use time::{Timestamp, compact_timestamp};
+
+use serde::{Deserialize, Serialize};
+
+use crate::accuracy::Accuracy;
+use crate::compare::Speedup;
+use crate::stats::Summary;
+use crate::suite::{DTypeSpec, DeviceSpec, Suite};
+
+/// The result format version this program writes; older versions are read, newer refused.
+pub const RESULT_FORMAT_VERSION: u32 = 1;
+
+/// Everything measured for one suite.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuiteResult {
+    /// Format version of this record.
+    pub format_version: u32,
+    /// Where the suite came from (a path or the embedded default).
+    pub suite_origin: String,
+    /// The suite exactly as it was run.
+    pub suite: Suite,
+    /// The machine and software it ran on.
+    pub environment: Environment,
+    /// When the suite started (UTC, RFC 3339).
+    pub started_at: String,
+    /// When it ended, if it did.
+    pub finished_at: Option<String>,
+    /// Whether it is still running, completed or was cancelled.
+    pub status: SuiteStatus,
+    /// How many runs the plan has.
+    pub planned_runs: usize,
+    /// The runs finished so far, in plan order.
+    pub runs: Vec<RunResult>,
+}
+
+/// State of a suite result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SuiteStatus {
+    /// Runs are still being added (or the process died while they were).
+    Running,
+    /// Every planned run was attempted.
+    Completed,
+    /// The user cancelled; the runs finished before that are kept.
+    Cancelled,
+}
+
+/// How one run ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RunStatus {
+    /// Measured to the end.
+    Completed,
+    /// Could not run or broke while running.
+    Failed {
+        /// What went wrong, in words.
+        reason: String,
+    },
+    /// Stopped by the user; the steps measured until then are kept.
+    Cancelled,
+}
+
+/// Why measuring stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    /// Both `min_steps` and `min_secs` were reached.
+    MinimumReached,
+    /// `max_steps` was reached.
+    MaxSteps,
+    /// `max_secs` ran out.
+    MaxSecs,
+    /// The user cancelled.
+    Cancelled,
+}
+
+/// Everything measured in one run: one workload in one phase at one batch size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Position in the plan, from 0.
+    pub index: usize,
+    /// Workload name.
+    pub workload: String,
+    /// Phase name.
+    pub phase: String,
+    /// Items per step.
+    pub batch_size: usize,
+    /// Whether this run belongs to the baseline phase.
+    pub is_baseline: bool,
+    /// Catalog model name.
+    pub model: String,
+    /// The phase's dtype.
+    pub dtype: DTypeSpec,
+    /// The phase's device.
+    pub device: DeviceSpec,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// When the run started (UTC, RFC 3339).
+    pub started_at: String,
+    /// Time to convert the weights and build the model on the device, in seconds.
+    pub load_secs: Option<f64>,
+    /// Warm-up step times in seconds, never in statistics.
+    pub warmup_step_secs: Vec<f64>,
+    /// Measured step times in seconds, in order.
+    pub step_secs: Vec<f64>,
+    /// Why measuring stopped.
+    pub stop_reason: Option<StopReason>,
+    /// Parameters of the model.
+    pub param_count: usize,
+    /// Bytes of the parameters in the phase's dtype.
+    pub param_bytes: usize,
+    /// Floating-point operations of one forward pass per batch item, when the model tells.
+    pub flops_per_item: Option<f64>,
+    /// Peak resident memory of the process during the run.
+    pub peak_rss_bytes: Option<u64>,
+    /// Statistics of `step_secs` (derived).
+    pub summary: Option<Summary>,
+    /// Batch items per second at the median step time (derived).
+    pub throughput_items_per_sec: Option<f64>,
+    /// Speed against the baseline run of the same workload (absent for the baseline itself).
+    pub speedup: Option<Speedup>,
+    /// Output drift against the baseline phase on the probe input.
+    pub accuracy: Option<Accuracy>,
+    /// Things the reader should know about this run (e.g. why accuracy is absent).
+    pub notes: Vec<String>,
+}
+
+impl RunResult {
+    /// Achieved GFLOP/s at the median step time, when the model's FLOP count is known.
+    pub fn gflops_per_sec(&self) -> Option<f64> {
+        let flops = self.flops_per_item? * self.batch_size as f64;
+        Some(flops / self.summary.as_ref()?.median / 1e9)
+    }
+
+    /// Whether the run failed.
+    pub fn failed(&self) -> bool {
+        matches!(self.status, RunStatus::Failed { .. })
+    }
+}

@@ -1,0 +1,164 @@
+//! Writing results to disk after every run (write to a temporary file, then rename, so a crash
+//! leaves the previous complete file) and reading them back with a version check.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{RESULT_FORMAT_VERSION, SuiteResult};
+
+/// Name of the result file inside a result directory.
+pub const RESULT_FILE_NAME: &str = "result.json";
+
+/// Why a result could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    /// A file or directory operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The file is not a phasebench result.
+    #[error("{path}: not a phasebench result file: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
+    /// The file was written by a newer phasebench.
+    #[error(
+        "{path}: result format version {found} is newer than this phasebench reads (up to {RESULT_FORMAT_VERSION}); upgrade phasebench"
+    )]
+    FutureVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ResultError + '_ {
+    move |source| ResultError::Io { path: path.to_owned(), source }
+}
+
+/// The directory one suite's results are written to.
+#[derive(Debug, Clone)]
+pub struct ResultStore {
+    directory: PathBuf,
+}
+
+impl ResultStore {
+    /// Creates `<root>/<suite name>-<timestamp>/` (with a numeric suffix if it exists already).
+    pub fn create(root: &Path, suite_name: &str, timestamp: &str) -> Result<Self, ResultError> {
+        fs::create_dir_all(root).map_err(io_error(root))?;
+        let base = format!("{}-{timestamp}", file_name_safe(suite_name));
+        for attempt in 1..1000 {
+            let name = if attempt == 1 { base.clone() } else { format!("{base}-{attempt}") };
+            let directory = root.join(name);
+            match fs::create_dir(&directory) {
+                Ok(()) => return Ok(Self { directory }),
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(error) => return Err(ResultError::Io { path: directory, source: error }),
+            }
+        }
+        Err(ResultError::Io {
+            path: root.join(base),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "too many result directories with this name",
+            ),
+        })
+    }
+
+    /// The result directory.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// The result file.
+    pub fn result_path(&self) -> PathBuf {
+        self.directory.join(RESULT_FILE_NAME)
+    }
+
+    /// Replaces the result file with `result`, atomically: the old file stays whole until the new
+    /// one is complete on disk.
+    pub fn save(&self, result: &SuiteResult) -> Result<(), ResultError> {
+        let path = self.result_path();
+        let temp_path = self.directory.join(format!(".{RESULT_FILE_NAME}.tmp"));
+        let json = serde_json::to_vec_pretty(result)
+            .map_err(|error| ResultError::Malformed { path: path.clone(), message: error.to_string() })?;
+        let mut file = File::create(&temp_path).map_err(io_error(&temp_path))?;
+        file.write_all(&json).and_then(|()| file.sync_all()).map_err(io_error(&temp_path))?;
+        fs::rename(&temp_path, &path).map_err(io_error(&path))?;
+        // Make the rename itself durable; not every platform can open a directory, so best effort.
+        if let Ok(directory) = File::open(&self.directory) {
+            let _ = directory.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Keeps letters, digits, `-` and `_` of a name for use in a file name; the rest become `-`.
+pub fn file_name_safe(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let trimmed = cleaned.trim_matches('-');
+    if trimmed.is_empty() { "suite".to_owned() } else { trimmed.chars().take(64).collect() }
+}
+
+/// Reads a result file, or the `result.json` inside a result directory.
+pub fn load_result(path: &Path) -> Result<SuiteResult, ResultError> {
+    let path = if path.is_dir() { path.join(RESULT_FILE_NAME) } else { path.to_owned() };
+    let text = fs::read_to_string(&path).map_err(io_error(&path))?;
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        format_version: u32,
+    }
+    let malformed =
+        |error: serde_json::Error| ResultError::Malformed { path: path.clone(), message: error.to_string() };
+    let probe: VersionOnly = serde_json::from_str(&text).map_err(malformed)?;
+    match probe.format_version {
+        found if found > RESULT_FORMAT_VERSION => Err(ResultError::FutureVersion { path, found }),
+        // Version 1 is the only format so far; older formats get a converter arm here.
+        _ => serde_json::from_str(&text).map_err(malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_made_safe_for_files() {
+        assert_eq!(file_name_safe("Quick start/../x"), "quick-start----x");
+        assert_eq!(file_name_safe("///"), "suite");
+    }
+
+    #[test]
+    fn a_result_from_a_newer_version_is_refused_clearly() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("r.json");
+        fs::write(&path, r#"{"format_version": 99}"#)?;
+        let error = load_result(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("version 99 is newer"), "{error}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_non_result_json_is_refused_clearly() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("r.json");
+        fs::write(&path, "[1, 2]")?;
+        let error = load_result(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("not a phasebench result file"), "{error}");
+        Ok(())
+    }
+}

@@ -1,0 +1,241 @@
+//! Executing one run: open the device, build the model in the phase's dtype, warm up, measure
+//! steps until the stop rules say so, and take the probe output for the accuracy check.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+
+use super::{CancelToken, EventSender, RunEvent, STEP_BATCH_INTERVAL, StepKind, secs_since};
+use crate::device::{self, panic_message};
+use crate::models::{self, Network, Weights};
+use crate::results::{RunResult, RunStatus, StopReason, Timestamp};
+use crate::runner::PlannedRun;
+use crate::suite::{Suite, Workload};
+use crate::telemetry::PeakRssMeter;
+
+/// Items in the fixed probe input whose output is compared across phases.
+pub const PROBE_BATCH: usize = 2;
+
+/// Mixed into the seed for the probe input, so it differs from the measured input.
+const PROBE_SEED_SALT: u64 = 0x7072_6f62_6521;
+
+/// The f32 master weights of the workload being run, generated once for all its runs.
+pub(super) struct PreparedWorkload {
+    workload_index: Option<usize>,
+    weights: Result<Weights, String>,
+}
+
+impl PreparedWorkload {
+    pub(super) fn none() -> Self {
+        Self { workload_index: None, weights: Err("no workload prepared".into()) }
+    }
+
+    /// Generates the weights of `workload` unless they are the ones already held.
+    pub(super) fn prepare(&mut self, index: usize, workload: &Workload, seed: u64) {
+        if self.workload_index == Some(index) {
+            return;
+        }
+        // Free the previous workload's weights before allocating the next ones.
+        self.weights = Err(String::new());
+        let arch = models::architecture(&workload.model);
+        self.weights = match catch_unwind(AssertUnwindSafe(|| models::generate_weights(arch, seed))) {
+            Ok(Ok(weights)) => Ok(weights),
+            Ok(Err(error)) => Err(format!("cannot generate the weights: {error}")),
+            Err(panic) => Err(format!("panicked while generating the weights: {}", panic_message(&*panic))),
+        };
+        self.workload_index = Some(index);
+    }
+}
+
+pub(super) struct RunContext<'a> {
+    pub suite: &'a Suite,
+    pub run: &'a PlannedRun,
+    pub weights: &'a PreparedWorkload,
+    pub cancel: &'a CancelToken,
+    pub events: &'a EventSender,
+}
+
+/// Runs one plan entry; never panics. Returns the raw result and the probe output (as f32).
+pub(super) fn execute(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
+    let RunContext { suite, run, .. } = *context;
+    let workload = &suite.workloads[run.workload_index];
+    let phase = &suite.phases[run.phase_index];
+    let arch = models::architecture(&workload.model);
+    let param_count = models::parameter_count(arch);
+    let mut result = RunResult {
+        index: run.index,
+        workload: run.workload.clone(),
+        phase: run.phase.clone(),
+        batch_size: run.batch_size,
+        is_baseline: run.is_baseline,
+        model: workload.model.kind_name().to_owned(),
+        dtype: phase.dtype,
+        device: phase.device,
+        status: RunStatus::Completed,
+        started_at: Timestamp::now().rfc3339(),
+        load_secs: None,
+        warmup_step_secs: Vec::new(),
+        step_secs: Vec::new(),
+        stop_reason: None,
+        param_count,
+        param_bytes: param_count * phase.dtype.size_bytes(),
+        flops_per_item: arch.flops_per_item(),
+        peak_rss_bytes: None,
+        summary: None,
+        throughput_items_per_sec: None,
+        speedup: None,
+        accuracy: None,
+        notes: Vec::new(),
+    };
+    let mut meter = PeakRssMeter::start();
+    let outcome = catch_unwind(AssertUnwindSafe(|| measure(context, &mut result)));
+    result.peak_rss_bytes = meter.peak_rss_bytes();
+    let probe_output = match outcome {
+        Ok(Ok(probe_output)) => probe_output,
+        Ok(Err(reason)) => {
+            result.status = RunStatus::Failed { reason };
+            None
+        }
+        Err(panic) => {
+            result.status = RunStatus::Failed { reason: format!("panicked: {}", panic_message(&*panic)) };
+            None
+        }
+    };
+    if result.stop_reason == Some(StopReason::Cancelled) {
+        result.status = RunStatus::Cancelled;
+    }
+    (result, probe_output)
+}
+
+/// The measuring part of a run; fills `result` as it goes so a failure keeps what was measured.
+fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f32>>, String> {
+    let RunContext { suite, run, .. } = *context;
+    let settings = &suite.settings;
+    let workload = &suite.workloads[run.workload_index];
+    let phase = &suite.phases[run.phase_index];
+    let arch = models::architecture(&workload.model);
+    let weights = context.weights.weights.as_ref().map_err(Clone::clone)?;
+    let device = device::open(phase.device).map_err(|error| error.to_string())?;
+    let dtype = device::dtype(phase.dtype);
+
+    let load_start = Instant::now();
+    let network =
+        models::build_network(arch, weights, dtype, &device).map_err(candle_error("cannot build the model"))?;
+    device::synchronize(&device).map_err(candle_error("device error after loading"))?;
+    result.load_secs = Some(secs_since(load_start));
+
+    let input = models::seeded_input(arch, run.batch_size, settings.seed, dtype, &device)
+        .map_err(candle_error("cannot create the input"))?;
+
+    let mut batcher = StepBatcher::new(context.events, run.index, StepKind::Warmup);
+    for _ in 0..settings.warmup_steps {
+        if context.cancel.is_cancelled() {
+            batcher.finish();
+            result.stop_reason = Some(StopReason::Cancelled);
+            return Ok(None);
+        }
+        let secs = timed_step(network.as_ref(), &input, &device).map_err(candle_error("warm-up step failed"))?;
+        result.warmup_step_secs.push(secs);
+        batcher.push(secs);
+    }
+    batcher.finish();
+
+    let mut batcher = StepBatcher::new(context.events, run.index, StepKind::Measured);
+    let measure_start = Instant::now();
+    let stop_reason = loop {
+        let (steps, elapsed) = (result.step_secs.len(), secs_since(measure_start));
+        if context.cancel.is_cancelled() {
+            break StopReason::Cancelled;
+        } else if steps >= settings.max_steps {
+            break StopReason::MaxSteps;
+        } else if elapsed >= settings.max_secs {
+            break StopReason::MaxSecs;
+        } else if steps >= settings.min_steps && elapsed >= settings.min_secs {
+            break StopReason::MinimumReached;
+        }
+        match timed_step(network.as_ref(), &input, &device) {
+            Ok(secs) => {
+                result.step_secs.push(secs);
+                batcher.push(secs);
+            }
+            Err(error) => {
+                batcher.finish();
+                return Err(format!("step {} failed: {error}", steps + 1));
+            }
+        }
+    };
+    batcher.finish();
+    result.stop_reason = Some(stop_reason);
+    if stop_reason == StopReason::Cancelled {
+        return Ok(None);
+    }
+    drop(input);
+
+    let probe_input = models::seeded_input(arch, PROBE_BATCH, settings.seed ^ PROBE_SEED_SALT, dtype, &device)
+        .map_err(candle_error("cannot create the probe input"))?;
+    let probe_output = network
+        .forward(&probe_input)
+        .and_then(|output| to_f32_values(&output))
+        .map_err(candle_error("probe forward pass failed"))?;
+    Ok(Some(probe_output))
+}
+
+/// Turns a candle error into a failure reason that says what was being done.
+fn candle_error(what: &'static str) -> impl Fn(candle_core::Error) -> String {
+    move |error| format!("{what}: {error}")
+}
+
+/// Times one forward pass: the device is idle when the clock starts and done when it stops.
+fn timed_step(network: &dyn Network, input: &Tensor, device: &Device) -> candle_core::Result<f64> {
+    device::synchronize(device)?;
+    let start = Instant::now();
+    let output = network.forward(input)?;
+    device::synchronize(device)?;
+    let secs = secs_since(start);
+    drop(output);
+    Ok(secs)
+}
+
+fn to_f32_values(tensor: &Tensor) -> candle_core::Result<Vec<f32>> {
+    tensor.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
+}
+
+/// Collects step times and sends them about every [`STEP_BATCH_INTERVAL`], never blocking a
+/// step: when the channel is full the times wait for the next send.
+struct StepBatcher<'a> {
+    events: &'a EventSender,
+    index: usize,
+    kind: StepKind,
+    pending: Vec<f64>,
+    last_send: Instant,
+}
+
+impl<'a> StepBatcher<'a> {
+    fn new(events: &'a EventSender, index: usize, kind: StepKind) -> Self {
+        Self { events, index, kind, pending: Vec::new(), last_send: Instant::now() }
+    }
+
+    fn push(&mut self, secs: f64) {
+        self.pending.push(secs);
+        if self.last_send.elapsed() >= STEP_BATCH_INTERVAL {
+            let event = self.take_event();
+            if let Some(RunEvent::Steps { step_secs, .. }) = self.events.try_send(event) {
+                self.pending = step_secs;
+            }
+            self.last_send = Instant::now();
+        }
+    }
+
+    fn take_event(&mut self) -> RunEvent {
+        RunEvent::Steps { index: self.index, kind: self.kind, step_secs: std::mem::take(&mut self.pending) }
+    }
+
+    /// Sends what is left, waiting for room if needed (outside the measured loop).
+    fn finish(&mut self) {
+        if !self.pending.is_empty() {
+            let event = self.take_event();
+            self.events.send(event);
+        }
+    }
+}

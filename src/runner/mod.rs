@@ -1,0 +1,364 @@
+//! Runs a suite on a named worker thread: expands the plan, executes each run in isolation
+//! (errors and panics become failed runs), sends [`RunEvent`]s over a bounded channel, writes the
+//! result file after every run and stops within one step when cancelled.
+
+mod execute;
+pub mod plan;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use plan::{MemoryProblem, PlannedRun, check_memory, expand};
+
+use crate::accuracy;
+use crate::compare;
+use crate::results::{
+    Environment, RESULT_FORMAT_VERSION, ResultStore, RunResult, RunStatus, SuiteResult, SuiteStatus, Timestamp,
+};
+use crate::stats::{self, BOOTSTRAP_RESAMPLES};
+use crate::suite::Suite;
+
+/// How often step times are sent to the front end while a run measures.
+pub const STEP_BATCH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Capacity of the event channel; a full channel never blocks a measured step.
+pub const EVENT_CHANNEL_CAPACITY: usize = 256;
+
+/// Which part of a run a step belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// Warm-up, not in statistics.
+    Warmup,
+    /// Measured.
+    Measured,
+}
+
+/// What the worker tells the front end, in order.
+#[derive(Clone, Debug)]
+pub enum RunEvent {
+    /// The plan is ready and the result directory exists.
+    Planned {
+        /// Every run, in order.
+        runs: Vec<PlannedRun>,
+        /// Where results are written.
+        result_dir: PathBuf,
+    },
+    /// A run began (its model is being built).
+    RunStarted {
+        /// Plan index.
+        index: usize,
+    },
+    /// Step times measured since the last batch.
+    Steps {
+        /// Plan index.
+        index: usize,
+        /// Warm-up or measured.
+        kind: StepKind,
+        /// Step times in seconds.
+        step_secs: Vec<f64>,
+    },
+    /// A run ended (completed, failed or cancelled) and is on disk.
+    RunFinished {
+        /// Its full result.
+        result: Box<RunResult>,
+    },
+    /// Writing the result file failed; measuring goes on and the result stays in memory.
+    SaveFailed {
+        /// The reason.
+        message: String,
+    },
+    /// The suite ended.
+    SuiteFinished {
+        /// Completed or cancelled.
+        status: SuiteStatus,
+    },
+}
+
+/// Asks a running suite to stop; cheap to clone and share with a Ctrl-C handler.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// Requests cancellation; the current step finishes, then the run stops.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Called after every event is sent, e.g. to request a repaint.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// Where and how a suite runs.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Directory under which the suite's result directory is created.
+    pub out_root: PathBuf,
+    /// Where the suite came from, recorded in the result.
+    pub suite_origin: String,
+    /// Bootstrap resamples for confidence intervals.
+    pub resamples: usize,
+}
+
+impl RunOptions {
+    /// Options writing under `out_root` with the standard number of resamples.
+    pub fn new(out_root: impl Into<PathBuf>, suite_origin: impl Into<String>) -> Self {
+        Self { out_root: out_root.into(), suite_origin: suite_origin.into(), resamples: BOOTSTRAP_RESAMPLES }
+    }
+}
+
+/// Why a suite could not start or its worker died.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The result directory could not be created.
+    #[error("cannot create the result directory: {0}")]
+    Store(#[from] crate::results::ResultError),
+    /// The worker thread could not be started.
+    #[error("cannot start the worker thread: {0}")]
+    Spawn(std::io::Error),
+    /// The worker thread died outside any run (a bug).
+    #[error("the worker thread stopped unexpectedly: {0}")]
+    WorkerPanicked(String),
+}
+
+/// A suite running on its worker thread.
+pub struct RunnerHandle {
+    /// Events from the worker, in order.
+    pub events: Receiver<RunEvent>,
+    cancel: CancelToken,
+    result_dir: PathBuf,
+    thread: JoinHandle<SuiteResult>,
+}
+
+impl RunnerHandle {
+    /// A token that cancels this suite.
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
+    /// The directory the result file is written to.
+    pub fn result_dir(&self) -> &std::path::Path {
+        &self.result_dir
+    }
+
+    /// Waits for the worker and returns the final result.
+    pub fn join(self) -> Result<SuiteResult, RunnerError> {
+        self.thread.join().map_err(|panic| RunnerError::WorkerPanicked(crate::device::panic_message(&*panic)))
+    }
+}
+
+/// Starts `suite` on a worker thread named `phasebench-runner`. The result directory is created
+/// before this returns, so a bad output path is reported at once.
+pub fn start(suite: Suite, options: RunOptions, wake: Wake) -> Result<RunnerHandle, RunnerError> {
+    let started = Timestamp::now();
+    let store = ResultStore::create(&options.out_root, &suite.name, &started.compact())?;
+    let result_dir = store.directory().to_owned();
+    let (sender, events) = sync_channel(EVENT_CHANNEL_CAPACITY);
+    let cancel = CancelToken::default();
+    let worker = Worker { suite, options, store, events: EventSender { sender, wake }, cancel: cancel.clone() };
+    let thread = std::thread::Builder::new()
+        .name("phasebench-runner".into())
+        .spawn(move || worker.run(started))
+        .map_err(RunnerError::Spawn)?;
+    Ok(RunnerHandle { events, cancel, result_dir, thread })
+}
+
+/// The sending side of the event channel with the wake-up callback.
+struct EventSender {
+    sender: SyncSender<RunEvent>,
+    wake: Wake,
+}
+
+impl EventSender {
+    /// Sends and waits for room; used between runs, never inside a measured step loop.
+    fn send(&self, event: RunEvent) {
+        // A front end that stopped listening does not stop the suite: results still go to disk.
+        let _ = self.sender.send(event);
+        (self.wake)();
+    }
+
+    /// Sends if there is room; hands the event back when the channel is full.
+    fn try_send(&self, event: RunEvent) -> Option<RunEvent> {
+        match self.sender.try_send(event) {
+            Ok(()) => {
+                (self.wake)();
+                None
+            }
+            Err(TrySendError::Full(event)) => Some(event),
+            Err(TrySendError::Disconnected(_)) => None,
+        }
+    }
+}
+
+struct Worker {
+    suite: Suite,
+    options: RunOptions,
+    store: ResultStore,
+    events: EventSender,
+    cancel: CancelToken,
+}
+
+impl Worker {
+    fn run(self, started: Timestamp) -> SuiteResult {
+        let plan = expand(&self.suite);
+        let mut result = SuiteResult {
+            format_version: RESULT_FORMAT_VERSION,
+            suite_origin: self.options.suite_origin.clone(),
+            suite: self.suite.clone(),
+            environment: Environment::capture(),
+            started_at: started.rfc3339(),
+            finished_at: None,
+            status: SuiteStatus::Running,
+            planned_runs: plan.len(),
+            runs: Vec::with_capacity(plan.len()),
+        };
+        self.save(&result);
+        self.events.send(RunEvent::Planned { runs: plan.clone(), result_dir: self.store.directory().to_owned() });
+
+        // The baseline phase's probe output per workload, once its first run succeeds.
+        let mut reference_outputs: HashMap<usize, Vec<f32>> = HashMap::new();
+        let mut prepared = execute::PreparedWorkload::none();
+        for run in &plan {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            self.events.send(RunEvent::RunStarted { index: run.index });
+            let workload = &self.suite.workloads[run.workload_index];
+            prepared.prepare(run.workload_index, workload, self.suite.settings.seed);
+            let context = execute::RunContext {
+                suite: &self.suite,
+                run,
+                weights: &prepared,
+                cancel: &self.cancel,
+                events: &self.events,
+            };
+            let (mut run_result, probe_output) = execute::execute(&context);
+            let reference = reference_outputs.get(&run.workload_index);
+            derive(
+                &mut run_result,
+                probe_output.as_deref(),
+                reference,
+                &result.runs,
+                &self.suite,
+                self.options.resamples,
+            );
+            if run.is_baseline
+                && matches!(run_result.status, RunStatus::Completed)
+                && let Some(output) = probe_output
+            {
+                reference_outputs.entry(run.workload_index).or_insert(output);
+            }
+            let cancelled = matches!(run_result.status, RunStatus::Cancelled);
+            result.runs.push(run_result.clone());
+            self.save(&result);
+            self.events.send(RunEvent::RunFinished { result: Box::new(run_result) });
+            if cancelled {
+                break;
+            }
+        }
+        result.status = if self.cancel.is_cancelled() { SuiteStatus::Cancelled } else { SuiteStatus::Completed };
+        result.finished_at = Some(Timestamp::now().rfc3339());
+        self.save(&result);
+        self.events.send(RunEvent::SuiteFinished { status: result.status });
+        result
+    }
+
+    fn save(&self, result: &SuiteResult) {
+        if let Err(error) = self.store.save(result) {
+            self.events.send(RunEvent::SaveFailed { message: error.to_string() });
+        }
+    }
+}
+
+/// Fills in what is derived from the raw steps: summary, throughput, speedup against the
+/// baseline run and accuracy against the baseline's probe output.
+fn derive(
+    run: &mut RunResult,
+    probe_output: Option<&[f32]>,
+    reference_output: Option<&Vec<f32>>,
+    earlier_runs: &[RunResult],
+    suite: &Suite,
+    resamples: usize,
+) {
+    let seed = suite.settings.seed ^ (run.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    if run.step_secs.len() >= 2 {
+        match stats::summarize(&run.step_secs, resamples, seed) {
+            Ok(summary) => {
+                run.throughput_items_per_sec = Some(run.batch_size as f64 / summary.median);
+                run.summary = Some(summary);
+            }
+            Err(error) => run.notes.push(format!("no statistics: {error}")),
+        }
+    } else if matches!(run.status, RunStatus::Completed) {
+        run.notes.push(format!(
+            "only {} measured step(s) fit in max_secs; statistics need 2 (raise max_secs)",
+            run.step_secs.len()
+        ));
+    }
+
+    if let (Some(output), Some(reference)) = (probe_output, reference_output) {
+        match accuracy::compare_outputs(reference, output) {
+            Ok(drift) => {
+                if drift.nonfinite_values > 0 {
+                    run.notes.push(format!("{} output values are NaN or infinite", drift.nonfinite_values));
+                }
+                run.accuracy = Some(drift);
+            }
+            Err(error) => run.notes.push(format!("no accuracy: {error}")),
+        }
+    } else if !run.is_baseline && !run.failed() {
+        run.notes.push(
+            "no accuracy: the baseline phase has no output for this workload (it failed or was cancelled)".into(),
+        );
+    }
+
+    if run.is_baseline || !matches!(run.status, RunStatus::Completed) || run.summary.is_none() {
+        return;
+    }
+    let completed_baselines =
+        || earlier_runs.iter().filter(|r| r.is_baseline && r.workload == run.workload && r.summary.is_some());
+    let baseline =
+        completed_baselines().find(|r| r.batch_size == run.batch_size).or_else(|| completed_baselines().next());
+    let Some(baseline) = baseline else {
+        run.notes.push("no speedup: the baseline run of this workload did not complete".into());
+        return;
+    };
+    if baseline.batch_size != run.batch_size {
+        run.notes.push(format!(
+            "speedup is per item against the baseline at batch {} (this run: batch {})",
+            baseline.batch_size, run.batch_size
+        ));
+    }
+    let per_item = |r: &RunResult| -> Vec<f64> { r.step_secs.iter().map(|s| s / r.batch_size as f64).collect() };
+    match compare::speedup(&per_item(baseline), &per_item(run), suite.settings.noise_threshold, resamples, seed) {
+        Ok(speedup) => run.speedup = Some(speedup),
+        Err(error) => run.notes.push(format!("no speedup: {error}")),
+    }
+}
+
+/// Waits for events until the suite finishes, handing each to `on_event`; returns the result.
+pub fn drive(handle: RunnerHandle, mut on_event: impl FnMut(&RunEvent)) -> Result<SuiteResult, RunnerError> {
+    for event in handle.events.iter() {
+        on_event(&event);
+    }
+    handle.join()
+}
+
+/// Runs a suite to the end on the worker thread, ignoring events; for tests and scripts.
+pub fn run_to_end(suite: Suite, options: RunOptions) -> Result<SuiteResult, RunnerError> {
+    drive(start(suite, options, Arc::new(|| {}))?, |_| {})
+}
+
+/// Seconds since `start`, as f64.
+fn secs_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}

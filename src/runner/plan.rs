@@ -1,0 +1,180 @@
+//! Expanding a suite into runs (workload × batch × phase, the baseline first in each group) and
+//! estimating each workload's memory before anything is allocated.
+
+use serde::{Deserialize, Serialize};
+
+use crate::models::{self, Architecture};
+use crate::suite::Suite;
+
+/// One run of the plan: a workload in a phase at a batch size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedRun {
+    /// Position in the plan, from 0.
+    pub index: usize,
+    /// Index of the workload in the suite.
+    pub workload_index: usize,
+    /// Index of the phase in the suite.
+    pub phase_index: usize,
+    /// Workload name.
+    pub workload: String,
+    /// Phase name.
+    pub phase: String,
+    /// Items per step.
+    pub batch_size: usize,
+    /// Whether this is the baseline phase.
+    pub is_baseline: bool,
+}
+
+impl PlannedRun {
+    /// `workload/phase@batch`, the run's name in progress lines and tables.
+    pub fn label(&self) -> String {
+        format!("{}/{}@{}", self.workload, self.phase, self.batch_size)
+    }
+}
+
+/// Expands the suite into runs. Per workload and batch size the baseline runs first, so every
+/// other phase can be compared as soon as it finishes; a phase with its own batch size runs once
+/// per workload at that size, after the workload's batch sizes.
+pub fn expand(suite: &Suite) -> Vec<PlannedRun> {
+    let baseline = suite.phases.iter().position(|phase| phase.name == suite.baseline);
+    let mut phase_order: Vec<usize> = baseline.into_iter().collect();
+    phase_order.extend((0..suite.phases.len()).filter(|&index| Some(index) != baseline));
+
+    let mut runs = Vec::new();
+    for (workload_index, workload) in suite.workloads.iter().enumerate() {
+        let mut push = |phase_index: usize, batch_size: usize| {
+            runs.push(PlannedRun {
+                index: runs.len(),
+                workload_index,
+                phase_index,
+                workload: workload.name.clone(),
+                phase: suite.phases[phase_index].name.clone(),
+                batch_size,
+                is_baseline: Some(phase_index) == baseline,
+            });
+        };
+        for &batch_size in &workload.batch_sizes {
+            for &phase_index in phase_order.iter().filter(|&&p| suite.phases[p].batch_size.is_none()) {
+                push(phase_index, batch_size);
+            }
+        }
+        for &phase_index in &phase_order {
+            if let Some(batch_size) = suite.phases[phase_index].batch_size {
+                push(phase_index, batch_size);
+            }
+        }
+    }
+    runs
+}
+
+/// A workload whose estimated memory need exceeds what the machine has available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryProblem {
+    /// The workload.
+    pub workload: String,
+    /// The estimate and the figure it was held against, in words.
+    pub message: String,
+}
+
+/// Estimates, per workload, the host memory for the f32 master weights, one converted copy and
+/// the largest input batch, and lists the workloads that need more than `available_bytes`.
+pub fn check_memory(suite: &Suite, available_bytes: u64) -> Vec<MemoryProblem> {
+    let widest_dtype = suite.phases.iter().map(|phase| phase.dtype.size_bytes()).max().unwrap_or(4) as f64;
+    let largest_batch = |workload: &crate::suite::Workload| {
+        let phase_batches = suite.phases.iter().filter_map(|phase| phase.batch_size);
+        workload.batch_sizes.iter().copied().chain(phase_batches).max().unwrap_or(1)
+    };
+    suite
+        .workloads
+        .iter()
+        .filter_map(|workload| {
+            let arch: &dyn Architecture = models::architecture(&workload.model);
+            let params: f64 = arch.parameters().iter().map(|p| p.shape.iter().map(|&d| d as f64).product::<f64>()).sum();
+            let input: f64 = arch.input_shape(largest_batch(workload)).iter().map(|&d| d as f64).product();
+            let needed = params * (4.0 + widest_dtype) + input * (4.0 + widest_dtype);
+            (needed > available_bytes as f64).then(|| MemoryProblem {
+                workload: workload.name.clone(),
+                message: format!(
+                    "workload `{}` needs about {} ({} parameters as f32 master plus a converted copy, and the input batch) but only {} is available; make the model smaller",
+                    workload.name,
+                    format_bytes(needed),
+                    format_count(params),
+                    format_bytes(available_bytes as f64),
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Bytes in binary units, e.g. `1.5 GiB`.
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+fn format_count(count: f64) -> String {
+    match count {
+        c if c >= 1e12 => format!("{:.1}T", c / 1e12),
+        c if c >= 1e9 => format!("{:.1}B", c / 1e9),
+        c if c >= 1e6 => format!("{:.1}M", c / 1e6),
+        c if c >= 1e3 => format!("{:.1}K", c / 1e3),
+        c => format!("{c:.0}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{DTypeSpec, DeviceSpec, MatMulSpec, ModelSpec, Phase, Settings, Workload};
+
+    fn suite(batch_override: Option<usize>) -> Suite {
+        let phase = |name: &str, batch_size| Phase {
+            name: name.into(),
+            dtype: DTypeSpec::F32,
+            device: DeviceSpec::Cpu,
+            batch_size,
+        };
+        Suite {
+            version: 1,
+            name: "t".into(),
+            description: String::new(),
+            settings: Settings::default(),
+            workloads: vec![Workload {
+                name: "w".into(),
+                model: ModelSpec::MatMul(MatMulSpec { m: 2, n: 2, k: 2 }),
+                mode: Default::default(),
+                batch_sizes: vec![1, 4],
+            }],
+            phases: vec![phase("fast", None), phase("base", None), phase("big", batch_override)],
+            baseline: "base".into(),
+        }
+    }
+
+    #[test]
+    fn baseline_runs_first_for_each_batch() {
+        let labels: Vec<String> = expand(&suite(None)).iter().map(PlannedRun::label).collect();
+        assert_eq!(labels, ["w/base@1", "w/fast@1", "w/big@1", "w/base@4", "w/fast@4", "w/big@4"]);
+    }
+
+    #[test]
+    fn a_batch_override_runs_once_after_the_workload_batches() {
+        let labels: Vec<String> = expand(&suite(Some(64))).iter().map(PlannedRun::label).collect();
+        assert_eq!(labels, ["w/base@1", "w/fast@1", "w/base@4", "w/fast@4", "w/big@64"]);
+    }
+
+    #[test]
+    fn a_model_beyond_memory_is_refused_with_the_estimate() {
+        let mut big = suite(None);
+        big.workloads[0].model = ModelSpec::MatMul(MatMulSpec { m: 1, n: 1 << 20, k: 1 << 20 });
+        let problems = check_memory(&big, 16 << 30);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("needs about 8.0 TiB"), "{}", problems[0].message);
+        assert!(check_memory(&suite(None), 16 << 30).is_empty());
+    }
+}

@@ -1,0 +1,217 @@
+//! Checks a parsed suite for problems the parser cannot see: duplicate names, a baseline that
+//! does not exist, sizes out of range and inconsistent measurement bounds.
+
+use std::collections::HashSet;
+
+use super::{ModelSpec, Suite, TextPosition};
+
+/// Largest value accepted for a single model dimension or batch size.
+pub const MAX_DIMENSION: usize = 1 << 20;
+
+/// Largest number of layers accepted for a layered model.
+pub const MAX_LAYERS: usize = 10_000;
+
+/// One thing wrong with a suite, with where it stands in the file when that can be told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Where in the file, when known.
+    pub position: Option<TextPosition>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Returns every problem in `suite`; `text` is the file it came from, used to locate names.
+pub fn validate(suite: &Suite, text: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut report = |position: Option<TextPosition>, message: String| {
+        problems.push(Problem { position, message });
+    };
+
+    if suite.version == 0 {
+        report(find_field(text, "version", 0), "`version` must be 1 or more".into());
+    }
+    if suite.name.trim().is_empty() {
+        report(find_field(text, "name", 0), "the suite `name` is empty".into());
+    }
+    check_settings(suite, text, &mut report);
+
+    if suite.workloads.is_empty() {
+        report(find_field(text, "workloads", 0), "the suite has no workloads; add at least one".into());
+    }
+    let mut seen = HashSet::new();
+    for (index, workload) in suite.workloads.iter().enumerate() {
+        let at = find_name(text, &workload.name, 0);
+        if workload.name.trim().is_empty() {
+            report(at, format!("workload #{} has an empty name", index + 1));
+        } else if !seen.insert(workload.name.as_str()) {
+            report(
+                find_name(text, &workload.name, 1),
+                format!("workload name `{}` is used twice; names must be unique", workload.name),
+            );
+        }
+        if workload.batch_sizes.is_empty() {
+            report(at, format!("workload `{}` has no batch sizes; give at least one, e.g. [1]", workload.name));
+        }
+        for &batch in &workload.batch_sizes {
+            if let Some(message) = check_dimension("batch size", batch) {
+                report(at, format!("workload `{}`: {message}", workload.name));
+            }
+        }
+        for message in check_model(&workload.model) {
+            report(at, format!("workload `{}`: {message}", workload.name));
+        }
+    }
+
+    if suite.phases.is_empty() {
+        report(find_field(text, "phases", 0), "the suite has no phases; add at least one".into());
+    }
+    let mut seen = HashSet::new();
+    for (index, phase) in suite.phases.iter().enumerate() {
+        if phase.name.trim().is_empty() {
+            report(find_field(text, "phases", 0), format!("phase #{} has an empty name", index + 1));
+        } else if !seen.insert(phase.name.as_str()) {
+            report(
+                find_name(text, &phase.name, 1),
+                format!("phase name `{}` is used twice; names must be unique", phase.name),
+            );
+        }
+        if let Some(batch) = phase.batch_size
+            && let Some(message) = check_dimension("batch size", batch)
+        {
+            report(find_name(text, &phase.name, 0), format!("phase `{}`: {message}", phase.name));
+        }
+    }
+    if !suite.phases.is_empty() && !suite.phases.iter().any(|phase| phase.name == suite.baseline) {
+        let names: Vec<String> = suite.phases.iter().map(|phase| format!("`{}`", phase.name)).collect();
+        report(
+            find_field(text, "baseline", 0),
+            format!(
+                "baseline `{}` is not one of the phases ({}); set `baseline` to a phase name",
+                suite.baseline,
+                names.join(", ")
+            ),
+        );
+    }
+    problems.sort_by_key(|problem| problem.position.map(|p| (p.line, p.col)).unwrap_or((usize::MAX, 0)));
+    problems
+}
+
+fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
+    let s = &suite.settings;
+    let at = |field: &str| find_field(text, field, 0);
+    if s.min_steps < 2 {
+        report(at("min_steps"), format!("`min_steps` is {}; statistics need at least 2 measured steps", s.min_steps));
+    }
+    if s.max_steps < s.min_steps {
+        report(at("max_steps"), format!("`max_steps` ({}) is below `min_steps` ({})", s.max_steps, s.min_steps));
+    }
+    for (field, value) in [("min_secs", s.min_secs), ("max_secs", s.max_secs)] {
+        if !value.is_finite() || value < 0.0 {
+            report(at(field), format!("`{field}` is {value}; it must be a finite number of seconds, 0 or more"));
+        }
+    }
+    if s.max_secs.is_finite() && s.min_secs.is_finite() && s.max_secs < s.min_secs {
+        report(at("max_secs"), format!("`max_secs` ({}) is below `min_secs` ({})", s.max_secs, s.min_secs));
+    }
+    if s.max_secs == 0.0 {
+        report(at("max_secs"), "`max_secs` is 0: no step could be measured".into());
+    }
+    if !(0.0..1.0).contains(&s.noise_threshold) {
+        report(
+            at("noise_threshold"),
+            format!("`noise_threshold` is {}; it is a fraction from 0 to below 1 (0.02 = 2 %)", s.noise_threshold),
+        );
+    }
+}
+
+fn check_dimension(what: &str, value: usize) -> Option<String> {
+    if value == 0 {
+        Some(format!("{what} is 0; it must be at least 1"))
+    } else if value > MAX_DIMENSION {
+        Some(format!("{what} {value} is larger than the limit of {MAX_DIMENSION}"))
+    } else {
+        None
+    }
+}
+
+fn check_model(model: &ModelSpec) -> Vec<String> {
+    let dimensions: Vec<(&str, usize)> = match model {
+        ModelSpec::MatMul(spec) => vec![("m", spec.m), ("n", spec.n), ("k", spec.k)],
+        ModelSpec::Mlp(spec) => {
+            vec![("input", spec.input), ("hidden", spec.hidden), ("output", spec.output)]
+        }
+    };
+    let mut messages: Vec<String> = dimensions
+        .into_iter()
+        .filter_map(|(field, value)| check_dimension(&format!("{} `{field}`", model.kind_name()), value))
+        .collect();
+    if let ModelSpec::Mlp(spec) = model
+        && !(1..=MAX_LAYERS).contains(&spec.layers)
+    {
+        messages.push(format!("Mlp `layers` is {}; it must be from 1 to {MAX_LAYERS}", spec.layers));
+    }
+    messages
+}
+
+/// Where `name: "<value>"` is first written in suite text, if it is.
+pub fn find_name_position(text: &str, value: &str) -> Option<TextPosition> {
+    find_name(text, value, 0)
+}
+
+/// Finds the `occurrence`-th (from 0) place where `name: "<value>"` is written.
+fn find_name(text: &str, value: &str, occurrence: usize) -> Option<TextPosition> {
+    let quoted = format!("\"{value}\"");
+    let mut found = 0;
+    for (offset, _) in text.match_indices(&quoted) {
+        let before = text[..offset].trim_end();
+        if before.ends_with(':') && before[..before.len() - 1].trim_end().ends_with("name") {
+            if found == occurrence {
+                return Some(position_of(text, offset));
+            }
+            found += 1;
+        }
+    }
+    None
+}
+
+/// Finds the `occurrence`-th (from 0) place where the field `field:` is written.
+fn find_field(text: &str, field: &str, occurrence: usize) -> Option<TextPosition> {
+    let mut found = 0;
+    for (offset, _) in text.match_indices(field) {
+        let preceded_by_word = text[..offset].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let followed_by_colon = text[offset + field.len()..].trim_start().starts_with(':');
+        if !preceded_by_word && followed_by_colon {
+            if found == occurrence {
+                return Some(position_of(text, offset));
+            }
+            found += 1;
+        }
+    }
+    None
+}
+
+fn position_of(text: &str, offset: usize) -> TextPosition {
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+    TextPosition { line, col }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_lines_and_columns_from_one() {
+        let text = "a\n  name: \"x\",\n";
+        assert_eq!(find_name(text, "x", 0), Some(TextPosition { line: 2, col: 9 }));
+        assert_eq!(find_field(text, "name", 0), Some(TextPosition { line: 2, col: 3 }));
+        assert_eq!(find_name(text, "x", 1), None);
+    }
+
+    #[test]
+    fn field_search_skips_longer_names() {
+        let text = "min_steps: 1, steps: 2";
+        assert_eq!(find_field(text, "steps", 0), Some(TextPosition { line: 1, col: 15 }));
+    }
+}

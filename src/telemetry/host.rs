@@ -1,0 +1,74 @@
+//! Host memory of this process.
+
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+/// Measures the peak resident set size (RSS) of this process over a span of work.
+///
+/// On Linux the kernel's own high-water mark is reset at the start (`/proc/self/clear_refs`) and
+/// read at the end (`VmHWM`), which catches every peak however short. Elsewhere, or where the
+/// reset is not allowed, the larger of the RSS at start and end is reported.
+pub struct PeakRssMeter {
+    system: Option<System>,
+    pid: Option<Pid>,
+    kernel_peak_reset: bool,
+    start_rss_bytes: Option<u64>,
+}
+
+impl PeakRssMeter {
+    /// Starts measuring from now.
+    pub fn start() -> Self {
+        let kernel_peak_reset = cfg!(target_os = "linux") && std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let mut meter = Self {
+            system: System::new().ok(),
+            pid: sysinfo::get_current_pid().ok(),
+            kernel_peak_reset,
+            start_rss_bytes: None,
+        };
+        meter.start_rss_bytes = meter.current_rss_bytes();
+        meter
+    }
+
+    /// The resident memory of this process now, when the OS tells.
+    pub fn current_rss_bytes(&mut self) -> Option<u64> {
+        let (system, pid) = (self.system.as_mut()?, self.pid?);
+        system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[pid]),
+            false,
+            ProcessRefreshKind::nothing().with_memory(),
+        );
+        system.process(pid).map(|process| process.memory())
+    }
+
+    /// The peak resident memory since [`PeakRssMeter::start`].
+    pub fn peak_rss_bytes(&mut self) -> Option<u64> {
+        let end = self.current_rss_bytes();
+        let kernel_peak = if self.kernel_peak_reset { read_vm_hwm_bytes() } else { None };
+        [self.start_rss_bytes, end, kernel_peak].into_iter().flatten().max()
+    }
+}
+
+/// `VmHWM` (peak RSS) from `/proc/self/status`, in bytes.
+fn read_vm_hwm_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_allocation_shows_in_the_peak() {
+        // Other tests in this process may reset the kernel's mark at any time, so the block is
+        // still held when the peak is read.
+        let mut meter = PeakRssMeter::start();
+        let before = meter.current_rss_bytes().unwrap_or(0);
+        let block = vec![1u8; 64 << 20];
+        std::hint::black_box(&block);
+        let peak = meter.peak_rss_bytes().unwrap_or(0);
+        drop(block);
+        assert!(peak >= before + (48 << 20), "peak {peak} before {before}");
+    }
+}

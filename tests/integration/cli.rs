@@ -1,0 +1,168 @@
+//! The real binary end to end: run, validate, show, models, exit codes and Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use phasebench::results::{RunStatus, SuiteStatus, load_result};
+use predicates::prelude::*;
+
+use crate::{TestResult, fixture};
+
+fn phasebench() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(cargo_bin("phasebench"));
+    command.env("RAYON_NUM_THREADS", "1");
+    command
+}
+
+/// The single result directory created under `out`.
+fn result_dir(out: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let dirs: Vec<PathBuf> = out.read_dir()?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    Ok(dirs[0].clone())
+}
+
+#[test]
+fn run_writes_a_result_with_every_raw_step_and_prints_the_table() -> TestResult {
+    let out = tempfile::tempdir()?;
+    phasebench()
+        .args(["run", fixture("valid_suites/tiny.ron").to_str().ok_or("path")?, "--out"])
+        .arg(out.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("speedup [95% CI]"))
+        .stdout(predicate::str::contains("results: "));
+    let result = load_result(&result_dir(out.path())?)?;
+    assert_eq!(result.status, SuiteStatus::Completed);
+    assert_eq!(result.runs.len(), 6);
+    for run in &result.runs {
+        assert_eq!(run.status, RunStatus::Completed);
+        assert_eq!(run.warmup_step_secs.len(), 2);
+        assert!(run.step_secs.len() >= 5 && run.step_secs.iter().all(|s| *s > 0.0));
+        assert_eq!(run.summary.as_ref().map(|s| s.count), Some(run.step_secs.len()));
+    }
+
+    // `show` prints the same table from the file.
+    phasebench()
+        .arg("show")
+        .arg(result_dir(out.path())?)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mlp (Mlp)").and(predicate::str::contains("matmul (MatMul)")));
+    Ok(())
+}
+
+#[test]
+fn a_failed_run_is_recorded_and_exits_1() -> TestResult {
+    let out = tempfile::tempdir()?;
+    phasebench()
+        .args(["run", fixture("valid_suites/with_cuda_phase.ron").to_str().ok_or("path")?, "--out"])
+        .arg(out.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAILED"));
+    let result = load_result(&result_dir(out.path())?)?;
+    assert_eq!(result.runs.len(), 3);
+    assert_eq!(result.runs.iter().filter(|run| run.failed()).count(), 1);
+    Ok(())
+}
+
+#[test]
+fn invalid_suites_exit_2_with_file_and_position_and_write_nothing() -> TestResult {
+    let out = tempfile::tempdir()?;
+    for (name, fragment) in [
+        ("syntax_error.ron", "syntax_error.ron:7:9:"),
+        ("unknown_field.ron", "unknown_field.ron:4:35: unknown field `warmup`"),
+        ("duplicate_workload.ron", "duplicate_workload.ron:7:24:"),
+        ("missing_baseline.ron", "baseline `fast` is not one of the phases"),
+        ("absurd_size.ron", "needs about 8.0 TiB"),
+    ] {
+        let path = fixture(&format!("invalid_suites/{name}"));
+        phasebench()
+            .arg("run")
+            .arg(&path)
+            .arg("--out")
+            .arg(out.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(fragment).and(predicate::str::contains("panicked").not()));
+        phasebench().arg("validate").arg(&path).assert().code(2).stderr(predicate::str::contains(fragment));
+    }
+    assert_eq!(out.path().read_dir()?.count(), 0, "no result directory for refused suites");
+    phasebench()
+        .args(["run", "no/such/suite.ron"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/suite.ron: cannot read the suite file"));
+    Ok(())
+}
+
+#[test]
+fn validate_models_and_help_work() -> TestResult {
+    phasebench()
+        .arg("validate")
+        .arg(fixture("valid_suites/tiny.ron"))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/suites/quickstart.ron"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tiny.ron: ok (2 workloads, 2 phases, 6 runs)"));
+    phasebench().arg("models").assert().success().stdout(
+        predicate::str::contains("MatMul:")
+            .and(predicate::str::contains("hidden   default 512    width of each hidden layer"))
+            .and(predicate::str::contains("in a suite: model: Mlp(input: 256, hidden: 512, layers: 4, output: 10)")),
+    );
+    phasebench().assert().success().stdout(predicate::str::contains("Usage: phasebench"));
+    Ok(())
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_keeps_finished_runs_on_disk() -> TestResult {
+    let out = tempfile::tempdir()?;
+    // Each run measures for 1.5 s, so the interrupt lands in the second run.
+    let suite = fixture("valid_suites/slow.ron");
+    let results = out.path().join("results");
+    let mut child = Command::new(cargo_bin("phasebench"))
+        .arg("run")
+        .arg(&suite)
+        .arg("--out")
+        .arg(&results)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+
+    // Wait until the first run is on disk.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let finished = result_dir(&results).ok().and_then(|dir| load_result(&dir).ok()).map_or(0, |r| r.runs.len());
+        if finished >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first run never reached the disk");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let the second run get going.
+    std::thread::sleep(Duration::from_millis(300));
+    let interrupted = Instant::now();
+    // Through sh's built-in kill, so the test needs no procps on a bare machine.
+    let status = Command::new("sh").arg("-c").arg(format!("kill -INT {}", child.id())).status()?;
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait()? {
+            break exit;
+        }
+        // Steps take microseconds; a generous bound still catches a runner that ignores cancel
+        // and measures its remaining 1.5 s runs.
+        assert!(interrupted.elapsed() < Duration::from_secs(10), "did not stop after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(exit.code(), Some(130));
+
+    let result = load_result(&result_dir(&results)?)?;
+    assert_eq!(result.status, SuiteStatus::Cancelled);
+    assert_eq!(result.runs.len(), 2, "the finished run and the interrupted one");
+    assert_eq!(result.runs[0].status, RunStatus::Completed);
+    assert_eq!(result.runs[1].status, RunStatus::Cancelled);
+    Ok(())
+}
