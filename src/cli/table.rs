@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use phasebench::results::{RunStatus, SuiteResult, SuiteStatus};
+use phasebench::results::{RunResult, RunStatus, SuiteResult, SuiteStatus};
 use phasebench::{models, suite};
 
 /// Seconds in the unit that reads best (ns, µs, ms or s).
@@ -15,10 +15,23 @@ pub fn format_secs(secs: f64) -> String {
     }
 }
 
+/// Longest cell shown; longer text is cut with `…` (full text stays in the result file).
+const MAX_CELL_CHARS: usize = 60;
+
+fn clip(cell: &str) -> String {
+    let first_line = cell.lines().next().unwrap_or_default();
+    if first_line.chars().count() > MAX_CELL_CHARS {
+        first_line.chars().take(MAX_CELL_CHARS - 1).chain(['…']).collect()
+    } else {
+        first_line.to_owned()
+    }
+}
+
 /// Lays out rows under headers with columns padded to their widest cell.
 fn layout(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|row| row.iter().map(|cell| clip(cell)).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -29,7 +42,7 @@ fn layout(headers: &[&str], rows: &[Vec<String>]) -> String {
     };
     let mut text = line(headers.to_vec());
     text += &line(widths.iter().map(|&w| "-".repeat(w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
-    for row in rows {
+    for row in &rows {
         text += &line(row.iter().map(String::as_str).collect());
     }
     text
@@ -84,7 +97,7 @@ pub fn result_text(result: &SuiteResult) -> String {
                 let status = match &run.status {
                     RunStatus::Completed => "ok".to_owned(),
                     RunStatus::Cancelled => "cancelled".to_owned(),
-                    RunStatus::Failed { reason } => format!("FAILED: {reason}"),
+                    RunStatus::Failed { .. } => "FAILED (see below)".to_owned(),
                 };
                 vec![
                     run.phase.clone(),
@@ -96,14 +109,88 @@ pub fn result_text(result: &SuiteResult) -> String {
                     run.throughput_items_per_sec.map_or("-".into(), |t| format!("{t:.1}")),
                     speedup,
                     run.speedup.as_ref().map_or("-".into(), |s| s.verdict.to_string()),
-                    run.accuracy.as_ref().map_or("-".into(), |a| format!("{:.2e}", a.max_abs_error)),
+                    run.accuracy.as_ref().map_or("-".into(), |a| match a.nonfinite_values {
+                        0 => format!("{:.2e}", a.max_abs_error),
+                        bad => format!("NaN/inf x{bad}"),
+                    }),
                     status,
                 ]
             })
             .collect();
-        let _ = write!(text, "\n{} ({})\n{}", workload.name, workload.model.kind_name(), layout(&headers, &rows));
+        let _ = write!(
+            text,
+            "\n{} ({}, {})\n{}",
+            workload.name,
+            workload.model.kind_name(),
+            workload.mode.name(),
+            layout(&headers, &rows)
+        );
+        for run in result.runs.iter().filter(|run| run.workload == workload.name) {
+            if let Some(details) = run_details(run) {
+                let _ = writeln!(text, "  {}@{}: {details}", run.phase, run.batch_size);
+            }
+        }
+    }
+    let failures: Vec<String> = result
+        .runs
+        .iter()
+        .filter_map(|run| match &run.status {
+            RunStatus::Failed { reason } => {
+                Some(format!("  {}/{}@{}: {reason}", run.workload, run.phase, run.batch_size))
+            }
+            _ => None,
+        })
+        .collect();
+    if !failures.is_empty() {
+        let _ = write!(text, "\nFailed runs:\n{}\n", failures.join("\n"));
     }
     text
+}
+
+fn median_of(values: &[f64]) -> Option<f64> {
+    phasebench::stats::median(values).ok()
+}
+
+/// One line of what a run's mode adds: where training time goes, seconds per generated image,
+/// weight bytes of a quantized phase.
+fn run_details(run: &RunResult) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(training) = &run.training {
+        let medians = [&training.forward_secs, &training.backward_secs, &training.optimizer_secs].map(|v| median_of(v));
+        if let [Some(forward), Some(backward), Some(optimizer)] = medians {
+            let total = forward + backward + optimizer;
+            parts.push(format!(
+                "forward {} ({:.0}%), backward {} ({:.0}%), optimizer {} ({:.0}%)",
+                format_secs(forward),
+                100.0 * forward / total,
+                format_secs(backward),
+                100.0 * backward / total,
+                format_secs(optimizer),
+                100.0 * optimizer / total
+            ));
+        }
+        if let (Some(first), Some(last)) = (training.losses.first(), training.losses.last()) {
+            parts.push(format!("loss {first:.4} -> {last:.4} over {} steps", training.losses.len()));
+        }
+    }
+    if let Some(generation) = &run.generation
+        && let Some(per_image) = median_of(&generation.generation_secs)
+    {
+        parts.push(format!(
+            "{} per generation of {} steps (median of {})",
+            format_secs(per_image),
+            generation.steps_per_generation,
+            generation.generation_secs.len()
+        ));
+    }
+    if let Some(quantization) = run.quantization {
+        parts.push(format!(
+            "{quantization} weights {:.1} MiB (f32: {:.1} MiB)",
+            run.param_bytes as f64 / 1048576.0,
+            run.f32_param_bytes as f64 / 1048576.0
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The model catalog with parameters, defaults and modes.
@@ -135,6 +222,13 @@ mod tests {
         assert_eq!(format_secs(0.00123), "1.23 ms");
         assert_eq!(format_secs(12.3e-6), "12.3 µs");
         assert_eq!(format_secs(2.0), "2.00 s");
+    }
+
+    #[test]
+    fn long_and_multi_line_cells_are_clipped() {
+        let long = "x".repeat(70_000) + "\nsecond line";
+        let text = layout(&["a"], &[vec![long]]);
+        assert!(text.lines().nth(2).is_some_and(|line| line.chars().count() == MAX_CELL_CHARS && line.ends_with('…')));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `Mlp(input, hidden, layers, output)`: linear layers with GELU between them.
 
-use candle_core::{Module, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
 
-use super::{Architecture, Network, ParamTensor};
+use super::layers::{self, BuildOptions, Linear};
+use super::{Architecture, Network, ParamTensor, linear_params};
 use crate::suite::MlpSpec;
 
 struct Mlp {
@@ -22,37 +23,22 @@ impl Network for Mlp {
 }
 
 impl MlpSpec {
-    /// (input features, output features) of each hidden layer, then of the head.
-    fn layer_dims(&self) -> Vec<(usize, usize)> {
+    /// (name, input features, output features) of each hidden layer, then of the head.
+    fn layer_dims(&self) -> Vec<(String, usize, usize)> {
         let mut dims = Vec::with_capacity(self.layers + 1);
         let mut features = self.input;
-        for _ in 0..self.layers {
-            dims.push((features, self.hidden));
+        for index in 0..self.layers {
+            dims.push((format!("layers.{index}"), features, self.hidden));
             features = self.hidden;
         }
-        dims.push((features, self.output));
+        dims.push(("head".to_owned(), features, self.output));
         dims
     }
 }
 
 impl Architecture for MlpSpec {
     fn parameters(&self) -> Vec<ParamTensor> {
-        let dims = self.layer_dims();
-        let last = dims.len() - 1;
-        dims.into_iter()
-            .enumerate()
-            .flat_map(|(index, (fan_in, fan_out))| {
-                let prefix = if index == last { "head".to_owned() } else { format!("layers.{index}") };
-                [
-                    ParamTensor {
-                        name: format!("{prefix}.weight"),
-                        shape: vec![fan_out, fan_in],
-                        init_std: 1.0 / (fan_in as f64).sqrt(),
-                    },
-                    ParamTensor { name: format!("{prefix}.bias"), shape: vec![fan_out], init_std: 0.0 },
-                ]
-            })
-            .collect()
+        self.layer_dims().iter().flat_map(|(name, fan_in, fan_out)| linear_params(name, *fan_in, *fan_out)).collect()
     }
 
     fn input_shape(&self, batch: usize) -> Vec<usize> {
@@ -60,21 +46,17 @@ impl Architecture for MlpSpec {
     }
 
     fn flops_per_item(&self) -> Option<f64> {
-        Some(self.layer_dims().iter().map(|&(i, o)| 2.0 * i as f64 * o as f64).sum())
+        Some(self.layer_dims().iter().map(|(_, i, o)| 2.0 * *i as f64 * *o as f64).sum())
     }
 
-    fn build(&self, vb: VarBuilder) -> candle_core::Result<Box<dyn Network>> {
-        let dims = self.layer_dims();
-        let (&(head_in, head_out), hidden_dims) = dims
-            .split_last()
-            .ok_or_else(|| candle_core::Error::Msg("an Mlp needs at least its output layer".into()))?;
-        let hidden = hidden_dims
-            .iter()
-            .enumerate()
-            .map(|(index, &(fan_in, fan_out))| candle_nn::linear(fan_in, fan_out, vb.pp(format!("layers.{index}"))))
+    fn build(&self, vb: VarBuilder, options: BuildOptions) -> candle_core::Result<Box<dyn Network>> {
+        let mut layers = self
+            .layer_dims()
+            .into_iter()
+            .map(|(name, fan_in, fan_out)| layers::linear(fan_in, fan_out, true, vb.pp(name), options))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        let head = candle_nn::linear(head_in, head_out, vb.pp("head"))?;
-        Ok(Box::new(Mlp { hidden, head }))
+        let head = layers.pop().ok_or_else(|| candle_core::Error::Msg("an Mlp needs its output layer".into()))?;
+        Ok(Box::new(Mlp { hidden: layers, head }))
     }
 }
 

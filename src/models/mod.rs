@@ -3,8 +3,12 @@
 //! the seed ([`generate_weights`]) and converted per phase, so phases differ only by the
 //! optimization they name. Adding a model is a new file here plus a [`ModelSpec`] variant.
 
+mod convnet;
+mod dit;
+pub mod layers;
 mod matmul;
 mod mlp;
+mod transformer;
 
 use std::collections::HashMap;
 
@@ -14,10 +18,25 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 
-use crate::suite::{MatMulSpec, MlpSpec, ModelSpec};
+pub use layers::BuildOptions;
+
+use crate::suite::{
+    ConvNetSpec, DiffusionTransformerSpec, MatMulSpec, MlpSpec, ModelSpec, Quantization, TransformerSpec,
+};
 
 /// Weights of one workload by tensor name (f32, on the CPU), the master copy every phase converts.
 pub type Weights = HashMap<String, Tensor>;
+
+/// How a parameter tensor is initialized.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ParamInit {
+    /// Normal values with mean 0 and this standard deviation.
+    Normal(f64),
+    /// All zeros.
+    Zeros,
+    /// All ones.
+    Ones,
+}
 
 /// One parameter tensor a model needs: its name, shape and how it is initialized.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,21 +45,51 @@ pub struct ParamTensor {
     pub name: String,
     /// Shape in candle's order.
     pub shape: Vec<usize>,
-    /// Standard deviation of the normal initialization; 0 means zeros.
-    pub init_std: f64,
+    /// Initialization of seeded weights.
+    pub init: ParamInit,
+    /// Whether it is a linear-layer weight, quantized by quantized phases.
+    pub quantizable: bool,
 }
 
 impl ParamTensor {
+    /// A tensor that stays in the phase's dtype.
+    pub fn new(name: impl Into<String>, shape: Vec<usize>, init: ParamInit) -> Self {
+        Self { name: name.into(), shape, init, quantizable: false }
+    }
+
+    /// A linear-layer weight `[out, in]`, quantized by quantized phases.
+    pub fn linear(name: impl Into<String>, shape: Vec<usize>, init: ParamInit) -> Self {
+        Self { name: name.into(), shape, init, quantizable: true }
+    }
+
     /// Number of elements.
     pub fn elements(&self) -> usize {
         self.shape.iter().product()
     }
 }
 
+/// The weight and bias of a linear layer `in → out` under `prefix`, initialized for unit variance.
+pub fn linear_params(prefix: &str, in_dim: usize, out_dim: usize) -> [ParamTensor; 2] {
+    [
+        ParamTensor::linear(
+            format!("{prefix}.weight"),
+            vec![out_dim, in_dim],
+            ParamInit::Normal(1.0 / (in_dim as f64).sqrt()),
+        ),
+        ParamTensor::new(format!("{prefix}.bias"), vec![out_dim], ParamInit::Zeros),
+    ]
+}
+
 /// A built model, ready to run steps on one device in one dtype.
 pub trait Network: Send {
     /// Runs one forward pass on `input` and returns the output.
     fn forward(&self, input: &Tensor) -> candle_core::Result<Tensor>;
+
+    /// Predicts the noise in `latent` at diffusion time `timestep` (1 = pure noise, 0 = clean).
+    fn denoise(&self, latent: &Tensor, timestep: f64) -> candle_core::Result<Tensor> {
+        let _ = (latent, timestep);
+        candle_core::bail!("this model is not a diffusion model and cannot generate")
+    }
 }
 
 /// What every catalog model tells about itself and how it builds.
@@ -52,7 +101,7 @@ pub trait Architecture {
     /// Floating-point operations of one forward pass for one batch item, when known.
     fn flops_per_item(&self) -> Option<f64>;
     /// Builds the network from weights served by `vb` (in the phase's dtype and device).
-    fn build(&self, vb: VarBuilder) -> candle_core::Result<Box<dyn Network>>;
+    fn build(&self, vb: VarBuilder, options: BuildOptions) -> candle_core::Result<Box<dyn Network>>;
 }
 
 /// The architecture behind a model spec.
@@ -60,6 +109,9 @@ pub fn architecture(spec: &ModelSpec) -> &dyn Architecture {
     match spec {
         ModelSpec::MatMul(spec) => spec,
         ModelSpec::Mlp(spec) => spec,
+        ModelSpec::ConvNet(spec) => spec,
+        ModelSpec::Transformer(spec) => spec,
+        ModelSpec::DiffusionTransformer(spec) => spec,
     }
 }
 
@@ -87,7 +139,7 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("n", "output features (columns of the weight)"),
                 ("k", "input features (inner dimension)"),
             ],
-            modes: &["Inference"],
+            modes: &["Inference", "Training"],
         },
         CatalogEntry {
             default_spec: ModelSpec::Mlp(MlpSpec::default()),
@@ -98,7 +150,45 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("layers", "number of hidden layers"),
                 ("output", "output features"),
             ],
-            modes: &["Inference"],
+            modes: &["Inference", "Training"],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::ConvNet(ConvNetSpec::default()),
+            summary: "residual CNN image classifier: 3x3 conv stem, residual blocks with group norm and SiLU, pooling, linear head",
+            parameters: &[
+                ("in_channels", "channels of the input image"),
+                ("image_size", "height and width of the input in pixels"),
+                ("channels", "channels of every convolution"),
+                ("blocks", "residual blocks"),
+                ("classes", "output classes"),
+            ],
+            modes: &["Inference", "Training"],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::Transformer(TransformerSpec::default()),
+            summary: "pre-norm transformer encoder: multi-head self-attention (fused softmax) and GELU MLP with residuals",
+            parameters: &[
+                ("layers", "encoder layers"),
+                ("hidden", "width of the residual stream"),
+                ("heads", "attention heads (must divide hidden)"),
+                ("seq_len", "tokens per sequence"),
+                ("ffn_mult", "MLP width as a multiple of hidden"),
+                ("causal", "mask attention to earlier tokens (true/false)"),
+            ],
+            modes: &["Inference", "Training"],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::DiffusionTransformer(DiffusionTransformerSpec::default()),
+            summary: "DiT-style diffusion denoiser: patchify, timestep embedding, blocks with adaptive layer-norm modulation, unpatchify",
+            parameters: &[
+                ("image_size", "height and width of the latent in pixels"),
+                ("patch", "patch size (must divide image_size)"),
+                ("channels", "latent channels"),
+                ("hidden", "width of the residual stream"),
+                ("layers", "transformer blocks"),
+                ("heads", "attention heads (must divide hidden)"),
+            ],
+            modes: &["Inference", "Training", "Generation"],
         },
     ]
 }
@@ -108,13 +198,29 @@ pub fn parameter_count(arch: &dyn Architecture) -> usize {
     arch.parameters().iter().map(ParamTensor::elements).sum()
 }
 
+/// Bytes of a model's parameters in a phase: elements × dtype size, linear weights in their
+/// quantized block format when the phase quantizes.
+pub fn parameter_bytes(arch: &dyn Architecture, dtype_bytes: usize, quantization: Option<Quantization>) -> usize {
+    arch.parameters()
+        .iter()
+        .map(|param| match quantization {
+            Some(quantization) if param.quantizable => layers::quantized_bytes(param.elements(), quantization),
+            _ => param.elements() * dtype_bytes,
+        })
+        .sum()
+}
+
 /// Generates the seeded f32 master weights of a model on the CPU. Each tensor draws from its own
 /// stream (seed and name), so the same seed gives the same tensor whatever else the model has.
 pub fn generate_weights(arch: &dyn Architecture, seed: u64) -> candle_core::Result<Weights> {
     arch.parameters()
         .into_iter()
         .map(|param| {
-            let tensor = seeded_tensor(&param.shape, param.init_std, stream_seed(seed, &param.name))?;
+            let tensor = match param.init {
+                ParamInit::Normal(std) => seeded_tensor(&param.shape, std, stream_seed(seed, &param.name))?,
+                ParamInit::Zeros => Tensor::zeros(param.shape.as_slice(), DType::F32, &Device::Cpu)?,
+                ParamInit::Ones => Tensor::ones(param.shape.as_slice(), DType::F32, &Device::Cpu)?,
+            };
             Ok((param.name, tensor))
         })
         .collect()
@@ -144,9 +250,31 @@ pub fn build_network(
     weights: &Weights,
     dtype: DType,
     device: &Device,
+    options: BuildOptions,
 ) -> candle_core::Result<Box<dyn Network>> {
     let vb = VarBuilder::from_tensors(weights.clone(), dtype, device);
-    arch.build(vb)
+    arch.build(vb, options)
+}
+
+/// Builds a trainable model: every weight becomes a [`candle_core::Var`] in `dtype` on `device`,
+/// returned for the optimizer.
+pub fn build_trainable(
+    arch: &dyn Architecture,
+    weights: &Weights,
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<(Box<dyn Network>, Vec<candle_core::Var>)> {
+    let mut vars = Vec::with_capacity(weights.len());
+    let mut tensors = HashMap::with_capacity(weights.len());
+    for (name, tensor) in weights {
+        let var = candle_core::Var::from_tensor(&tensor.to_device(device)?.to_dtype(dtype)?)?;
+        // The tensor shares the variable's storage, so gradients reach the optimizer's vars.
+        tensors.insert(name.clone(), var.as_tensor().clone());
+        vars.push(var);
+    }
+    let vb = VarBuilder::from_tensors(tensors, dtype, device);
+    let network = arch.build(vb, BuildOptions { quantization: None, differentiable: true })?;
+    Ok((network, vars))
 }
 
 /// A seeded input batch for `arch`, converted to `dtype` on `device`.
@@ -182,11 +310,37 @@ mod tests {
         let cases = [
             (ModelSpec::MatMul(MatMulSpec { m: 3, n: 5, k: 4 }), vec![2, 3, 5]),
             (ModelSpec::Mlp(MlpSpec { input: 6, hidden: 8, layers: 3, output: 4 }), vec![2, 4]),
+            (
+                ModelSpec::ConvNet(ConvNetSpec { in_channels: 3, image_size: 8, channels: 8, blocks: 2, classes: 5 }),
+                vec![2, 5],
+            ),
+            (
+                ModelSpec::Transformer(TransformerSpec {
+                    layers: 2,
+                    hidden: 8,
+                    heads: 2,
+                    seq_len: 5,
+                    ffn_mult: 2,
+                    causal: true,
+                }),
+                vec![2, 5, 8],
+            ),
+            (
+                ModelSpec::DiffusionTransformer(DiffusionTransformerSpec {
+                    image_size: 8,
+                    patch: 2,
+                    channels: 3,
+                    hidden: 8,
+                    layers: 2,
+                    heads: 2,
+                }),
+                vec![2, 3, 8, 8],
+            ),
         ];
         for (spec, expected_shape) in cases {
             let arch = architecture(&spec);
             let weights = generate_weights(arch, 1)?;
-            let network = build_network(arch, &weights, DType::F32, &Device::Cpu)?;
+            let network = build_network(arch, &weights, DType::F32, &Device::Cpu, BuildOptions::default())?;
             let input = seeded_input(arch, 2, 1, DType::F32, &Device::Cpu)?;
             assert_eq!(network.forward(&input)?.dims(), expected_shape.as_slice(), "{spec:?}");
             assert_eq!(weights.len(), arch.parameters().len());

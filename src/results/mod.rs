@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::accuracy::Accuracy;
 use crate::compare::Speedup;
 use crate::stats::Summary;
-use crate::suite::{DTypeSpec, DeviceSpec, Suite};
+use crate::suite::{DTypeSpec, DeviceSpec, Mode, Quantization, Suite};
 
 /// The result format version this program writes; older versions are read, newer refused.
 pub const RESULT_FORMAT_VERSION: u32 = 1;
@@ -99,6 +99,12 @@ pub struct RunResult {
     pub dtype: DTypeSpec,
     /// The phase's device.
     pub device: DeviceSpec,
+    /// The phase's weight quantization.
+    #[serde(default)]
+    pub quantization: Option<Quantization>,
+    /// What a step does.
+    #[serde(default)]
+    pub mode: Mode,
     /// How the run ended.
     pub status: RunStatus,
     /// When the run started (UTC, RFC 3339).
@@ -113,8 +119,11 @@ pub struct RunResult {
     pub stop_reason: Option<StopReason>,
     /// Parameters of the model.
     pub param_count: usize,
-    /// Bytes of the parameters in the phase's dtype.
+    /// Bytes of the parameters in the phase's dtype (and quantization).
     pub param_bytes: usize,
+    /// Bytes of the parameters in f32, before the phase's conversion.
+    #[serde(default)]
+    pub f32_param_bytes: usize,
     /// Floating-point operations of one forward pass per batch item, when the model tells.
     pub flops_per_item: Option<f64>,
     /// Peak resident memory of the process during the run.
@@ -127,8 +136,36 @@ pub struct RunResult {
     pub speedup: Option<Speedup>,
     /// Output drift against the baseline phase on the probe input.
     pub accuracy: Option<Accuracy>,
+    /// Per-step breakdown and losses of a training run.
+    #[serde(default)]
+    pub training: Option<TrainingRecord>,
+    /// Whole-generation times of a generation run.
+    #[serde(default)]
+    pub generation: Option<GenerationRecord>,
     /// Things the reader should know about this run (e.g. why accuracy is absent).
     pub notes: Vec<String>,
+}
+
+/// Where the time of each training step goes, and the loss it reached.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingRecord {
+    /// Forward pass and loss, per measured step, in seconds.
+    pub forward_secs: Vec<f64>,
+    /// Backward pass, per measured step, in seconds.
+    pub backward_secs: Vec<f64>,
+    /// Optimizer update, per measured step, in seconds.
+    pub optimizer_secs: Vec<f64>,
+    /// Loss of every step, warm-up first, in order.
+    pub losses: Vec<f64>,
+}
+
+/// Timing of whole generations (each `steps_per_generation` measured denoising steps).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    /// Denoising steps per generation.
+    pub steps_per_generation: usize,
+    /// Wall time of each complete measured generation, in seconds.
+    pub generation_secs: Vec<f64>,
 }
 
 impl RunResult {

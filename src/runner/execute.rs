@@ -4,14 +4,13 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor};
-
+use super::steppers::{GenerationStepper, InferenceStepper, StepTiming, Stepper, StepperSetup, TrainingStepper};
 use super::{CancelToken, EventSender, RunEvent, STEP_BATCH_INTERVAL, StepKind, secs_since};
 use crate::device::{self, panic_message};
-use crate::models::{self, Network, Weights};
-use crate::results::{RunResult, RunStatus, StopReason, Timestamp};
+use crate::models::{self, Weights};
+use crate::results::{GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord};
 use crate::runner::PlannedRun;
-use crate::suite::{Suite, Workload};
+use crate::suite::{Mode, Suite, Workload};
 use crate::telemetry::PeakRssMeter;
 
 /// Items in the fixed probe input whose output is compared across phases.
@@ -72,6 +71,8 @@ pub(super) fn execute(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
         model: workload.model.kind_name().to_owned(),
         dtype: phase.dtype,
         device: phase.device,
+        quantization: phase.quantization,
+        mode: workload.mode,
         status: RunStatus::Completed,
         started_at: Timestamp::now().rfc3339(),
         load_secs: None,
@@ -79,13 +80,16 @@ pub(super) fn execute(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
         step_secs: Vec::new(),
         stop_reason: None,
         param_count,
-        param_bytes: param_count * phase.dtype.size_bytes(),
+        param_bytes: models::parameter_bytes(arch, phase.dtype.size_bytes(), phase.quantization),
+        f32_param_bytes: param_count * 4,
         flops_per_item: arch.flops_per_item(),
         peak_rss_bytes: None,
         summary: None,
         throughput_items_per_sec: None,
         speedup: None,
         accuracy: None,
+        training: None,
+        generation: None,
         notes: Vec::new(),
     };
     let mut meter = PeakRssMeter::start();
@@ -114,19 +118,34 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
     let settings = &suite.settings;
     let workload = &suite.workloads[run.workload_index];
     let phase = &suite.phases[run.phase_index];
-    let arch = models::architecture(&workload.model);
     let weights = context.weights.weights.as_ref().map_err(Clone::clone)?;
     let device = device::open(phase.device).map_err(|error| error.to_string())?;
-    let dtype = device::dtype(phase.dtype);
-
-    let load_start = Instant::now();
-    let network =
-        models::build_network(arch, weights, dtype, &device).map_err(candle_error("cannot build the model"))?;
-    device::synchronize(&device).map_err(candle_error("device error after loading"))?;
-    result.load_secs = Some(secs_since(load_start));
-
-    let input = models::seeded_input(arch, run.batch_size, settings.seed, dtype, &device)
-        .map_err(candle_error("cannot create the input"))?;
+    let setup = StepperSetup {
+        arch: models::architecture(&workload.model),
+        weights,
+        dtype: device::dtype(phase.dtype),
+        device: &device,
+        quantization: phase.quantization,
+        batch_size: run.batch_size,
+        seed: settings.seed,
+        probe_seed: settings.seed ^ PROBE_SEED_SALT,
+        probe_batch: PROBE_BATCH,
+    };
+    let built: candle_core::Result<(Box<dyn Stepper>, f64)> = match workload.mode {
+        Mode::Inference => InferenceStepper::new(&setup).map(|(s, secs)| (Box::new(s) as Box<dyn Stepper>, secs)),
+        Mode::Training(training) => TrainingStepper::new(&setup, training, settings.warmup_steps + settings.min_steps)
+            .map(|(s, secs)| (Box::new(s) as Box<dyn Stepper>, secs)),
+        Mode::Generation(generation) => {
+            result.generation =
+                Some(GenerationRecord { steps_per_generation: generation.steps, generation_secs: Vec::new() });
+            GenerationStepper::new(&setup, generation).map(|(s, secs)| (Box::new(s) as Box<dyn Stepper>, secs))
+        }
+    };
+    let (mut stepper, load_secs) = built.map_err(candle_error("cannot build the model"))?;
+    result.load_secs = Some(load_secs);
+    if matches!(workload.mode, Mode::Training(_)) {
+        result.training = Some(TrainingRecord::default());
+    }
 
     let mut batcher = StepBatcher::new(context.events, run.index, StepKind::Warmup);
     for _ in 0..settings.warmup_steps {
@@ -135,11 +154,13 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
             result.stop_reason = Some(StopReason::Cancelled);
             return Ok(None);
         }
-        let secs = timed_step(network.as_ref(), &input, &device).map_err(candle_error("warm-up step failed"))?;
-        result.warmup_step_secs.push(secs);
-        batcher.push(secs);
+        let timing = stepper.step().map_err(candle_error("warm-up step failed"))?;
+        result.warmup_step_secs.push(timing.secs);
+        record_extras(result, &timing, false);
+        batcher.push(timing.secs);
     }
     batcher.finish();
+    stepper.restart().map_err(candle_error("cannot restart after warm-up"))?;
 
     let mut batcher = StepBatcher::new(context.events, run.index, StepKind::Measured);
     let measure_start = Instant::now();
@@ -147,17 +168,22 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
         let (steps, elapsed) = (result.step_secs.len(), secs_since(measure_start));
         if context.cancel.is_cancelled() {
             break StopReason::Cancelled;
-        } else if steps >= settings.max_steps {
-            break StopReason::MaxSteps;
-        } else if elapsed >= settings.max_secs {
-            break StopReason::MaxSecs;
-        } else if steps >= settings.min_steps && elapsed >= settings.min_secs {
-            break StopReason::MinimumReached;
         }
-        match timed_step(network.as_ref(), &input, &device) {
-            Ok(secs) => {
-                result.step_secs.push(secs);
-                batcher.push(secs);
+        // A generation is measured whole: the rules below apply between generations only.
+        if stepper.at_boundary() {
+            if steps >= settings.max_steps {
+                break StopReason::MaxSteps;
+            } else if elapsed >= settings.max_secs {
+                break StopReason::MaxSecs;
+            } else if steps >= settings.min_steps && elapsed >= settings.min_secs {
+                break StopReason::MinimumReached;
+            }
+        }
+        match stepper.step() {
+            Ok(timing) => {
+                result.step_secs.push(timing.secs);
+                record_extras(result, &timing, true);
+                batcher.push(timing.secs);
             }
             Err(error) => {
                 batcher.finish();
@@ -170,35 +196,39 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
     if stop_reason == StopReason::Cancelled {
         return Ok(None);
     }
-    drop(input);
-
-    let probe_input = models::seeded_input(arch, PROBE_BATCH, settings.seed ^ PROBE_SEED_SALT, dtype, &device)
-        .map_err(candle_error("cannot create the probe input"))?;
-    let probe_output = network
-        .forward(&probe_input)
-        .and_then(|output| to_f32_values(&output))
-        .map_err(candle_error("probe forward pass failed"))?;
+    let probe_output = stepper.probe().map_err(candle_error("probe for the accuracy check failed"))?;
     Ok(Some(probe_output))
+}
+
+/// Files a step's mode-specific figures: losses always, the time breakdown and whole-generation
+/// times for measured steps only.
+fn record_extras(result: &mut RunResult, timing: &StepTiming, measured: bool) {
+    if let Some(training) = result.training.as_mut() {
+        if let Some(loss) = timing.loss {
+            training.losses.push(loss);
+        }
+        if let (true, Some([forward, backward, optimizer])) = (measured, timing.breakdown) {
+            training.forward_secs.push(forward);
+            training.backward_secs.push(backward);
+            training.optimizer_secs.push(optimizer);
+        }
+    }
+    if let (true, Some(generation), Some(secs)) = (measured, result.generation.as_mut(), timing.generation_secs) {
+        generation.generation_secs.push(secs);
+    }
 }
 
 /// Turns a candle error into a failure reason that says what was being done.
 fn candle_error(what: &'static str) -> impl Fn(candle_core::Error) -> String {
-    move |error| format!("{what}: {error}")
+    move |error| format!("{what}: {}", error_text(&error))
 }
 
-/// Times one forward pass: the device is idle when the clock starts and done when it stops.
-fn timed_step(network: &dyn Network, input: &Tensor, device: &Device) -> candle_core::Result<f64> {
-    device::synchronize(device)?;
-    let start = Instant::now();
-    let output = network.forward(input)?;
-    device::synchronize(device)?;
-    let secs = secs_since(start);
-    drop(output);
-    Ok(secs)
-}
-
-fn to_f32_values(tensor: &Tensor) -> candle_core::Result<Vec<f32>> {
-    tensor.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
+/// A candle error's message without the backtrace candle attaches when `RUST_BACKTRACE` is set.
+fn error_text(error: &candle_core::Error) -> String {
+    match error {
+        candle_core::Error::WithBacktrace { inner, .. } => error_text(inner),
+        other => other.to_string(),
+    }
 }
 
 /// Collects step times and sends them about every [`STEP_BATCH_INTERVAL`], never blocking a

@@ -4,6 +4,7 @@
 
 mod execute;
 pub mod plan;
+mod steppers;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -306,6 +307,15 @@ fn derive(
     }
 
     if let (Some(output), Some(reference)) = (probe_output, reference_output) {
+        // Training probes are loss trajectories; runs stopped by time may have fewer steps, so
+        // they are compared over the steps both have.
+        let (reference, output) = if run.training.is_some() && reference.len() != output.len() {
+            let common = reference.len().min(output.len());
+            run.notes.push(format!("loss trajectory compared with the baseline's over the first {common} steps"));
+            (&reference[..common], &output[..common])
+        } else {
+            (reference.as_slice(), output)
+        };
         match accuracy::compare_outputs(reference, output) {
             Ok(drift) => {
                 if drift.nonfinite_values > 0 {
@@ -322,6 +332,10 @@ fn derive(
     }
 
     if run.is_baseline || !matches!(run.status, RunStatus::Completed) || run.summary.is_none() {
+        return;
+    }
+    if run.accuracy.as_ref().is_some_and(|accuracy| accuracy.nonfinite_values > 0) {
+        run.notes.push("no speedup: the outputs are NaN or infinite, so its speed is not comparable".into());
         return;
     }
     let completed_baselines =

@@ -139,6 +139,7 @@ mod tests {
             dtype: DTypeSpec::F32,
             device: DeviceSpec::Cpu,
             batch_size,
+            quantization: None,
         };
         Suite {
             version: 1,

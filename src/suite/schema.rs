@@ -83,11 +83,59 @@ fn default_batch_sizes() -> Vec<usize> {
 }
 
 /// What one measured step of a workload does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum Mode {
     /// One forward pass on a batch.
     #[default]
     Inference,
+    /// Forward, loss, backward and optimizer update on a fixed batch.
+    Training(TrainingSpec),
+    /// Diffusion sampling: one generation is `steps` denoising steps; each step is measured.
+    Generation(GenerationSpec),
+}
+
+impl Mode {
+    /// The mode's name as written in suites.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Inference => "Inference",
+            Self::Training(_) => "Training",
+            Self::Generation(_) => "Generation",
+        }
+    }
+}
+
+/// Settings of a training step.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    /// The optimizer that updates the weights after each backward pass.
+    pub optimizer: OptimizerSpec,
+}
+
+/// An optimizer and its learning rate.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerSpec {
+    /// AdamW (decoupled weight decay 0.01).
+    AdamW(LearningRate),
+    /// Plain stochastic gradient descent.
+    Sgd(LearningRate),
+}
+
+/// A learning rate.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearningRate {
+    /// Step size.
+    pub lr: f64,
+}
+
+/// Settings of a generation loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationSpec {
+    /// Denoising steps per generated image.
+    pub steps: usize,
 }
 
 /// A model from the built-in catalog with its size parameters.
@@ -97,6 +145,82 @@ pub enum ModelSpec {
     MatMul(MatMulSpec),
     /// A multi-layer perceptron with GELU activations.
     Mlp(MlpSpec),
+    /// A residual convolutional image classifier.
+    ConvNet(ConvNetSpec),
+    /// A pre-norm transformer encoder.
+    Transformer(TransformerSpec),
+    /// A DiT-style diffusion denoiser with timestep-modulated layer norms.
+    DiffusionTransformer(DiffusionTransformerSpec),
+}
+
+/// Sizes of a [`ModelSpec::ConvNet`] workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConvNetSpec {
+    /// Channels of the input image.
+    pub in_channels: usize,
+    /// Height and width of the input image in pixels.
+    pub image_size: usize,
+    /// Channels of every convolution after the stem.
+    pub channels: usize,
+    /// Residual blocks (two 3×3 convolutions with group norm and SiLU each).
+    pub blocks: usize,
+    /// Output classes.
+    pub classes: usize,
+}
+
+impl Default for ConvNetSpec {
+    fn default() -> Self {
+        Self { in_channels: 3, image_size: 32, channels: 32, blocks: 2, classes: 10 }
+    }
+}
+
+/// Sizes of a [`ModelSpec::Transformer`] workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransformerSpec {
+    /// Encoder layers.
+    pub layers: usize,
+    /// Width of the residual stream.
+    pub hidden: usize,
+    /// Attention heads; must divide `hidden`.
+    pub heads: usize,
+    /// Tokens per sequence.
+    pub seq_len: usize,
+    /// Width of the MLP as a multiple of `hidden`.
+    pub ffn_mult: usize,
+    /// Whether attention is masked to earlier tokens (decoder-style).
+    pub causal: bool,
+}
+
+impl Default for TransformerSpec {
+    fn default() -> Self {
+        Self { layers: 2, hidden: 256, heads: 4, seq_len: 64, ffn_mult: 4, causal: false }
+    }
+}
+
+/// Sizes of a [`ModelSpec::DiffusionTransformer`] workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiffusionTransformerSpec {
+    /// Height and width of the latent in pixels.
+    pub image_size: usize,
+    /// Patch size; must divide `image_size`.
+    pub patch: usize,
+    /// Channels of the latent.
+    pub channels: usize,
+    /// Width of the residual stream.
+    pub hidden: usize,
+    /// Transformer blocks.
+    pub layers: usize,
+    /// Attention heads; must divide `hidden`.
+    pub heads: usize,
+}
+
+impl Default for DiffusionTransformerSpec {
+    fn default() -> Self {
+        Self { image_size: 32, patch: 4, channels: 4, hidden: 256, layers: 4, heads: 4 }
+    }
 }
 
 /// Sizes of a [`ModelSpec::MatMul`] workload.
@@ -152,6 +276,30 @@ pub struct Phase {
     /// Runs this phase at this batch size instead of the workload's batch sizes.
     #[serde(default)]
     pub batch_size: Option<usize>,
+    /// Quantizes the weights of every linear layer (inference and generation only).
+    #[serde(default)]
+    pub quantization: Option<Quantization>,
+}
+
+/// Weight quantization of linear layers, with candle's GGML block formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Quantization {
+    /// 8-bit, blocks of 32 (8.5 bits per weight).
+    Q8_0,
+    /// 4-bit, blocks of 32 (4.5 bits per weight).
+    Q4_0,
+    /// 4-bit k-quant, super-blocks of 256 (4.5 bits per weight).
+    Q4K,
+}
+
+impl std::fmt::Display for Quantization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Q8_0 => "q8_0",
+            Self::Q4_0 => "q4_0",
+            Self::Q4K => "q4k",
+        })
+    }
 }
 
 /// Numeric type of a phase's weights and activations.
@@ -211,6 +359,9 @@ impl ModelSpec {
         match self {
             Self::MatMul(_) => "MatMul",
             Self::Mlp(_) => "Mlp",
+            Self::ConvNet(_) => "ConvNet",
+            Self::Transformer(_) => "Transformer",
+            Self::DiffusionTransformer(_) => "DiffusionTransformer",
         }
     }
 }

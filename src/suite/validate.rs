@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{ModelSpec, Suite, TextPosition};
+use super::{Mode, ModelSpec, OptimizerSpec, Suite, TextPosition};
 
 /// Largest value accepted for a single model dimension or batch size.
 pub const MAX_DIMENSION: usize = 1 << 20;
@@ -57,8 +57,19 @@ pub fn validate(suite: &Suite, text: &str) -> Vec<Problem> {
                 report(at, format!("workload `{}`: {message}", workload.name));
             }
         }
-        for message in check_model(&workload.model) {
+        for message in check_model(&workload.model).into_iter().chain(check_mode(workload.mode, &workload.model)) {
             report(at, format!("workload `{}`: {message}", workload.name));
+        }
+        if matches!(workload.mode, Mode::Training(_)) {
+            for phase in suite.phases.iter().filter(|phase| phase.quantization.is_some()) {
+                report(
+                    at,
+                    format!(
+                        "workload `{}` trains, but phase `{}` quantizes its weights; quantized weights cannot be trained (drop the quantization or use Inference)",
+                        workload.name, phase.name
+                    ),
+                );
+            }
         }
     }
 
@@ -134,21 +145,91 @@ fn check_dimension(what: &str, value: usize) -> Option<String> {
     }
 }
 
+fn check_mode(mode: Mode, model: &ModelSpec) -> Vec<String> {
+    match mode {
+        Mode::Inference => vec![],
+        Mode::Training(training) => {
+            let (OptimizerSpec::AdamW(rate) | OptimizerSpec::Sgd(rate)) = training.optimizer;
+            if rate.lr.is_finite() && rate.lr > 0.0 {
+                vec![]
+            } else {
+                vec![format!("the learning rate `lr` is {}; it must be a positive number", rate.lr)]
+            }
+        }
+        Mode::Generation(generation) => {
+            let mut messages = Vec::new();
+            if !matches!(model, ModelSpec::DiffusionTransformer(_)) {
+                messages.push(format!(
+                    "mode Generation needs a diffusion model (DiffusionTransformer), not {}",
+                    model.kind_name()
+                ));
+            }
+            if !(1..=10_000).contains(&generation.steps) {
+                messages.push(format!("Generation `steps` is {}; it must be from 1 to 10000", generation.steps));
+            }
+            messages
+        }
+    }
+}
+
 fn check_model(model: &ModelSpec) -> Vec<String> {
     let dimensions: Vec<(&str, usize)> = match model {
         ModelSpec::MatMul(spec) => vec![("m", spec.m), ("n", spec.n), ("k", spec.k)],
         ModelSpec::Mlp(spec) => {
             vec![("input", spec.input), ("hidden", spec.hidden), ("output", spec.output)]
         }
+        ModelSpec::ConvNet(spec) => vec![
+            ("in_channels", spec.in_channels),
+            ("image_size", spec.image_size),
+            ("channels", spec.channels),
+            ("classes", spec.classes),
+        ],
+        ModelSpec::Transformer(spec) => {
+            vec![("hidden", spec.hidden), ("heads", spec.heads), ("seq_len", spec.seq_len), ("ffn_mult", spec.ffn_mult)]
+        }
+        ModelSpec::DiffusionTransformer(spec) => vec![
+            ("image_size", spec.image_size),
+            ("patch", spec.patch),
+            ("channels", spec.channels),
+            ("hidden", spec.hidden),
+            ("heads", spec.heads),
+        ],
     };
     let mut messages: Vec<String> = dimensions
         .into_iter()
         .filter_map(|(field, value)| check_dimension(&format!("{} `{field}`", model.kind_name()), value))
         .collect();
-    if let ModelSpec::Mlp(spec) = model
-        && !(1..=MAX_LAYERS).contains(&spec.layers)
-    {
-        messages.push(format!("Mlp `layers` is {}; it must be from 1 to {MAX_LAYERS}", spec.layers));
+    let layer_counts: Vec<(&str, usize)> = match model {
+        ModelSpec::Mlp(spec) => vec![("layers", spec.layers)],
+        ModelSpec::ConvNet(spec) => vec![("blocks", spec.blocks)],
+        ModelSpec::Transformer(spec) => vec![("layers", spec.layers)],
+        ModelSpec::DiffusionTransformer(spec) => vec![("layers", spec.layers)],
+        ModelSpec::MatMul(_) => vec![],
+    };
+    for (field, count) in layer_counts {
+        if !(1..=MAX_LAYERS).contains(&count) {
+            messages.push(format!("{} `{field}` is {count}; it must be from 1 to {MAX_LAYERS}", model.kind_name()));
+        }
+    }
+    let divides = |what: &str, whole: (&str, usize), part: (&str, usize)| {
+        (part.1 > 0 && !whole.1.is_multiple_of(part.1))
+            .then(|| format!("{what} `{}` ({}) must divide `{}` ({})", part.0, part.1, whole.0, whole.1))
+    };
+    match model {
+        ModelSpec::Transformer(spec) => {
+            messages.extend(divides("Transformer", ("hidden", spec.hidden), ("heads", spec.heads)));
+        }
+        ModelSpec::DiffusionTransformer(spec) => {
+            messages.extend(divides("DiffusionTransformer", ("hidden", spec.hidden), ("heads", spec.heads)));
+            messages.extend(divides("DiffusionTransformer", ("image_size", spec.image_size), ("patch", spec.patch)));
+            if spec.hidden % 2 == 1 {
+                messages.push(format!(
+                    "DiffusionTransformer `hidden` ({}) must be even for the timestep embedding",
+                    spec.hidden
+                ));
+            }
+        }
+        _ => {}
     }
     messages
 }

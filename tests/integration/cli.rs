@@ -44,12 +44,9 @@ fn run_writes_a_result_with_every_raw_step_and_prints_the_table() -> TestResult 
     }
 
     // `show` prints the same table from the file.
-    phasebench()
-        .arg("show")
-        .arg(result_dir(out.path())?)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("mlp (Mlp)").and(predicate::str::contains("matmul (MatMul)")));
+    phasebench().arg("show").arg(result_dir(out.path())?).assert().success().stdout(
+        predicate::str::contains("mlp (Mlp, Inference)").and(predicate::str::contains("matmul (MatMul, Inference)")),
+    );
     Ok(())
 }
 

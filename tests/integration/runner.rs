@@ -118,3 +118,41 @@ fn cancelling_stops_within_a_step_and_keeps_what_was_measured() -> TestResult {
     assert_eq!(on_disk.runs, result.runs);
     Ok(())
 }
+
+#[test]
+fn training_and_generation_runs_record_their_breakdowns() -> TestResult {
+    let suite = load_suite(&fixture("valid_suites/modes.ron"))?;
+    let out = tempfile::tempdir()?;
+    let result = runner::run_to_end(suite, RunOptions::new(out.path(), "modes"))?;
+    assert_eq!(result.runs.len(), 6);
+    for run in &result.runs {
+        assert_eq!(run.status, RunStatus::Completed, "{run:?}");
+        if run.workload.starts_with("train") {
+            let training = run.training.as_ref().ok_or("no training record")?;
+            // One forward, backward and optimizer time per measured step; the whole step is their sum.
+            assert_eq!(training.forward_secs.len(), run.step_secs.len());
+            assert_eq!(training.backward_secs.len(), run.step_secs.len());
+            assert_eq!(training.optimizer_secs.len(), run.step_secs.len());
+            for (i, step) in run.step_secs.iter().enumerate() {
+                let parts = training.forward_secs[i] + training.backward_secs[i] + training.optimizer_secs[i];
+                assert!((parts - step).abs() < 1e-12);
+            }
+            assert_eq!(training.losses.len(), run.warmup_step_secs.len() + run.step_secs.len());
+            assert!(training.losses.last() < training.losses.first(), "{:?}", training.losses);
+        } else {
+            let generation = run.generation.as_ref().ok_or("no generation record")?;
+            assert_eq!(generation.steps_per_generation, 4);
+            // Measuring stops only between whole generations.
+            assert_eq!(run.step_secs.len(), 4 * generation.generation_secs.len());
+            assert!(!generation.generation_secs.is_empty());
+            for (generation_secs, steps) in generation.generation_secs.iter().zip(run.step_secs.chunks(4)) {
+                assert!(*generation_secs >= steps.iter().sum::<f64>());
+            }
+        }
+        if !run.is_baseline {
+            // Identical phases train and generate identically: the accuracy probe proves it.
+            assert_eq!(run.accuracy.as_ref().map(|a| a.max_abs_error), Some(0.0), "{}", run.workload);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! What one step is in each workload mode: a forward pass, a training update, or one denoising
+//! step of a generation. Each stepper times its own step with the device synchronized around it.
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::Optimizer;
+
+use crate::device;
+use crate::models::{self, Architecture, BuildOptions, Network, Weights};
+use crate::suite::{GenerationSpec, OptimizerSpec, Quantization, TrainingSpec};
+
+/// One step's timing and what it produced.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepTiming {
+    /// The whole step, in seconds.
+    pub secs: f64,
+    /// Training only: forward+loss, backward and optimizer seconds.
+    pub breakdown: Option<[f64; 3]>,
+    /// Training only: the loss before this step's update.
+    pub loss: Option<f64>,
+    /// Generation only: set on the step that completes a generation, its wall time.
+    pub generation_secs: Option<f64>,
+}
+
+/// Runs the steps of one run.
+pub trait Stepper {
+    /// Runs and times one step.
+    fn step(&mut self) -> candle_core::Result<StepTiming>;
+    /// Whether measuring may stop here (a generation stops only between whole generations).
+    fn at_boundary(&self) -> bool {
+        true
+    }
+    /// Starts over from the initial state (after warm-up), keeping what was built.
+    fn restart(&mut self) -> candle_core::Result<()> {
+        Ok(())
+    }
+    /// The output compared with the baseline's for accuracy, as f32 values.
+    fn probe(&mut self) -> candle_core::Result<Vec<f32>>;
+}
+
+/// Everything a stepper is built from.
+pub struct StepperSetup<'a> {
+    /// The model.
+    pub arch: &'a dyn Architecture,
+    /// f32 master weights.
+    pub weights: &'a Weights,
+    /// The phase's dtype.
+    pub dtype: DType,
+    /// The phase's device.
+    pub device: &'a Device,
+    /// The phase's quantization.
+    pub quantization: Option<Quantization>,
+    /// Items per step.
+    pub batch_size: usize,
+    /// Seed of the measured input.
+    pub seed: u64,
+    /// Seed of the probe input.
+    pub probe_seed: u64,
+    /// Items in the probe input.
+    pub probe_batch: usize,
+}
+
+fn to_f32_values(tensor: &Tensor) -> candle_core::Result<Vec<f32>> {
+    tensor.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
+}
+
+/// Seconds of `work`, with the device idle at the start and finished at the end.
+fn timed<T>(device: &Device, work: impl FnOnce() -> candle_core::Result<T>) -> candle_core::Result<(T, f64)> {
+    device::synchronize(device)?;
+    let start = Instant::now();
+    let value = work()?;
+    device::synchronize(device)?;
+    Ok((value, start.elapsed().as_secs_f64()))
+}
+
+/// One forward pass per step.
+pub struct InferenceStepper {
+    network: Box<dyn Network>,
+    input: Tensor,
+    probe_input: Tensor,
+    device: Device,
+}
+
+impl InferenceStepper {
+    /// Builds the model and inputs; returns it with the build time in seconds.
+    pub fn new(setup: &StepperSetup) -> candle_core::Result<(Self, f64)> {
+        let options = BuildOptions { quantization: setup.quantization, differentiable: false };
+        let (network, load_secs) = timed(setup.device, || {
+            models::build_network(setup.arch, setup.weights, setup.dtype, setup.device, options)
+        })?;
+        let input = models::seeded_input(setup.arch, setup.batch_size, setup.seed, setup.dtype, setup.device)?;
+        let probe_input =
+            models::seeded_input(setup.arch, setup.probe_batch, setup.probe_seed, setup.dtype, setup.device)?;
+        Ok((Self { network, input, probe_input, device: setup.device.clone() }, load_secs))
+    }
+}
+
+impl Stepper for InferenceStepper {
+    fn step(&mut self) -> candle_core::Result<StepTiming> {
+        let (output, secs) = timed(&self.device, || self.network.forward(&self.input))?;
+        drop(output);
+        Ok(StepTiming { secs, ..StepTiming::default() })
+    }
+
+    fn probe(&mut self) -> candle_core::Result<Vec<f32>> {
+        to_f32_values(&self.network.forward(&self.probe_input)?)
+    }
+}
+
+enum TrainOptimizer {
+    AdamW(candle_nn::AdamW),
+    Sgd(candle_nn::SGD),
+}
+
+/// Forward, MSE loss against a fixed seeded target, backward and an optimizer update per step, on
+/// one fixed batch. The loss is computed in f32 whatever the phase's dtype (candle reduces f16 in
+/// f16, which saturates on large tensors). The accuracy probe is the loss trajectory.
+pub struct TrainingStepper {
+    network: Box<dyn Network>,
+    optimizer: TrainOptimizer,
+    input: Tensor,
+    target: Tensor,
+    device: Device,
+    losses: Vec<f64>,
+    probe_len: usize,
+}
+
+impl TrainingStepper {
+    /// Builds a trainable model, its optimizer and the fixed batch; `probe_len` losses form the
+    /// accuracy probe.
+    pub fn new(setup: &StepperSetup, training: TrainingSpec, probe_len: usize) -> candle_core::Result<(Self, f64)> {
+        let ((network, vars), load_secs) =
+            timed(setup.device, || models::build_trainable(setup.arch, setup.weights, setup.dtype, setup.device))?;
+        let optimizer = new_optimizer(vars, training.optimizer)?;
+        let input = models::seeded_input(setup.arch, setup.batch_size, setup.seed, setup.dtype, setup.device)?;
+        let output_shape = network.forward(&input)?.dims().to_vec();
+        let target = models::seeded_tensor(&output_shape, 1.0, models::stream_seed(setup.seed, "target"))?
+            .to_device(setup.device)?;
+        let stepper =
+            Self { network, optimizer, input, target, device: setup.device.clone(), losses: Vec::new(), probe_len };
+        Ok((stepper, load_secs))
+    }
+}
+
+fn new_optimizer(vars: Vec<Var>, spec: OptimizerSpec) -> candle_core::Result<TrainOptimizer> {
+    Ok(match spec {
+        OptimizerSpec::AdamW(rate) => TrainOptimizer::AdamW(candle_nn::AdamW::new(
+            vars,
+            candle_nn::ParamsAdamW { lr: rate.lr, ..candle_nn::ParamsAdamW::default() },
+        )?),
+        OptimizerSpec::Sgd(rate) => TrainOptimizer::Sgd(candle_nn::SGD::new(vars, rate.lr)?),
+    })
+}
+
+impl Stepper for TrainingStepper {
+    fn step(&mut self) -> candle_core::Result<StepTiming> {
+        let (loss, forward) = timed(&self.device, || {
+            let output = self.network.forward(&self.input)?.to_dtype(DType::F32)?;
+            candle_nn::loss::mse(&output, &self.target)
+        })?;
+        let (grads, backward) = timed(&self.device, || loss.backward())?;
+        let ((), optimizer) = timed(&self.device, || match &mut self.optimizer {
+            TrainOptimizer::AdamW(adam) => adam.step(&grads),
+            TrainOptimizer::Sgd(sgd) => sgd.step(&grads),
+        })?;
+        let loss_value = f64::from(loss.to_scalar::<f32>()?);
+        self.losses.push(loss_value);
+        Ok(StepTiming {
+            secs: forward + backward + optimizer,
+            breakdown: Some([forward, backward, optimizer]),
+            loss: Some(loss_value),
+            generation_secs: None,
+        })
+    }
+
+    fn probe(&mut self) -> candle_core::Result<Vec<f32>> {
+        Ok(self.losses.iter().take(self.probe_len).map(|&loss| loss as f32).collect())
+    }
+}
+
+/// Diffusion sampling: each step predicts the noise at the current time and moves the latent one
+/// Euler step towards the data (`x ← x − ε̂ / N`); `N` steps make one generation.
+pub struct GenerationStepper {
+    network: Box<dyn Network>,
+    initial_latent: Tensor,
+    latent: Tensor,
+    probe_latent: Tensor,
+    steps_per_generation: usize,
+    step_in_generation: usize,
+    generation_start: Instant,
+    device: Device,
+}
+
+impl GenerationStepper {
+    /// Builds the model and the seeded starting noise.
+    pub fn new(setup: &StepperSetup, generation: GenerationSpec) -> candle_core::Result<(Self, f64)> {
+        let (inference, load_secs) = InferenceStepper::new(setup)?;
+        let stepper = Self {
+            network: inference.network,
+            latent: inference.input.clone(),
+            initial_latent: inference.input,
+            probe_latent: inference.probe_input,
+            steps_per_generation: generation.steps,
+            step_in_generation: 0,
+            generation_start: Instant::now(),
+            device: setup.device.clone(),
+        };
+        Ok((stepper, load_secs))
+    }
+
+    fn denoise_step(&self, latent: &Tensor, step: usize) -> candle_core::Result<Tensor> {
+        let timestep = 1.0 - step as f64 / self.steps_per_generation as f64;
+        let noise = self.network.denoise(latent, timestep)?;
+        latent - (noise / self.steps_per_generation as f64)?
+    }
+}
+
+impl Stepper for GenerationStepper {
+    fn step(&mut self) -> candle_core::Result<StepTiming> {
+        if self.step_in_generation == 0 {
+            self.generation_start = Instant::now();
+        }
+        let (latent, secs) = timed(&self.device, || self.denoise_step(&self.latent, self.step_in_generation))?;
+        self.latent = latent;
+        self.step_in_generation += 1;
+        let mut timing = StepTiming { secs, ..StepTiming::default() };
+        if self.step_in_generation == self.steps_per_generation {
+            timing.generation_secs = Some(self.generation_start.elapsed().as_secs_f64());
+            self.restart()?;
+        }
+        Ok(timing)
+    }
+
+    fn at_boundary(&self) -> bool {
+        self.step_in_generation == 0
+    }
+
+    fn restart(&mut self) -> candle_core::Result<()> {
+        self.latent = self.initial_latent.clone();
+        self.step_in_generation = 0;
+        Ok(())
+    }
+
+    fn probe(&mut self) -> candle_core::Result<Vec<f32>> {
+        let mut latent = self.probe_latent.clone();
+        for step in 0..self.steps_per_generation {
+            latent = self.denoise_step(&latent, step)?;
+        }
+        to_f32_values(&latent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{ConvNetSpec, DiffusionTransformerSpec, LearningRate, MlpSpec, ModelSpec, TransformerSpec};
+
+    fn setup<'a>(arch: &'a dyn Architecture, weights: &'a Weights, device: &'a Device) -> StepperSetup<'a> {
+        StepperSetup {
+            arch,
+            weights,
+            dtype: DType::F32,
+            device,
+            quantization: None,
+            batch_size: 4,
+            seed: 1,
+            probe_seed: 2,
+            probe_batch: 2,
+        }
+    }
+
+    #[test]
+    fn training_lowers_the_loss_on_a_fixed_batch_for_every_model() -> candle_core::Result<()> {
+        let models = [
+            ModelSpec::Mlp(MlpSpec { input: 8, hidden: 16, layers: 2, output: 4 }),
+            ModelSpec::ConvNet(ConvNetSpec { in_channels: 3, image_size: 8, channels: 8, blocks: 1, classes: 4 }),
+            ModelSpec::Transformer(TransformerSpec {
+                layers: 1,
+                hidden: 16,
+                heads: 2,
+                seq_len: 4,
+                ffn_mult: 2,
+                causal: false,
+            }),
+            ModelSpec::DiffusionTransformer(DiffusionTransformerSpec {
+                image_size: 8,
+                patch: 4,
+                channels: 2,
+                hidden: 16,
+                layers: 1,
+                heads: 2,
+            }),
+        ];
+        for (spec, optimizer) in models.iter().zip([
+            OptimizerSpec::AdamW(LearningRate { lr: 1e-2 }),
+            OptimizerSpec::Sgd(LearningRate { lr: 5e-2 }),
+            OptimizerSpec::AdamW(LearningRate { lr: 1e-2 }),
+            OptimizerSpec::AdamW(LearningRate { lr: 1e-2 }),
+        ]) {
+            let arch = models::architecture(spec);
+            let weights = models::generate_weights(arch, 3)?;
+            let (mut stepper, _) =
+                TrainingStepper::new(&setup(arch, &weights, &Device::Cpu), TrainingSpec { optimizer }, 20)?;
+            let mut losses = Vec::new();
+            for _ in 0..20 {
+                let timing = stepper.step()?;
+                let [forward, backward, update] = timing.breakdown.unwrap_or_default();
+                assert!(forward > 0.0 && backward > 0.0 && update > 0.0);
+                losses.push(timing.loss.unwrap_or(f64::NAN));
+            }
+            assert!(losses[19] < 0.9 * losses[0], "{}: {losses:?}", spec.kind_name());
+            assert_eq!(stepper.probe()?.len(), 20);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_generation_is_timed_whole_after_its_denoising_steps() -> candle_core::Result<()> {
+        let spec = DiffusionTransformerSpec { image_size: 8, patch: 4, channels: 2, hidden: 16, layers: 1, heads: 2 };
+        let weights = models::generate_weights(&spec, 3)?;
+        let (mut stepper, _) =
+            GenerationStepper::new(&setup(&spec, &weights, &Device::Cpu), GenerationSpec { steps: 3 })?;
+        for generation in 0..2 {
+            assert!(stepper.at_boundary());
+            for step in 0..3 {
+                let timing = stepper.step()?;
+                assert_eq!(timing.generation_secs.is_some(), step == 2, "generation {generation} step {step}");
+                assert_eq!(stepper.at_boundary(), step == 2);
+            }
+        }
+        // The probe is a whole generation from the probe noise: the final latent of 2 items.
+        assert_eq!(stepper.probe()?.len(), 2 * 2 * 8 * 8);
+        Ok(())
+    }
+
+    #[test]
+    fn quantizing_a_layer_whose_width_is_not_a_block_multiple_fails_with_the_reason() -> candle_core::Result<()> {
+        let spec = MlpSpec { input: 100, hidden: 256, layers: 1, output: 8 };
+        let weights = models::generate_weights(&spec, 3)?;
+        let mut quantized = setup(&spec, &weights, &Device::Cpu);
+        quantized.quantization = Some(Quantization::Q4K);
+        let error = InferenceStepper::new(&quantized).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            error.contains(
+                "cannot quantize `layers.0` to q4k: its 100 input features are not a multiple of the block size 256"
+            ),
+            "{error}"
+        );
+        Ok(())
+    }
+}
