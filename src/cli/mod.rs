@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
+use phasebench::models;
 use phasebench::results::{self, RunStatus, SuiteResult, SuiteStatus};
 use phasebench::runner::{self, RunEvent, RunOptions};
 use phasebench::suite::{self, Suite};
@@ -57,6 +58,17 @@ enum Command {
         /// Result file or directory.
         result: PathBuf,
     },
+    /// Write a workload's seeded weights to a safetensors file, under the names `weights:` loads.
+    ExportWeights {
+        /// Suite file (.ron).
+        suite: PathBuf,
+        /// Name of the workload whose model's weights are written.
+        #[arg(long)]
+        workload: String,
+        /// The safetensors file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -75,6 +87,7 @@ pub fn main() -> ExitCode {
             Ok(EXIT_OK)
         }
         Some(Command::Show { result }) => show(&result),
+        Some(Command::ExportWeights { suite, workload, out }) => export_weights(&suite, &workload, &out),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -106,7 +119,8 @@ fn run(suite_path: Option<&Path>, out: &Path) -> anyhow::Result<u8> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build of phasebench; build with --release for representative timings");
     }
-    let handle = runner::start(suite, RunOptions::new(out, origin), Arc::new(|| {}))
+    let base_dir = suite_path.and_then(Path::parent).unwrap_or(Path::new(".")).to_owned();
+    let handle = runner::start(suite, RunOptions::new(out, origin).with_base_dir(base_dir), Arc::new(|| {}))
         .with_context(|| format!("cannot start the suite (output directory {})", out.display()))?;
     let result_file = handle.result_dir().join(results::RESULT_FILE_NAME);
     let cancel = handle.cancel_token();
@@ -173,4 +187,33 @@ fn show(path: &Path) -> anyhow::Result<u8> {
     let result = results::load_result(path)?;
     print!("{}", table::result_text(&result));
     Ok(exit_code(&result, false))
+}
+
+fn export_weights(suite_path: &Path, workload_name: &str, out: &Path) -> anyhow::Result<u8> {
+    let suite = match phasebench::load_checked_suite(suite_path) {
+        Ok(suite) => suite,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let Some(workload) = suite.workloads.iter().find(|workload| workload.name == workload_name) else {
+        let names: Vec<&str> = suite.workloads.iter().map(|workload| workload.name.as_str()).collect();
+        anyhow::bail!(
+            "{}: no workload `{workload_name}` (the workloads are: {})",
+            suite_path.display(),
+            names.join(", ")
+        );
+    };
+    let arch = models::architecture(&workload.model);
+    let weights = models::generate_weights(arch, suite.settings.seed).context("cannot generate the weights")?;
+    models::save_weights(&weights, out)?;
+    println!(
+        "wrote {} tensors ({} parameters, f32) of `{workload_name}` with seed {} to {}",
+        weights.len(),
+        models::parameter_count(arch),
+        suite.settings.seed,
+        out.display()
+    );
+    Ok(EXIT_OK)
 }

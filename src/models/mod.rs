@@ -9,6 +9,7 @@ pub mod layers;
 mod matmul;
 mod mlp;
 mod transformer;
+mod weights_file;
 
 use std::collections::HashMap;
 
@@ -19,6 +20,7 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 
 pub use layers::BuildOptions;
+pub use weights_file::{WeightsError, load_weights, save_weights};
 
 use crate::suite::{
     ConvNetSpec, DiffusionTransformerSpec, MatMulSpec, MlpSpec, ModelSpec, Quantization, TransformerSpec,

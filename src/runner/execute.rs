@@ -2,6 +2,7 @@
 //! steps until the stop rules say so, and take the probe output for the accuracy check.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 use std::time::Instant;
 
 use super::steppers::{GenerationStepper, InferenceStepper, StepTiming, Stepper, StepperSetup, TrainingStepper};
@@ -30,18 +31,23 @@ impl PreparedWorkload {
         Self { workload_index: None, weights: Err("no workload prepared".into()) }
     }
 
-    /// Generates the weights of `workload` unless they are the ones already held.
-    pub(super) fn prepare(&mut self, index: usize, workload: &Workload, seed: u64) {
+    /// Generates (or loads, when the workload names a file) the weights of `workload` unless
+    /// they are the ones already held; relative files start at `base_dir`.
+    pub(super) fn prepare(&mut self, index: usize, workload: &Workload, seed: u64, base_dir: &Path) {
         if self.workload_index == Some(index) {
             return;
         }
         // Free the previous workload's weights before allocating the next ones.
         self.weights = Err(String::new());
         let arch = models::architecture(&workload.model);
-        self.weights = match catch_unwind(AssertUnwindSafe(|| models::generate_weights(arch, seed))) {
-            Ok(Ok(weights)) => Ok(weights),
-            Ok(Err(error)) => Err(format!("cannot generate the weights: {error}")),
-            Err(panic) => Err(format!("panicked while generating the weights: {}", panic_message(&*panic))),
+        let obtain = || match &workload.weights {
+            Some(file) => models::load_weights(arch, &base_dir.join(file)).map_err(|error| error.to_string()),
+            None => models::generate_weights(arch, seed)
+                .map_err(|error| format!("cannot generate the weights: {}", error_text(&error))),
+        };
+        self.weights = match catch_unwind(AssertUnwindSafe(obtain)) {
+            Ok(outcome) => outcome,
+            Err(panic) => Err(format!("panicked while preparing the weights: {}", panic_message(&*panic))),
         };
         self.workload_index = Some(index);
     }

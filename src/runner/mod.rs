@@ -108,12 +108,25 @@ pub struct RunOptions {
     pub suite_origin: String,
     /// Bootstrap resamples for confidence intervals.
     pub resamples: usize,
+    /// Folder that relative weights paths in the suite start from (the suite file's folder).
+    pub base_dir: PathBuf,
 }
 
 impl RunOptions {
     /// Options writing under `out_root` with the standard number of resamples.
     pub fn new(out_root: impl Into<PathBuf>, suite_origin: impl Into<String>) -> Self {
-        Self { out_root: out_root.into(), suite_origin: suite_origin.into(), resamples: BOOTSTRAP_RESAMPLES }
+        Self {
+            out_root: out_root.into(),
+            suite_origin: suite_origin.into(),
+            resamples: BOOTSTRAP_RESAMPLES,
+            base_dir: PathBuf::from("."),
+        }
+    }
+
+    /// Resolves relative weights paths against `base_dir` (usually the suite file's folder).
+    pub fn with_base_dir(mut self, base_dir: impl Into<PathBuf>) -> Self {
+        self.base_dir = base_dir.into();
+        self
     }
 }
 
@@ -234,7 +247,7 @@ impl Worker {
             }
             self.events.send(RunEvent::RunStarted { index: run.index });
             let workload = &self.suite.workloads[run.workload_index];
-            prepared.prepare(run.workload_index, workload, self.suite.settings.seed);
+            prepared.prepare(run.workload_index, workload, self.suite.settings.seed, &self.options.base_dir);
             let context = execute::RunContext {
                 suite: &self.suite,
                 run,

@@ -151,6 +151,7 @@ mod tests {
                 model: ModelSpec::MatMul(MatMulSpec { m: 2, n: 2, k: 2 }),
                 mode: Default::default(),
                 batch_sizes: vec![1, 4],
+                weights: None,
             }],
             phases: vec![phase("fast", None), phase("base", None), phase("big", batch_override)],
             baseline: "base".into(),

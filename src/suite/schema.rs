@@ -76,6 +76,10 @@ pub struct Workload {
     /// Batch sizes to run every phase at (a phase may override them).
     #[serde(default = "default_batch_sizes")]
     pub batch_sizes: Vec<usize>,
+    /// A safetensors file with the model's weights (relative paths start at the suite file's
+    /// folder); without it, weights are generated from the seed.
+    #[serde(default)]
+    pub weights: Option<String>,
 }
 
 fn default_batch_sizes() -> Vec<usize> {

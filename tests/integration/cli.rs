@@ -163,3 +163,57 @@ fn ctrl_c_stops_the_run_and_keeps_finished_runs_on_disk() -> TestResult {
     assert_eq!(result.runs[1].status, RunStatus::Cancelled);
     Ok(())
 }
+
+#[test]
+fn exported_weights_run_from_a_suite_and_a_mismatch_fails_that_workload_only() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    phasebench()
+        .args([
+            "export-weights",
+            fixture("valid_suites/tiny.ron").to_str().ok_or("path")?,
+            "--workload",
+            "mlp",
+            "--out",
+        ])
+        .arg(dir.path().join("mlp.safetensors"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wrote 6 tensors"));
+    let suite = dir.path().join("local.ron");
+    std::fs::write(
+        &suite,
+        r#"Suite(
+            version: 1,
+            name: "local-weights",
+            settings: Settings(warmup_steps: 1, min_steps: 3, max_steps: 10, min_secs: 0.0, max_secs: 1.0, seed: 1),
+            workloads: [
+                Workload(name: "fits", model: Mlp(input: 16, hidden: 32, layers: 2, output: 4), weights: "mlp.safetensors"),
+                Workload(name: "wider", model: Mlp(input: 16, hidden: 48, layers: 2, output: 4), weights: "mlp.safetensors"),
+            ],
+            phases: [Phase(name: "base")],
+            baseline: "base",
+        )"#,
+    )?;
+    let out = dir.path().join("results");
+    phasebench().current_dir("/").arg("run").arg(&suite).arg("--out").arg(&out).assert().code(1).stdout(
+        predicate::str::contains(
+            "tensor `layers.0.weight` has shape [32, 16] in the file but the model expects [48, 16]",
+        ),
+    );
+    let result = load_result(&result_dir(&out)?)?;
+    assert_eq!(result.runs[0].status, RunStatus::Completed);
+    assert!(result.runs[1].failed());
+    phasebench()
+        .args([
+            "export-weights",
+            fixture("valid_suites/tiny.ron").to_str().ok_or("path")?,
+            "--workload",
+            "nope",
+            "--out",
+            "x",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no workload `nope` (the workloads are: mlp, matmul)"));
+    Ok(())
+}
