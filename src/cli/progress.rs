@@ -96,6 +96,7 @@ impl Progress {
                 let line = match &result.status {
                     RunStatus::Failed { reason } => format!("FAILED    {label}: {reason}"),
                     RunStatus::Cancelled => format!("cancelled {label} after {} steps", result.step_secs.len()),
+                    RunStatus::Skipped { reason } => format!("skipped   {label}: {reason}"),
                     RunStatus::Completed => match &result.summary {
                         Some(summary) => format!(
                             "done      {label}: {} steps, median {}",

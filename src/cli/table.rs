@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use phasebench::results::{RunResult, RunStatus, SuiteResult, SuiteStatus};
-use phasebench::{models, suite};
+use phasebench::{models, runner, suite};
 
 /// Seconds in the unit that reads best (ns, µs, ms or s).
 pub fn format_secs(secs: f64) -> String {
@@ -98,6 +98,7 @@ pub fn result_text(result: &SuiteResult) -> String {
                     RunStatus::Completed => "ok".to_owned(),
                     RunStatus::Cancelled => "cancelled".to_owned(),
                     RunStatus::Failed { .. } => "FAILED (see below)".to_owned(),
+                    RunStatus::Skipped { .. } => "skipped".to_owned(),
                 };
                 vec![
                     run.phase.clone(),
@@ -130,6 +131,22 @@ pub fn result_text(result: &SuiteResult) -> String {
                 let _ = writeln!(text, "  {}@{}: {details}", run.phase, run.batch_size);
             }
         }
+    }
+    for sweep in &result.sweeps {
+        let curve: Vec<String> = sweep
+            .throughput_curve
+            .iter()
+            .map(|point| format!("{}: {:.1}/s", point.batch_size, point.items_per_sec))
+            .collect();
+        let _ = write!(
+            text,
+            "\nBatch sweep {}/{}: largest working batch {}; {}\n  items/s by batch: {}\n",
+            sweep.workload,
+            sweep.phase,
+            sweep.largest_working_batch.map_or("none".to_owned(), |batch| batch.to_string()),
+            runner::describe_stop(&sweep.stop),
+            if curve.is_empty() { "-".to_owned() } else { curve.join(", ") }
+        );
     }
     let failures: Vec<String> = result
         .runs

@@ -40,6 +40,66 @@ pub struct SuiteResult {
     pub planned_runs: usize,
     /// The runs finished so far, in plan order.
     pub runs: Vec<RunResult>,
+    /// One entry per swept workload and phase: how far the batch size went and why it stopped.
+    #[serde(default)]
+    pub sweeps: Vec<SweepResult>,
+}
+
+/// How far a batch-size sweep of one workload in one phase went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepResult {
+    /// Workload name.
+    pub workload: String,
+    /// Phase name.
+    pub phase: String,
+    /// The largest batch size that ran to completion.
+    pub largest_working_batch: Option<usize>,
+    /// Items per second at each completed batch size, in order.
+    pub throughput_curve: Vec<SweepPoint>,
+    /// Why the sweep ended (or that it is still going).
+    pub stop: SweepStop,
+}
+
+/// Throughput at one batch size of a sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// Items per step.
+    pub batch_size: usize,
+    /// Items per second at the median step time.
+    pub items_per_sec: f64,
+}
+
+/// Why a batch-size sweep ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SweepStop {
+    /// Still running (or the process died while it was).
+    Running,
+    /// Every batch size up to `to` worked.
+    Completed,
+    /// A batch size failed.
+    Failed {
+        /// The batch size that failed.
+        batch_size: usize,
+    },
+    /// A batch size could not finish `min_steps` within `max_secs`; it is the last one tried.
+    TimeBudget {
+        /// The batch size that hit the budget.
+        batch_size: usize,
+        /// Its median step time.
+        median_step_secs: f64,
+    },
+    /// The next batch size was predicted to grow the process beyond `max_memory_bytes`; it was
+    /// not run.
+    MemoryBudget {
+        /// The batch size not run.
+        batch_size: usize,
+        /// The predicted peak resident memory.
+        predicted_bytes: u64,
+        /// The budget.
+        budget_bytes: u64,
+    },
+    /// The user cancelled.
+    Cancelled,
 }
 
 /// State of a suite result.
@@ -65,6 +125,11 @@ pub enum RunStatus {
     },
     /// Stopped by the user; the steps measured until then are kept.
     Cancelled,
+    /// Not run, for the reason given (e.g. a batch sweep stopped before this batch size).
+    Skipped {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Why measuring stopped.
@@ -128,6 +193,9 @@ pub struct RunResult {
     pub flops_per_item: Option<f64>,
     /// Peak resident memory of the process during the run.
     pub peak_rss_bytes: Option<u64>,
+    /// Resident memory of the process when the run started.
+    #[serde(default)]
+    pub start_rss_bytes: Option<u64>,
     /// Statistics of `step_secs` (derived).
     pub summary: Option<Summary>,
     /// Batch items per second at the median step time (derived).

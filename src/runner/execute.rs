@@ -63,12 +63,35 @@ pub(super) struct RunContext<'a> {
 
 /// Runs one plan entry; never panics. Returns the raw result and the probe output (as f32).
 pub(super) fn execute(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
-    let RunContext { suite, run, .. } = *context;
+    let mut result = new_run_result(context.suite, context.run);
+    let mut meter = PeakRssMeter::start();
+    result.start_rss_bytes = meter.start_rss_bytes();
+    let outcome = catch_unwind(AssertUnwindSafe(|| measure(context, &mut result)));
+    result.peak_rss_bytes = meter.peak_rss_bytes();
+    let probe_output = match outcome {
+        Ok(Ok(probe_output)) => probe_output,
+        Ok(Err(reason)) => {
+            result.status = RunStatus::Failed { reason };
+            None
+        }
+        Err(panic) => {
+            result.status = RunStatus::Failed { reason: format!("panicked: {}", panic_message(&*panic)) };
+            None
+        }
+    };
+    if result.stop_reason == Some(StopReason::Cancelled) {
+        result.status = RunStatus::Cancelled;
+    }
+    (result, probe_output)
+}
+
+/// The record of a run before anything is measured: its identity and what the model is.
+pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
     let workload = &suite.workloads[run.workload_index];
     let phase = &suite.phases[run.phase_index];
     let arch = models::architecture(&workload.model);
     let param_count = models::parameter_count(arch);
-    let mut result = RunResult {
+    RunResult {
         index: run.index,
         workload: run.workload.clone(),
         phase: run.phase.clone(),
@@ -90,6 +113,7 @@ pub(super) fn execute(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
         f32_param_bytes: param_count * 4,
         flops_per_item: arch.flops_per_item(),
         peak_rss_bytes: None,
+        start_rss_bytes: None,
         summary: None,
         throughput_items_per_sec: None,
         speedup: None,
@@ -97,25 +121,7 @@ pub(super) fn execute(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
         training: None,
         generation: None,
         notes: Vec::new(),
-    };
-    let mut meter = PeakRssMeter::start();
-    let outcome = catch_unwind(AssertUnwindSafe(|| measure(context, &mut result)));
-    result.peak_rss_bytes = meter.peak_rss_bytes();
-    let probe_output = match outcome {
-        Ok(Ok(probe_output)) => probe_output,
-        Ok(Err(reason)) => {
-            result.status = RunStatus::Failed { reason };
-            None
-        }
-        Err(panic) => {
-            result.status = RunStatus::Failed { reason: format!("panicked: {}", panic_message(&*panic)) };
-            None
-        }
-    };
-    if result.stop_reason == Some(StopReason::Cancelled) {
-        result.status = RunStatus::Cancelled;
     }
-    (result, probe_output)
 }
 
 /// The measuring part of a run; fills `result` as it goes so a failure keeps what was measured.

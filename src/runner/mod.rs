@@ -5,6 +5,9 @@
 mod execute;
 pub mod plan;
 mod steppers;
+mod sweep;
+
+pub use sweep::describe_stop;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,6 +26,7 @@ use crate::results::{
 };
 use crate::stats::{self, BOOTSTRAP_RESAMPLES};
 use crate::suite::Suite;
+use crate::telemetry::PeakRssMeter;
 
 /// How often step times are sent to the front end while a run measures.
 pub const STEP_BATCH_INTERVAL: Duration = Duration::from_millis(50);
@@ -234,7 +238,15 @@ impl Worker {
             status: SuiteStatus::Running,
             planned_runs: plan.len(),
             runs: Vec::with_capacity(plan.len()),
+            sweeps: Vec::new(),
         };
+        let budget_bytes =
+            self.suite.settings.max_memory_bytes.unwrap_or(match result.environment.available_memory_bytes {
+                0 => u64::MAX,
+                available => available / 2,
+            });
+        let mut sweeps = sweep::SweepTracker::new(&self.suite, budget_bytes);
+        result.sweeps = sweeps.results().to_vec();
         self.save(&result);
         self.events.send(RunEvent::Planned { runs: plan.clone(), result_dir: self.store.directory().to_owned() });
 
@@ -246,6 +258,16 @@ impl Worker {
                 break;
             }
             self.events.send(RunEvent::RunStarted { index: run.index });
+            let current_rss_bytes = PeakRssMeter::start().current_rss_bytes().unwrap_or(0);
+            if let Some(reason) = sweeps.skip_reason(&self.suite, run, current_rss_bytes) {
+                let mut skipped = execute::new_run_result(&self.suite, run);
+                skipped.status = RunStatus::Skipped { reason };
+                result.runs.push(skipped.clone());
+                result.sweeps = sweeps.results().to_vec();
+                self.save(&result);
+                self.events.send(RunEvent::RunFinished { result: Box::new(skipped) });
+                continue;
+            }
             let workload = &self.suite.workloads[run.workload_index];
             prepared.prepare(run.workload_index, workload, self.suite.settings.seed, &self.options.base_dir);
             let context = execute::RunContext {
@@ -272,6 +294,8 @@ impl Worker {
                 reference_outputs.entry(run.workload_index).or_insert(output);
             }
             let cancelled = matches!(run_result.status, RunStatus::Cancelled);
+            sweeps.record(&self.suite, &run_result, run);
+            result.sweeps = sweeps.results().to_vec();
             result.runs.push(run_result.clone());
             self.save(&result);
             self.events.send(RunEvent::RunFinished { result: Box::new(run_result) });
@@ -280,6 +304,10 @@ impl Worker {
             }
         }
         result.status = if self.cancel.is_cancelled() { SuiteStatus::Cancelled } else { SuiteStatus::Completed };
+        if result.status == SuiteStatus::Cancelled {
+            sweeps.cancel();
+            result.sweeps = sweeps.results().to_vec();
+        }
         result.finished_at = Some(Timestamp::now().rfc3339());
         self.save(&result);
         self.events.send(RunEvent::SuiteFinished { status: result.status });

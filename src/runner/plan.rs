@@ -53,7 +53,7 @@ pub fn expand(suite: &Suite) -> Vec<PlannedRun> {
                 is_baseline: Some(phase_index) == baseline,
             });
         };
-        for &batch_size in &workload.batch_sizes {
+        for batch_size in workload.effective_batch_sizes() {
             for &phase_index in phase_order.iter().filter(|&&p| suite.phases[p].batch_size.is_none()) {
                 push(phase_index, batch_size);
             }
@@ -77,12 +77,14 @@ pub struct MemoryProblem {
 }
 
 /// Estimates, per workload, the host memory for the f32 master weights, one converted copy and
-/// the largest input batch, and lists the workloads that need more than `available_bytes`.
+/// the largest input batch (the first batch of a sweep: the sweep itself stops at its memory
+/// budget), and lists the workloads that need more than `available_bytes`.
 pub fn check_memory(suite: &Suite, available_bytes: u64) -> Vec<MemoryProblem> {
     let widest_dtype = suite.phases.iter().map(|phase| phase.dtype.size_bytes()).max().unwrap_or(4) as f64;
     let largest_batch = |workload: &crate::suite::Workload| {
         let phase_batches = suite.phases.iter().filter_map(|phase| phase.batch_size);
-        workload.batch_sizes.iter().copied().chain(phase_batches).max().unwrap_or(1)
+        let first_batches = workload.batch_sweep.map_or_else(|| workload.batch_sizes.clone(), |sweep| vec![sweep.from]);
+        first_batches.into_iter().chain(phase_batches).max().unwrap_or(1)
     };
     suite
         .workloads
@@ -151,6 +153,7 @@ mod tests {
                 model: ModelSpec::MatMul(MatMulSpec { m: 2, n: 2, k: 2 }),
                 mode: Default::default(),
                 batch_sizes: vec![1, 4],
+                batch_sweep: None,
                 weights: None,
             }],
             phases: vec![phase("fast", None), phase("base", None), phase("big", batch_override)],

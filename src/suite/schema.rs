@@ -46,6 +46,9 @@ pub struct Settings {
     pub seed: u64,
     /// Relative change below which a comparison says "no detectable change" (0.02 = 2 %).
     pub noise_threshold: f64,
+    /// Largest resident memory a batch sweep may grow the process to; by default half of the
+    /// memory available when the suite starts.
+    pub max_memory_bytes: Option<u64>,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             max_secs: 10.0,
             seed: 42,
             noise_threshold: 0.02,
+            max_memory_bytes: None,
         }
     }
 }
@@ -76,6 +80,10 @@ pub struct Workload {
     /// Batch sizes to run every phase at (a phase may override them).
     #[serde(default = "default_batch_sizes")]
     pub batch_sizes: Vec<usize>,
+    /// Runs increasing batch sizes instead of `batch_sizes`, until one fails or would exceed the
+    /// time or memory budget.
+    #[serde(default)]
+    pub batch_sweep: Option<BatchSweep>,
     /// A safetensors file with the model's weights (relative paths start at the suite file's
     /// folder); without it, weights are generated from the seed.
     #[serde(default)]
@@ -84,6 +92,46 @@ pub struct Workload {
 
 fn default_batch_sizes() -> Vec<usize> {
     vec![1]
+}
+
+/// Batch sizes `from`, `from·factor`, `from·factor²`, … up to `to`, written `Sweep(from: 1, to: 512)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Sweep", deny_unknown_fields)]
+pub struct BatchSweep {
+    /// First batch size.
+    pub from: usize,
+    /// Largest batch size tried.
+    pub to: usize,
+    /// Growth from one batch size to the next (at least 2).
+    #[serde(default = "default_sweep_factor")]
+    pub factor: usize,
+}
+
+fn default_sweep_factor() -> usize {
+    2
+}
+
+impl BatchSweep {
+    /// The batch sizes of the sweep, in order.
+    pub fn batch_sizes(&self) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        let mut batch = self.from;
+        while batch <= self.to && batch > 0 {
+            sizes.push(batch);
+            match batch.checked_mul(self.factor.max(2)) {
+                Some(next) => batch = next,
+                None => break,
+            }
+        }
+        sizes
+    }
+}
+
+impl Workload {
+    /// The batch sizes this workload runs at: the sweep's, or `batch_sizes`.
+    pub fn effective_batch_sizes(&self) -> Vec<usize> {
+        self.batch_sweep.map_or_else(|| self.batch_sizes.clone(), |sweep| sweep.batch_sizes())
+    }
 }
 
 /// What one measured step of a workload does.

@@ -49,6 +49,23 @@ pub fn validate(suite: &Suite, text: &str) -> Vec<Problem> {
                 format!("workload name `{}` is used twice; names must be unique", workload.name),
             );
         }
+        if let Some(sweep) = workload.batch_sweep {
+            if workload.batch_sizes != [1] {
+                report(
+                    at,
+                    format!("workload `{}` has both `batch_sizes` and `batch_sweep`; give one of them", workload.name),
+                );
+            }
+            if sweep.from == 0 || sweep.to < sweep.from || sweep.factor < 2 || sweep.to > MAX_DIMENSION {
+                report(
+                    at,
+                    format!(
+                        "workload `{}`: `batch_sweep` needs 1 <= from <= to <= {MAX_DIMENSION} and factor >= 2 (got from {}, to {}, factor {})",
+                        workload.name, sweep.from, sweep.to, sweep.factor
+                    ),
+                );
+            }
+        }
         if workload.batch_sizes.is_empty() {
             report(at, format!("workload `{}` has no batch sizes; give at least one, e.g. [1]", workload.name));
         }
@@ -126,6 +143,12 @@ fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<Text
     }
     if s.max_secs == 0.0 {
         report(at("max_secs"), "`max_secs` is 0: no step could be measured".into());
+    }
+    if s.max_memory_bytes == Some(0) {
+        report(
+            at("max_memory_bytes"),
+            "`max_memory_bytes` is 0; leave it out for the default (half the available memory)".into(),
+        );
     }
     if !(0.0..1.0).contains(&s.noise_threshold) {
         report(

@@ -39,6 +39,11 @@ impl PeakRssMeter {
         system.process(pid).map(|process| process.memory())
     }
 
+    /// The resident memory when measuring started.
+    pub fn start_rss_bytes(&self) -> Option<u64> {
+        self.start_rss_bytes
+    }
+
     /// The peak resident memory since [`PeakRssMeter::start`].
     pub fn peak_rss_bytes(&mut self) -> Option<u64> {
         let end = self.current_rss_bytes();

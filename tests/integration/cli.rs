@@ -217,3 +217,50 @@ fn exported_weights_run_from_a_suite_and_a_mismatch_fails_that_workload_only() -
         .stderr(predicate::str::contains("no workload `nope` (the workloads are: mlp, matmul)"));
     Ok(())
 }
+
+#[test]
+fn a_batch_sweep_stops_at_its_memory_budget_before_allocating_past_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let budget_bytes: u64 = 160 << 20;
+    let suite = dir.path().join("sweep.ron");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"Suite(
+            version: 1,
+            name: "memory-sweep",
+            settings: Settings(warmup_steps: 1, min_steps: 2, max_steps: 3, min_secs: 0.0, max_secs: 60.0,
+                               seed: 1, max_memory_bytes: {budget_bytes}),
+            // Each item is 1 MiB of input and 1 MiB of output in f32.
+            workloads: [Workload(name: "mm", model: MatMul(m: 256, n: 1024, k: 1024),
+                                 batch_sweep: Sweep(from: 1, to: 4096))],
+            phases: [Phase(name: "f32")],
+            baseline: "f32",
+        )"#
+        ),
+    )?;
+    let out = dir.path().join("results");
+    phasebench().arg("run").arg(&suite).arg("--out").arg(&out).assert().success();
+    let result = load_result(&result_dir(&out)?)?;
+    let sweep = result.sweeps.first().ok_or("no sweep recorded")?;
+    let largest = sweep.largest_working_batch.ok_or("no batch worked")?;
+    assert!((8..4096).contains(&largest), "largest working batch {largest}");
+    match &sweep.stop {
+        phasebench::results::SweepStop::MemoryBudget { batch_size, predicted_bytes, budget_bytes: budget } => {
+            assert_eq!(*batch_size, largest * 2);
+            assert!(predicted_bytes > budget && *budget == budget_bytes);
+        }
+        other => panic!("expected the memory budget to stop the sweep, got {other:?}"),
+    }
+    assert_eq!(
+        sweep.throughput_curve.len(),
+        result.runs.iter().filter(|run| run.status == RunStatus::Completed).count()
+    );
+    for run in &result.runs {
+        assert!(run.peak_rss_bytes.unwrap_or(0) <= budget_bytes, "batch {} went over the budget", run.batch_size);
+        if run.batch_size > largest {
+            assert!(matches!(run.status, RunStatus::Skipped { .. }), "{:?}", run.status);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Batch-size sweeps: per swept workload and phase, decide before each batch size whether to run
+//! it (the sweep stopped, or the predicted memory is over budget) and after it whether to go on
+//! (it failed, or it no longer fits `min_steps` in `max_secs`).
+
+use std::collections::HashMap;
+
+use crate::models;
+use crate::results::{RunResult, RunStatus, SweepPoint, SweepResult, SweepStop};
+use crate::runner::PlannedRun;
+use crate::suite::Suite;
+
+/// Tracks every sweep of a suite while it runs.
+pub(super) struct SweepTracker {
+    /// Index into `results` by (workload index, phase index).
+    index: HashMap<(usize, usize), usize>,
+    results: Vec<SweepResult>,
+    /// The last completed run's (batch size, RSS growth in bytes) per sweep.
+    last_growth: HashMap<(usize, usize), (usize, u64)>,
+    budget_bytes: u64,
+}
+
+impl SweepTracker {
+    /// One sweep per swept workload and phase that uses the workload's batch sizes.
+    pub(super) fn new(suite: &Suite, budget_bytes: u64) -> Self {
+        let mut index = HashMap::new();
+        let mut results = Vec::new();
+        for (workload_index, workload) in suite.workloads.iter().enumerate() {
+            if workload.batch_sweep.is_none() {
+                continue;
+            }
+            for (phase_index, phase) in suite.phases.iter().enumerate().filter(|(_, p)| p.batch_size.is_none()) {
+                index.insert((workload_index, phase_index), results.len());
+                results.push(SweepResult {
+                    workload: workload.name.clone(),
+                    phase: phase.name.clone(),
+                    largest_working_batch: None,
+                    throughput_curve: Vec::new(),
+                    stop: SweepStop::Running,
+                });
+            }
+        }
+        Self { index, results, last_growth: HashMap::new(), budget_bytes }
+    }
+
+    /// The sweeps so far.
+    pub(super) fn results(&self) -> &[SweepResult] {
+        &self.results
+    }
+
+    fn entry(&mut self, run: &PlannedRun) -> Option<&mut SweepResult> {
+        let position = *self.index.get(&(run.workload_index, run.phase_index))?;
+        self.results.get_mut(position)
+    }
+
+    /// Why `run` must not run, if it belongs to a sweep that has stopped or whose next batch is
+    /// predicted to exceed the memory budget; `current_rss_bytes` is the process's RSS now.
+    pub(super) fn skip_reason(&mut self, suite: &Suite, run: &PlannedRun, current_rss_bytes: u64) -> Option<String> {
+        let key = (run.workload_index, run.phase_index);
+        let budget_bytes = self.budget_bytes;
+        let growth = self.last_growth.get(&key).copied();
+        let entry = self.entry(run)?;
+        if !matches!(entry.stop, SweepStop::Running) {
+            return Some(format!("the batch sweep stopped earlier ({})", describe_stop(&entry.stop)));
+        }
+        let added_bytes = match growth {
+            // Activations grow with the batch: scale the last run's growth.
+            Some((batch, growth)) => growth.saturating_mul(run.batch_size as u64) / batch.max(1) as u64,
+            None => first_batch_estimate(suite, run),
+        };
+        let predicted_bytes = current_rss_bytes.saturating_add(added_bytes);
+        if predicted_bytes > budget_bytes {
+            entry.stop = SweepStop::MemoryBudget { batch_size: run.batch_size, predicted_bytes, budget_bytes };
+            return Some(format!("the batch sweep stopped here ({})", describe_stop(&entry.stop)));
+        }
+        None
+    }
+
+    /// Takes a finished run of a sweep into account.
+    pub(super) fn record(&mut self, suite: &Suite, run: &RunResult, planned: &PlannedRun) {
+        let settings = &suite.settings;
+        let last_batch = suite.workloads[planned.workload_index].effective_batch_sizes().last().copied();
+        if let (Some(peak), Some(start)) = (run.peak_rss_bytes, run.start_rss_bytes) {
+            self.last_growth
+                .insert((planned.workload_index, planned.phase_index), (run.batch_size, peak.saturating_sub(start)));
+        }
+        let Some(entry) = self.entry(planned) else { return };
+        match (&run.status, &run.summary) {
+            (RunStatus::Completed, Some(summary)) => {
+                entry.largest_working_batch = Some(run.batch_size);
+                entry.throughput_curve.push(SweepPoint {
+                    batch_size: run.batch_size,
+                    items_per_sec: run.batch_size as f64 / summary.median,
+                });
+                if summary.median * settings.min_steps as f64 > settings.max_secs {
+                    entry.stop = SweepStop::TimeBudget { batch_size: run.batch_size, median_step_secs: summary.median };
+                } else if Some(run.batch_size) == last_batch {
+                    entry.stop = SweepStop::Completed;
+                }
+            }
+            (RunStatus::Completed, None) => {
+                let median_step_secs = run.step_secs.first().copied().unwrap_or(settings.max_secs);
+                entry.stop = SweepStop::TimeBudget { batch_size: run.batch_size, median_step_secs };
+            }
+            (RunStatus::Failed { .. }, _) => entry.stop = SweepStop::Failed { batch_size: run.batch_size },
+            (RunStatus::Cancelled, _) => entry.stop = SweepStop::Cancelled,
+            (RunStatus::Skipped { .. }, _) => {}
+        }
+    }
+
+    /// Marks sweeps still running as cancelled.
+    pub(super) fn cancel(&mut self) {
+        for entry in &mut self.results {
+            if matches!(entry.stop, SweepStop::Running) {
+                entry.stop = SweepStop::Cancelled;
+            }
+        }
+    }
+}
+
+/// Bytes the first batch of a sweep adds before anything was measured: its input and output in
+/// f32 and the phase's dtype, and the converted weights.
+fn first_batch_estimate(suite: &Suite, run: &PlannedRun) -> u64 {
+    let workload = &suite.workloads[run.workload_index];
+    let dtype_bytes = suite.phases[run.phase_index].dtype.size_bytes() as f64;
+    let arch = models::architecture(&workload.model);
+    let input: f64 = arch.input_shape(run.batch_size).iter().map(|&d| d as f64).product();
+    let params = models::parameter_count(arch) as f64;
+    (input * 2.0 * (4.0 + dtype_bytes) + params * dtype_bytes) as u64
+}
+
+/// Why a sweep stopped, in words.
+pub fn describe_stop(stop: &SweepStop) -> String {
+    match stop {
+        SweepStop::Running => "still running".into(),
+        SweepStop::Completed => "every batch size worked".into(),
+        SweepStop::Failed { batch_size } => format!("batch {batch_size} failed"),
+        SweepStop::TimeBudget { batch_size, median_step_secs } => format!(
+            "time budget: batch {batch_size} takes {median_step_secs:.3} s per step, too slow for min_steps within max_secs"
+        ),
+        SweepStop::MemoryBudget { batch_size, predicted_bytes, budget_bytes } => format!(
+            "memory budget: batch {batch_size} would need about {} of resident memory, over the budget of {}",
+            super::plan::format_bytes(*predicted_bytes as f64),
+            super::plan::format_bytes(*budget_bytes as f64)
+        ),
+        SweepStop::Cancelled => "cancelled".into(),
+    }
+}
