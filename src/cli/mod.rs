@@ -53,6 +53,8 @@ enum Command {
     },
     /// List the model catalog with each model's parameters, defaults and modes.
     Models,
+    /// Print the machine's environment and which telemetry sources work here.
+    Env,
     /// Print the comparison table of a saved result (a result.json or its directory).
     Show {
         /// Result file or directory.
@@ -82,6 +84,10 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Run { suite, out }) => run(suite.as_deref(), &out),
         Some(Command::Validate { suites }) => Ok(validate(&suites)),
+        Some(Command::Env) => {
+            print!("{}", table::environment_text(&results::Environment::capture()));
+            Ok(EXIT_OK)
+        }
         Some(Command::Models) => {
             print!("{}", table::catalog_text());
             Ok(EXIT_OK)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use phasebench::results::RunStatus;
 use phasebench::runner::{PlannedRun, RunEvent, StepKind};
+use phasebench::telemetry::TelemetrySample;
 
 use super::table::format_secs;
 
@@ -18,6 +19,10 @@ pub struct Progress {
     runs: Vec<PlannedRun>,
     warmup_steps: usize,
     measured_steps: usize,
+    /// What the current run is doing.
+    activity: String,
+    /// The latest telemetry, e.g. `CPU 195% RSS 48 MiB`.
+    live: String,
 }
 
 impl Progress {
@@ -38,6 +43,16 @@ impl Progress {
             runs: Vec::new(),
             warmup_steps: 0,
             measured_steps: 0,
+            activity: String::new(),
+            live: String::new(),
+        }
+    }
+
+    fn show(&self) {
+        if self.live.is_empty() {
+            self.current.set_message(self.activity.clone());
+        } else {
+            self.current.set_message(format!("{}  |  {}", self.activity, self.live));
         }
     }
 
@@ -64,7 +79,8 @@ impl Progress {
             RunEvent::RunStarted { index } => {
                 self.warmup_steps = 0;
                 self.measured_steps = 0;
-                self.current.set_message(format!("{}: building the model", self.label(*index)));
+                self.activity = format!("{}: building the model", self.label(*index));
+                self.show();
             }
             RunEvent::Steps { index, kind, step_secs } => {
                 let last = step_secs.last().copied().unwrap_or_default();
@@ -88,7 +104,14 @@ impl Progress {
                         )
                     }
                 };
-                self.current.set_message(message);
+                self.activity = message;
+                self.show();
+            }
+            RunEvent::Telemetry { samples, .. } => {
+                if let Some(sample) = samples.last() {
+                    self.live = live_text(sample);
+                    self.show();
+                }
             }
             RunEvent::RunFinished { result } => {
                 self.overall.inc(1);
@@ -116,4 +139,27 @@ impl Progress {
         self.current.finish_and_clear();
         self.overall.finish_and_clear();
     }
+}
+
+/// The figures a user watches while a run measures: the GPU's when there is one, else the CPU's.
+fn live_text(sample: &TelemetrySample) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let gpus: Vec<String> = sample
+        .gpus
+        .iter()
+        .map(|gpu| {
+            let mut parts = vec![format!("GPU{}", gpu.index)];
+            parts.extend(gpu.utilization_gpu_percent.map(|u| format!("{u:.0}%")));
+            parts.extend(gpu.memory_used_bytes.map(|b| format!("{:.0} MiB", b as f64 / MIB)));
+            parts.extend(gpu.power_watts.map(|w| format!("{w:.0} W")));
+            parts.join(" ")
+        })
+        .collect();
+    if !gpus.is_empty() {
+        return gpus.join(", ");
+    }
+    let host = &sample.host;
+    let cpu = host.process_cpu_percent.map_or_else(|| "CPU ?".to_owned(), |c| format!("CPU {c:.0}%"));
+    let rss = host.process_rss_bytes.map_or_else(|| "RSS ?".to_owned(), |b| format!("RSS {:.0} MiB", b as f64 / MIB));
+    format!("{cpu} {rss}")
 }

@@ -130,6 +130,9 @@ pub fn result_text(result: &SuiteResult) -> String {
             if let Some(details) = run_details(run) {
                 let _ = writeln!(text, "  {}@{}: {details}", run.phase, run.batch_size);
             }
+            for warning in &run.warnings {
+                let _ = writeln!(text, "  {}@{}: WARNING: {warning}", run.phase, run.batch_size);
+            }
         }
     }
     for sweep in &result.sweeps {
@@ -200,6 +203,15 @@ fn run_details(run: &RunResult) -> Option<String> {
             generation.generation_secs.len()
         ));
     }
+    // Energy is the GPU's: shown for runs on that GPU only.
+    if let phasebench::suite::DeviceSpec::Cuda(ordinal) = run.device
+        && let Some(joules) = run
+            .telemetry
+            .as_ref()
+            .and_then(|t| t.gpus.iter().find(|g| g.index as usize == ordinal).and_then(|g| g.energy_per_step_joules))
+    {
+        parts.push(format!("{joules:.3} J per step on GPU {ordinal}"));
+    }
     if let Some(quantization) = run.quantization {
         parts.push(format!(
             "{quantization} weights {:.1} MiB (f32: {:.1} MiB)",
@@ -208,6 +220,69 @@ fn run_details(run: &RunResult) -> Option<String> {
         ));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The environment results record, and which telemetry sources work.
+pub fn environment_text(env: &phasebench::results::Environment) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "phasebench {} ({} build, features: {})",
+        env.phasebench_version,
+        env.build_profile,
+        env.features.join(", ")
+    );
+    let _ = writeln!(text, "candle     {} ({} threads for CPU work)", env.candle_version, env.compute_threads);
+    let _ = writeln!(text, "host       {}", env.hostname.as_deref().unwrap_or("?"));
+    let _ = writeln!(text, "os         {} (kernel {})", env.os, env.kernel.as_deref().unwrap_or("?"));
+    let cores = env.cpu_physical_cores.map_or("?".to_owned(), |c| c.to_string());
+    let _ = writeln!(
+        text,
+        "cpu        {} ({}, {cores} cores, {} threads)",
+        env.cpu_model, env.cpu_arch, env.cpu_logical_cores
+    );
+    let _ = writeln!(
+        text,
+        "memory     {:.1} GiB, {:.1} GiB available",
+        env.total_memory_bytes as f64 / GIB,
+        env.available_memory_bytes as f64 / GIB
+    );
+    let gpu = &env.gpu;
+    for info in &gpu.gpus {
+        let memory = info.memory_total_bytes.map_or("?".to_owned(), |b| format!("{:.1} GiB", b as f64 / GIB));
+        let power = info.power_limit_watts.map_or("?".to_owned(), |w| format!("{w:.0} W"));
+        let _ = writeln!(
+            text,
+            "gpu {}      {} ({memory}, power limit {power}, {})",
+            info.index,
+            info.name,
+            info.uuid.as_deref().unwrap_or("?")
+        );
+    }
+    if !gpu.gpus.is_empty() {
+        let _ = writeln!(
+            text,
+            "driver     {} (CUDA {})",
+            gpu.driver_version.as_deref().unwrap_or("?"),
+            gpu.cuda_driver_version.as_deref().unwrap_or("?")
+        );
+    }
+    let _ = writeln!(text, "\ntelemetry sources:");
+    let _ = writeln!(text, "  host (sysinfo): process CPU and RSS, machine CPU and memory");
+    match &gpu.unavailable_reason {
+        None => {
+            let _ = writeln!(
+                text,
+                "  nvml: {} GPU(s): utilization, memory, power, energy, temperature, clocks, throttling",
+                gpu.gpus.len()
+            );
+        }
+        Some(reason) => {
+            let _ = writeln!(text, "  nvml: {reason}");
+        }
+    }
+    text
 }
 
 /// The model catalog with parameters, defaults and modes.

@@ -34,6 +34,9 @@ pub struct Environment {
     pub build_profile: String,
     /// Cargo features compiled in (e.g. `cuda`).
     pub features: Vec<String>,
+    /// NVIDIA GPUs and driver, or why they cannot be seen.
+    #[serde(default)]
+    pub gpu: crate::telemetry::GpuEnvironment,
 }
 
 impl Environment {
@@ -72,6 +75,7 @@ impl Environment {
             candle_version: env!("PHASEBENCH_CANDLE_VERSION").to_owned(),
             build_profile: if cfg!(debug_assertions) { "debug" } else { "release" }.to_owned(),
             features,
+            gpu: crate::telemetry::gpu_environment(),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::accuracy::Accuracy;
 use crate::compare::Speedup;
 use crate::stats::Summary;
 use crate::suite::{DTypeSpec, DeviceSpec, Mode, Quantization, Suite};
+use crate::telemetry::{RunTelemetry, ValidityWarning};
 
 /// The result format version this program writes; older versions are read, newer refused.
 pub const RESULT_FORMAT_VERSION: u32 = 1;
@@ -180,6 +181,12 @@ pub struct RunResult {
     pub warmup_step_secs: Vec<f64>,
     /// Measured step times in seconds, in order.
     pub step_secs: Vec<f64>,
+    /// When each measured step started, in seconds on the run's clock (shared with telemetry).
+    #[serde(default)]
+    pub step_start_secs: Vec<f64>,
+    /// The measured window on the run's clock, `[start, end]` seconds.
+    #[serde(default)]
+    pub measured_window_secs: Option<[f64; 2]>,
     /// Why measuring stopped.
     pub stop_reason: Option<StopReason>,
     /// Parameters of the model.
@@ -210,6 +217,12 @@ pub struct RunResult {
     /// Whole-generation times of a generation run.
     #[serde(default)]
     pub generation: Option<GenerationRecord>,
+    /// Telemetry series and aggregates of the run.
+    #[serde(default)]
+    pub telemetry: Option<RunTelemetry>,
+    /// Reasons to distrust this run's timings, each with what to do about it.
+    #[serde(default)]
+    pub warnings: Vec<ValidityWarning>,
     /// Things the reader should know about this run (e.g. why accuracy is absent).
     pub notes: Vec<String>,
 }

@@ -54,6 +54,8 @@ impl PreparedWorkload {
 }
 
 pub(super) struct RunContext<'a> {
+    /// The run's clock origin, shared with the telemetry sampler.
+    pub origin: Instant,
     pub suite: &'a Suite,
     pub run: &'a PlannedRun,
     pub weights: &'a PreparedWorkload,
@@ -107,6 +109,8 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         load_secs: None,
         warmup_step_secs: Vec::new(),
         step_secs: Vec::new(),
+        step_start_secs: Vec::new(),
+        measured_window_secs: None,
         stop_reason: None,
         param_count,
         param_bytes: models::parameter_bytes(arch, phase.dtype.size_bytes(), phase.quantization),
@@ -120,6 +124,8 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         accuracy: None,
         training: None,
         generation: None,
+        telemetry: None,
+        warnings: Vec::new(),
         notes: Vec::new(),
     }
 }
@@ -176,6 +182,7 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
 
     let mut batcher = StepBatcher::new(context.events, run.index, StepKind::Measured);
     let measure_start = Instant::now();
+    let window_start = secs_since(context.origin);
     let stop_reason = loop {
         let (steps, elapsed) = (result.step_secs.len(), secs_since(measure_start));
         if context.cancel.is_cancelled() {
@@ -191,9 +198,11 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
                 break StopReason::MinimumReached;
             }
         }
+        let step_start = secs_since(context.origin);
         match stepper.step() {
             Ok(timing) => {
                 result.step_secs.push(timing.secs);
+                result.step_start_secs.push(step_start);
                 record_extras(result, &timing, true);
                 batcher.push(timing.secs);
             }
@@ -204,6 +213,7 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
         }
     };
     batcher.finish();
+    result.measured_window_secs = Some([window_start, secs_since(context.origin)]);
     result.stop_reason = Some(stop_reason);
     if stop_reason == StopReason::Cancelled {
         return Ok(None);

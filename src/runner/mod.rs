@@ -25,8 +25,8 @@ use crate::results::{
     Environment, RESULT_FORMAT_VERSION, ResultStore, RunResult, RunStatus, SuiteResult, SuiteStatus, Timestamp,
 };
 use crate::stats::{self, BOOTSTRAP_RESAMPLES};
-use crate::suite::Suite;
-use crate::telemetry::PeakRssMeter;
+use crate::suite::{DeviceSpec, Suite};
+use crate::telemetry::{self, PeakRssMeter, RunTelemetry, Sampler, TelemetryChoice, TelemetrySample};
 
 /// How often step times are sent to the front end while a run measures.
 pub const STEP_BATCH_INTERVAL: Duration = Duration::from_millis(50);
@@ -77,6 +77,13 @@ pub enum RunEvent {
         /// The reason.
         message: String,
     },
+    /// Telemetry samples taken since the last batch (on the run's clock).
+    Telemetry {
+        /// Plan index of the run they belong to.
+        index: usize,
+        /// The samples.
+        samples: Vec<TelemetrySample>,
+    },
     /// The suite ended.
     SuiteFinished {
         /// Completed or cancelled.
@@ -114,6 +121,8 @@ pub struct RunOptions {
     pub resamples: usize,
     /// Folder that relative weights paths in the suite start from (the suite file's folder).
     pub base_dir: PathBuf,
+    /// Which telemetry sources are sampled.
+    pub telemetry: TelemetryChoice,
 }
 
 impl RunOptions {
@@ -124,7 +133,14 @@ impl RunOptions {
             suite_origin: suite_origin.into(),
             resamples: BOOTSTRAP_RESAMPLES,
             base_dir: PathBuf::from("."),
+            telemetry: TelemetryChoice::Auto,
         }
+    }
+
+    /// Samples these telemetry sources instead of the default (host and NVML).
+    pub fn with_telemetry(mut self, telemetry: TelemetryChoice) -> Self {
+        self.telemetry = telemetry;
+        self
     }
 
     /// Resolves relative weights paths against `base_dir` (usually the suite file's folder).
@@ -191,6 +207,7 @@ pub fn start(suite: Suite, options: RunOptions, wake: Wake) -> Result<RunnerHand
 }
 
 /// The sending side of the event channel with the wake-up callback.
+#[derive(Clone)]
 struct EventSender {
     sender: SyncSender<RunEvent>,
     wake: Wake,
@@ -250,6 +267,9 @@ impl Worker {
         self.save(&result);
         self.events.send(RunEvent::Planned { runs: plan.clone(), result_dir: self.store.directory().to_owned() });
 
+        let (mut sources, gpu_unavailable_reason) = telemetry::open_sources(&self.options.telemetry);
+        let interval = Duration::from_millis(self.suite.settings.telemetry_interval_ms.max(telemetry::MIN_INTERVAL_MS));
+
         // The baseline phase's probe output per workload, once its first run succeeds.
         let mut reference_outputs: HashMap<usize, Vec<f32>> = HashMap::new();
         let mut prepared = execute::PreparedWorkload::none();
@@ -270,7 +290,21 @@ impl Worker {
             }
             let workload = &self.suite.workloads[run.workload_index];
             prepared.prepare(run.workload_index, workload, self.suite.settings.seed, &self.options.base_dir);
+            let origin = Instant::now();
+            let sampler = if sources.is_empty() {
+                None
+            } else {
+                let events = self.events.clone();
+                let index = run.index;
+                let sources = std::mem::take(&mut sources);
+                Sampler::start(sources, interval, origin, move |samples| {
+                    // Live plots only: every sample is also kept in the run's result.
+                    let _ = events.try_send(RunEvent::Telemetry { index, samples });
+                })
+                .ok()
+            };
             let context = execute::RunContext {
+                origin,
                 suite: &self.suite,
                 run,
                 weights: &prepared,
@@ -278,6 +312,16 @@ impl Worker {
                 events: &self.events,
             };
             let (mut run_result, probe_output) = execute::execute(&context);
+            if let Some((returned, samples, sampler_cost)) = sampler.and_then(Sampler::finish) {
+                sources = returned;
+                attach_telemetry(
+                    &mut run_result,
+                    samples,
+                    sampler_cost,
+                    gpu_unavailable_reason.clone(),
+                    self.suite.phases[run.phase_index].device,
+                );
+            }
             let reference = reference_outputs.get(&run.workload_index);
             derive(
                 &mut run_result,
@@ -319,6 +363,38 @@ impl Worker {
             self.events.send(RunEvent::SaveFailed { message: error.to_string() });
         }
     }
+}
+
+/// Stores a run's telemetry with its aggregates over the measured window, and the warnings of the
+/// GPU the run used.
+fn attach_telemetry(
+    run: &mut RunResult,
+    samples: Vec<TelemetrySample>,
+    sampler_cost: telemetry::SamplerCost,
+    gpu_unavailable_reason: Option<String>,
+    device: DeviceSpec,
+) {
+    let window = run.measured_window_secs.unwrap_or([0.0, samples.last().map_or(0.0, |s| s.t_secs)]);
+    let (host, gpus) = telemetry::aggregate(&samples, window, run.step_secs.len());
+    if let DeviceSpec::Cuda(ordinal) = device
+        && let Some(gpu) = gpus.iter().find(|gpu| gpu.index as usize == ordinal)
+    {
+        run.warnings.extend(gpu.warnings());
+    }
+    run.telemetry = Some(RunTelemetry {
+        samples,
+        measured_window_secs: run.measured_window_secs,
+        host,
+        gpus,
+        gpu_unavailable_reason,
+        sampler_cost,
+    });
+}
+
+/// The aggregate of the GPU a CUDA run used.
+fn used_gpu(run: &RunResult) -> Option<&telemetry::GpuAggregate> {
+    let DeviceSpec::Cuda(ordinal) = run.device else { return None };
+    run.telemetry.as_ref()?.gpus.iter().find(|gpu| gpu.index as usize == ordinal)
 }
 
 /// Fills in what is derived from the raw steps: summary, throughput, speedup against the
@@ -387,6 +463,11 @@ fn derive(
         run.notes.push("no speedup: the baseline run of this workload did not complete".into());
         return;
     };
+    if let (Some(baseline_gpu), Some(run_gpu)) = (used_gpu(baseline), used_gpu(run))
+        && let Some(warning) = telemetry::compare_clocks(baseline_gpu, run_gpu)
+    {
+        run.warnings.push(warning);
+    }
     if baseline.batch_size != run.batch_size {
         run.notes.push(format!(
             "speedup is per item against the baseline at batch {} (this run: batch {})",

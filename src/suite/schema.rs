@@ -49,6 +49,8 @@ pub struct Settings {
     /// Largest resident memory a batch sweep may grow the process to; by default half of the
     /// memory available when the suite starts.
     pub max_memory_bytes: Option<u64>,
+    /// How often telemetry is sampled during a run, in milliseconds (at least 10).
+    pub telemetry_interval_ms: u64,
 }
 
 impl Default for Settings {
@@ -62,6 +64,7 @@ impl Default for Settings {
             seed: 42,
             noise_threshold: 0.02,
             max_memory_bytes: None,
+            telemetry_interval_ms: 100,
         }
     }
 }

@@ -144,6 +144,16 @@ fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<Text
     if s.max_secs == 0.0 {
         report(at("max_secs"), "`max_secs` is 0: no step could be measured".into());
     }
+    if s.telemetry_interval_ms < crate::telemetry::MIN_INTERVAL_MS {
+        report(
+            at("telemetry_interval_ms"),
+            format!(
+                "`telemetry_interval_ms` is {}; sampling faster than every {} ms costs more than it tells",
+                s.telemetry_interval_ms,
+                crate::telemetry::MIN_INTERVAL_MS
+            ),
+        );
+    }
     if s.max_memory_bytes == Some(0) {
         report(
             at("max_memory_bytes"),

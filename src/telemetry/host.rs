@@ -1,6 +1,50 @@
-//! Host memory of this process.
+//! The host: CPU and memory of this process and of the machine.
 
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use super::{TelemetrySample, TelemetrySource};
+
+/// Samples this process's CPU and RSS and the machine's CPU and memory through sysinfo.
+pub struct HostSource {
+    system: Option<System>,
+    pid: Option<Pid>,
+}
+
+impl HostSource {
+    /// A host source for this process.
+    pub fn new() -> Self {
+        Self { system: System::new().ok(), pid: sysinfo::get_current_pid().ok() }
+    }
+}
+
+impl Default for HostSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TelemetrySource for HostSource {
+    fn name(&self) -> &'static str {
+        "host"
+    }
+
+    fn sample(&mut self, sample: &mut TelemetrySample) {
+        let Some(system) = self.system.as_mut() else { return };
+        system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+        system.refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage());
+        sample.host.system_memory_used_bytes = Some(system.used_memory());
+        sample.host.system_memory_available_bytes = Some(system.available_memory());
+        sample.host.system_cpu_percent = Some(f64::from(system.global_cpu_usage()));
+        if let Some(pid) = self.pid {
+            let kind = ProcessRefreshKind::nothing().with_memory().with_cpu();
+            system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), false, kind);
+            if let Some(process) = system.process(pid) {
+                sample.host.process_rss_bytes = Some(process.memory());
+                sample.host.process_cpu_percent = Some(f64::from(process.cpu_usage()));
+            }
+        }
+    }
+}
 
 /// Measures the peak resident set size (RSS) of this process over a span of work.
 ///

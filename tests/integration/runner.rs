@@ -156,3 +156,81 @@ fn training_and_generation_runs_record_their_breakdowns() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn telemetry_series_line_up_with_the_steps_and_are_aggregated() -> TestResult {
+    use phasebench::telemetry::{EnergyMethod, FakeSource, GpuSample, TelemetryChoice};
+    let mut suite = load_suite(&fixture("valid_suites/tiny.ron"))?;
+    suite.settings.min_secs = 0.3;
+    suite.settings.max_steps = 1_000_000;
+    suite.settings.telemetry_interval_ms = 10;
+    suite.workloads.truncate(1);
+    // A GPU whose energy counter the script advances by 50 J per sample.
+    let script: Vec<GpuSample> = (0..10_000u64)
+        .map(|i| GpuSample {
+            index: 0,
+            energy_millijoules: Some(i * 50_000),
+            power_watts: Some(200.0),
+            ..GpuSample::default()
+        })
+        .collect();
+    let out = tempfile::tempdir()?;
+    let options =
+        RunOptions::new(out.path(), "telemetry").with_telemetry(TelemetryChoice::Fake(FakeSource::new(script)));
+    let handle = runner::start(suite, options, Arc::new(|| {}))?;
+    let mut telemetry_events = 0;
+    let result = runner::drive(handle, |event| {
+        if let RunEvent::Telemetry { samples, .. } = event {
+            telemetry_events += samples.len();
+        }
+    })?;
+    assert!(telemetry_events > 0, "no live telemetry reached the front end");
+    for run in &result.runs {
+        let telemetry = run.telemetry.as_ref().ok_or("no telemetry")?;
+        let [start, end] = run.measured_window_secs.ok_or("no window")?;
+        // Steps and samples share one clock: the series covers the measured window, and every
+        // step starts inside it.
+        let first_sample = telemetry.samples.first().map_or(f64::MAX, |s| s.t_secs);
+        let last_sample = telemetry.samples.last().map_or(0.0, |s| s.t_secs);
+        assert!(
+            first_sample <= start && last_sample >= end,
+            "samples {first_sample}..{last_sample}, window {start}..{end}"
+        );
+        assert!(run.step_start_secs.iter().all(|t| *t >= start && *t <= end));
+        assert_eq!(run.step_start_secs.len(), run.step_secs.len());
+        assert!(
+            telemetry.samples.len() >= 10,
+            "{} samples at 10 ms over {:.2} s",
+            telemetry.samples.len(),
+            end - start
+        );
+        assert!(telemetry.host.peak_rss_bytes.is_some() && telemetry.host.mean_process_cpu_percent.is_some());
+        let gpu = telemetry.gpus.first().ok_or("no GPU aggregate from the fake source")?;
+        assert_eq!(gpu.energy_method, Some(EnergyMethod::Counter));
+        assert!(gpu.energy_per_step_joules.is_some_and(|joules| joules > 0.0));
+        assert!(telemetry.sampler_cost.samples == telemetry.samples.len());
+    }
+    Ok(())
+}
+
+#[test]
+fn without_an_nvidia_library_runs_keep_host_telemetry_and_say_why() -> TestResult {
+    let mut suite = load_suite(&fixture("valid_suites/tiny.ron"))?;
+    suite.workloads.truncate(1);
+    suite.phases.truncate(1);
+    let out = tempfile::tempdir()?;
+    let result = runner::run_to_end(suite, RunOptions::new(out.path(), "auto"))?;
+    let gpu = &result.environment.gpu;
+    // On a machine with an NVIDIA driver this lists the GPUs; elsewhere it says why not.
+    assert!(
+        !gpu.gpus.is_empty()
+            || gpu.unavailable_reason.as_deref().is_some_and(|r| r.starts_with("GPU telemetry unavailable"))
+    );
+    for run in &result.runs {
+        let telemetry = run.telemetry.as_ref().ok_or("no telemetry")?;
+        assert!(!telemetry.samples.is_empty());
+        assert!(telemetry.samples.iter().all(|s| s.host.process_rss_bytes.is_some()));
+        assert_eq!(telemetry.gpu_unavailable_reason, gpu.unavailable_reason);
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! The sampler thread: samples every source at a fixed interval on the run's clock, hands each
+//! batch to a callback, sleeps on a condition variable so that stopping is immediate, and
+//! measures its own CPU cost.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{TelemetrySample, TelemetrySource};
+
+/// How often samples are handed to the callback at most (they are kept in full regardless).
+const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// What the sampler thread itself cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SamplerCost {
+    /// CPU seconds the sampler thread used (Linux; absent elsewhere).
+    pub cpu_secs: Option<f64>,
+    /// Wall seconds it ran.
+    pub wall_secs: f64,
+    /// Samples taken.
+    pub samples: usize,
+}
+
+impl SamplerCost {
+    /// CPU seconds per wall second: the share of one core the sampler used.
+    pub fn cpu_share(&self) -> Option<f64> {
+        Some(self.cpu_secs? / self.wall_secs.max(1e-9))
+    }
+}
+
+type Output = (Vec<Box<dyn TelemetrySource>>, Vec<TelemetrySample>, SamplerCost);
+
+/// A running sampler thread.
+pub struct Sampler {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: JoinHandle<Output>,
+}
+
+/// CPU seconds this thread has used, from `/proc/thread-self/stat` (clock ticks of 1/100 s).
+fn thread_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+impl Sampler {
+    /// Starts sampling `sources` every `interval` on a thread named `phasebench-telemetry`;
+    /// timestamps are seconds since `origin`. `on_batch` receives new samples about every 50 ms.
+    /// Returns once the first sample is taken, so the series covers everything that follows.
+    pub fn start(
+        mut sources: Vec<Box<dyn TelemetrySource>>,
+        interval: Duration,
+        origin: Instant,
+        mut on_batch: impl FnMut(Vec<TelemetrySample>) + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let stop_signal = Arc::clone(&stop);
+        let (ready, first_sample_taken) = std::sync::mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new().name("phasebench-telemetry".into()).spawn(move || {
+            let (started, cpu_at_start) = (Instant::now(), thread_cpu_secs());
+            let mut samples = Vec::new();
+            let mut unsent = Vec::new();
+            let mut last_batch = Instant::now();
+            loop {
+                let mut sample = TelemetrySample::default();
+                for source in &mut sources {
+                    source.sample(&mut sample);
+                }
+                sample.t_secs = origin.elapsed().as_secs_f64();
+                samples.push(sample.clone());
+                unsent.push(sample);
+                let _ = ready.try_send(());
+                if last_batch.elapsed() >= BATCH_INTERVAL {
+                    on_batch(std::mem::take(&mut unsent));
+                    last_batch = Instant::now();
+                }
+                let (lock, condvar) = &*stop_signal;
+                let Ok(stopped) = lock.lock() else { break };
+                let Ok((stopped, _)) = condvar.wait_timeout_while(stopped, interval, |stopped| !*stopped) else {
+                    break;
+                };
+                if *stopped {
+                    break;
+                }
+            }
+            // One last sample, so the series covers the whole run.
+            let mut sample = TelemetrySample::default();
+            for source in &mut sources {
+                source.sample(&mut sample);
+            }
+            sample.t_secs = origin.elapsed().as_secs_f64();
+            samples.push(sample.clone());
+            unsent.push(sample);
+            on_batch(unsent);
+            let cost = SamplerCost {
+                cpu_secs: thread_cpu_secs().zip(cpu_at_start).map(|(end, start)| end - start),
+                wall_secs: started.elapsed().as_secs_f64(),
+                samples: samples.len(),
+            };
+            (sources, samples, cost)
+        })?;
+        // An error here means the thread died before sampling; `finish` reports that.
+        let _ = first_sample_taken.recv();
+        Ok(Self { stop, thread })
+    }
+
+    /// Stops the thread (at once, not after the current interval) and returns the sources for
+    /// reuse, every sample and the sampler's cost; `None` if the thread panicked.
+    pub fn finish(self) -> Option<Output> {
+        let (lock, condvar) = &*self.stop;
+        if let Ok(mut stopped) = lock.lock() {
+            *stopped = true;
+        }
+        condvar.notify_all();
+        self.thread.join().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::{FakeSource, GpuSample};
+
+    #[test]
+    fn samples_are_timestamped_on_the_given_clock_and_stop_promptly() {
+        let fake = FakeSource::new(vec![GpuSample { index: 0, power_watts: Some(100.0), ..GpuSample::default() }]);
+        let origin = Instant::now();
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1000);
+        let sampler = Sampler::start(vec![Box::new(fake)], Duration::from_millis(10), origin, move |batch| {
+            let _ = sender.try_send(batch.len());
+        });
+        let Ok(sampler) = sampler else { panic!("cannot start the sampler") };
+        std::thread::sleep(Duration::from_millis(120));
+        let stop_requested = origin.elapsed().as_secs_f64();
+        let Some((sources, samples, cost)) = sampler.finish() else { panic!("sampler thread died") };
+        assert_eq!(sources.len(), 1);
+        assert!(samples.len() >= 5, "{} samples", samples.len());
+        assert!(samples.windows(2).all(|pair| pair[0].t_secs < pair[1].t_secs));
+        // Stopping does not wait out an interval, and the last sample is taken at the stop.
+        let last = samples.last().map_or(0.0, |sample| sample.t_secs);
+        assert!(last >= stop_requested && last < stop_requested + 0.05, "{last} vs {stop_requested}");
+        assert_eq!(cost.samples, samples.len());
+        assert_eq!(receiver.try_iter().sum::<usize>(), samples.len(), "every sample reaches the callback");
+    }
+}
