@@ -39,8 +39,14 @@ pub struct Sampler {
     thread: JoinHandle<Output>,
 }
 
-/// CPU seconds this thread has used, from `/proc/thread-self/stat` (clock ticks of 1/100 s).
+/// CPU seconds this thread has used: from `/proc/thread-self/schedstat` (nanoseconds) where the
+/// kernel has it, else `/proc/thread-self/stat` (clock ticks of 1/100 s).
 fn thread_cpu_secs() -> Option<f64> {
+    if let Ok(schedstat) = std::fs::read_to_string("/proc/thread-self/schedstat")
+        && let Some(Ok(nanos)) = schedstat.split_whitespace().next().map(str::parse::<u64>)
+    {
+        return Some(nanos as f64 / 1e9);
+    }
     let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
