@@ -71,7 +71,7 @@ impl Sampler {
             let mut samples = Vec::new();
             let mut unsent = Vec::new();
             let mut last_batch = Instant::now();
-            loop {
+            let mut take_sample = |samples: &mut Vec<TelemetrySample>, unsent: &mut Vec<TelemetrySample>| {
                 let mut sample = TelemetrySample::default();
                 for source in &mut sources {
                     source.sample(&mut sample);
@@ -79,6 +79,9 @@ impl Sampler {
                 sample.t_secs = origin.elapsed().as_secs_f64();
                 samples.push(sample.clone());
                 unsent.push(sample);
+            };
+            loop {
+                take_sample(&mut samples, &mut unsent);
                 let _ = ready.try_send(());
                 if last_batch.elapsed() >= BATCH_INTERVAL {
                     on_batch(std::mem::take(&mut unsent));
@@ -94,13 +97,7 @@ impl Sampler {
                 }
             }
             // One last sample, so the series covers the whole run.
-            let mut sample = TelemetrySample::default();
-            for source in &mut sources {
-                source.sample(&mut sample);
-            }
-            sample.t_secs = origin.elapsed().as_secs_f64();
-            samples.push(sample.clone());
-            unsent.push(sample);
+            take_sample(&mut samples, &mut unsent);
             on_batch(unsent);
             let cost = SamplerCost {
                 cpu_secs: thread_cpu_secs().zip(cpu_at_start).map(|(end, start)| end - start),
