@@ -56,6 +56,14 @@ pub fn dtype(spec: DTypeSpec) -> DType {
     }
 }
 
+/// A candle error's message without the backtrace candle attaches when `RUST_BACKTRACE` is set.
+pub fn candle_error_text(error: &candle_core::Error) -> String {
+    match error {
+        candle_core::Error::WithBacktrace { inner, .. } => candle_error_text(inner),
+        other => other.to_string(),
+    }
+}
+
 /// The text of a caught panic payload.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {

@@ -200,6 +200,14 @@ pub fn parameter_count(arch: &dyn Architecture) -> usize {
     arch.parameters().iter().map(ParamTensor::elements).sum()
 }
 
+/// Host memory a workload needs before activations: the f32 master weights and one copy in a
+/// phase dtype of `dtype_bytes`, plus an input batch of `batch` items in f32 and that dtype.
+pub fn memory_estimate_bytes(arch: &dyn Architecture, batch: usize, dtype_bytes: usize) -> f64 {
+    let elements = |shape: &[usize]| shape.iter().map(|&d| d as f64).product::<f64>();
+    let params: f64 = arch.parameters().iter().map(|p| elements(&p.shape)).sum();
+    (params + elements(&arch.input_shape(batch))) * (4.0 + dtype_bytes as f64)
+}
+
 /// Bytes of a model's parameters in a phase: elements × dtype size, linear weights in their
 /// quantized block format when the phase quantizes.
 pub fn parameter_bytes(arch: &dyn Architecture, dtype_bytes: usize, quantization: Option<Quantization>) -> usize {

@@ -7,6 +7,7 @@ use std::path::Path;
 use candle_core::{DType, Device};
 
 use super::{Architecture, Weights};
+use crate::device::candle_error_text;
 
 /// Why a weights file cannot serve a model.
 #[derive(Debug, thiserror::Error)]
@@ -37,19 +38,12 @@ pub enum WeightsError {
     },
 }
 
-fn candle_reason(error: &candle_core::Error) -> String {
-    match error {
-        candle_core::Error::WithBacktrace { inner, .. } => candle_reason(inner),
-        other => other.to_string(),
-    }
-}
-
 /// Loads the weights of `arch` from a safetensors file as f32 CPU tensors, after checking that
 /// every tensor the model needs is there with its shape and a float dtype, and nothing else is.
 pub fn load_weights(arch: &dyn Architecture, path: &Path) -> Result<Weights, WeightsError> {
     let shown = path.display().to_string();
     let tensors = candle_core::safetensors::load(path, &Device::Cpu)
-        .map_err(|error| WeightsError::Read { path: shown.clone(), reason: candle_reason(&error) })?;
+        .map_err(|error| WeightsError::Read { path: shown.clone(), reason: candle_error_text(&error) })?;
     let expected = arch.parameters();
     let mut problems = Vec::new();
     for param in &expected {
@@ -87,13 +81,13 @@ pub fn load_weights(arch: &dyn Architecture, path: &Path) -> Result<Weights, Wei
         .into_iter()
         .map(|(name, tensor)| Ok((name, tensor.to_dtype(DType::F32)?)))
         .collect::<candle_core::Result<Weights>>()
-        .map_err(|error| WeightsError::Read { path: shown, reason: candle_reason(&error) })
+        .map_err(|error| WeightsError::Read { path: shown, reason: candle_error_text(&error) })
 }
 
 /// Writes `weights` to a safetensors file.
 pub fn save_weights(weights: &Weights, path: &Path) -> Result<(), WeightsError> {
     candle_core::safetensors::save(weights, path)
-        .map_err(|error| WeightsError::Write { path: path.display().to_string(), reason: candle_reason(&error) })
+        .map_err(|error| WeightsError::Write { path: path.display().to_string(), reason: candle_error_text(&error) })
 }
 
 #[cfg(test)]

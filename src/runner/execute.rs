@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::steppers::{GenerationStepper, InferenceStepper, StepTiming, Stepper, StepperSetup, TrainingStepper};
 use super::{CancelToken, EventSender, RunEvent, STEP_BATCH_INTERVAL, StepKind, secs_since};
-use crate::device::{self, panic_message};
+use crate::device::{self, candle_error_text, panic_message};
 use crate::models::{self, Weights};
 use crate::results::{GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord};
 use crate::runner::PlannedRun;
@@ -43,7 +43,7 @@ impl PreparedWorkload {
         let obtain = || match &workload.weights {
             Some(file) => models::load_weights(arch, &base_dir.join(file)).map_err(|error| error.to_string()),
             None => models::generate_weights(arch, seed)
-                .map_err(|error| format!("cannot generate the weights: {}", error_text(&error))),
+                .map_err(|error| format!("cannot generate the weights: {}", candle_error_text(&error))),
         };
         self.weights = match catch_unwind(AssertUnwindSafe(obtain)) {
             Ok(outcome) => outcome,
@@ -242,15 +242,7 @@ fn record_extras(result: &mut RunResult, timing: &StepTiming, measured: bool) {
 
 /// Turns a candle error into a failure reason that says what was being done.
 fn candle_error(what: &'static str) -> impl Fn(candle_core::Error) -> String {
-    move |error| format!("{what}: {}", error_text(&error))
-}
-
-/// A candle error's message without the backtrace candle attaches when `RUST_BACKTRACE` is set.
-fn error_text(error: &candle_core::Error) -> String {
-    match error {
-        candle_core::Error::WithBacktrace { inner, .. } => error_text(inner),
-        other => other.to_string(),
-    }
+    move |error| format!("{what}: {}", candle_error_text(&error))
 }
 
 /// Collects step times and sends them about every [`STEP_BATCH_INTERVAL`], never blocking a

@@ -26,7 +26,7 @@ use crate::results::{
 };
 use crate::stats::{self, BOOTSTRAP_RESAMPLES};
 use crate::suite::{DeviceSpec, Suite};
-use crate::telemetry::{self, PeakRssMeter, RunTelemetry, Sampler, TelemetryChoice, TelemetrySample};
+use crate::telemetry::{self, RunTelemetry, Sampler, TelemetryChoice, TelemetrySample};
 
 /// How often step times are sent to the front end while a run measures.
 pub const STEP_BATCH_INTERVAL: Duration = Duration::from_millis(50);
@@ -262,8 +262,8 @@ impl Worker {
                 0 => u64::MAX,
                 available => available / 2,
             });
-        let mut sweeps = sweep::SweepTracker::new(&self.suite, budget_bytes);
-        result.sweeps = sweeps.results().to_vec();
+        let (mut sweeps, sweep_results) = sweep::SweepTracker::new(&self.suite, budget_bytes);
+        result.sweeps = sweep_results;
         self.save(&result);
         self.events.send(RunEvent::Planned { runs: plan.clone(), result_dir: self.store.directory().to_owned() });
 
@@ -278,12 +278,11 @@ impl Worker {
                 break;
             }
             self.events.send(RunEvent::RunStarted { index: run.index });
-            let current_rss_bytes = PeakRssMeter::start().current_rss_bytes().unwrap_or(0);
-            if let Some(reason) = sweeps.skip_reason(&self.suite, run, current_rss_bytes) {
+            let rss_now = || telemetry::current_rss_bytes().unwrap_or(0);
+            if let Some(reason) = sweeps.skip_reason(&mut result.sweeps, &self.suite, run, rss_now) {
                 let mut skipped = execute::new_run_result(&self.suite, run);
                 skipped.status = RunStatus::Skipped { reason };
                 result.runs.push(skipped.clone());
-                result.sweeps = sweeps.results().to_vec();
                 self.save(&result);
                 self.events.send(RunEvent::RunFinished { result: Box::new(skipped) });
                 continue;
@@ -338,8 +337,7 @@ impl Worker {
                 reference_outputs.entry(run.workload_index).or_insert(output);
             }
             let cancelled = matches!(run_result.status, RunStatus::Cancelled);
-            sweeps.record(&self.suite, &run_result, run);
-            result.sweeps = sweeps.results().to_vec();
+            sweeps.record(&mut result.sweeps, &self.suite, &run_result, run);
             result.runs.push(run_result.clone());
             self.save(&result);
             self.events.send(RunEvent::RunFinished { result: Box::new(run_result) });
@@ -349,8 +347,7 @@ impl Worker {
         }
         result.status = if self.cancel.is_cancelled() { SuiteStatus::Cancelled } else { SuiteStatus::Completed };
         if result.status == SuiteStatus::Cancelled {
-            sweeps.cancel();
-            result.sweeps = sweeps.results().to_vec();
+            sweep::cancel_running(&mut result.sweeps);
         }
         result.finished_at = Some(Timestamp::now().rfc3339());
         self.save(&result);

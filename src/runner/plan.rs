@@ -80,7 +80,7 @@ pub struct MemoryProblem {
 /// the largest input batch (the first batch of a sweep: the sweep itself stops at its memory
 /// budget), and lists the workloads that need more than `available_bytes`.
 pub fn check_memory(suite: &Suite, available_bytes: u64) -> Vec<MemoryProblem> {
-    let widest_dtype = suite.phases.iter().map(|phase| phase.dtype.size_bytes()).max().unwrap_or(4) as f64;
+    let widest_dtype = suite.phases.iter().map(|phase| phase.dtype.size_bytes()).max().unwrap_or(4);
     let largest_batch = |workload: &crate::suite::Workload| {
         let phase_batches = suite.phases.iter().filter_map(|phase| phase.batch_size);
         let first_batches = workload.batch_sweep.map_or_else(|| workload.batch_sizes.clone(), |sweep| vec![sweep.from]);
@@ -91,9 +91,8 @@ pub fn check_memory(suite: &Suite, available_bytes: u64) -> Vec<MemoryProblem> {
         .iter()
         .filter_map(|workload| {
             let arch: &dyn Architecture = models::architecture(&workload.model);
-            let params: f64 = arch.parameters().iter().map(|p| p.shape.iter().map(|&d| d as f64).product::<f64>()).sum();
-            let input: f64 = arch.input_shape(largest_batch(workload)).iter().map(|&d| d as f64).product();
-            let needed = params * (4.0 + widest_dtype) + input * (4.0 + widest_dtype);
+            let params = models::parameter_count(arch) as f64;
+            let needed = models::memory_estimate_bytes(arch, largest_batch(workload), widest_dtype);
             (needed > available_bytes as f64).then(|| MemoryProblem {
                 workload: workload.name.clone(),
                 message: format!(

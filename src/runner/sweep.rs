@@ -9,19 +9,20 @@ use crate::results::{RunResult, RunStatus, SweepPoint, SweepResult, SweepStop};
 use crate::runner::PlannedRun;
 use crate::suite::Suite;
 
-/// Tracks every sweep of a suite while it runs.
+/// Tracks every sweep of a suite while it runs; the sweeps themselves live in the suite result
+/// and are passed in, so the result on disk is always current.
 pub(super) struct SweepTracker {
-    /// Index into `results` by (workload index, phase index).
+    /// Index into the sweeps by (workload index, phase index).
     index: HashMap<(usize, usize), usize>,
-    results: Vec<SweepResult>,
     /// The last completed run's (batch size, RSS growth in bytes) per sweep.
     last_growth: HashMap<(usize, usize), (usize, u64)>,
     budget_bytes: u64,
 }
 
 impl SweepTracker {
-    /// One sweep per swept workload and phase that uses the workload's batch sizes.
-    pub(super) fn new(suite: &Suite, budget_bytes: u64) -> Self {
+    /// One sweep per swept workload and phase that uses the workload's batch sizes, returned to
+    /// be stored in the suite result.
+    pub(super) fn new(suite: &Suite, budget_bytes: u64) -> (Self, Vec<SweepResult>) {
         let mut index = HashMap::new();
         let mut results = Vec::new();
         for (workload_index, workload) in suite.workloads.iter().enumerate() {
@@ -39,35 +40,40 @@ impl SweepTracker {
                 });
             }
         }
-        Self { index, results, last_growth: HashMap::new(), budget_bytes }
+        (Self { index, last_growth: HashMap::new(), budget_bytes }, results)
     }
 
-    /// The sweeps so far.
-    pub(super) fn results(&self) -> &[SweepResult] {
-        &self.results
-    }
-
-    fn entry(&mut self, run: &PlannedRun) -> Option<&mut SweepResult> {
-        let position = *self.index.get(&(run.workload_index, run.phase_index))?;
-        self.results.get_mut(position)
+    fn entry<'a>(&self, sweeps: &'a mut [SweepResult], run: &PlannedRun) -> Option<&'a mut SweepResult> {
+        sweeps.get_mut(*self.index.get(&(run.workload_index, run.phase_index))?)
     }
 
     /// Why `run` must not run, if it belongs to a sweep that has stopped or whose next batch is
-    /// predicted to exceed the memory budget; `current_rss_bytes` is the process's RSS now.
-    pub(super) fn skip_reason(&mut self, suite: &Suite, run: &PlannedRun, current_rss_bytes: u64) -> Option<String> {
-        let key = (run.workload_index, run.phase_index);
+    /// predicted to exceed the memory budget; `current_rss_bytes` reads the process's RSS now (only
+    /// for runs of a sweep).
+    pub(super) fn skip_reason(
+        &self,
+        sweeps: &mut [SweepResult],
+        suite: &Suite,
+        run: &PlannedRun,
+        current_rss_bytes: impl FnOnce() -> u64,
+    ) -> Option<String> {
         let budget_bytes = self.budget_bytes;
-        let growth = self.last_growth.get(&key).copied();
-        let entry = self.entry(run)?;
+        let growth = self.last_growth.get(&(run.workload_index, run.phase_index)).copied();
+        let entry = self.entry(sweeps, run)?;
         if !matches!(entry.stop, SweepStop::Running) {
             return Some(format!("the batch sweep stopped earlier ({})", describe_stop(&entry.stop)));
         }
         let added_bytes = match growth {
             // Activations grow with the batch: scale the last run's growth.
             Some((batch, growth)) => growth.saturating_mul(run.batch_size as u64) / batch.max(1) as u64,
-            None => first_batch_estimate(suite, run),
+            // Nothing measured yet: the weights and the input batch (counted generously).
+            None => {
+                let arch = models::architecture(&suite.workloads[run.workload_index].model);
+                let dtype_bytes = suite.phases[run.phase_index].dtype.size_bytes();
+                models::memory_estimate_bytes(arch, run.batch_size, dtype_bytes) as u64
+            }
         };
-        let predicted_bytes = current_rss_bytes.saturating_add(added_bytes);
+        let predicted_bytes = current_rss_bytes().saturating_add(added_bytes);
         if predicted_bytes > budget_bytes {
             entry.stop = SweepStop::MemoryBudget { batch_size: run.batch_size, predicted_bytes, budget_bytes };
             return Some(format!("the batch sweep stopped here ({})", describe_stop(&entry.stop)));
@@ -76,14 +82,14 @@ impl SweepTracker {
     }
 
     /// Takes a finished run of a sweep into account.
-    pub(super) fn record(&mut self, suite: &Suite, run: &RunResult, planned: &PlannedRun) {
+    pub(super) fn record(&mut self, sweeps: &mut [SweepResult], suite: &Suite, run: &RunResult, planned: &PlannedRun) {
         let settings = &suite.settings;
         let last_batch = suite.workloads[planned.workload_index].effective_batch_sizes().last().copied();
         if let (Some(peak), Some(start)) = (run.peak_rss_bytes, run.start_rss_bytes) {
             self.last_growth
                 .insert((planned.workload_index, planned.phase_index), (run.batch_size, peak.saturating_sub(start)));
         }
-        let Some(entry) = self.entry(planned) else { return };
+        let Some(entry) = self.entry(sweeps, planned) else { return };
         match (&run.status, &run.summary) {
             (RunStatus::Completed, Some(summary)) => {
                 entry.largest_working_batch = Some(run.batch_size);
@@ -106,26 +112,13 @@ impl SweepTracker {
             (RunStatus::Skipped { .. }, _) => {}
         }
     }
-
-    /// Marks sweeps still running as cancelled.
-    pub(super) fn cancel(&mut self) {
-        for entry in &mut self.results {
-            if matches!(entry.stop, SweepStop::Running) {
-                entry.stop = SweepStop::Cancelled;
-            }
-        }
-    }
 }
 
-/// Bytes the first batch of a sweep adds before anything was measured: its input and output in
-/// f32 and the phase's dtype, and the converted weights.
-fn first_batch_estimate(suite: &Suite, run: &PlannedRun) -> u64 {
-    let workload = &suite.workloads[run.workload_index];
-    let dtype_bytes = suite.phases[run.phase_index].dtype.size_bytes() as f64;
-    let arch = models::architecture(&workload.model);
-    let input: f64 = arch.input_shape(run.batch_size).iter().map(|&d| d as f64).product();
-    let params = models::parameter_count(arch) as f64;
-    (input * 2.0 * (4.0 + dtype_bytes) + params * dtype_bytes) as u64
+/// Marks sweeps still running as cancelled.
+pub(super) fn cancel_running(sweeps: &mut [SweepResult]) {
+    for entry in sweeps.iter_mut().filter(|entry| matches!(entry.stop, SweepStop::Running)) {
+        entry.stop = SweepStop::Cancelled;
+    }
 }
 
 /// Why a sweep stopped, in words.

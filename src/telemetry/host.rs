@@ -96,6 +96,18 @@ impl PeakRssMeter {
     }
 }
 
+/// The resident memory of this process now, when the OS tells (nothing is reset).
+pub fn current_rss_bytes() -> Option<u64> {
+    let pid = sysinfo::get_current_pid().ok()?;
+    let mut system = System::new().ok()?;
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        false,
+        ProcessRefreshKind::nothing().with_memory(),
+    );
+    system.process(pid).map(|process| process.memory())
+}
+
 /// `VmHWM` (peak RSS) from `/proc/self/status`, in bytes.
 fn read_vm_hwm_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

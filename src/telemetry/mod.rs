@@ -10,7 +10,7 @@ mod sampler;
 pub use aggregate::{
     EnergyMethod, GpuAggregate, HostAggregate, RunTelemetry, ValidityWarning, aggregate, compare_clocks,
 };
-pub use host::{HostSource, PeakRssMeter};
+pub use host::{HostSource, PeakRssMeter, current_rss_bytes};
 pub use nvml::{GpuEnvironment, GpuInfo, NvmlSource, gpu_environment};
 pub use sampler::{Sampler, SamplerCost};
 
