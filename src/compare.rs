@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::accuracy::Accuracy;
+use crate::results::{RunResult, RunStatus, SuiteResult};
 use crate::stats::{self, Interval, StatsError};
 
 /// Significance level of the rank test behind a verdict.
@@ -68,6 +70,84 @@ pub fn speedup(
     Ok(Speedup { ratio, ratio_ci, p_value, noise_threshold, verdict })
 }
 
+/// Smallest cosine similarity with the baseline's output at which a phase's accuracy passes,
+/// until suites set their own targets.
+pub const DEFAULT_MIN_COSINE: f64 = 0.999;
+
+/// Whether a phase's output stays close to the baseline's: every value finite and the cosine
+/// similarity at least [`DEFAULT_MIN_COSINE`] (an all-zero output passes only when identical).
+pub fn accuracy_passes(accuracy: &Accuracy) -> bool {
+    accuracy.nonfinite_values == 0
+        && accuracy.cosine_similarity.map_or(accuracy.max_abs_error == 0.0, |cosine| cosine >= DEFAULT_MIN_COSINE)
+}
+
+/// Per-item step times of a run, so runs at different batch sizes compare fairly.
+fn per_item_secs(run: &RunResult) -> Vec<f64> {
+    run.step_secs.iter().map(|secs| secs / run.batch_size.max(1) as f64).collect()
+}
+
+/// Compares two runs, `after` against `before`, per batch item (> 1 means `after` is faster).
+pub fn diff_runs(
+    before: &RunResult,
+    after: &RunResult,
+    noise_threshold: f64,
+    resamples: usize,
+    seed: u64,
+) -> Result<Speedup, StatsError> {
+    speedup(&per_item_secs(before), &per_item_secs(after), noise_threshold, resamples, seed)
+}
+
+/// The same run (workload, phase, batch size) in two results, compared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunDiff {
+    /// `workload/phase@batch`.
+    pub label: String,
+    /// Median step time before, when that run has steps.
+    pub before_median_secs: Option<f64>,
+    /// Median step time after, when that run has steps.
+    pub after_median_secs: Option<f64>,
+    /// `after` against `before`, or why they cannot be compared.
+    pub speedup: Result<Speedup, String>,
+}
+
+/// Pairs the runs of two results by workload, phase and batch size, in `after`'s order, and
+/// compares each pair with the noise threshold of `after`'s suite. Runs in only one result are left out.
+pub fn diff_results(before: &SuiteResult, after: &SuiteResult, resamples: usize) -> Vec<RunDiff> {
+    let label = |run: &RunResult| format!("{}/{}@{}", run.workload, run.phase, run.batch_size);
+    let median = |run: &RunResult| run.summary.as_ref().map(|summary| summary.median);
+    after
+        .runs
+        .iter()
+        .filter_map(|after_run| {
+            let before_run = before.runs.iter().find(|run| {
+                run.workload == after_run.workload
+                    && run.phase == after_run.phase
+                    && run.batch_size == after_run.batch_size
+            })?;
+            let speedup = if !matches!(before_run.status, RunStatus::Completed) {
+                Err("the run before did not complete".to_owned())
+            } else if !matches!(after_run.status, RunStatus::Completed) {
+                Err("the run after did not complete".to_owned())
+            } else {
+                diff_runs(
+                    before_run,
+                    after_run,
+                    after.suite.settings.noise_threshold,
+                    resamples,
+                    after.suite.settings.seed,
+                )
+                .map_err(|error| error.to_string())
+            };
+            Some(RunDiff {
+                label: label(after_run),
+                before_median_secs: median(before_run),
+                after_median_secs: median(after_run),
+                speedup,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +183,24 @@ mod tests {
             let result = speedup(&samples, &doubled, 0.02, 1000, seed).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(result.verdict, Verdict::Slower, "{:?}", result);
         }
+    }
+
+    #[test]
+    fn accuracy_passes_only_when_close_and_finite() {
+        let close = Accuracy {
+            elements: 4,
+            nonfinite_values: 0,
+            max_abs_error: 1e-3,
+            max_rel_error: 1e-3,
+            mean_abs_error: 1e-4,
+            mean_squared_error: 1e-8,
+            cosine_similarity: Some(0.99999),
+            psnr_db: Some(60.0),
+        };
+        assert!(accuracy_passes(&close));
+        assert!(!accuracy_passes(&Accuracy { cosine_similarity: Some(0.99), ..close.clone() }));
+        assert!(!accuracy_passes(&Accuracy { nonfinite_values: 1, ..close.clone() }));
+        assert!(!accuracy_passes(&Accuracy { cosine_similarity: None, ..close }));
     }
 
     #[test]

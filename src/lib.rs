@@ -1,5 +1,6 @@
 //! phasebench's engine: suites, the model catalog, the runner, statistics, comparisons and result
-//! files. It has no user interface; the desktop app and the CLI drive it.
+//! files. The engine has no user interface; the desktop app (`app` and `ui`, behind the default
+//! `gui` feature) and the CLI drive it.
 
 pub mod accuracy;
 pub mod compare;
@@ -10,6 +11,12 @@ pub mod runner;
 pub mod stats;
 pub mod suite;
 pub mod telemetry;
+pub mod units;
+
+#[cfg(feature = "gui")]
+pub mod app;
+#[cfg(feature = "gui")]
+pub mod ui;
 
 use std::path::Path;
 

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use phasebench::models;
 use phasebench::results::{self, RunStatus, SuiteResult, SuiteStatus};
 use phasebench::runner::{self, RunEvent, RunOptions};
@@ -28,15 +28,47 @@ const EXIT_CANCELLED: u8 = 130;
 #[command(
     name = "phasebench",
     version,
-    about = "Benchmark ML workloads across optimization phases and compare them honestly."
+    about = "Benchmark ML workloads across optimization phases and compare them honestly.",
+    long_about = "Benchmark ML workloads across optimization phases and compare them honestly.\n\n\
+                  Without a command, the desktop app opens (the suite open last time, or the embedded default).",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    #[command(flatten)]
+    window: WindowArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+/// How the desktop app starts.
+#[derive(clap::Args, Clone, Debug)]
+struct WindowArgs {
+    /// Start running the suite as soon as the window opens.
+    #[arg(long)]
+    autorun: bool,
+    /// Close the window once the suite has finished (with --autorun, for scripts).
+    #[arg(long)]
+    exit_when_done: bool,
+    /// Directory under which result directories are created and listed in History.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    /// Write frame-time statistics (JSON) of the run here when the suite finishes.
+    #[arg(long, value_name = "FILE")]
+    frame_stats: Option<PathBuf>,
+    /// Open the embedded default suite instead of the one remembered from last time.
+    #[arg(long)]
+    default_suite: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Open the desktop app with a suite (the remembered or embedded default one when none is given).
+    Gui {
+        /// Suite file (.ron).
+        suite: Option<PathBuf>,
+        #[command(flatten)]
+        window: WindowArgs,
+    },
     /// Run a suite (the embedded quickstart suite when none is given) and write its results.
     Run {
         /// Suite file (.ron). Without it, the embedded default suite runs.
@@ -77,11 +109,8 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        None => {
-            // The desktop app takes over here once it exists; until then, say what there is.
-            let _ = Cli::command().print_help();
-            Ok(EXIT_OK)
-        }
+        None => open_window(None, cli.window),
+        Some(Command::Gui { suite, window }) => open_window(suite, window),
         Some(Command::Run { suite, out }) => run(suite.as_deref(), &out),
         Some(Command::Validate { suites }) => Ok(validate(&suites)),
         Some(Command::Env) => {
@@ -102,6 +131,35 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }
+}
+
+#[cfg(feature = "gui")]
+fn open_window(suite: Option<PathBuf>, window: WindowArgs) -> anyhow::Result<u8> {
+    if let Some(path) = &suite
+        && !path.exists()
+    {
+        anyhow::bail!("{}: no such suite file", path.display());
+    }
+    let config = phasebench::app::AppConfig {
+        suite,
+        autorun: window.autorun,
+        exit_when_done: window.exit_when_done,
+        results_dir: window.results,
+        telemetry: phasebench::telemetry::TelemetryChoice::Auto,
+        frame_stats: window.frame_stats,
+        restore_last_suite: !window.default_suite,
+        native_dialogs: true,
+    };
+    phasebench::app::run_window(config)
+        .map_err(|error| anyhow::anyhow!("{error}\n(no display? `phasebench run` measures a suite headless)"))?;
+    Ok(EXIT_OK)
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_window(_suite: Option<PathBuf>, _window: WindowArgs) -> anyhow::Result<u8> {
+    let _ = <Cli as clap::CommandFactory>::command().print_help();
+    eprintln!("\nthis phasebench was built without the desktop app (the `gui` feature); use the commands above");
+    Ok(EXIT_BAD_INPUT)
 }
 
 fn load(suite_path: Option<&Path>) -> Result<(Suite, String), suite::SuiteError> {

@@ -3,17 +3,8 @@
 use std::fmt::Write;
 
 use phasebench::results::{RunResult, RunStatus, SuiteResult, SuiteStatus};
+pub use phasebench::units::format_secs;
 use phasebench::{models, runner, suite};
-
-/// Seconds in the unit that reads best (ns, µs, ms or s).
-pub fn format_secs(secs: f64) -> String {
-    match secs {
-        s if s < 1e-6 => format!("{:.0} ns", s * 1e9),
-        s if s < 1e-3 => format!("{:.1} µs", s * 1e6),
-        s if s < 1.0 => format!("{:.2} ms", s * 1e3),
-        s => format!("{s:.2} s"),
-    }
-}
 
 /// Longest cell shown; longer text is cut with `…` (full text stays in the result file).
 const MAX_CELL_CHARS: usize = 60;

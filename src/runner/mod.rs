@@ -184,6 +184,11 @@ impl RunnerHandle {
         &self.result_dir
     }
 
+    /// Whether the worker thread has ended, so that [`Self::join`] returns at once.
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
     /// Waits for the worker and returns the final result.
     pub fn join(self) -> Result<SuiteResult, RunnerError> {
         self.thread.join().map_err(|panic| RunnerError::WorkerPanicked(crate::device::panic_message(&*panic)))

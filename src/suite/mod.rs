@@ -5,7 +5,7 @@ mod schema;
 mod validate;
 
 pub use schema::*;
-pub use validate::{Problem, find_name_position, validate};
+pub use validate::{MAX_DIMENSION, MAX_LAYERS, Problem, find_name_position, validate};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,23 @@ pub const DEFAULT_SUITE_RON: &str = include_str!("../../suites/quickstart.ron");
 
 /// Name shown for the embedded default suite where a file path would be.
 pub const DEFAULT_SUITE_ORIGIN: &str = "<embedded suites/quickstart.ron>";
+
+/// The example suites shipped in `suites/`, embedded so the app offers them wherever it is
+/// installed: file name and RON text.
+pub const EXAMPLE_SUITES: &[(&str, &str)] = &[
+    ("quickstart.ron", DEFAULT_SUITE_RON),
+    ("precision.ron", include_str!("../../suites/precision.ron")),
+    ("training.ron", include_str!("../../suites/training.ron")),
+    ("vision.ron", include_str!("../../suites/vision.ron")),
+    ("diffusion.ron", include_str!("../../suites/diffusion.ron")),
+    ("batch-sweep.ron", include_str!("../../suites/batch-sweep.ron")),
+    ("cpu-vs-cuda.ron", include_str!("../../suites/cpu-vs-cuda.ron")),
+];
+
+/// The text of a shipped example suite by file name.
+pub fn example_suite(file_name: &str) -> Option<&'static str> {
+    EXAMPLE_SUITES.iter().find(|(name, _)| *name == file_name).map(|(_, text)| *text)
+}
 
 /// Largest suite file read, so that a wrong path (a dataset, a binary) fails fast.
 pub const MAX_SUITE_FILE_BYTES: u64 = 4 * 1024 * 1024;

@@ -109,8 +109,23 @@ fn validate_models_and_help_work() -> TestResult {
             .and(predicate::str::contains("hidden   default 512    width of each hidden layer"))
             .and(predicate::str::contains("in a suite: model: Mlp(input: 256, hidden: 512, layers: 4, output: 10)")),
     );
-    phasebench().assert().success().stdout(predicate::str::contains("Usage: phasebench"));
+    phasebench()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Usage: phasebench").and(predicate::str::contains("the desktop app opens")));
     Ok(())
+}
+
+#[test]
+fn without_a_display_the_app_says_why_and_points_to_the_headless_command() {
+    let assert = phasebench().env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").assert().code(2);
+    if cfg!(feature = "gui") {
+        assert
+            .stderr(predicate::str::contains("cannot open the window").and(predicate::str::contains("phasebench run")));
+    } else {
+        assert.stderr(predicate::str::contains("built without the desktop app"));
+    }
 }
 
 #[test]

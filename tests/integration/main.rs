@@ -1,6 +1,8 @@
 //! Integration tests, one binary: suite files, the runner through its public API, and the real
 //! `phasebench` binary end to end.
 
+#[cfg(feature = "gui")]
+mod app;
 mod cli;
 mod runner;
 mod suites;

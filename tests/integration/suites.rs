@@ -65,6 +65,23 @@ fn the_embedded_default_suite_is_the_shipped_quickstart() -> TestResult {
 }
 
 #[test]
+fn every_shipped_suite_is_embedded_as_an_example() -> TestResult {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
+    let mut shipped: Vec<String> = std::fs::read_dir(&dir)?
+        .map(|entry| Ok(entry?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, std::io::Error>>()?;
+    shipped.sort();
+    let mut embedded: Vec<String> =
+        phasebench::suite::EXAMPLE_SUITES.iter().map(|(name, _)| (*name).to_owned()).collect();
+    embedded.sort();
+    assert_eq!(shipped, embedded);
+    for (name, text) in phasebench::suite::EXAMPLE_SUITES {
+        assert_eq!(*text, std::fs::read_to_string(dir.join(name))?, "{name}");
+    }
+    Ok(())
+}
+
+#[test]
 fn defaults_fill_every_optional_field() -> TestResult {
     let suite = load_suite(&fixture("valid_suites/defaults.ron"))?;
     assert_eq!(suite.workloads[0].model, suite::ModelSpec::Mlp(suite::MlpSpec::default()));

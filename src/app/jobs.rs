@@ -1,0 +1,278 @@
+//! Work the UI thread must not wait for: native file dialogs, reading and listing result files,
+//! writing exports and capturing the environment. Each job runs on a named thread and sends its
+//! outcome back over a bounded channel, then wakes the UI.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use crate::results::{self, Environment, RunStatus, SuiteResult, SuiteStatus};
+use crate::runner::Wake;
+
+/// Outcomes waiting at most; a job finding the channel full waits on its own thread.
+const JOB_CHANNEL_CAPACITY: usize = 64;
+
+/// A dialog that returns sooner than this without a path most likely never opened.
+const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(150);
+
+/// Most result directories the history lists (the newest).
+pub const MAX_HISTORY_ENTRIES: usize = 200;
+
+/// What a file dialog was opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilePurpose {
+    /// Open a suite into the editor.
+    OpenSuite,
+    /// Save the suite under a new name.
+    SaveSuiteAs,
+    /// Write the shown result as JSON.
+    ExportJson,
+    /// Open a result file into the compare view.
+    OpenResult,
+    /// Load a result file as the "before" side of a diff.
+    DiffBefore,
+    /// Load a result file as the "after" side of a diff.
+    DiffAfter,
+    /// Pick the weights file of the workload with this index.
+    Weights(usize),
+}
+
+impl FilePurpose {
+    /// Words for dialogs and messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::OpenSuite => "Open suite",
+            Self::SaveSuiteAs => "Save suite as",
+            Self::ExportJson => "Export JSON",
+            Self::OpenResult => "Open result",
+            Self::DiffBefore => "Load result as before",
+            Self::DiffAfter => "Load result as after",
+            Self::Weights(_) => "Weights file",
+        }
+    }
+
+    /// Whether the dialog picks a file to write.
+    pub fn is_save(self) -> bool {
+        matches!(self, Self::SaveSuiteAs | Self::ExportJson)
+    }
+}
+
+/// One result directory in the history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryEntry {
+    /// The result file.
+    pub path: PathBuf,
+    /// Suite name, or the file's problem.
+    pub suite: String,
+    /// When it started.
+    pub started_at: String,
+    /// Host name and CPU.
+    pub machine: String,
+    /// Completed, cancelled or interrupted.
+    pub status: String,
+    /// Runs done of planned, and failures.
+    pub runs: String,
+}
+
+/// What a finished job hands back.
+#[derive(Debug)]
+pub enum JobOutcome {
+    /// A file dialog closed.
+    Picked {
+        /// Why it was opened.
+        purpose: FilePurpose,
+        /// The chosen path, if any.
+        path: Option<PathBuf>,
+        /// The dialog returned at once without a path: it most likely could not open.
+        probably_failed: bool,
+    },
+    /// A result file was read.
+    ResultLoaded {
+        /// Why it was read.
+        purpose: FilePurpose,
+        /// The file.
+        path: PathBuf,
+        /// The result or the reason it could not be read.
+        result: Result<Box<SuiteResult>, String>,
+    },
+    /// The results directory was listed.
+    HistoryListed(Result<Vec<HistoryEntry>, String>),
+    /// An export was written (or not).
+    Exported {
+        /// The file.
+        path: PathBuf,
+        /// The reason it failed.
+        outcome: Result<(), String>,
+    },
+    /// The machine's environment was captured.
+    Environment(Box<Environment>),
+}
+
+/// Runs jobs on named threads and collects their outcomes.
+pub struct Jobs {
+    sender: SyncSender<JobOutcome>,
+    receiver: Receiver<JobOutcome>,
+    pending: usize,
+    wake: Wake,
+}
+
+impl Jobs {
+    /// A job runner that calls `wake` when an outcome is ready.
+    pub fn new(wake: Wake) -> Self {
+        let (sender, receiver) = sync_channel(JOB_CHANNEL_CAPACITY);
+        Self { sender, receiver, pending: 0, wake }
+    }
+
+    /// Replaces the wake-up callback (once the UI context is known).
+    pub fn set_wake(&mut self, wake: Wake) {
+        self.wake = wake;
+    }
+
+    /// Jobs started and not yet collected.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Runs `job` on a thread named `phasebench-<name>`; its outcome arrives through [`Self::poll`].
+    pub fn spawn(&mut self, name: &str, job: impl FnOnce() -> JobOutcome + Send + 'static) -> Result<(), String> {
+        let sender = self.sender.clone();
+        let wake = self.wake.clone();
+        std::thread::Builder::new()
+            .name(format!("phasebench-{name}"))
+            .spawn(move || {
+                let _ = sender.send(job());
+                wake();
+            })
+            .map_err(|error| format!("cannot start a thread: {error}"))?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Outcomes that arrived since the last call.
+    pub fn poll(&mut self) -> Vec<JobOutcome> {
+        let outcomes: Vec<JobOutcome> = self.receiver.try_iter().collect();
+        self.pending = self.pending.saturating_sub(outcomes.len());
+        outcomes
+    }
+
+    /// Waits up to `timeout` for the jobs in flight (for tests and scripts).
+    pub fn wait(&mut self, timeout: Duration) -> Vec<JobOutcome> {
+        let deadline = Instant::now() + timeout;
+        let mut outcomes = Vec::new();
+        while self.pending > outcomes.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.receiver.recv_timeout(left) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(_) => break,
+            }
+        }
+        self.pending = self.pending.saturating_sub(outcomes.len());
+        outcomes
+    }
+}
+
+/// Why no native file dialog can open here, when that can be told beforehand: on Linux rfd needs
+/// the desktop portal (over a D-Bus session) or the `zenity` program.
+pub fn dialog_unavailable_reason() -> Option<String> {
+    if !cfg!(target_os = "linux") || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() || program_on_path("zenity")
+    {
+        return None;
+    }
+    Some("no file dialog can open here (no desktop portal on a D-Bus session and no zenity); type the path".into())
+}
+
+fn program_on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// Shows a native dialog for `purpose` (blocking its own thread, never the UI's).
+pub fn pick_file(purpose: FilePurpose, start_dir: Option<PathBuf>, suggested_name: String) -> JobOutcome {
+    let opened = Instant::now();
+    let mut dialog = rfd::FileDialog::new().set_title(purpose.describe());
+    if let Some(dir) = start_dir {
+        dialog = dialog.set_directory(dir);
+    }
+    let path = match purpose {
+        FilePurpose::OpenSuite => dialog.add_filter("phasebench suite", &["ron"]).pick_file(),
+        FilePurpose::SaveSuiteAs => {
+            dialog.add_filter("phasebench suite", &["ron"]).set_file_name(suggested_name).save_file()
+        }
+        FilePurpose::ExportJson => dialog.add_filter("JSON", &["json"]).set_file_name(suggested_name).save_file(),
+        FilePurpose::OpenResult | FilePurpose::DiffBefore | FilePurpose::DiffAfter => {
+            dialog.add_filter("phasebench result", &["json"]).pick_file()
+        }
+        FilePurpose::Weights(_) => dialog.add_filter("safetensors", &["safetensors"]).pick_file(),
+    };
+    let probably_failed = path.is_none() && opened.elapsed() < DIALOG_FAILED_WITHIN;
+    JobOutcome::Picked { purpose, path, probably_failed }
+}
+
+/// Reads a result file (or directory) for `purpose`.
+pub fn load_result(purpose: FilePurpose, path: PathBuf) -> JobOutcome {
+    let result = results::load_result(&path).map(Box::new).map_err(|error| error.to_string());
+    JobOutcome::ResultLoaded { purpose, path, result }
+}
+
+/// Writes `result` as pretty JSON to `path` (through a temporary file, so a failure leaves no
+/// half-written export).
+pub fn export_json(result: &SuiteResult, path: PathBuf) -> JobOutcome {
+    let outcome = serde_json::to_string_pretty(result).map_err(|error| error.to_string()).and_then(|text| {
+        let temp = path.with_extension("json.tmp");
+        std::fs::write(&temp, text)
+            .and_then(|()| std::fs::rename(&temp, &path))
+            .map_err(|error| format!("cannot write {}: {error}", path.display()))
+    });
+    JobOutcome::Exported { path, outcome }
+}
+
+/// Lists the result directories under `root`, newest first.
+pub fn list_history(root: &Path) -> JobOutcome {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return JobOutcome::HistoryListed(Ok(Vec::new())),
+        Err(error) => return JobOutcome::HistoryListed(Err(format!("cannot list {}: {error}", root.display()))),
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path().join(results::RESULT_FILE_NAME))
+        .filter_map(|file| Some((file.metadata().ok()?.modified().ok()?, file)))
+        .collect();
+    files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    files.truncate(MAX_HISTORY_ENTRIES);
+    let listed = files.into_iter().map(|(_, path)| history_entry(path)).collect();
+    JobOutcome::HistoryListed(Ok(listed))
+}
+
+fn history_entry(path: PathBuf) -> HistoryEntry {
+    match results::load_result(&path) {
+        Ok(result) => {
+            let failed = result.runs.iter().filter(|run| matches!(run.status, RunStatus::Failed { .. })).count();
+            let failures = if failed > 0 { format!(", {failed} failed") } else { String::new() };
+            HistoryEntry {
+                suite: result.suite.name.clone(),
+                started_at: result.started_at.clone(),
+                machine: format!(
+                    "{} ({})",
+                    result.environment.hostname.as_deref().unwrap_or("unknown host"),
+                    result.environment.cpu_model
+                ),
+                status: match result.status {
+                    SuiteStatus::Completed => "completed",
+                    SuiteStatus::Cancelled => "cancelled",
+                    SuiteStatus::Running => "interrupted",
+                }
+                .into(),
+                runs: format!("{}/{}{failures}", result.runs.len(), result.planned_runs),
+                path,
+            }
+        }
+        Err(error) => HistoryEntry {
+            suite: "(unreadable)".into(),
+            started_at: String::new(),
+            machine: String::new(),
+            status: error.to_string(),
+            runs: String::new(),
+            path,
+        },
+    }
+}

@@ -1,0 +1,515 @@
+//! A suite running on the worker, as the app sees it: the plan, every step and telemetry sample
+//! so far (ready to plot), finished runs, progress and the final result. Events are drained in a
+//! time budget; long series are decimated for display only.
+
+use std::path::PathBuf;
+use std::sync::mpsc::TryRecvError;
+use std::time::{Duration, Instant};
+
+use egui_plot::PlotPoint;
+
+use crate::results::{RunResult, SuiteResult, SuiteStatus};
+use crate::runner::{CancelToken, PlannedRun, RunEvent, RunnerHandle, StepKind};
+use crate::suite::{DeviceSpec, Suite};
+use crate::telemetry::TelemetrySample;
+
+/// Most points a plotted series shows; longer series are shown as per-bucket minima and maxima.
+pub const MAX_DISPLAY_POINTS: usize = 4000;
+
+/// Points of one plotted line: every point, plus a decimated copy for display when it is long.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    points: Vec<PlotPoint>,
+    display: Vec<PlotPoint>,
+    display_of_len: usize,
+}
+
+impl Series {
+    /// Appends a point.
+    pub fn push(&mut self, x: f64, y: f64) {
+        self.points.push(PlotPoint::new(x, y));
+    }
+
+    /// Every point, in order.
+    pub fn points(&self) -> &[PlotPoint] {
+        &self.points
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Removes every point.
+    pub fn clear(&mut self) {
+        self.points.clear();
+        self.display.clear();
+        self.display_of_len = 0;
+    }
+
+    /// Brings the display copy up to date; cheap when nothing changed.
+    pub fn refresh_display(&mut self) {
+        if self.points.len() > MAX_DISPLAY_POINTS && self.display_of_len != self.points.len() {
+            self.display = decimate(&self.points, MAX_DISPLAY_POINTS);
+            self.display_of_len = self.points.len();
+        }
+    }
+
+    /// What to draw: every point when there are few, else the decimated copy (as of the last
+    /// [`Self::refresh_display`]).
+    pub fn display(&self) -> &[PlotPoint] {
+        if self.points.len() > MAX_DISPLAY_POINTS && !self.display.is_empty() { &self.display } else { &self.points }
+    }
+}
+
+/// Keeps the shape of a long series in at most `max_points` points: the minimum and the maximum
+/// of each of `max_points / 2` buckets, in x order, so spikes stay visible.
+pub fn decimate(points: &[PlotPoint], max_points: usize) -> Vec<PlotPoint> {
+    let buckets = (max_points / 2).max(1);
+    if points.len() <= max_points {
+        return points.to_vec();
+    }
+    let mut out = Vec::with_capacity(buckets * 2);
+    for bucket in 0..buckets {
+        let start = bucket * points.len() / buckets;
+        let end = ((bucket + 1) * points.len() / buckets).max(start + 1);
+        let chunk = &points[start..end];
+        let (mut low, mut high) = (0, 0);
+        for (index, point) in chunk.iter().enumerate() {
+            if point.y < chunk[low].y {
+                low = index;
+            }
+            if point.y > chunk[high].y {
+                high = index;
+            }
+        }
+        let (first, second) = if low <= high { (low, high) } else { (high, low) };
+        out.push(chunk[first]);
+        if second != first {
+            out.push(chunk[second]);
+        }
+    }
+    out
+}
+
+/// Telemetry of one run as lines over the run's clock (seconds).
+#[derive(Clone, Debug, Default)]
+pub struct TelemetrySeries {
+    /// CPU use of this process, % of one core.
+    pub process_cpu_percent: Series,
+    /// Resident memory of this process, MiB.
+    pub rss_mib: Series,
+    /// GPU utilization, %.
+    pub gpu_utilization_percent: Series,
+    /// GPU memory in use, MiB.
+    pub gpu_memory_mib: Series,
+    /// Board power, W.
+    pub gpu_power_watts: Series,
+    /// GPU temperature, °C.
+    pub gpu_temperature_celsius: Series,
+    /// SM clock, MHz.
+    pub gpu_sm_clock_mhz: Series,
+}
+
+impl TelemetrySeries {
+    fn push(&mut self, sample: &TelemetrySample, gpu_index: u32) {
+        let t = sample.t_secs;
+        if let Some(cpu) = sample.host.process_cpu_percent {
+            self.process_cpu_percent.push(t, cpu);
+        }
+        if let Some(rss) = sample.host.process_rss_bytes {
+            self.rss_mib.push(t, rss as f64 / (1024.0 * 1024.0));
+        }
+        let gpu = sample.gpus.iter().find(|gpu| gpu.index == gpu_index).or(sample.gpus.first());
+        if let Some(gpu) = gpu {
+            let push = |series: &mut Series, value: Option<f64>| {
+                if let Some(value) = value {
+                    series.push(t, value);
+                }
+            };
+            push(&mut self.gpu_utilization_percent, gpu.utilization_gpu_percent);
+            push(&mut self.gpu_memory_mib, gpu.memory_used_bytes.map(|b| b as f64 / (1024.0 * 1024.0)));
+            push(&mut self.gpu_power_watts, gpu.power_watts);
+            push(&mut self.gpu_temperature_celsius, gpu.temperature_celsius);
+            push(&mut self.gpu_sm_clock_mhz, gpu.sm_clock_mhz);
+        }
+    }
+
+    /// Whether any GPU figure arrived.
+    pub fn has_gpu(&self) -> bool {
+        !self.gpu_utilization_percent.is_empty()
+            || !self.gpu_memory_mib.is_empty()
+            || !self.gpu_power_watts.is_empty()
+            || !self.gpu_temperature_celsius.is_empty()
+    }
+
+    fn series_mut(&mut self) -> [&mut Series; 7] {
+        [
+            &mut self.process_cpu_percent,
+            &mut self.rss_mib,
+            &mut self.gpu_utilization_percent,
+            &mut self.gpu_memory_mib,
+            &mut self.gpu_power_watts,
+            &mut self.gpu_temperature_celsius,
+            &mut self.gpu_sm_clock_mhz,
+        ]
+    }
+}
+
+/// Quartiles and whiskers of a run's measured step times, in milliseconds, for box plots.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BoxStats {
+    /// Smallest step.
+    pub min_ms: f64,
+    /// First quartile.
+    pub q1_ms: f64,
+    /// Median.
+    pub median_ms: f64,
+    /// Third quartile.
+    pub q3_ms: f64,
+    /// Largest step.
+    pub max_ms: f64,
+}
+
+impl BoxStats {
+    /// The box of `step_secs`, or `None` when it is empty.
+    pub fn of(step_secs: &[f64]) -> Option<Self> {
+        if step_secs.is_empty() {
+            return None;
+        }
+        let mut sorted: Vec<f64> = step_secs.iter().map(|s| s * 1e3).collect();
+        sorted.sort_by(f64::total_cmp);
+        let q = |p| crate::stats::quantile_sorted(&sorted, p);
+        Some(Self {
+            min_ms: sorted[0],
+            q1_ms: q(0.25),
+            median_ms: q(0.5),
+            q3_ms: q(0.75),
+            max_ms: sorted[sorted.len() - 1],
+        })
+    }
+}
+
+/// One planned run with what has arrived for it.
+#[derive(Clone, Debug)]
+pub struct LiveRun {
+    /// Its place in the plan.
+    pub planned: PlannedRun,
+    /// Warm-up steps: x = step number counted back from the first measured step (−W … −1), y = ms.
+    pub warmup: Series,
+    /// Measured steps: x = step number from 0, y = ms.
+    pub measured: Series,
+    /// Telemetry on the run's clock.
+    pub telemetry: TelemetrySeries,
+    /// The finished result, once the run ended.
+    pub result: Option<RunResult>,
+    /// Box of the measured steps, refreshed as steps arrive.
+    pub box_stats: Option<BoxStats>,
+    box_of_len: usize,
+    box_refreshed: Option<Instant>,
+    measured_secs: Vec<f64>,
+    started: Option<Instant>,
+    duration_secs: Option<f64>,
+}
+
+impl LiveRun {
+    fn new(planned: PlannedRun) -> Self {
+        Self {
+            planned,
+            warmup: Series::default(),
+            measured: Series::default(),
+            telemetry: TelemetrySeries::default(),
+            result: None,
+            box_stats: None,
+            box_of_len: 0,
+            box_refreshed: None,
+            measured_secs: Vec::new(),
+            started: None,
+            duration_secs: None,
+        }
+    }
+
+    /// Whether the run has started and not ended.
+    pub fn is_running(&self) -> bool {
+        self.started.is_some() && self.result.is_none()
+    }
+}
+
+/// Where a session stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SessionState {
+    /// Runs are being measured.
+    Running,
+    /// Cancel was asked for; the current step finishes first.
+    Cancelling,
+    /// The suite ended (completed or cancelled) and its result is final.
+    Finished(SuiteStatus),
+    /// The worker died outside any run; what was measured is on disk.
+    WorkerDied(String),
+}
+
+/// A suite running on the worker thread, as the app shows it.
+pub struct LiveSession {
+    handle: Option<RunnerHandle>,
+    cancel: CancelToken,
+    /// The suite as it runs.
+    pub suite: Suite,
+    /// Every planned run, once the plan arrived.
+    pub runs: Vec<LiveRun>,
+    /// Plan index of the run being measured.
+    pub current: Option<usize>,
+    /// Where results are written.
+    pub result_dir: PathBuf,
+    /// Runs finished so far, in order (what the compare view shows while running).
+    pub finished: Vec<RunResult>,
+    /// Where the session stands.
+    pub state: SessionState,
+    /// Problems to show (a result file that could not be written).
+    pub messages: Vec<String>,
+    /// The final result once the worker ended.
+    pub final_result: Option<SuiteResult>,
+    started: Instant,
+    ended_secs: Option<f64>,
+    events_seen: usize,
+}
+
+impl LiveSession {
+    /// Follows a suite the runner just started.
+    pub fn new(suite: Suite, handle: RunnerHandle) -> Self {
+        Self {
+            cancel: handle.cancel_token(),
+            result_dir: handle.result_dir().to_owned(),
+            handle: Some(handle),
+            suite,
+            runs: Vec::new(),
+            current: None,
+            finished: Vec::new(),
+            state: SessionState::Running,
+            messages: Vec::new(),
+            final_result: None,
+            started: Instant::now(),
+            ended_secs: None,
+            events_seen: 0,
+        }
+    }
+
+    /// Asks the worker to stop after the current step.
+    pub fn cancel(&mut self) {
+        if self.state == SessionState::Running {
+            self.cancel.cancel();
+            self.state = SessionState::Cancelling;
+        }
+    }
+
+    /// Whether the worker is still measuring.
+    pub fn is_active(&self) -> bool {
+        matches!(self.state, SessionState::Running | SessionState::Cancelling)
+    }
+
+    /// Events handled so far.
+    pub fn events_seen(&self) -> usize {
+        self.events_seen
+    }
+
+    /// Handles the events waiting, for at most `budget`; returns whether events remain.
+    pub fn drain(&mut self, budget: Duration) -> bool {
+        let deadline = Instant::now() + budget;
+        loop {
+            let Some(handle) = &self.handle else { return false };
+            match handle.events.try_recv() {
+                Ok(event) => {
+                    self.events_seen += 1;
+                    self.apply(event);
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.collect_worker();
+                    break;
+                }
+            }
+            if Instant::now() >= deadline {
+                self.refresh_display();
+                return true;
+            }
+        }
+        if matches!(self.state, SessionState::Finished(_))
+            && self.handle.as_ref().is_some_and(RunnerHandle::is_finished)
+        {
+            self.collect_worker();
+        }
+        self.refresh_display();
+        false
+    }
+
+    /// Joins the ended worker and keeps its final result.
+    fn collect_worker(&mut self) {
+        let Some(handle) = self.handle.take() else { return };
+        match handle.join() {
+            Ok(result) => {
+                if !matches!(self.state, SessionState::Finished(_)) {
+                    self.state = SessionState::Finished(result.status);
+                }
+                self.final_result = Some(result);
+            }
+            Err(error) => self.state = SessionState::WorkerDied(error.to_string()),
+        }
+        self.ended_secs.get_or_insert(self.started.elapsed().as_secs_f64());
+        self.current = None;
+    }
+
+    /// Applies one event from the worker.
+    pub fn apply(&mut self, event: RunEvent) {
+        match event {
+            RunEvent::Planned { runs, result_dir } => {
+                self.runs = runs.into_iter().map(LiveRun::new).collect();
+                self.result_dir = result_dir;
+            }
+            RunEvent::RunStarted { index } => {
+                self.current = Some(index);
+                if let Some(run) = self.runs.get_mut(index) {
+                    run.started = Some(Instant::now());
+                }
+            }
+            RunEvent::Steps { index, kind, step_secs } => {
+                let warmup_steps = self.suite.settings.warmup_steps as f64;
+                let Some(run) = self.runs.get_mut(index) else { return };
+                for secs in step_secs {
+                    match kind {
+                        StepKind::Warmup => run.warmup.push(run.warmup.len() as f64 - warmup_steps, secs * 1e3),
+                        StepKind::Measured => {
+                            run.measured.push(run.measured.len() as f64, secs * 1e3);
+                            run.measured_secs.push(secs);
+                        }
+                    }
+                }
+            }
+            RunEvent::Telemetry { index, samples } => {
+                let gpu_index = match self.suite.phases.get(self.runs.get(index).map_or(0, |r| r.planned.phase_index)) {
+                    Some(phase) => match phase.device {
+                        DeviceSpec::Cuda(ordinal) => ordinal as u32,
+                        DeviceSpec::Cpu => 0,
+                    },
+                    None => 0,
+                };
+                if let Some(run) = self.runs.get_mut(index) {
+                    for sample in &samples {
+                        run.telemetry.push(sample, gpu_index);
+                    }
+                }
+            }
+            RunEvent::RunFinished { result } => self.finish_run(*result),
+            RunEvent::SaveFailed { message } => self.messages.push(format!("cannot save results: {message}")),
+            RunEvent::SuiteFinished { status } => {
+                self.state = SessionState::Finished(status);
+                self.ended_secs = Some(self.started.elapsed().as_secs_f64());
+                self.current = None;
+            }
+        }
+    }
+
+    fn finish_run(&mut self, result: RunResult) {
+        if let Some(run) = self.runs.get_mut(result.index) {
+            // The result is the authority: rebuild the lines from it (a live batch may be late).
+            run.warmup.clear();
+            run.measured.clear();
+            let warmups = result.warmup_step_secs.len() as f64;
+            for (i, secs) in result.warmup_step_secs.iter().enumerate() {
+                run.warmup.push(i as f64 - warmups, secs * 1e3);
+            }
+            for (i, secs) in result.step_secs.iter().enumerate() {
+                run.measured.push(i as f64, secs * 1e3);
+            }
+            run.measured_secs = result.step_secs.clone();
+            run.box_stats = BoxStats::of(&run.measured_secs);
+            run.box_of_len = run.measured_secs.len();
+            run.duration_secs = run.started.map(|started| started.elapsed().as_secs_f64());
+            run.result = Some(result.clone());
+        }
+        self.finished.push(result);
+    }
+
+    /// Brings decimated display copies and box statistics up to date.
+    fn refresh_display(&mut self) {
+        for run in &mut self.runs {
+            run.warmup.refresh_display();
+            run.measured.refresh_display();
+            for series in run.telemetry.series_mut() {
+                series.refresh_display();
+            }
+            // Sorting a long run's steps is the costliest thing here: at most twice a second.
+            let stale = run.box_of_len != run.measured_secs.len();
+            let due = run.box_refreshed.is_none_or(|at| at.elapsed() >= Duration::from_millis(500));
+            if stale && due {
+                run.box_stats = BoxStats::of(&run.measured_secs);
+                run.box_of_len = run.measured_secs.len();
+                run.box_refreshed = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Runs that ended (completed, failed, cancelled or skipped) and runs planned.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.finished.len(), self.runs.len())
+    }
+
+    /// Seconds since the suite started (until it ended).
+    pub fn elapsed_secs(&self) -> f64 {
+        self.ended_secs.unwrap_or_else(|| self.started.elapsed().as_secs_f64())
+    }
+
+    /// Estimated seconds left: the mean duration of finished runs times the runs left, minus
+    /// what the current run has used. `None` until a run finished.
+    pub fn remaining_secs(&self) -> Option<f64> {
+        if !self.is_active() {
+            return Some(0.0);
+        }
+        let durations: Vec<f64> = self.runs.iter().filter_map(|run| run.duration_secs).collect();
+        if durations.is_empty() {
+            return None;
+        }
+        let mean = durations.iter().sum::<f64>() / durations.len() as f64;
+        let left = self.runs.len().saturating_sub(self.finished.len()) as f64;
+        let current_used = self
+            .current
+            .and_then(|index| self.runs.get(index))
+            .and_then(|run| run.started)
+            .map_or(0.0, |started| started.elapsed().as_secs_f64().min(mean));
+        Some((mean * left - current_used).max(0.0))
+    }
+
+    /// The run being measured, or the last one that finished.
+    pub fn focus_run(&self) -> Option<&LiveRun> {
+        self.current.or_else(|| self.finished.last().map(|run| run.index)).and_then(|index| self.runs.get(index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimation_keeps_spikes_and_bounds_the_point_count() {
+        let points: Vec<PlotPoint> =
+            (0..100_000).map(|i| PlotPoint::new(i as f64, if i == 54_321 { 50.0 } else { 1.0 })).collect();
+        let shown = decimate(&points, MAX_DISPLAY_POINTS);
+        assert!(shown.len() <= MAX_DISPLAY_POINTS);
+        assert!(shown.iter().any(|p| p.y == 50.0 && p.x == 54_321.0));
+        assert!(shown.windows(2).all(|w| w[0].x <= w[1].x));
+        assert_eq!(decimate(&points[..10], MAX_DISPLAY_POINTS).len(), 10);
+    }
+
+    #[test]
+    fn box_stats_are_quartiles_in_milliseconds() {
+        let Some(stats) = BoxStats::of(&[0.005, 0.001, 0.004, 0.002, 0.003]) else { panic!("no box") };
+        let got = [stats.min_ms, stats.q1_ms, stats.median_ms, stats.q3_ms, stats.max_ms];
+        for (got, want) in got.iter().zip([1.0, 2.0, 3.0, 4.0, 5.0]) {
+            assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+        }
+        assert_eq!(BoxStats::of(&[]), None);
+    }
+}

@@ -1,0 +1,1136 @@
+//! The desktop app: its state, the commands panels emit, and the eframe glue. It drives the
+//! engine (suite, runner, results) and never runs a workload, waits on the worker or reads more
+//! than a suite file on the UI thread.
+
+mod document;
+mod jobs;
+mod live;
+
+pub use document::{FieldState, SuiteDocument};
+pub use jobs::{FilePurpose, HistoryEntry, JobOutcome, Jobs, dialog_unavailable_reason};
+pub use live::{BoxStats, LiveRun, LiveSession, MAX_DISPLAY_POINTS, Series, SessionState, TelemetrySeries, decimate};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{self, RunDiff, Speedup};
+use crate::models;
+use crate::results::{Environment, RunResult, SuiteResult};
+use crate::runner::{self, RunOptions};
+use crate::suite::{self, Mode, ModelSpec, Phase, Suite, Workload};
+use crate::telemetry::TelemetryChoice;
+
+/// How long each frame may spend handling worker events before it draws.
+pub const EVENT_BUDGET: Duration = Duration::from_millis(4);
+
+/// Most recent suite files remembered.
+pub const MAX_RECENT_FILES: usize = 10;
+
+/// Bootstrap resamples for diffs computed in the app (fewer than a run's, to stay interactive).
+pub const DIFF_RESAMPLES: usize = 2_000;
+
+/// How the app starts.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Suite file to open; without it the last suite (when remembered and still valid) or the
+    /// embedded default.
+    pub suite: Option<PathBuf>,
+    /// Start running the suite as soon as the window opens.
+    pub autorun: bool,
+    /// Close the window when the suite finished (with `autorun`, for scripts).
+    pub exit_when_done: bool,
+    /// Directory under which result directories are created.
+    pub results_dir: PathBuf,
+    /// Telemetry sources of runs.
+    pub telemetry: TelemetryChoice,
+    /// Write frame-time statistics of the run here when the suite finishes.
+    pub frame_stats: Option<PathBuf>,
+    /// Reopen the suite remembered from last time when no suite is given.
+    pub restore_last_suite: bool,
+    /// Use native file dialogs; without them every file is picked by typing its path.
+    pub native_dialogs: bool,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            suite: None,
+            autorun: false,
+            exit_when_done: false,
+            results_dir: PathBuf::from("results"),
+            telemetry: TelemetryChoice::Auto,
+            frame_stats: None,
+            restore_last_suite: true,
+            native_dialogs: true,
+        }
+    }
+}
+
+/// What the app remembers between sessions (window size is kept by eframe itself).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Remembered {
+    /// Suite files opened or saved lately, newest first.
+    pub recent_suites: Vec<PathBuf>,
+    /// The suite file open when the app closed.
+    pub last_suite: Option<PathBuf>,
+}
+
+/// The central view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum View {
+    /// Progress, step times and telemetry of the running suite.
+    Live,
+    /// Side-by-side comparison of the phases, and diffs.
+    Compare,
+    /// Saved results.
+    History,
+}
+
+/// What the editor panel shows a form for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// The measurement settings.
+    Settings,
+    /// A workload, by index.
+    Workload(usize),
+    /// A phase, by index.
+    Phase(usize),
+}
+
+/// One side of a diff: one run, or a whole result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DiffSide {
+    /// A single run.
+    Run {
+        /// Where it comes from and which run, for people.
+        label: String,
+        /// The run.
+        run: Box<RunResult>,
+        /// Noise threshold of its suite.
+        noise_threshold: f64,
+    },
+    /// Every run of a result file.
+    Result {
+        /// The file.
+        label: String,
+        /// The result.
+        result: Box<SuiteResult>,
+    },
+}
+
+impl DiffSide {
+    /// Words naming this side.
+    pub fn label(&self) -> &str {
+        match self {
+            Self::Run { label, .. } | Self::Result { label, .. } => label,
+        }
+    }
+}
+
+/// What a diff of the two sides found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DiffOutcome {
+    /// Two runs: after against before.
+    Runs(Result<Speedup, String>),
+    /// Two results: every run both have.
+    Results(Vec<RunDiff>),
+    /// One side is a run and the other a result.
+    Mismatch,
+}
+
+/// The two sides of a diff and what comparing them found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DiffState {
+    /// The "before" side.
+    pub before: Option<DiffSide>,
+    /// The "after" side.
+    pub after: Option<DiffSide>,
+    /// The comparison, once both sides are set.
+    pub outcome: Option<DiffOutcome>,
+}
+
+impl DiffState {
+    fn recompute(&mut self) {
+        self.outcome = match (&self.before, &self.after) {
+            (Some(DiffSide::Run { run: before, .. }), Some(DiffSide::Run { run: after, noise_threshold, .. })) => {
+                Some(DiffOutcome::Runs(
+                    compare::diff_runs(before, after, *noise_threshold, DIFF_RESAMPLES, 0x5eed)
+                        .map_err(|error| error.to_string()),
+                ))
+            }
+            (Some(DiffSide::Result { result: before, .. }), Some(DiffSide::Result { result: after, .. })) => {
+                Some(DiffOutcome::Results(compare::diff_results(before, after, DIFF_RESAMPLES)))
+            }
+            (Some(_), Some(_)) => Some(DiffOutcome::Mismatch),
+            _ => None,
+        };
+    }
+}
+
+/// Which side of a diff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Before.
+    Before,
+    /// After.
+    After,
+}
+
+/// A message box: a title and the text, e.g. a parse error with its line and column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    /// Short title.
+    pub title: String,
+    /// The full text.
+    pub text: String,
+}
+
+/// A path typed by hand where no file dialog can open.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathPrompt {
+    /// What the path is for.
+    pub purpose: FilePurpose,
+    /// The path as typed.
+    pub text: String,
+    /// Why the prompt is shown.
+    pub note: String,
+}
+
+/// Everything a panel can ask the app to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiCommand {
+    /// Start a new suite from the default one (after confirming unsaved changes).
+    NewSuite,
+    /// Open a suite with the native dialog (or the path prompt).
+    OpenSuiteDialog,
+    /// Open a suite file.
+    OpenSuite(PathBuf),
+    /// Open a shipped example suite by file name.
+    OpenExample(&'static str),
+    /// Save to the suite's file, or ask where when it has none.
+    SaveSuite,
+    /// Ask where to save the suite.
+    SaveSuiteAsDialog,
+    /// Save the suite to this file.
+    SaveSuiteTo(PathBuf),
+    /// Run the suite in the editor.
+    Run,
+    /// Cancel the running suite after the current step.
+    Cancel,
+    /// Show a central view.
+    ShowView(View),
+    /// Show a form in the editor.
+    Select(Selection),
+    /// Add a workload.
+    AddWorkload,
+    /// Copy a workload.
+    DuplicateWorkload(usize),
+    /// Remove a workload.
+    RemoveWorkload(usize),
+    /// Move a workload one place up (`up`) or down.
+    MoveWorkload {
+        /// Its index.
+        index: usize,
+        /// Towards the start.
+        up: bool,
+    },
+    /// Add a phase.
+    AddPhase,
+    /// Copy a phase.
+    DuplicatePhase(usize),
+    /// Remove a phase.
+    RemovePhase(usize),
+    /// Move a phase one place up or down.
+    MovePhase {
+        /// Its index.
+        index: usize,
+        /// Towards the start.
+        up: bool,
+    },
+    /// Make a phase the baseline.
+    SetBaseline(usize),
+    /// Pick the weights file of a workload with the dialog.
+    PickWeights(usize),
+    /// List the results directory again.
+    RefreshHistory,
+    /// Show a saved result (read-only) in the compare view.
+    OpenResult(PathBuf),
+    /// Pick a result file with the dialog.
+    OpenResultDialog,
+    /// Go back from a saved result to the current session in the compare view.
+    CloseOpenedResult,
+    /// Use a saved result as a side of the diff.
+    LoadDiffResult {
+        /// Which side.
+        side: Side,
+        /// The file.
+        path: PathBuf,
+    },
+    /// Use a run of the shown comparison as a side of the diff.
+    DiffRun {
+        /// Which side.
+        side: Side,
+        /// Index of the run in the shown comparison.
+        run_index: usize,
+    },
+    /// Forget both sides of the diff.
+    ClearDiff,
+    /// Write the shown result as JSON (asks where).
+    ExportJsonDialog,
+    /// Write the shown result as JSON to this file.
+    ExportJsonTo(PathBuf),
+    /// Show or hide the About window.
+    ShowAbout(bool),
+    /// Discard unsaved changes and go on with what was asked.
+    ConfirmDiscard,
+    /// Keep the changes; drop what was asked.
+    CancelPending,
+    /// Use the typed path.
+    SubmitPathPrompt,
+    /// Close the path prompt.
+    ClosePathPrompt,
+    /// Close the message box.
+    CloseNotice,
+    /// Close the window (after confirming unsaved changes).
+    Quit,
+}
+
+/// Frame times measured while a suite runs, for the performance check.
+#[derive(Clone, Debug, Default)]
+pub struct FrameTimes {
+    /// CPU seconds of each frame (UI and rendering, as eframe reports it), during runs.
+    pub frame_secs: Vec<f64>,
+    /// Plotted points in the frame with the most.
+    pub max_plotted_points: usize,
+}
+
+/// Frame-time statistics written by `--frame-stats`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FrameStats {
+    /// Frames measured (while the suite ran).
+    pub frames: usize,
+    /// Median frame time in milliseconds.
+    pub p50_ms: f64,
+    /// 99th-percentile frame time in milliseconds.
+    pub p99_ms: f64,
+    /// Longest frame in milliseconds.
+    pub max_ms: f64,
+    /// Most step-time points the live plots held in one frame.
+    pub max_plotted_points: usize,
+    /// The result directory of the run.
+    pub result_dir: Option<PathBuf>,
+}
+
+/// The whole app state.
+pub struct PhasebenchApp {
+    /// The suite in the editor.
+    pub document: SuiteDocument,
+    /// The form the editor shows.
+    pub selection: Selection,
+    /// The central view.
+    pub view: View,
+    /// The running (or last) suite.
+    pub session: Option<LiveSession>,
+    /// A saved result shown in the compare view instead of the session.
+    pub opened_result: Option<(PathBuf, Box<SuiteResult>)>,
+    /// Two runs or results to compare.
+    pub diff: DiffState,
+    /// The results directory listing.
+    pub history: Result<Vec<HistoryEntry>, String>,
+    /// The machine, once captured.
+    pub environment: Option<Box<Environment>>,
+    /// The message box on screen.
+    pub notice: Option<Notice>,
+    /// Short status line (last action).
+    pub status: String,
+    /// A command waiting for the user to confirm discarding unsaved changes.
+    pub pending_discard: Option<Box<UiCommand>>,
+    /// The path prompt on screen.
+    pub path_prompt: Option<PathPrompt>,
+    /// Whether the About window is open.
+    pub about_open: bool,
+    /// Suite files to offer under File ▸ Recent.
+    pub remembered: Remembered,
+    /// Frame times during runs.
+    pub frame_times: FrameTimes,
+    /// How the app was started.
+    pub config: AppConfig,
+    jobs: Jobs,
+    ctx: Option<egui::Context>,
+    discard_confirmed: bool,
+    autorun_pending: bool,
+    quit_requested: bool,
+    close_confirmed: bool,
+    frame_stats_written: bool,
+}
+
+impl PhasebenchApp {
+    /// The app with the suite of `config` (or the remembered or embedded one) loaded.
+    pub fn new(config: AppConfig, remembered: Remembered) -> Self {
+        let mut status = String::new();
+        let restore = if config.restore_last_suite { remembered.last_suite.clone() } else { None };
+        let document = match config.suite.clone().or(restore) {
+            Some(path) => match load_document(&path) {
+                Ok(document) => document,
+                Err(error) => {
+                    status = format!("{error} — the embedded default suite is open instead");
+                    default_document()
+                }
+            },
+            None => default_document(),
+        };
+        let mut app = Self {
+            document,
+            selection: Selection::Settings,
+            view: View::Live,
+            session: None,
+            opened_result: None,
+            diff: DiffState::default(),
+            history: Ok(Vec::new()),
+            environment: None,
+            notice: None,
+            status,
+            pending_discard: None,
+            path_prompt: None,
+            about_open: false,
+            remembered,
+            frame_times: FrameTimes::default(),
+            autorun_pending: config.autorun,
+            config,
+            jobs: Jobs::new(Arc::new(|| {})),
+            ctx: None,
+            discard_confirmed: false,
+            quit_requested: false,
+            close_confirmed: false,
+            frame_stats_written: false,
+        };
+        if let Some(config_error) = app.config.suite.as_ref().and_then(|_| {
+            // A suite given on the command line that failed to load is worth a message box.
+            (!app.status.is_empty()).then(|| app.status.clone())
+        }) {
+            app.notice = Some(Notice { title: "The suite could not be opened".into(), text: config_error });
+        }
+        let _ = app.jobs.spawn("environment", || JobOutcome::Environment(Box::new(Environment::capture())));
+        app.refresh_history();
+        app
+    }
+
+    /// Connects the app to the UI context so worker events and jobs repaint the window.
+    pub fn attach(&mut self, ctx: &egui::Context) {
+        if self.ctx.is_none() {
+            let repaint = ctx.clone();
+            self.jobs.set_wake(Arc::new(move || repaint.request_repaint()));
+            self.ctx = Some(ctx.clone());
+        }
+    }
+
+    /// Work between frames: worker events within [`EVENT_BUDGET`], job outcomes, autorun, and
+    /// the frame-time record. Draws nothing.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        self.attach(ctx);
+        if let Some(session) = &mut self.session {
+            let was_active = session.is_active();
+            if session.drain(EVENT_BUDGET) {
+                ctx.request_repaint();
+            }
+            if was_active && !session.is_active() {
+                self.session_ended();
+            }
+        }
+        for outcome in self.jobs.poll() {
+            self.job_done(outcome);
+        }
+        if self.autorun_pending {
+            self.autorun_pending = false;
+            self.apply(UiCommand::Run);
+        }
+    }
+
+    /// Draws the whole window into `ui` and applies what the panels asked for.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let mut commands = Vec::new();
+        crate::ui::app_ui(ui, self, &mut commands);
+        for command in commands {
+            self.apply(command);
+        }
+    }
+
+    /// One whole frame (logic, then UI), as the test harness drives it.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.logic(&ctx);
+        self.ui(ui);
+    }
+
+    /// Waits for background jobs (file reads, listings) for up to `timeout`; for tests.
+    pub fn wait_for_jobs(&mut self, timeout: Duration) {
+        for outcome in self.jobs.wait(timeout) {
+            self.job_done(outcome);
+        }
+    }
+
+    /// Whether the running suite may be cancelled or a new one started.
+    pub fn is_running(&self) -> bool {
+        self.session.as_ref().is_some_and(LiveSession::is_active)
+    }
+
+    /// The result the compare view shows: an opened file, else the session's runs so far.
+    pub fn shown_comparison(&self) -> Option<(String, &Suite, &[RunResult])> {
+        if let Some((path, result)) = &self.opened_result {
+            return Some((path.display().to_string(), &result.suite, &result.runs));
+        }
+        let session = self.session.as_ref()?;
+        let label = match &session.final_result {
+            Some(_) => format!("{} (this session)", session.result_dir.display()),
+            None => format!("{} (running)", session.result_dir.display()),
+        };
+        Some((label, &session.suite, &session.finished))
+    }
+
+    /// Why Run is disabled, or `None` when it is enabled.
+    pub fn run_disabled_reason(&self) -> Option<String> {
+        if self.is_running() {
+            return Some("a suite is running; cancel it first (Esc)".into());
+        }
+        let blockers = self.document.run_blockers();
+        match blockers.len() {
+            0 => None,
+            1 => Some(format!("fix this first: {}", blockers[0])),
+            n => Some(format!("fix these {n} problems first: {}", blockers.join("; "))),
+        }
+    }
+
+    /// Carries out one command.
+    pub fn apply(&mut self, command: UiCommand) {
+        match command {
+            UiCommand::NewSuite | UiCommand::OpenSuite(_) | UiCommand::OpenExample(_) | UiCommand::Quit
+                if self.document.is_dirty() && !self.discard_confirmed =>
+            {
+                self.pending_discard = Some(Box::new(command));
+            }
+            UiCommand::NewSuite => {
+                let mut document = default_document();
+                document.suite.name = "untitled".into();
+                document.origin = "new suite".into();
+                document.mark_unsaved_origin();
+                self.replace_document(document, "new suite from the default");
+            }
+            UiCommand::OpenSuiteDialog => self.pick(FilePurpose::OpenSuite),
+            UiCommand::OpenSuite(path) => match load_document(&path) {
+                Ok(document) => {
+                    self.remember(&path);
+                    self.replace_document(document, &format!("opened {}", path.display()));
+                }
+                Err(error) => {
+                    self.notice = Some(Notice { title: "The suite could not be opened".into(), text: error });
+                }
+            },
+            UiCommand::OpenExample(file_name) => match suite::example_suite(file_name) {
+                Some(text) => match crate::parse_checked_suite(text, &format!("example {file_name}")) {
+                    Ok(suite) => {
+                        let document = SuiteDocument::new(suite, None, format!("example {file_name}"));
+                        self.replace_document(document, &format!("opened the example {file_name}"));
+                    }
+                    Err(error) => self.notice = Some(Notice { title: "Example".into(), text: error.to_string() }),
+                },
+                None => self.status = format!("no example named {file_name}"),
+            },
+            UiCommand::SaveSuite => match self.document.path.clone() {
+                Some(path) => self.apply(UiCommand::SaveSuiteTo(path)),
+                None => self.pick(FilePurpose::SaveSuiteAs),
+            },
+            UiCommand::SaveSuiteAsDialog => self.pick(FilePurpose::SaveSuiteAs),
+            UiCommand::SaveSuiteTo(path) => {
+                let path = if path.extension().is_none() { path.with_extension("ron") } else { path };
+                match suite::save_suite(&path, &self.document.suite) {
+                    Ok(()) => {
+                        self.document.mark_saved(path.clone());
+                        self.remember(&path);
+                        self.status = format!("saved {}", path.display());
+                    }
+                    Err(error) => {
+                        self.notice =
+                            Some(Notice { title: "The suite could not be saved".into(), text: error.to_string() })
+                    }
+                }
+            }
+            UiCommand::Run => self.start_run(),
+            UiCommand::Cancel => {
+                if let Some(session) = &mut self.session
+                    && session.is_active()
+                {
+                    session.cancel();
+                    self.status = "cancelling after the current step…".into();
+                }
+            }
+            UiCommand::ShowView(view) => {
+                if view == View::History {
+                    self.refresh_history();
+                }
+                self.view = view;
+            }
+            UiCommand::Select(selection) => self.selection = selection,
+            UiCommand::AddWorkload => {
+                let name = unique_name(self.document.suite.workloads.iter().map(|w| w.name.as_str()), "workload");
+                self.document.suite.workloads.push(Workload {
+                    name,
+                    model: ModelSpec::Mlp(Default::default()),
+                    mode: Mode::Inference,
+                    batch_sizes: vec![1],
+                    batch_sweep: None,
+                    weights: None,
+                });
+                self.selection = Selection::Workload(self.document.suite.workloads.len() - 1);
+                self.document.structure_changed();
+            }
+            UiCommand::DuplicateWorkload(index) => {
+                if let Some(workload) = self.document.suite.workloads.get(index).cloned() {
+                    let name =
+                        unique_name(self.document.suite.workloads.iter().map(|w| w.name.as_str()), &workload.name);
+                    self.document.suite.workloads.insert(index + 1, Workload { name, ..workload });
+                    self.selection = Selection::Workload(index + 1);
+                    self.document.structure_changed();
+                }
+            }
+            UiCommand::RemoveWorkload(index) => {
+                if index < self.document.suite.workloads.len() {
+                    self.document.suite.workloads.remove(index);
+                    self.selection = Selection::Settings;
+                    self.document.structure_changed();
+                }
+            }
+            UiCommand::MoveWorkload { index, up } => {
+                if let Some(target) = moved(index, up, self.document.suite.workloads.len()) {
+                    self.document.suite.workloads.swap(index, target);
+                    self.selection = Selection::Workload(target);
+                    self.document.structure_changed();
+                }
+            }
+            UiCommand::AddPhase => {
+                let name = unique_name(self.document.suite.phases.iter().map(|p| p.name.as_str()), "phase");
+                self.document.suite.phases.push(Phase {
+                    name,
+                    dtype: Default::default(),
+                    device: Default::default(),
+                    batch_size: None,
+                    quantization: None,
+                });
+                self.selection = Selection::Phase(self.document.suite.phases.len() - 1);
+                self.document.structure_changed();
+            }
+            UiCommand::DuplicatePhase(index) => {
+                if let Some(phase) = self.document.suite.phases.get(index).cloned() {
+                    let name = unique_name(self.document.suite.phases.iter().map(|p| p.name.as_str()), &phase.name);
+                    self.document.suite.phases.insert(index + 1, Phase { name, ..phase });
+                    self.selection = Selection::Phase(index + 1);
+                    self.document.structure_changed();
+                }
+            }
+            UiCommand::RemovePhase(index) => {
+                if index < self.document.suite.phases.len() {
+                    self.document.suite.phases.remove(index);
+                    self.selection = Selection::Settings;
+                    self.document.structure_changed();
+                }
+            }
+            UiCommand::MovePhase { index, up } => {
+                if let Some(target) = moved(index, up, self.document.suite.phases.len()) {
+                    self.document.suite.phases.swap(index, target);
+                    self.selection = Selection::Phase(target);
+                    self.document.structure_changed();
+                }
+            }
+            UiCommand::SetBaseline(index) => {
+                if let Some(phase) = self.document.suite.phases.get(index) {
+                    self.document.suite.baseline = phase.name.clone();
+                    self.document.revalidate();
+                }
+            }
+            UiCommand::PickWeights(index) => self.pick(FilePurpose::Weights(index)),
+            UiCommand::RefreshHistory => self.refresh_history(),
+            UiCommand::OpenResult(path) => self.spawn_load(FilePurpose::OpenResult, path),
+            UiCommand::OpenResultDialog => self.pick(FilePurpose::OpenResult),
+            UiCommand::CloseOpenedResult => self.opened_result = None,
+            UiCommand::LoadDiffResult { side, path } => {
+                let purpose = if side == Side::Before { FilePurpose::DiffBefore } else { FilePurpose::DiffAfter };
+                self.spawn_load(purpose, path);
+            }
+            UiCommand::DiffRun { side, run_index } => {
+                if let Some((source, suite, runs)) = self.shown_comparison()
+                    && let Some(run) = runs.get(run_index)
+                {
+                    let label = format!("{}/{}@{} in {source}", run.workload, run.phase, run.batch_size);
+                    let picked = DiffSide::Run {
+                        label,
+                        run: Box::new(run.clone()),
+                        noise_threshold: suite.settings.noise_threshold,
+                    };
+                    self.set_diff_side(side, picked);
+                }
+            }
+            UiCommand::ClearDiff => self.diff = DiffState::default(),
+            UiCommand::ExportJsonDialog => {
+                if self.exportable().is_none() {
+                    self.status = "nothing to export yet: run the suite or open a result".into();
+                } else {
+                    self.pick(FilePurpose::ExportJson);
+                }
+            }
+            UiCommand::ExportJsonTo(path) => match self.exportable().cloned() {
+                Some(result) => {
+                    if let Err(error) = self.jobs.spawn("export", move || jobs::export_json(&result, path)) {
+                        self.status = error;
+                    }
+                }
+                None => self.status = "nothing to export yet: run the suite or open a result".into(),
+            },
+            UiCommand::ShowAbout(open) => self.about_open = open,
+            UiCommand::ConfirmDiscard => {
+                if let Some(command) = self.pending_discard.take() {
+                    self.discard_confirmed = true;
+                    self.apply(*command);
+                    self.discard_confirmed = false;
+                }
+            }
+            UiCommand::CancelPending => self.pending_discard = None,
+            UiCommand::SubmitPathPrompt => {
+                if let Some(prompt) = self.path_prompt.take() {
+                    let text = prompt.text.trim();
+                    if text.is_empty() {
+                        self.path_prompt = Some(PathPrompt { note: "type a path first".into(), ..prompt });
+                    } else {
+                        self.picked(prompt.purpose, PathBuf::from(text));
+                    }
+                }
+            }
+            UiCommand::ClosePathPrompt => self.path_prompt = None,
+            UiCommand::CloseNotice => self.notice = None,
+            UiCommand::Quit => {
+                self.quit_requested = true;
+                self.close_confirmed = true;
+                if let Some(ctx) = &self.ctx {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            }
+        }
+    }
+
+    /// Whether the window may close now; asks to confirm unsaved changes first.
+    pub fn close_requested(&mut self) -> bool {
+        if self.close_confirmed || !self.document.is_dirty() {
+            if let Some(session) = &mut self.session {
+                // Finished runs are on disk already; stop the current one instead of leaving it.
+                session.cancel();
+            }
+            return true;
+        }
+        if self.pending_discard.is_none() {
+            self.pending_discard = Some(Box::new(UiCommand::Quit));
+        }
+        false
+    }
+
+    /// Whether the app asked to close the window (Quit, or exit-when-done).
+    pub fn quit_requested(&self) -> bool {
+        self.quit_requested
+    }
+
+    fn replace_document(&mut self, document: SuiteDocument, status: &str) {
+        self.document = document;
+        self.selection = Selection::Settings;
+        self.status = status.to_owned();
+    }
+
+    fn remember(&mut self, path: &Path) {
+        let path = path.to_path_buf();
+        self.remembered.recent_suites.retain(|known| known != &path);
+        self.remembered.recent_suites.insert(0, path.clone());
+        self.remembered.recent_suites.truncate(MAX_RECENT_FILES);
+        self.remembered.last_suite = Some(path);
+    }
+
+    fn start_run(&mut self) {
+        if let Some(reason) = self.run_disabled_reason() {
+            self.status = format!("cannot run: {reason}");
+            return;
+        }
+        let wake: runner::Wake = match &self.ctx {
+            Some(ctx) => {
+                let ctx = ctx.clone();
+                Arc::new(move || ctx.request_repaint())
+            }
+            None => Arc::new(|| {}),
+        };
+        let base_dir = self.document.path.as_deref().and_then(Path::parent).unwrap_or(Path::new(".")).to_owned();
+        let options = RunOptions::new(&self.config.results_dir, self.document.origin.clone())
+            .with_base_dir(base_dir)
+            .with_telemetry(self.config.telemetry.clone());
+        match runner::start(self.document.suite.clone(), options, wake) {
+            Ok(handle) => {
+                self.status =
+                    format!("running {}, writing to {}", self.document.suite.name, handle.result_dir().display());
+                self.session = Some(LiveSession::new(self.document.suite.clone(), handle));
+                self.opened_result = None;
+                self.frame_times = FrameTimes::default();
+                self.frame_stats_written = false;
+                self.view = View::Live;
+            }
+            Err(error) => {
+                self.notice = Some(Notice { title: "The suite could not start".into(), text: error.to_string() });
+            }
+        }
+    }
+
+    fn session_ended(&mut self) {
+        let Some(session) = &self.session else { return };
+        self.status = match &session.state {
+            SessionState::Finished(status) => {
+                format!("{} {:?}: results in {}", session.suite.name, status, session.result_dir.display())
+                    .replace("Completed", "completed")
+                    .replace("Cancelled", "cancelled")
+            }
+            SessionState::WorkerDied(reason) => format!("the worker stopped: {reason}"),
+            _ => String::new(),
+        };
+        if session.final_result.is_some() && self.view == View::Live && !self.config.exit_when_done {
+            self.view = View::Compare;
+        }
+        self.write_frame_stats();
+        self.refresh_history();
+        if self.config.exit_when_done {
+            self.apply(UiCommand::Quit);
+        }
+    }
+
+    /// Records one frame's CPU time (while a suite runs).
+    pub fn record_frame(&mut self, cpu_secs: Option<f32>, plotted_points: usize) {
+        if self.is_running()
+            && let Some(secs) = cpu_secs
+        {
+            self.frame_times.frame_secs.push(f64::from(secs));
+            self.frame_times.max_plotted_points = self.frame_times.max_plotted_points.max(plotted_points);
+        }
+    }
+
+    /// Frame-time statistics of the last run.
+    pub fn frame_stats(&self) -> FrameStats {
+        let mut sorted: Vec<f64> = self.frame_times.frame_secs.iter().map(|s| s * 1e3).collect();
+        sorted.sort_by(f64::total_cmp);
+        let q = |p| if sorted.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&sorted, p) };
+        FrameStats {
+            frames: sorted.len(),
+            p50_ms: q(0.5),
+            p99_ms: q(0.99),
+            max_ms: sorted.last().copied().unwrap_or(0.0),
+            max_plotted_points: self.frame_times.max_plotted_points,
+            result_dir: self.session.as_ref().map(|session| session.result_dir.clone()),
+        }
+    }
+
+    fn write_frame_stats(&mut self) {
+        let Some(path) = self.config.frame_stats.clone() else { return };
+        if self.frame_stats_written {
+            return;
+        }
+        self.frame_stats_written = true;
+        let written = serde_json::to_string_pretty(&self.frame_stats())
+            .map_err(|error| error.to_string())
+            .and_then(|text| std::fs::write(&path, text).map_err(|error| error.to_string()));
+        if let Err(error) = written {
+            self.status = format!("cannot write frame stats to {}: {error}", path.display());
+        }
+    }
+
+    fn exportable(&self) -> Option<&SuiteResult> {
+        match &self.opened_result {
+            Some((_, result)) => Some(result),
+            None => self.session.as_ref()?.final_result.as_ref(),
+        }
+    }
+
+    fn refresh_history(&mut self) {
+        let root = self.config.results_dir.clone();
+        if let Err(error) = self.jobs.spawn("history", move || jobs::list_history(&root)) {
+            self.history = Err(error);
+        }
+    }
+
+    fn spawn_load(&mut self, purpose: FilePurpose, path: PathBuf) {
+        if let Err(error) = self.jobs.spawn("load-result", move || jobs::load_result(purpose, path)) {
+            self.status = error;
+        }
+    }
+
+    /// Opens a native dialog on a thread, or the path prompt where none can open.
+    fn pick(&mut self, purpose: FilePurpose) {
+        if !self.config.native_dialogs {
+            self.prompt_path(purpose, "type the path".into());
+            return;
+        }
+        if let Some(reason) = dialog_unavailable_reason() {
+            self.prompt_path(purpose, reason);
+            return;
+        }
+        let start_dir = match purpose {
+            FilePurpose::OpenSuite | FilePurpose::SaveSuiteAs | FilePurpose::Weights(_) => {
+                self.document.path.as_deref().and_then(Path::parent).map(Path::to_path_buf)
+            }
+            _ => Some(self.config.results_dir.clone()),
+        };
+        let suggested = match purpose {
+            FilePurpose::ExportJson => {
+                format!("{}-result.json", crate::results::file_name_safe(&self.document.suite.name))
+            }
+            _ => format!("{}.ron", crate::results::file_name_safe(&self.document.suite.name)),
+        };
+        if let Err(error) = self.jobs.spawn("dialog", move || jobs::pick_file(purpose, start_dir, suggested)) {
+            self.prompt_path(purpose, error);
+        }
+    }
+
+    fn prompt_path(&mut self, purpose: FilePurpose, note: String) {
+        let text = match purpose {
+            FilePurpose::SaveSuiteAs => self.document.path.as_ref().map_or_else(
+                || format!("{}.ron", crate::results::file_name_safe(&self.document.suite.name)),
+                |path| path.display().to_string(),
+            ),
+            FilePurpose::ExportJson => match &self.session {
+                Some(session) => session.result_dir.join("export.json").display().to_string(),
+                None => "export.json".into(),
+            },
+            _ => String::new(),
+        };
+        self.path_prompt = Some(PathPrompt { purpose, text, note });
+    }
+
+    fn picked(&mut self, purpose: FilePurpose, path: PathBuf) {
+        match purpose {
+            FilePurpose::OpenSuite => self.apply(UiCommand::OpenSuite(path)),
+            FilePurpose::SaveSuiteAs => self.apply(UiCommand::SaveSuiteTo(path)),
+            FilePurpose::ExportJson => self.apply(UiCommand::ExportJsonTo(path)),
+            FilePurpose::OpenResult => self.apply(UiCommand::OpenResult(path)),
+            FilePurpose::DiffBefore => self.apply(UiCommand::LoadDiffResult { side: Side::Before, path }),
+            FilePurpose::DiffAfter => self.apply(UiCommand::LoadDiffResult { side: Side::After, path }),
+            FilePurpose::Weights(index) => {
+                // Relative to the suite's folder when it lies inside it, as suites are shared.
+                let base = self.document.path.as_deref().and_then(Path::parent);
+                let shown = base.and_then(|base| path.strip_prefix(base).ok()).unwrap_or(&path);
+                if let Some(workload) = self.document.suite.workloads.get_mut(index) {
+                    workload.weights = Some(shown.display().to_string());
+                    self.document.structure_changed();
+                }
+            }
+        }
+    }
+
+    fn set_diff_side(&mut self, side: Side, picked: DiffSide) {
+        match side {
+            Side::Before => self.diff.before = Some(picked),
+            Side::After => self.diff.after = Some(picked),
+        }
+        self.diff.recompute();
+        self.view = View::Compare;
+    }
+
+    fn job_done(&mut self, outcome: JobOutcome) {
+        match outcome {
+            JobOutcome::Picked { purpose, path: Some(path), .. } => self.picked(purpose, path),
+            JobOutcome::Picked { purpose, path: None, probably_failed: true } => self.prompt_path(
+                purpose,
+                "the file dialog did not open (no desktop portal or zenity answered); type the path".into(),
+            ),
+            JobOutcome::Picked { path: None, .. } => {}
+            JobOutcome::ResultLoaded { purpose, path, result } => match result {
+                Ok(result) => match purpose {
+                    FilePurpose::DiffBefore | FilePurpose::DiffAfter => {
+                        let side = if purpose == FilePurpose::DiffBefore { Side::Before } else { Side::After };
+                        self.set_diff_side(side, DiffSide::Result { label: path.display().to_string(), result });
+                    }
+                    _ => {
+                        self.status = format!("showing {}", path.display());
+                        self.opened_result = Some((path, result));
+                        self.view = View::Compare;
+                    }
+                },
+                Err(error) => self.notice = Some(Notice { title: "The result could not be read".into(), text: error }),
+            },
+            JobOutcome::HistoryListed(listed) => self.history = listed,
+            JobOutcome::Exported { path, outcome } => match outcome {
+                Ok(()) => self.status = format!("exported {}", path.display()),
+                Err(error) => self.notice = Some(Notice { title: "Export failed".into(), text: error }),
+            },
+            JobOutcome::Environment(environment) => self.environment = Some(environment),
+        }
+    }
+}
+
+impl SuiteDocument {
+    /// A new suite has no file and counts as unsaved until it is saved.
+    fn mark_unsaved_origin(&mut self) {
+        self.path = None;
+    }
+}
+
+/// The embedded default suite as a document.
+pub fn default_document() -> SuiteDocument {
+    // The embedded default suite is checked by a test; should it ever fail here (e.g. too little
+    // memory), the editor still opens it and lists the problems.
+    let suite = suite::default_suite().or_else(|_| {
+        let options = ron::Options::default();
+        options.from_str::<Suite>(suite::DEFAULT_SUITE_RON).map_err(|error| error.to_string())
+    });
+    match suite {
+        Ok(suite) => SuiteDocument::new(suite, None, suite::DEFAULT_SUITE_ORIGIN),
+        Err(error) => {
+            let mut document = SuiteDocument::new(minimal_suite(), None, "new suite");
+            document.problems.push(format!("the embedded default suite did not load: {error}"));
+            document
+        }
+    }
+}
+
+fn minimal_suite() -> Suite {
+    Suite {
+        version: suite::SUITE_VERSION,
+        name: "untitled".into(),
+        description: String::new(),
+        settings: Default::default(),
+        workloads: vec![Workload {
+            name: "mlp".into(),
+            model: ModelSpec::Mlp(Default::default()),
+            mode: Mode::Inference,
+            batch_sizes: vec![1],
+            batch_sweep: None,
+            weights: None,
+        }],
+        phases: vec![Phase {
+            name: "baseline".into(),
+            dtype: Default::default(),
+            device: Default::default(),
+            batch_size: None,
+            quantization: None,
+        }],
+        baseline: "baseline".into(),
+    }
+}
+
+/// Reads and checks a suite file into a document; the error names file, line and column.
+pub fn load_document(path: &Path) -> Result<SuiteDocument, String> {
+    let suite = crate::load_checked_suite(path).map_err(|error| error.to_string())?;
+    Ok(SuiteDocument::new(suite, Some(path.to_path_buf()), path.display().to_string()))
+}
+
+/// `base`, or `base-2`, `base-3`… — the first not among `taken`.
+fn unique_name<'a>(taken: impl Iterator<Item = &'a str> + Clone, base: &str) -> String {
+    let base = base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+    let base = if base.is_empty() { "item" } else { base };
+    (1..)
+        .map(|n| if n == 1 { base.to_owned() } else { format!("{base}-{n}") })
+        .find(|candidate| !taken.clone().any(|name| name == candidate))
+        .unwrap_or_else(|| base.to_owned())
+}
+
+/// The index `index` moves to, when it can move that way.
+fn moved(index: usize, up: bool, len: usize) -> Option<usize> {
+    match up {
+        true if index > 0 && index < len => Some(index - 1),
+        false if index + 1 < len => Some(index + 1),
+        _ => None,
+    }
+}
+
+/// The catalog entry of a model kind.
+pub fn catalog_entry(kind: &str) -> Option<models::CatalogEntry> {
+    models::catalog().into_iter().find(|entry| entry.default_spec.kind_name() == kind)
+}
+
+/// The eframe application around [`PhasebenchApp`]: persistence, the window title, dropped
+/// files, close requests and frame times.
+pub struct DesktopApp {
+    app: PhasebenchApp,
+    title: String,
+}
+
+impl DesktopApp {
+    /// Builds the app, restoring what eframe stored last time.
+    pub fn new(creation: &eframe::CreationContext<'_>, config: AppConfig) -> Self {
+        let remembered: Remembered =
+            creation.storage.and_then(|storage| eframe::get_value(storage, eframe::APP_KEY)).unwrap_or_default();
+        let mut app = PhasebenchApp::new(config, remembered);
+        app.attach(&creation.egui_ctx);
+        Self { app, title: String::new() }
+    }
+}
+
+impl eframe::App for DesktopApp {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        let plotted = self.app.session.as_ref().map_or(0, |session| {
+            session.runs.iter().map(|run| run.measured.display().len() + run.warmup.display().len()).sum()
+        });
+        self.app.record_frame(frame.info().cpu_usage, plotted);
+        self.app.logic(ctx);
+
+        let dropped: Vec<PathBuf> =
+            ctx.input(|input| input.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if let Some(path) = dropped.into_iter().next() {
+            self.app.apply(UiCommand::OpenSuite(path));
+        }
+        if ctx.input(|input| input.viewport().close_requested()) && !self.app.close_requested() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+        }
+        let title = self.app.document.title();
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.app.ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.app.remembered);
+    }
+}
+
+/// Opens the window and runs the app until it is closed.
+pub fn run_window(config: AppConfig) -> Result<(), String> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("phasebench")
+            .with_app_id("io.github.phasebench")
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size([900.0, 600.0])
+            .with_drag_and_drop(true),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native("phasebench", options, Box::new(move |creation| Ok(Box::new(DesktopApp::new(creation, config)))))
+        .map_err(|error| format!("cannot open the window: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_unique() {
+        let taken = ["mlp", "mlp-2", "phase"];
+        assert_eq!(unique_name(taken.iter().copied(), "mlp"), "mlp-3");
+        assert_eq!(unique_name(taken.iter().copied(), "mlp-2"), "mlp-3");
+        assert_eq!(unique_name(taken.iter().copied(), "conv"), "conv");
+    }
+
+    #[test]
+    fn moves_stay_in_bounds() {
+        assert_eq!(moved(0, true, 3), None);
+        assert_eq!(moved(2, false, 3), None);
+        assert_eq!(moved(1, true, 3), Some(0));
+        assert_eq!(moved(1, false, 3), Some(2));
+    }
+}

@@ -1,0 +1,403 @@
+//! The compare view: per workload a table of every phase × batch against the baseline (latency
+//! percentiles with CIs, throughput, speedup with CI and verdict, accuracy, memory, energy,
+//! warnings), a chart of speedups with CI whiskers, the step-time distributions, and a diff of
+//! any two runs or result files.
+
+use egui::RichText;
+use egui_plot::{Bar, BarChart, BoxElem, BoxPlot, BoxSpread, HLine, Line, Plot, PlotPoints};
+
+use crate::app::{BoxStats, DiffOutcome, DiffSide, DiffState, PhasebenchApp, Side, UiCommand};
+use crate::compare::{self, Speedup};
+use crate::results::{RunResult, RunStatus};
+use crate::suite::Suite;
+use crate::units::{format_bytes, format_secs};
+
+use super::widgets::{ERROR_COLOR, metric_hint, phase_color, verdict_color};
+
+/// Columns of the compare table, in order.
+pub const COLUMNS: [&str; 16] = [
+    "Phase",
+    "Batch",
+    "Status",
+    "p50",
+    "p90",
+    "p99",
+    "Throughput",
+    "Speedup",
+    "Verdict",
+    "Max abs err",
+    "Cosine",
+    "Accuracy",
+    "Peak RSS",
+    "Energy/step",
+    "Warnings",
+    "Diff",
+];
+
+/// The compare view of the shown result (an opened file, or this session's runs so far).
+pub fn compare_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
+    ui.horizontal(|ui| {
+        if app.opened_result.is_some() && ui.button("Back to this session").clicked() {
+            commands.push(UiCommand::CloseOpenedResult);
+        }
+        if ui.button("Open result…").on_hover_text("show a saved result.json").clicked() {
+            commands.push(UiCommand::OpenResultDialog);
+        }
+        let exportable = app.opened_result.is_some() || app.session.as_ref().is_some_and(|s| s.final_result.is_some());
+        if ui
+            .add_enabled(exportable, egui::Button::new("Export JSON…"))
+            .on_hover_text("the result with every raw step and telemetry sample")
+            .on_disabled_hover_text("available once the suite has finished")
+            .clicked()
+        {
+            commands.push(UiCommand::ExportJsonDialog);
+        }
+    });
+    match app.shown_comparison() {
+        Some((label, suite, runs)) => comparison_ui(ui, &label, suite, runs, commands),
+        None => {
+            ui.label("Nothing to compare yet: run the suite (Ctrl+R) or open a result from History.");
+        }
+    }
+}
+
+/// The comparison of `runs` of `suite`, titled `label`: one table per workload, the speedup
+/// chart and the distributions.
+pub fn comparison_ui(ui: &mut egui::Ui, label: &str, suite: &Suite, runs: &[RunResult], commands: &mut Vec<UiCommand>) {
+    ui.heading(format!("{} — compared with “{}”", suite.name, suite.baseline));
+    ui.label(RichText::new(label).small().weak());
+    if runs.is_empty() {
+        ui.label("No run has finished yet.");
+        return;
+    }
+    for (workload_index, workload) in suite.workloads.iter().enumerate() {
+        let rows: Vec<(usize, &RunResult)> =
+            runs.iter().enumerate().filter(|(_, run)| run.workload == workload.name).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        ui.add_space(6.0);
+        ui.strong(format!(
+            "{} — {} {}",
+            workload.name,
+            workload.model.kind_name(),
+            workload.mode.name().to_lowercase()
+        ));
+        egui::Grid::new(("compare", workload_index)).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+            for column in COLUMNS {
+                ui.label(RichText::new(column).strong()).on_hover_text(metric_hint(column));
+            }
+            ui.end_row();
+            for (run_index, run) in rows {
+                row_ui(ui, suite, run, run_index, commands);
+                ui.end_row();
+            }
+        });
+    }
+    ui.add_space(8.0);
+    ui.columns(2, |columns| {
+        speedup_chart_ui(&mut columns[0], suite, runs);
+        distributions_ui(&mut columns[1], suite, runs);
+    });
+}
+
+fn phase_index(suite: &Suite, run: &RunResult) -> usize {
+    suite.phases.iter().position(|phase| phase.name == run.phase).unwrap_or(0)
+}
+
+fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, commands: &mut Vec<UiCommand>) {
+    let phase_text = if run.is_baseline && !run.phase.contains("baseline") {
+        format!("{} (baseline)", run.phase)
+    } else {
+        run.phase.clone()
+    };
+    let phase_text = RichText::new(phase_text).color(phase_color(phase_index(suite, run)));
+    ui.label(if run.is_baseline { phase_text.strong() } else { phase_text });
+    ui.label(run.batch_size.to_string());
+    match &run.status {
+        RunStatus::Completed => ui.label("completed"),
+        RunStatus::Failed { reason } => ui.colored_label(ERROR_COLOR, "failed").on_hover_text(reason.as_str()),
+        RunStatus::Cancelled => ui.label("cancelled"),
+        RunStatus::Skipped { reason } => ui.label("skipped").on_hover_text(reason.as_str()),
+    };
+    match &run.summary {
+        Some(summary) => {
+            ui.label(format!(
+                "{} [{}–{}]",
+                format_secs(summary.median),
+                format_secs(summary.median_ci.low),
+                format_secs(summary.median_ci.high)
+            ))
+            .on_hover_text(format!(
+                "{} steps, {} outliers (kept)",
+                summary.count,
+                summary.outliers.total()
+            ));
+            ui.label(format_secs(summary.p90));
+            ui.label(format_secs(summary.p99));
+        }
+        None => {
+            let why = match &run.status {
+                RunStatus::Failed { reason } => reason.clone(),
+                _ => run.notes.first().cloned().unwrap_or_else(|| "no measured steps".into()),
+            };
+            ui.label("—").on_hover_text(why);
+            ui.label("—");
+            ui.label("—");
+        }
+    }
+    ui.label(run.throughput_items_per_sec.map_or_else(|| "—".into(), |t| format!("{t:.1}/s")));
+    match (&run.speedup, run.is_baseline) {
+        (_, true) => {
+            ui.label("1× (baseline)");
+            ui.label("");
+        }
+        (Some(speedup), false) => {
+            speedup_cells_ui(ui, speedup);
+        }
+        (None, false) => {
+            let why = run.notes.iter().find(|note| note.starts_with("no speedup")).cloned().unwrap_or_default();
+            ui.label("—").on_hover_text(why);
+            ui.label("");
+        }
+    }
+    match &run.accuracy {
+        Some(accuracy) => {
+            ui.label(format!("{:.2e}", accuracy.max_abs_error));
+            ui.label(accuracy.cosine_similarity.map_or_else(|| "—".into(), |c| format!("{c:.6}")));
+            if compare::accuracy_passes(accuracy) {
+                ui.colored_label(verdict_color(compare::Verdict::Faster), "pass");
+            } else {
+                ui.colored_label(ERROR_COLOR, "fail");
+            }
+        }
+        None => {
+            let text = if run.is_baseline { "reference" } else { "—" };
+            ui.label(text);
+            ui.label("");
+            ui.label("");
+        }
+    }
+    ui.label(run.peak_rss_bytes.map_or_else(|| "—".into(), |bytes| format_bytes(bytes as f64)));
+    let energy =
+        run.telemetry.as_ref().and_then(|telemetry| telemetry.gpus.iter().find_map(|gpu| gpu.energy_per_step_joules));
+    ui.label(energy.map_or_else(|| "—".into(), |joules| format!("{joules:.3} J")));
+    if run.warnings.is_empty() {
+        ui.label("");
+    } else {
+        let text: Vec<String> = run.warnings.iter().map(ToString::to_string).collect();
+        ui.colored_label(egui::Color32::from_rgb(0xe0, 0xa0, 0x20), format!("⚠ {}", run.warnings.len()))
+            .on_hover_text(text.join("\n"));
+    }
+    ui.horizontal(|ui| {
+        let enabled = !run.step_secs.is_empty();
+        if ui
+            .add_enabled(enabled, egui::Button::new(RichText::new("Before").small()))
+            .on_hover_text("use this run as the before side of the diff")
+            .clicked()
+        {
+            commands.push(UiCommand::DiffRun { side: Side::Before, run_index });
+        }
+        if ui
+            .add_enabled(enabled, egui::Button::new(RichText::new("After").small()))
+            .on_hover_text("use this run as the after side of the diff")
+            .clicked()
+        {
+            commands.push(UiCommand::DiffRun { side: Side::After, run_index });
+        }
+    });
+}
+
+fn speedup_cells_ui(ui: &mut egui::Ui, speedup: &Speedup) {
+    ui.label(format!("{:.3}× [{:.3}–{:.3}]", speedup.ratio, speedup.ratio_ci.low, speedup.ratio_ci.high))
+        .on_hover_text(format!(
+            "Mann-Whitney U p = {:.3}; noise threshold ±{:.1} %",
+            speedup.p_value,
+            speedup.noise_threshold * 100.0
+        ));
+    ui.label(RichText::new(speedup.verdict.to_string()).color(verdict_color(speedup.verdict)).strong());
+}
+
+fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
+    ui.strong("Speedup vs baseline")
+        .on_hover_text("bars: median ratio per item; whiskers: 95 % bootstrap CI; line: no change");
+    let with_speedup: Vec<&RunResult> = runs.iter().filter(|run| run.speedup.is_some()).collect();
+    let labels: Vec<String> =
+        with_speedup.iter().map(|run| format!("{}/{}@{}", run.workload, run.phase, run.batch_size)).collect();
+    Plot::new("speedups")
+        .height(240.0)
+        .y_axis_label("× baseline")
+        .x_axis_formatter(move |mark, _| {
+            labels
+                .get(mark.value.round() as usize)
+                .filter(|_| (mark.value - mark.value.round()).abs() < 1e-6)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .show(ui, |plot_ui| {
+            plot_ui.hline(HLine::new("no change", 1.0).color(egui::Color32::GRAY));
+            for (position, run) in with_speedup.iter().enumerate() {
+                let Some(speedup) = &run.speedup else { continue };
+                let x = position as f64;
+                let color = phase_color(phase_index(suite, run));
+                let name = format!("{}/{}@{}", run.workload, run.phase, run.batch_size);
+                plot_ui.bar_chart(
+                    BarChart::new(name.clone(), vec![Bar::new(x, speedup.ratio).width(0.6).name(&name)]).color(color),
+                );
+                let whisker = vec![[x, speedup.ratio_ci.low], [x, speedup.ratio_ci.high]];
+                plot_ui.line(
+                    Line::new(format!("{name} CI"), PlotPoints::from(whisker))
+                        .color(verdict_color(speedup.verdict))
+                        .width(2.5),
+                );
+            }
+        });
+}
+
+fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
+    ui.strong("Step-time distributions")
+        .on_hover_text("per run: quartiles, median, fastest and slowest measured step (ms)");
+    let workloads: Vec<&str> = suite
+        .workloads
+        .iter()
+        .map(|workload| workload.name.as_str())
+        .filter(|name| runs.iter().any(|run| run.workload == *name))
+        .collect();
+    let width = (ui.available_width() / workloads.len().max(1) as f32 - 8.0).max(160.0);
+    ui.horizontal_wrapped(|ui| {
+        for workload in workloads {
+            ui.vertical(|ui| {
+                ui.label(workload);
+                Plot::new(("compare-distributions", workload))
+                    .width(width)
+                    .height(220.0)
+                    .y_axis_label("ms")
+                    .show_x(false)
+                    .show(ui, |plot_ui| {
+                        for (position, run) in runs.iter().filter(|run| run.workload == workload).enumerate() {
+                            let Some(stats) = BoxStats::of(&run.step_secs) else { continue };
+                            let color = phase_color(phase_index(suite, run));
+                            let name = format!("{}@{}", run.phase, run.batch_size);
+                            let spread =
+                                BoxSpread::new(stats.min_ms, stats.q1_ms, stats.median_ms, stats.q3_ms, stats.max_ms);
+                            let element = BoxElem::new(position as f64, spread)
+                                .name(&name)
+                                .fill(color.gamma_multiply(0.3))
+                                .stroke(egui::Stroke::new(1.5, color))
+                                .box_width(0.6);
+                            plot_ui.box_plot(BoxPlot::new(name, vec![element]).color(color));
+                        }
+                    });
+            });
+        }
+    });
+}
+
+/// The diff of two runs or two result files, after against before.
+pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, commands: &mut Vec<UiCommand>) {
+    ui.horizontal(|ui| {
+        ui.heading("Diff: after against before");
+        if (diff.before.is_some() || diff.after.is_some()) && ui.button("Clear diff").clicked() {
+            commands.push(UiCommand::ClearDiff);
+        }
+    });
+    let side_text = |side: &Option<DiffSide>| side.as_ref().map_or("— (not picked)", DiffSide::label).to_owned();
+    ui.label(format!("Before: {}", side_text(&diff.before)));
+    ui.label(format!("After: {}", side_text(&diff.after)));
+    match &diff.outcome {
+        None => {
+            ui.label(
+                RichText::new(
+                    "Pick two runs with the Before/After buttons of the table, or two result files in History.",
+                )
+                .weak(),
+            );
+        }
+        Some(DiffOutcome::Mismatch) => {
+            ui.colored_label(
+                ERROR_COLOR,
+                "One side is a run and the other a whole result: pick two runs or two result files.",
+            );
+        }
+        Some(DiffOutcome::Runs(outcome)) => {
+            if let (Some(DiffSide::Run { run: before, .. }), Some(DiffSide::Run { run: after, .. })) =
+                (&diff.before, &diff.after)
+            {
+                run_diff_ui(ui, before, after, outcome);
+            }
+        }
+        Some(DiffOutcome::Results(rows)) => {
+            if rows.is_empty() {
+                ui.label("The two results have no run in common (same workload, phase and batch size).");
+            }
+            egui::Grid::new("diff-results").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+                for header in ["Run", "Before p50", "After p50", "After vs before", "Verdict"] {
+                    ui.strong(header);
+                }
+                ui.end_row();
+                for row in rows {
+                    ui.label(&row.label);
+                    ui.label(row.before_median_secs.map_or_else(|| "—".into(), format_secs));
+                    ui.label(row.after_median_secs.map_or_else(|| "—".into(), format_secs));
+                    match &row.speedup {
+                        Ok(speedup) => speedup_cells_ui(ui, speedup),
+                        Err(reason) => {
+                            ui.label("—").on_hover_text(reason.as_str());
+                            ui.label("");
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+        }
+    }
+}
+
+fn run_diff_ui(ui: &mut egui::Ui, before: &RunResult, after: &RunResult, outcome: &Result<Speedup, String>) {
+    egui::Grid::new("diff-runs").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+        ui.strong("");
+        ui.strong("Before");
+        ui.strong("After");
+        ui.end_row();
+        let identity = |run: &RunResult| {
+            format!("{}/{}@{} ({} {})", run.workload, run.phase, run.batch_size, run.dtype, run.device)
+        };
+        ui.label("Run");
+        ui.label(identity(before));
+        ui.label(identity(after));
+        ui.end_row();
+        let stat = |run: &RunResult, pick: fn(&crate::stats::Summary) -> f64| {
+            run.summary.as_ref().map_or_else(|| "—".into(), |s| format_secs(pick(s)))
+        };
+        for (name, pick) in [
+            ("p50", (|s: &crate::stats::Summary| s.median) as fn(&crate::stats::Summary) -> f64),
+            ("p90", |s| s.p90),
+            ("p99", |s| s.p99),
+        ] {
+            ui.label(name).on_hover_text(metric_hint(name));
+            ui.label(stat(before, pick));
+            ui.label(stat(after, pick));
+            ui.end_row();
+        }
+        ui.label("Throughput");
+        for run in [before, after] {
+            ui.label(run.throughput_items_per_sec.map_or_else(|| "—".into(), |t| format!("{t:.1}/s")));
+        }
+        ui.end_row();
+        ui.label("Measured steps");
+        ui.label(before.step_secs.len().to_string());
+        ui.label(after.step_secs.len().to_string());
+        ui.end_row();
+    });
+    match outcome {
+        Ok(speedup) => {
+            ui.horizontal(|ui| {
+                ui.label("After vs before (per item):");
+                speedup_cells_ui(ui, speedup);
+            });
+        }
+        Err(reason) => {
+            ui.colored_label(ERROR_COLOR, format!("cannot compare: {reason}"));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The history: result directories under the results folder, newest first, to open one
+//! (read-only) in the compare view or use two as the sides of a diff.
+
+use std::path::Path;
+
+use crate::app::{HistoryEntry, Side, UiCommand};
+
+/// The history view.
+pub fn history_ui(
+    ui: &mut egui::Ui,
+    history: &Result<Vec<HistoryEntry>, String>,
+    results_dir: &Path,
+    commands: &mut Vec<UiCommand>,
+) {
+    ui.horizontal(|ui| {
+        ui.heading("History");
+        if ui.button("Refresh").clicked() {
+            commands.push(UiCommand::RefreshHistory);
+        }
+    });
+    ui.label(egui::RichText::new(format!("results in {}", results_dir.display())).small().weak());
+    let entries = match history {
+        Ok(entries) => entries,
+        Err(error) => {
+            ui.colored_label(super::widgets::ERROR_COLOR, error);
+            return;
+        }
+    };
+    if entries.is_empty() {
+        ui.label("No results yet: every run writes one here.");
+        return;
+    }
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::Grid::new("history").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+            for header in ["Suite", "Started", "Machine", "Status", "Runs", ""] {
+                ui.strong(header);
+            }
+            ui.end_row();
+            for entry in entries {
+                ui.label(&entry.suite).on_hover_text(entry.path.display().to_string());
+                ui.label(&entry.started_at);
+                ui.label(&entry.machine);
+                ui.label(&entry.status);
+                ui.label(&entry.runs);
+                ui.horizontal(|ui| {
+                    if ui.button("Open").on_hover_text("show it in the compare view (read-only)").clicked() {
+                        commands.push(UiCommand::OpenResult(entry.path.clone()));
+                    }
+                    if ui.button("Before").on_hover_text("use this result as the before side of a diff").clicked() {
+                        commands.push(UiCommand::LoadDiffResult { side: Side::Before, path: entry.path.clone() });
+                    }
+                    if ui.button("After").on_hover_text("use this result as the after side of a diff").clicked() {
+                        commands.push(UiCommand::LoadDiffResult { side: Side::After, path: entry.path.clone() });
+                    }
+                });
+                ui.end_row();
+            }
+        });
+    });
+}

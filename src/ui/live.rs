@@ -1,0 +1,246 @@
+//! The live view: which run is measuring, its step times as they arrive (warm-up shaded apart)
+//! over the earlier runs of the same workload, the distribution per phase, and telemetry.
+
+use egui_plot::{BoxElem, BoxPlot, BoxSpread, Legend, Line, Plot, PlotPoints, Span};
+
+use crate::app::{LiveRun, LiveSession, PhasebenchApp, SessionState, UiCommand};
+use crate::results::RunStatus;
+use crate::units::format_secs;
+
+use super::widgets::{ERROR_COLOR, phase_color};
+
+/// The live view of the running (or last) suite.
+pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
+    let Some(session) = &app.session else {
+        ui.heading("Ready");
+        ui.label(format!(
+            "“{}”: {} runs ({} workloads × {} phases). Press Run (Ctrl+R) to measure; step times and telemetry draw here as they arrive.",
+            app.document.suite.name,
+            crate::runner::expand(&app.document.suite).len(),
+            app.document.suite.workloads.len(),
+            app.document.suite.phases.len(),
+        ));
+        return;
+    };
+    status_ui(ui, session, commands);
+    let Some(focus) = session.focus_run() else {
+        ui.label("Planning…");
+        return;
+    };
+
+    let width = ui.available_width();
+    let plot_height = (ui.available_height() * 0.42).max(180.0);
+    ui.horizontal(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(width * 0.64);
+            step_plot_ui(ui, session, focus, plot_height);
+        });
+        ui.vertical(|ui| {
+            distribution_ui(ui, session, focus, plot_height);
+        });
+    });
+    telemetry_ui(ui, app, session, focus);
+    runs_list_ui(ui, session);
+}
+
+fn status_ui(ui: &mut egui::Ui, session: &LiveSession, commands: &mut Vec<UiCommand>) {
+    ui.horizontal(|ui| {
+        let state = match &session.state {
+            SessionState::Running => "Running".to_owned(),
+            SessionState::Cancelling => "Cancelling after the current step…".to_owned(),
+            SessionState::Finished(status) => {
+                format!("Finished ({status:?})").replace("Completed", "completed").replace("Cancelled", "cancelled")
+            }
+            SessionState::WorkerDied(reason) => format!("The worker stopped: {reason}"),
+        };
+        ui.strong(state);
+        if let Some(run) = session.current.and_then(|index| session.runs.get(index)) {
+            let phase = &session.suite.phases[run.planned.phase_index];
+            let quantization = phase.quantization.map(|q| format!(", {q}")).unwrap_or_default();
+            ui.label(format!(
+                "run {}/{}: {} ({} on {}{quantization})",
+                run.planned.index + 1,
+                session.runs.len(),
+                run.planned.label(),
+                phase.dtype,
+                phase.device
+            ));
+        }
+        if !session.is_active() && ui.button("Show comparison").clicked() {
+            commands.push(UiCommand::ShowView(crate::app::View::Compare));
+        }
+    });
+    ui.label(egui::RichText::new(format!("results: {}", session.result_dir.display())).small().weak());
+    for message in &session.messages {
+        ui.colored_label(ERROR_COLOR, message);
+    }
+}
+
+fn step_plot_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, height: f32) {
+    ui.strong(format!("Step time — {}", focus.planned.workload)).on_hover_text(
+        "milliseconds per step; warm-up steps (shaded) are left of 0 and never enter the statistics; earlier runs of this workload are drawn thin in their phase colour",
+    );
+    let warmup_steps = session.suite.settings.warmup_steps as f64;
+    Plot::new("step-times").height(height).legend(Legend::default()).x_axis_label("step").y_axis_label("ms").show(
+        ui,
+        |plot_ui| {
+            if warmup_steps > 0.0 {
+                plot_ui.span(
+                    Span::new("warm-up", -warmup_steps..=0.0).fill(egui::Color32::from_gray(128).gamma_multiply(0.15)),
+                );
+            }
+            for run in session.runs.iter().filter(|run| {
+                run.planned.workload_index == focus.planned.workload_index && run.planned.index != focus.planned.index
+            }) {
+                if run.measured.is_empty() {
+                    continue;
+                }
+                plot_ui.line(
+                    Line::new(run.planned.label(), PlotPoints::Borrowed(run.measured.display()))
+                        .color(phase_color(run.planned.phase_index).gamma_multiply(0.6))
+                        .width(1.0),
+                );
+            }
+            let color = phase_color(focus.planned.phase_index);
+            if !focus.warmup.is_empty() {
+                plot_ui.line(
+                    Line::new(
+                        format!("{} warm-up", focus.planned.label()),
+                        PlotPoints::Borrowed(focus.warmup.display()),
+                    )
+                    .color(egui::Color32::GRAY)
+                    .width(1.5),
+                );
+            }
+            plot_ui.line(
+                Line::new(focus.planned.label(), PlotPoints::Borrowed(focus.measured.display()))
+                    .color(color)
+                    .width(2.0),
+            );
+        },
+    );
+}
+
+fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, height: f32) {
+    ui.strong("Distribution per phase")
+        .on_hover_text("box: quartiles and median of the measured steps; whiskers: fastest and slowest step");
+    let runs: Vec<&LiveRun> = session
+        .runs
+        .iter()
+        .filter(|run| run.planned.workload_index == focus.planned.workload_index && run.box_stats.is_some())
+        .collect();
+    Plot::new("distributions").height(height).legend(Legend::default()).y_axis_label("ms").show_x(false).show(
+        ui,
+        |plot_ui| {
+            for (position, run) in runs.iter().enumerate() {
+                let Some(stats) = run.box_stats else { continue };
+                let spread = BoxSpread::new(stats.min_ms, stats.q1_ms, stats.median_ms, stats.q3_ms, stats.max_ms);
+                let color = phase_color(run.planned.phase_index);
+                let element = BoxElem::new(position as f64, spread)
+                    .name(run.planned.label())
+                    .fill(color.gamma_multiply(0.3))
+                    .stroke(egui::Stroke::new(1.5, color))
+                    .box_width(0.6);
+                plot_ui.box_plot(BoxPlot::new(run.planned.label(), vec![element]).color(color));
+            }
+        },
+    );
+}
+
+fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, session: &LiveSession, focus: &LiveRun) {
+    let telemetry = &focus.telemetry;
+    let link = egui::Id::unique("telemetry-time");
+    let mut plots: Vec<(&str, &str, &crate::app::Series, &str)> = Vec::new();
+    if telemetry.has_gpu() {
+        plots.push(("GPU utilization", "%", &telemetry.gpu_utilization_percent, "percent of time a kernel ran"));
+        plots.push(("GPU memory", "MiB", &telemetry.gpu_memory_mib, "device memory in use by every process"));
+        plots.push(("Power", "W", &telemetry.gpu_power_watts, "board power draw"));
+        plots.push(("Temperature", "°C", &telemetry.gpu_temperature_celsius, "GPU temperature"));
+        plots.push((
+            "SM clock",
+            "MHz",
+            &telemetry.gpu_sm_clock_mhz,
+            "streaming-multiprocessor clock; drops mean throttling",
+        ));
+    }
+    plots.push(("Process CPU", "% of a core", &telemetry.process_cpu_percent, "CPU time of phasebench (all threads)"));
+    plots.push(("Process memory", "MiB", &telemetry.rss_mib, "resident memory of phasebench"));
+
+    ui.horizontal(|ui| {
+        ui.strong("Telemetry").on_hover_text("sampled on the run's clock (seconds since the run started)");
+        if !telemetry.has_gpu() {
+            let reason = focus
+                .result
+                .as_ref()
+                .and_then(|result| result.telemetry.as_ref())
+                .and_then(|telemetry| telemetry.gpu_unavailable_reason.clone())
+                .or_else(|| app.environment.as_ref().and_then(|env| env.gpu.unavailable_reason.clone()))
+                .unwrap_or_else(|| "no GPU samples yet".into());
+            ui.label(
+                egui::RichText::new(format!("No GPU telemetry: {reason}. Showing the CPU and memory of this process."))
+                    .weak(),
+            );
+        }
+    });
+    let window = focus.result.as_ref().and_then(|result| result.measured_window_secs);
+    let columns = plots.len().min(if telemetry.has_gpu() { 4 } else { 2 });
+    let width = (ui.available_width() / columns as f32 - 8.0).max(120.0);
+    let height = 120.0;
+    for row in plots.chunks(columns) {
+        ui.horizontal(|ui| {
+            for (title, unit, series, hint) in row {
+                ui.vertical(|ui| {
+                    ui.label(format!("{title} ({unit})")).on_hover_text(*hint);
+                    Plot::new(("telemetry", *title))
+                        .width(width)
+                        .height(height)
+                        .link_axis(link, [true, false])
+                        .link_cursor(link, [true, false])
+                        .show(ui, |plot_ui| {
+                            if let Some([start, end]) = window {
+                                plot_ui.span(
+                                    Span::new("measured", start..=end)
+                                        .fill(egui::Color32::from_rgb(0x4c, 0x9b, 0xe8).gamma_multiply(0.08)),
+                                );
+                            }
+                            plot_ui.line(
+                                Line::new(*title, PlotPoints::Borrowed(series.display()))
+                                    .color(phase_color(focus.planned.phase_index)),
+                            );
+                        });
+                });
+            }
+        });
+    }
+    let _ = session;
+}
+
+fn runs_list_ui(ui: &mut egui::Ui, session: &LiveSession) {
+    ui.separator();
+    egui::CollapsingHeader::new(format!("Runs ({} finished)", session.finished.len())).default_open(true).show(
+        ui,
+        |ui| {
+            egui::ScrollArea::vertical().max_height(160.0).show(ui, |ui| {
+                for run in &session.finished {
+                    let label = format!("{}/{}@{}", run.workload, run.phase, run.batch_size);
+                    match &run.status {
+                        RunStatus::Completed => {
+                            let median =
+                                run.summary.as_ref().map_or_else(|| "no statistics".into(), |s| format_secs(s.median));
+                            ui.label(format!("{label}: median {median} over {} steps", run.step_secs.len()));
+                        }
+                        RunStatus::Failed { reason } => {
+                            ui.colored_label(ERROR_COLOR, format!("{label} failed: {reason}"));
+                        }
+                        RunStatus::Cancelled => {
+                            ui.label(format!("{label}: cancelled after {} steps", run.step_secs.len()));
+                        }
+                        RunStatus::Skipped { reason } => {
+                            ui.label(format!("{label}: skipped — {reason}"));
+                        }
+                    }
+                }
+            });
+        },
+    );
+}

@@ -1,0 +1,276 @@
+//! The panels of the desktop app. Each is a function `*_ui(ui, state, commands)` that draws from
+//! the app state and pushes [`UiCommand`]s; the app applies them after the frame. The editor's
+//! forms are the exception: they edit the draft suite in place, as egui widgets edit their value.
+
+mod compare;
+mod editor;
+mod history;
+mod live;
+mod widgets;
+
+pub use compare::{COLUMNS, compare_ui, comparison_ui, diff_ui};
+pub use editor::editor_ui;
+pub use history::history_ui;
+pub use live::live_ui;
+pub use widgets::{phase_color, verdict_color};
+
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+use crate::app::{PhasebenchApp, SessionState, UiCommand, View};
+use crate::suite;
+use crate::units::format_secs;
+
+/// Ctrl+O: open a suite.
+pub const OPEN_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+/// Ctrl+S: save the suite.
+pub const SAVE_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+/// Ctrl+Shift+S: save the suite under a new name.
+pub const SAVE_AS_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
+/// Ctrl+R: run the suite.
+pub const RUN_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
+/// Esc: cancel the running suite (or close the dialog on top).
+pub const CANCEL_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Escape);
+
+/// The whole window: menu and toolbar, the suite editor on the left, the chosen view in the
+/// middle, the status line, and any dialog on top.
+pub fn app_ui(ui: &mut egui::Ui, app: &mut PhasebenchApp, commands: &mut Vec<UiCommand>) {
+    shortcuts(ui.ctx(), app, commands);
+
+    egui::Panel::top("menu").show(ui, |ui| {
+        menu_bar_ui(ui, app, commands);
+        toolbar_ui(ui, app, commands);
+    });
+    egui::Panel::bottom("status").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(&app.status);
+        });
+    });
+    egui::Panel::left("editor").resizable(true).default_size(380.0).min_size(300.0).show(ui, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            let running = app.is_running();
+            editor_ui(ui, &mut app.document, app.selection, running, commands);
+        });
+    });
+    egui::CentralPanel::default().show(ui, |ui| match app.view {
+        View::Live => live_ui(ui, app, commands),
+        View::Compare => {
+            egui::ScrollArea::both().show(ui, |ui| {
+                compare_ui(ui, app, commands);
+                ui.separator();
+                diff_ui(ui, &app.diff, commands);
+            });
+        }
+        View::History => history_ui(ui, &app.history, &app.config.results_dir, commands),
+    });
+
+    dialogs_ui(ui.ctx(), app, commands);
+}
+
+fn shortcuts(ctx: &egui::Context, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
+    let dialog_open = app.notice.is_some() || app.pending_discard.is_some() || app.path_prompt.is_some();
+    ctx.input_mut(|input| {
+        if input.consume_shortcut(&SAVE_AS_SHORTCUT) {
+            commands.push(UiCommand::SaveSuiteAsDialog);
+        }
+        if input.consume_shortcut(&OPEN_SHORTCUT) {
+            commands.push(UiCommand::OpenSuiteDialog);
+        }
+        if input.consume_shortcut(&SAVE_SHORTCUT) {
+            commands.push(UiCommand::SaveSuite);
+        }
+        if input.consume_shortcut(&RUN_SHORTCUT) && app.run_disabled_reason().is_none() {
+            commands.push(UiCommand::Run);
+        }
+        if !dialog_open && input.consume_shortcut(&CANCEL_SHORTCUT) && app.is_running() {
+            commands.push(UiCommand::Cancel);
+        }
+    });
+}
+
+fn menu_bar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
+    let shortcut = |ui: &egui::Ui, shortcut: &KeyboardShortcut| ui.ctx().format_shortcut(shortcut);
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("New suite").clicked() {
+                commands.push(UiCommand::NewSuite);
+            }
+            if ui.add(egui::Button::new("Open suite…").shortcut_text(shortcut(ui, &OPEN_SHORTCUT))).clicked() {
+                commands.push(UiCommand::OpenSuiteDialog);
+            }
+            ui.menu_button("Open recent", |ui| {
+                if app.remembered.recent_suites.is_empty() {
+                    ui.label("no recent suites");
+                }
+                for path in &app.remembered.recent_suites {
+                    if ui.button(path.display().to_string()).clicked() {
+                        commands.push(UiCommand::OpenSuite(path.clone()));
+                    }
+                }
+            });
+            ui.menu_button("Examples", |ui| {
+                for (name, _) in suite::EXAMPLE_SUITES {
+                    if ui.button(*name).clicked() {
+                        commands.push(UiCommand::OpenExample(name));
+                    }
+                }
+            });
+            ui.separator();
+            if ui.add(egui::Button::new("Save").shortcut_text(shortcut(ui, &SAVE_SHORTCUT))).clicked() {
+                commands.push(UiCommand::SaveSuite);
+            }
+            if ui.add(egui::Button::new("Save as…").shortcut_text(shortcut(ui, &SAVE_AS_SHORTCUT))).clicked() {
+                commands.push(UiCommand::SaveSuiteAsDialog);
+            }
+            ui.separator();
+            if ui.button("Quit").clicked() {
+                commands.push(UiCommand::Quit);
+            }
+        });
+        ui.menu_button("Results", |ui| {
+            if ui.button("Open result…").clicked() {
+                commands.push(UiCommand::OpenResultDialog);
+            }
+            if ui.button("Export JSON…").on_hover_text("the shown result with every raw step, as JSON").clicked() {
+                commands.push(UiCommand::ExportJsonDialog);
+            }
+            if ui.button("History").clicked() {
+                commands.push(UiCommand::ShowView(View::History));
+            }
+        });
+        ui.menu_button("Help", |ui| {
+            if ui.button("About phasebench").clicked() {
+                commands.push(UiCommand::ShowAbout(true));
+            }
+        });
+    });
+}
+
+fn toolbar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
+    ui.horizontal(|ui| {
+        let disabled = app.run_disabled_reason();
+        let run = ui
+            .add_enabled(disabled.is_none(), egui::Button::new("Run"))
+            .on_hover_text(format!("run every workload in every phase ({})", ui.ctx().format_shortcut(&RUN_SHORTCUT)));
+        let run = match &disabled {
+            Some(reason) => run.on_disabled_hover_text(reason),
+            None => run,
+        };
+        if run.clicked() {
+            commands.push(UiCommand::Run);
+        }
+        let cancelling = app.session.as_ref().is_some_and(|s| s.state == SessionState::Cancelling);
+        if ui
+            .add_enabled(app.is_running() && !cancelling, egui::Button::new("Cancel"))
+            .on_hover_text("stop after the current step; finished runs stay saved (Esc)")
+            .clicked()
+        {
+            commands.push(UiCommand::Cancel);
+        }
+        ui.separator();
+        for (view, name) in [(View::Live, "Live"), (View::Compare, "Compare"), (View::History, "History")] {
+            if ui.selectable_label(app.view == view, name).clicked() {
+                commands.push(UiCommand::ShowView(view));
+            }
+        }
+        if let Some(session) = &app.session {
+            ui.separator();
+            let (done, total) = session.progress();
+            let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
+            let remaining = match session.remaining_secs() {
+                Some(secs) if session.is_active() => format!(", ≈{} left", format_secs(secs)),
+                Some(_) => String::new(),
+                None => ", estimating time left".into(),
+            };
+            let text = format!("{done}/{total} runs, {} elapsed{remaining}", format_secs(session.elapsed_secs()));
+            ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(320.0));
+        }
+    });
+}
+
+fn dialogs_ui(ctx: &egui::Context, app: &mut PhasebenchApp, commands: &mut Vec<UiCommand>) {
+    if let Some(notice) = &app.notice {
+        egui::Modal::new(egui::Id::unique("notice")).show(ctx, |ui| {
+            ui.set_max_width(640.0);
+            ui.heading(&notice.title);
+            ui.add(egui::Label::new(egui::RichText::new(&notice.text).monospace()).wrap());
+            if ui.button("OK").clicked() || ui.input(|input| input.key_pressed(Key::Escape)) {
+                commands.push(UiCommand::CloseNotice);
+            }
+        });
+    } else if app.pending_discard.is_some() {
+        egui::Modal::new(egui::Id::unique("discard")).show(ctx, |ui| {
+            ui.heading("Unsaved changes");
+            ui.label(format!("“{}” has changes that are not saved. Discard them?", app.document.suite.name));
+            ui.horizontal(|ui| {
+                if ui.button("Discard changes").clicked() {
+                    commands.push(UiCommand::ConfirmDiscard);
+                }
+                if ui.button("Keep editing").clicked() || ui.input(|input| input.key_pressed(Key::Escape)) {
+                    commands.push(UiCommand::CancelPending);
+                }
+            });
+        });
+    } else if let Some(prompt) = &mut app.path_prompt {
+        egui::Modal::new(egui::Id::unique("path-prompt")).show(ctx, |ui| {
+            ui.set_min_width(520.0);
+            ui.heading(prompt.purpose.describe());
+            ui.label(&prompt.note);
+            let label = ui.label(if prompt.purpose.is_save() { "Save to path" } else { "Path" });
+            let field = ui.add(egui::TextEdit::singleline(&mut prompt.text).desired_width(500.0)).labelled_by(label.id);
+            let entered = field.lost_focus() && ui.input(|input| input.key_pressed(Key::Enter));
+            ui.horizontal(|ui| {
+                if ui.button(if prompt.purpose.is_save() { "Save" } else { "Open" }).clicked() || entered {
+                    commands.push(UiCommand::SubmitPathPrompt);
+                }
+                if ui.button("Cancel").clicked() || ui.input(|input| input.key_pressed(Key::Escape)) {
+                    commands.push(UiCommand::ClosePathPrompt);
+                }
+            });
+        });
+    }
+    if app.about_open {
+        let mut open = true;
+        egui::Window::new("About phasebench").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            about_ui(ui, app);
+        });
+        if !open {
+            commands.push(UiCommand::ShowAbout(false));
+        }
+    }
+}
+
+fn about_ui(ui: &mut egui::Ui, app: &PhasebenchApp) {
+    ui.label("Point-and-click benchmarking of ML workloads: compare optimization phases with honest statistics.");
+    egui::Grid::new("versions").num_columns(2).show(ui, |ui| {
+        for (name, version) in [
+            ("phasebench", env!("CARGO_PKG_VERSION")),
+            ("candle", env!("PHASEBENCH_CANDLE_VERSION")),
+            ("egui / eframe", env!("PHASEBENCH_EGUI_VERSION")),
+            ("egui_plot", env!("PHASEBENCH_EGUI_PLOT_VERSION")),
+        ] {
+            ui.label(name);
+            ui.label(version);
+            ui.end_row();
+        }
+        ui.label("build");
+        ui.label(if cfg!(debug_assertions) { "debug (timings not representative)" } else { "release" });
+        ui.end_row();
+        ui.label("CUDA");
+        ui.label(if cfg!(feature = "cuda") { "compiled in" } else { "not compiled in (--features cuda)" });
+        ui.end_row();
+        if let Some(environment) = &app.environment {
+            ui.label("CPU");
+            ui.label(format!("{} ({} threads for compute)", environment.cpu_model, environment.compute_threads));
+            ui.end_row();
+            ui.label("GPU");
+            ui.label(match (&environment.gpu.gpus.first(), &environment.gpu.unavailable_reason) {
+                (Some(gpu), _) => {
+                    format!("{} (driver {})", gpu.name, environment.gpu.driver_version.as_deref().unwrap_or("?"))
+                }
+                (None, Some(reason)) => format!("none usable: {reason}"),
+                (None, None) => "none".into(),
+            });
+            ui.end_row();
+        }
+    });
+}

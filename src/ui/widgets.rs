@@ -1,0 +1,140 @@
+//! Small pieces the panels share: colours, typed number fields with units and ranges, and the
+//! explanations shown as tooltips on every metric.
+
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+
+use egui::{Color32, Stroke, StrokeKind};
+
+use crate::app::FieldState;
+use crate::compare::Verdict;
+
+/// Colour of invalid input and failures.
+pub const ERROR_COLOR: Color32 = Color32::from_rgb(0xe0, 0x4b, 0x4b);
+
+/// Colour of a phase in plots, by its index in the suite (stable while the suite runs).
+pub fn phase_color(phase_index: usize) -> Color32 {
+    const PALETTE: [Color32; 8] = [
+        Color32::from_rgb(0x4c, 0x9b, 0xe8),
+        Color32::from_rgb(0xf0, 0x8a, 0x24),
+        Color32::from_rgb(0x3c, 0xb3, 0x71),
+        Color32::from_rgb(0xd6, 0x4f, 0x9b),
+        Color32::from_rgb(0x9a, 0x7b, 0xe0),
+        Color32::from_rgb(0xc9, 0xb0, 0x2c),
+        Color32::from_rgb(0x2c, 0xb5, 0xc0),
+        Color32::from_rgb(0xa0, 0x6a, 0x4a),
+    ];
+    PALETTE[phase_index % PALETTE.len()]
+}
+
+/// Colour of a verdict: green faster, red slower, grey no change.
+pub fn verdict_color(verdict: Verdict) -> Color32 {
+    match verdict {
+        Verdict::Faster => Color32::from_rgb(0x3c, 0xb3, 0x71),
+        Verdict::Slower => ERROR_COLOR,
+        Verdict::NoChange => Color32::GRAY,
+    }
+}
+
+/// A labelled text field holding a number of type `T` in `range`, with its unit after it.
+/// Text that is not such a number stays on screen, outlined red with the reason below, and is
+/// recorded in `fields` (which blocks Run). Returns the new value when valid text was typed.
+#[allow(clippy::too_many_arguments)]
+pub fn number_field<T>(
+    ui: &mut egui::Ui,
+    fields: &mut FieldState,
+    key: &str,
+    label: &str,
+    unit: &str,
+    hint: &str,
+    range: RangeInclusive<T>,
+    current: T,
+) -> Option<T>
+where
+    T: FromStr + ToString + PartialOrd + Copy,
+{
+    let mut accepted = None;
+    ui.horizontal(|ui| {
+        let label_response = ui.label(label).on_hover_text(hint);
+        let text = fields.text.entry(key.to_owned()).or_insert_with(|| current.to_string());
+        let response = ui
+            .add(egui::TextEdit::singleline(text).desired_width(90.0))
+            .labelled_by(label_response.id)
+            .on_hover_text(format!("{hint} ({} – {})", range.start().to_string(), range.end().to_string()));
+        if !unit.is_empty() {
+            ui.label(unit);
+        }
+        if response.changed() {
+            match text.trim().parse::<T>() {
+                Ok(value) if range.contains(&value) => {
+                    fields.errors.remove(key);
+                    accepted = Some(value);
+                }
+                Ok(_) => {
+                    fields.errors.insert(
+                        key.to_owned(),
+                        format!(
+                            "{label} must be between {} and {}",
+                            range.start().to_string(),
+                            range.end().to_string()
+                        ),
+                    );
+                }
+                Err(_) => {
+                    fields.errors.insert(key.to_owned(), format!("{label}: “{}” is not a number", text.trim()));
+                }
+            }
+        }
+        if fields.errors.contains_key(key) {
+            ui.painter().rect_stroke(
+                response.rect.expand(1.0),
+                2.0,
+                Stroke::new(1.5, ERROR_COLOR),
+                StrokeKind::Outside,
+            );
+        }
+    });
+    if let Some(error) = fields.errors.get(key) {
+        ui.colored_label(ERROR_COLOR, error);
+    }
+    accepted
+}
+
+/// A labelled single-line text field; returns whether the text changed.
+pub fn text_field(ui: &mut egui::Ui, label: &str, hint: &str, text: &mut String, width: f32) -> bool {
+    ui.horizontal(|ui| {
+        let label_response = ui.label(label).on_hover_text(hint);
+        ui.add(egui::TextEdit::singleline(text).desired_width(width))
+            .labelled_by(label_response.id)
+            .on_hover_text(hint)
+            .changed()
+    })
+    .inner
+}
+
+/// What each metric of the compare table means, shown on its header.
+pub const METRIC_HINTS: &[(&str, &str)] = &[
+    ("Phase", "the optimization variant; the baseline is what the others are compared with"),
+    ("Batch", "items per step"),
+    ("Status", "completed, failed (with the reason), cancelled or skipped"),
+    ("p50", "median step time with its 95 % bootstrap confidence interval"),
+    ("p90", "90th-percentile step time: 1 step in 10 is slower"),
+    ("p99", "99th-percentile step time: 1 step in 100 is slower"),
+    ("Throughput", "batch items per second at the median step time"),
+    ("Speedup", "baseline time per item ÷ this phase's, with its 95 % CI (> 1 is faster)"),
+    (
+        "Verdict",
+        "faster/slower only when the whole CI is beyond the noise threshold and a Mann-Whitney U test gives p < 0.05",
+    ),
+    ("Max abs err", "largest absolute difference of this phase's output from the baseline's on the same input"),
+    ("Cosine", "cosine similarity of the output with the baseline's (1 = same direction)"),
+    ("Accuracy", "pass when every output is finite and the cosine similarity is at least 0.999"),
+    ("Peak RSS", "largest resident memory of the process during the run"),
+    ("Energy/step", "GPU energy per measured step (energy counter, else integrated power); needs NVML"),
+    ("Warnings", "reasons to distrust the timing (throttling, clock drops, other processes); hover for the fix"),
+];
+
+/// The explanation of a metric column.
+pub fn metric_hint(name: &str) -> &'static str {
+    METRIC_HINTS.iter().find(|(metric, _)| *metric == name).map_or("", |(_, hint)| hint)
+}

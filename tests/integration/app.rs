@@ -1,0 +1,341 @@
+//! The desktop app driven headless through egui_kittest, by accessible labels, as a user would:
+//! load a suite through the app's command path, edit it, run it with scripted GPU telemetry,
+//! read the compare table, cancel, and a snapshot of the compare view with fixed data.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use phasebench::app::{AppConfig, DiffOutcome, PhasebenchApp, Remembered, SessionState, UiCommand, View};
+use phasebench::results::{SuiteStatus, load_result};
+use phasebench::suite::ModelSpec;
+use phasebench::telemetry::{FakeSource, GpuSample, TelemetryChoice};
+
+use crate::{TestResult, fixture};
+
+/// A scripted GPU so the GPU plots and energy figures have data on machines without one.
+fn fake_gpu() -> TelemetryChoice {
+    let samples = (0..20)
+        .map(|i| GpuSample {
+            index: 0,
+            utilization_gpu_percent: Some(50.0 + i as f64),
+            memory_used_bytes: Some(1 << 30),
+            power_watts: Some(100.0 + i as f64),
+            energy_millijoules: Some(1_000 * i),
+            temperature_celsius: Some(50.0),
+            sm_clock_mhz: Some(1500.0),
+            ..GpuSample::default()
+        })
+        .collect();
+    TelemetryChoice::Fake(FakeSource::new(samples))
+}
+
+fn app(results: &Path) -> PhasebenchApp {
+    let config = AppConfig {
+        results_dir: results.to_owned(),
+        telemetry: fake_gpu(),
+        restore_last_suite: false,
+        native_dialogs: false,
+        ..AppConfig::default()
+    };
+    PhasebenchApp::new(config, Remembered::default())
+}
+
+fn harness(app: PhasebenchApp) -> Harness<'static, PhasebenchApp> {
+    Harness::builder().with_size([1500.0, 950.0]).build_ui_state(|ui, app: &mut PhasebenchApp| app.frame(ui), app)
+}
+
+/// Steps frames until `done` holds, at most `timeout`.
+fn step_until(
+    harness: &mut Harness<'_, PhasebenchApp>,
+    timeout: Duration,
+    done: impl Fn(&PhasebenchApp) -> bool,
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        harness.step();
+        if done(harness.state()) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+fn is_disabled(harness: &Harness<'_, PhasebenchApp>, label: &str) -> bool {
+    harness.get_by_role_and_label(Role::Button, label).accesskit_node().is_disabled()
+}
+
+#[test]
+fn a_loaded_suite_is_edited_and_a_bad_value_blocks_run_until_fixed() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/tiny.ron")));
+    harness.run();
+    assert_eq!(harness.state().document.suite.name, "tiny");
+    assert!(!is_disabled(&harness, "Run"));
+
+    harness.get_by_label("mlp — Mlp inference").click();
+    harness.run();
+    let hidden = harness.get_by_role_and_label(Role::TextInput, "hidden");
+    hidden.focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "hidden").type_text("4x8");
+    harness.run();
+    assert!(is_disabled(&harness, "Run"), "an invalid value must disable Run");
+    assert!(harness.query_all_by_label_contains("“4x8” is not a number").count() >= 1);
+    assert!(
+        harness.state().document.is_dirty() || harness.state().document.fields.errors.contains_key("w0.model.hidden")
+    );
+
+    harness.get_by_role_and_label(Role::TextInput, "hidden").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "hidden").type_text("48");
+    harness.run();
+    assert!(!is_disabled(&harness, "Run"));
+    match &harness.state().document.suite.workloads[0].model {
+        ModelSpec::Mlp(mlp) => assert_eq!(mlp.hidden, 48),
+        other => panic!("model changed kind: {other:?}"),
+    }
+    assert!(harness.state().document.is_dirty());
+    assert!(harness.state().document.title().starts_with('●'));
+
+    // A value the engine rejects (heads must divide hidden) blocks Run the same way.
+    harness.state_mut().apply(UiCommand::SetBaseline(1));
+    harness.state_mut().document.suite.baseline = "nobody".into();
+    harness.state_mut().document.revalidate();
+    harness.run();
+    assert!(is_disabled(&harness, "Run"));
+    assert!(harness.query_all_by_label_contains("nobody").count() >= 1);
+    Ok(())
+}
+
+#[test]
+fn a_broken_suite_file_shows_its_position_and_leaves_the_open_suite_untouched() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    let before = harness.state().document.suite.clone();
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("invalid_suites/syntax_error.ron")));
+    harness.run();
+    harness.get_by_label_contains("syntax_error.ron:7:9");
+    assert_eq!(harness.state().document.suite, before);
+    harness.get_by_label("OK").click();
+    harness.run();
+    assert!(harness.state().notice.is_none());
+    Ok(())
+}
+
+#[test]
+fn unsaved_changes_are_confirmed_before_another_suite_replaces_them() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().document.suite.name = "mine".into();
+    harness.state_mut().apply(UiCommand::OpenExample("precision.ron"));
+    harness.run();
+    assert_eq!(harness.state().document.suite.name, "mine");
+    harness.get_by_label("Keep editing").click();
+    harness.run();
+    assert_eq!(harness.state().document.suite.name, "mine");
+
+    harness.state_mut().apply(UiCommand::OpenExample("precision.ron"));
+    harness.run();
+    harness.get_by_label("Discard changes").click();
+    harness.run();
+    assert_eq!(harness.state().document.suite.name, "precision");
+    assert!(!harness.state().document.is_dirty());
+    Ok(())
+}
+
+#[test]
+fn save_as_through_the_path_prompt_writes_a_suite_that_loads_back() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let target = results.path().join("saved.ron");
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().document.suite.name = "saved".into();
+    harness.state_mut().apply(UiCommand::SaveSuiteAsDialog);
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::TextInput, "Save to path");
+    field.focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "Save to path").type_text(&target.display().to_string());
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Save").click();
+    harness.run();
+    let saved = phasebench::load_checked_suite(&target)?;
+    assert_eq!(saved, harness.state().document.suite);
+    assert!(!harness.state().document.is_dirty());
+    assert_eq!(harness.state().remembered.recent_suites.first(), Some(&target));
+    Ok(())
+}
+
+#[test]
+fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/tiny.ron")));
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Run").click();
+    assert!(step_until(&mut harness, Duration::from_secs(120), |app| app.session.is_some() && !app.is_running()));
+    harness.run();
+
+    let app = harness.state();
+    let session = app.session.as_ref().ok_or("no session")?;
+    assert_eq!(session.state, SessionState::Finished(SuiteStatus::Completed));
+    assert_eq!(session.finished.len(), 6);
+    assert!(session.runs.iter().all(|run| run.telemetry.has_gpu()), "fake GPU telemetry reached the live plots");
+    assert!(session.runs.iter().all(|run| run.measured.len() == run.result.as_ref().map_or(0, |r| r.step_secs.len())));
+    assert_eq!(app.view, View::Compare);
+    let on_disk = load_result(&session.result_dir)?;
+    assert_eq!(on_disk.runs.len(), 6);
+
+    // One table row per phase × batch: the phase column names each run; every verdict is shown.
+    let bf16_rows = session.finished.iter().filter(|run| run.phase == "bf16").count();
+    assert_eq!(harness.query_all_by_label("bf16").count(), bf16_rows);
+    for run in &session.finished {
+        if let Some(speedup) = &run.speedup {
+            harness.get_all_by_label(&speedup.verdict.to_string()).next().ok_or("verdict missing")?;
+        }
+    }
+    assert!(session.finished.iter().filter(|run| !run.is_baseline).all(|run| run.speedup.is_some()));
+
+    // Any two runs diff side by side.
+    for (label, nth) in [("Before", 0), ("After", 1)] {
+        harness.get_all_by_label(label).nth(nth).ok_or("no diff button")?.scroll_to_me();
+        harness.run();
+        harness.get_all_by_label(label).nth(nth).ok_or("no diff button")?.click();
+        harness.run();
+    }
+    assert!(
+        matches!(harness.state().diff.outcome, Some(DiffOutcome::Runs(Ok(_)))),
+        "{:?}",
+        harness.state().diff.outcome
+    );
+
+    // History lists the result; opening it shows it read-only in the compare view.
+    harness.get_by_label("History").click();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Open").click();
+    harness.run();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    let (path, opened) = harness.state().opened_result.as_ref().ok_or("the result did not open")?;
+    assert!(path.starts_with(results.path()));
+    assert_eq!(opened.runs.len(), 6);
+    harness.get_by_label("Back to this session");
+    Ok(())
+}
+
+#[test]
+fn cancel_stops_a_run_mid_way_and_keeps_what_was_measured() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/slow.ron")));
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Run").click();
+    let measuring = step_until(&mut harness, Duration::from_secs(30), |app| {
+        app.session.as_ref().is_some_and(|session| session.runs.first().is_some_and(|run| run.measured.len() >= 2))
+    });
+    assert!(measuring, "the first run never reported steps");
+    harness.key_press(egui::Key::Escape);
+    assert!(step_until(&mut harness, Duration::from_secs(30), |app| !app.is_running()));
+    harness.run();
+
+    let session = harness.state().session.as_ref().ok_or("no session")?;
+    assert_eq!(session.state, SessionState::Finished(SuiteStatus::Cancelled));
+    assert!(session.finished.len() < session.runs.len());
+    let on_disk = load_result(&session.result_dir)?;
+    assert_eq!(on_disk.status, SuiteStatus::Cancelled);
+    assert!(!on_disk.runs.is_empty() && !on_disk.runs[0].step_secs.is_empty());
+    Ok(())
+}
+
+/// A completed run with fixed, deterministic step times around `typical_ms`.
+fn fixed_run(
+    index: usize,
+    workload: &str,
+    phase: &str,
+    is_baseline: bool,
+    typical_ms: f64,
+) -> phasebench::results::RunResult {
+    use phasebench::results::{RunResult, RunStatus, StopReason};
+    use phasebench::suite::{DTypeSpec, DeviceSpec, Mode};
+    let step_secs: Vec<f64> =
+        (0..60).map(|i| typical_ms * 1e-3 * (1.0 + 0.04 * ((i * 37 % 11) as f64) / 10.0)).collect();
+    let summary = phasebench::stats::summarize(&step_secs, 2_000, 7).ok();
+    RunResult {
+        index,
+        workload: workload.into(),
+        phase: phase.into(),
+        batch_size: 1,
+        is_baseline,
+        model: "Mlp".into(),
+        dtype: if is_baseline { DTypeSpec::F32 } else { DTypeSpec::BF16 },
+        device: DeviceSpec::Cpu,
+        quantization: None,
+        mode: Mode::Inference,
+        status: RunStatus::Completed,
+        started_at: "2026-11-22T12:00:00Z".into(),
+        load_secs: Some(0.01),
+        warmup_step_secs: vec![typical_ms * 2e-3; 3],
+        step_start_secs: (0..60).map(|i| i as f64 * typical_ms * 1e-3).collect(),
+        measured_window_secs: Some([0.0, 60.0 * typical_ms * 1e-3]),
+        stop_reason: Some(StopReason::MinimumReached),
+        param_count: 1000,
+        param_bytes: 4000,
+        f32_param_bytes: 4000,
+        flops_per_item: Some(2e6),
+        peak_rss_bytes: Some(200 << 20),
+        start_rss_bytes: Some(190 << 20),
+        throughput_items_per_sec: summary.as_ref().map(|s| 1.0 / s.median),
+        summary,
+        speedup: None,
+        accuracy: (!is_baseline).then_some(phasebench::accuracy::Accuracy {
+            elements: 40,
+            nonfinite_values: 0,
+            max_abs_error: 1.7e-3,
+            max_rel_error: 2e-3,
+            mean_abs_error: 4e-4,
+            mean_squared_error: 3e-7,
+            cosine_similarity: Some(0.99996),
+            psnr_db: Some(58.0),
+        }),
+        training: None,
+        generation: None,
+        telemetry: None,
+        warnings: Vec::new(),
+        step_secs,
+        notes: Vec::new(),
+    }
+}
+
+#[test]
+fn the_compare_view_of_fixed_results_matches_its_snapshot() -> TestResult {
+    let suite = phasebench::suite::load_suite(&fixture("valid_suites/tiny.ron"))?;
+    let mut runs = vec![
+        fixed_run(0, "mlp", "baseline", true, 1.0),
+        fixed_run(1, "mlp", "bf16", false, 1.6),
+        fixed_run(2, "matmul", "baseline", true, 4.0),
+        fixed_run(3, "matmul", "bf16", false, 2.5),
+    ];
+    for candidate in [1, 3] {
+        let speedup = phasebench::compare::diff_runs(&runs[candidate - 1], &runs[candidate], 0.02, 2_000, 7)?;
+        runs[candidate].speedup = Some(speedup);
+    }
+    assert_eq!(runs[1].speedup.as_ref().map(|s| s.verdict), Some(phasebench::compare::Verdict::Slower));
+    assert_eq!(runs[3].speedup.as_ref().map(|s| s.verdict), Some(phasebench::compare::Verdict::Faster));
+
+    let mut harness = Harness::builder().with_size([1450.0, 620.0]).build_ui(move |ui| {
+        let mut commands = Vec::new();
+        egui::CentralPanel::default().show(ui, |ui| {
+            phasebench::ui::comparison_ui(ui, "fixed results", &suite, &runs, &mut commands);
+        });
+    });
+    harness.run();
+    harness.get_by_label("slower");
+    harness.get_by_label("faster");
+    harness.snapshot("compare_view");
+    Ok(())
+}
