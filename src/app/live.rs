@@ -14,7 +14,7 @@ use crate::suite::{DeviceSpec, Suite};
 use crate::telemetry::TelemetrySample;
 
 /// Most points a plotted series shows; longer series are shown as per-bucket minima and maxima.
-pub const MAX_DISPLAY_POINTS: usize = 4000;
+pub const MAX_DISPLAY_POINTS: usize = 2000;
 
 /// Points of one plotted line: every point, plus a decimated copy for display when it is long.
 #[derive(Clone, Debug, Default)]

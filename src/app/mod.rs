@@ -26,6 +26,9 @@ use crate::telemetry::TelemetryChoice;
 /// How long each frame may spend handling worker events before it draws.
 pub const EVENT_BUDGET: Duration = Duration::from_millis(4);
 
+/// Longest a worker event waits to be drawn; also the fastest the live view redraws by itself.
+pub const LIVE_REPAINT_INTERVAL: Duration = Duration::from_millis(50);
+
 /// Most recent suite files remembered.
 pub const MAX_RECENT_FILES: usize = 10;
 
@@ -306,6 +309,8 @@ pub struct FrameTimes {
     pub frame_secs: Vec<f64>,
     /// Plotted points in the frame with the most.
     pub max_plotted_points: usize,
+    /// Whether the frame now being drawn began while a suite ran.
+    pub previous_frame_ran_during_run: bool,
 }
 
 /// Frame-time statistics written by `--frame-stats`.
@@ -321,6 +326,10 @@ pub struct FrameStats {
     pub max_ms: f64,
     /// Most step-time points the live plots held in one frame.
     pub max_plotted_points: usize,
+    /// Frames that took longer than 16 ms (one frame at 60 Hz).
+    pub frames_over_16_ms: usize,
+    /// Every frame time in milliseconds, in order.
+    pub frame_ms: Vec<f64>,
     /// The result directory of the run.
     pub result_dir: Option<PathBuf>,
 }
@@ -435,7 +444,7 @@ impl PhasebenchApp {
         if let Some(session) = &mut self.session {
             let was_active = session.is_active();
             if session.drain(EVENT_BUDGET) {
-                ctx.request_repaint();
+                ctx.request_repaint_after(LIVE_REPAINT_INTERVAL);
             }
             if was_active && !session.is_active() {
                 self.session_ended();
@@ -761,7 +770,8 @@ impl PhasebenchApp {
         let wake: runner::Wake = match &self.ctx {
             Some(ctx) => {
                 let ctx = ctx.clone();
-                Arc::new(move || ctx.request_repaint())
+                // Step batches come every 50 ms; drawing more often only takes CPU from the worker.
+                Arc::new(move || ctx.request_repaint_after(LIVE_REPAINT_INTERVAL))
             }
             None => Arc::new(|| {}),
         };
@@ -806,19 +816,23 @@ impl PhasebenchApp {
         }
     }
 
-    /// Records one frame's CPU time (while a suite runs).
-    pub fn record_frame(&mut self, cpu_secs: Option<f32>, plotted_points: usize) {
-        if self.is_running()
-            && let Some(secs) = cpu_secs
+    /// Records the time of the previous frame (UI and rendering, as eframe measures it) when that
+    /// whole frame ran while a suite was running; the frame that started the run is not counted.
+    pub fn record_frame(&mut self, previous_frame_secs: Option<f32>, plotted_points: usize) {
+        if self.frame_times.previous_frame_ran_during_run
+            && self.is_running()
+            && let Some(secs) = previous_frame_secs
         {
             self.frame_times.frame_secs.push(f64::from(secs));
             self.frame_times.max_plotted_points = self.frame_times.max_plotted_points.max(plotted_points);
         }
+        self.frame_times.previous_frame_ran_during_run = self.is_running();
     }
 
     /// Frame-time statistics of the last run.
     pub fn frame_stats(&self) -> FrameStats {
-        let mut sorted: Vec<f64> = self.frame_times.frame_secs.iter().map(|s| s * 1e3).collect();
+        let frame_ms: Vec<f64> = self.frame_times.frame_secs.iter().map(|s| s * 1e3).collect();
+        let mut sorted = frame_ms.clone();
         sorted.sort_by(f64::total_cmp);
         let q = |p| if sorted.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&sorted, p) };
         FrameStats {
@@ -827,6 +841,8 @@ impl PhasebenchApp {
             p99_ms: q(0.99),
             max_ms: sorted.last().copied().unwrap_or(0.0),
             max_plotted_points: self.frame_times.max_plotted_points,
+            frames_over_16_ms: sorted.iter().filter(|&&ms| ms > 16.0).count(),
+            frame_ms,
             result_dir: self.session.as_ref().map(|session| session.result_dir.clone()),
         }
     }
@@ -1100,8 +1116,13 @@ impl eframe::App for DesktopApp {
 
 /// Opens the window and runs the app until it is closed.
 pub fn run_window(config: AppConfig) -> Result<(), String> {
+    let mut viewport = egui::ViewportBuilder::default();
+    // The icon is a PNG made from assets/icon.svg; a broken one only costs the window its icon.
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon-256.png")) {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
+        viewport: viewport
             .with_title("phasebench")
             .with_app_id("io.github.phasebench")
             .with_inner_size([1400.0, 900.0])

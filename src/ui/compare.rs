@@ -83,15 +83,17 @@ pub fn comparison_ui(ui: &mut egui::Ui, label: &str, suite: &Suite, runs: &[RunR
             workload.model.kind_name(),
             workload.mode.name().to_lowercase()
         ));
-        egui::Grid::new(("compare", workload_index)).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-            for column in COLUMNS {
-                ui.label(RichText::new(column).strong()).on_hover_text(metric_hint(column));
-            }
-            ui.end_row();
-            for (run_index, run) in rows {
-                row_ui(ui, suite, run, run_index, commands);
+        egui::ScrollArea::horizontal().id_salt(("compare-scroll", workload_index)).show(ui, |ui| {
+            egui::Grid::new(("compare", workload_index)).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
+                for column in COLUMNS {
+                    ui.label(RichText::new(column).strong()).on_hover_text(metric_hint(column));
+                }
                 ui.end_row();
-            }
+                for (run_index, run) in rows {
+                    row_ui(ui, suite, run, run_index, commands);
+                    ui.end_row();
+                }
+            });
         });
     }
     ui.add_space(8.0);
@@ -268,13 +270,23 @@ fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
         for workload in workloads {
             ui.vertical(|ui| {
                 ui.label(workload);
+                let shown: Vec<&RunResult> =
+                    runs.iter().filter(|run| run.workload == workload && !run.step_secs.is_empty()).collect();
+                let names: Vec<String> = shown.iter().map(|run| format!("{}@{}", run.phase, run.batch_size)).collect();
                 Plot::new(("compare-distributions", workload))
                     .width(width)
                     .height(220.0)
                     .y_axis_label("ms")
                     .show_x(false)
+                    .x_axis_formatter(move |mark, _| {
+                        let nearest = mark.value.round();
+                        if (mark.value - nearest).abs() > 1e-6 || nearest < 0.0 {
+                            return String::new();
+                        }
+                        names.get(nearest as usize).cloned().unwrap_or_default()
+                    })
                     .show(ui, |plot_ui| {
-                        for (position, run) in runs.iter().filter(|run| run.workload == workload).enumerate() {
+                        for (position, run) in shown.iter().enumerate() {
                             let Some(stats) = BoxStats::of(&run.step_secs) else { continue };
                             let color = phase_color(phase_index(suite, run));
                             let name = format!("{}@{}", run.phase, run.batch_size);

@@ -129,9 +129,20 @@ fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, he
         .iter()
         .filter(|run| run.planned.workload_index == focus.planned.workload_index && run.box_stats.is_some())
         .collect();
-    Plot::new("distributions").height(height).legend(Legend::default()).y_axis_label("ms").show_x(false).show(
-        ui,
-        |plot_ui| {
+    let names: Vec<String> =
+        runs.iter().map(|run| format!("{}@{}", run.planned.phase, run.planned.batch_size)).collect();
+    Plot::new("distributions")
+        .height(height)
+        .y_axis_label("ms")
+        .show_x(false)
+        .x_axis_formatter(move |mark, _| {
+            let nearest = mark.value.round();
+            if (mark.value - nearest).abs() > 1e-6 || nearest < 0.0 {
+                return String::new();
+            }
+            names.get(nearest as usize).cloned().unwrap_or_default()
+        })
+        .show(ui, |plot_ui| {
             for (position, run) in runs.iter().enumerate() {
                 let Some(stats) = run.box_stats else { continue };
                 let spread = BoxSpread::new(stats.min_ms, stats.q1_ms, stats.median_ms, stats.q3_ms, stats.max_ms);
@@ -143,8 +154,7 @@ fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, he
                     .box_width(0.6);
                 plot_ui.box_plot(BoxPlot::new(run.planned.label(), vec![element]).color(color));
             }
-        },
-    );
+        });
 }
 
 fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, session: &LiveSession, focus: &LiveRun) {

@@ -54,7 +54,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut PhasebenchApp, commands: &mut Vec<UiC
     egui::CentralPanel::default().show(ui, |ui| match app.view {
         View::Live => live_ui(ui, app, commands),
         View::Compare => {
-            egui::ScrollArea::both().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
                 compare_ui(ui, app, commands);
                 ui.separator();
                 diff_ui(ui, &app.diff, commands);
