@@ -42,4 +42,5 @@ spread=$(convert "$out/screenshot.png" -colorspace Gray -format '%[fx:standard_d
 colours=$(convert "$out/screenshot.png" -format '%k' info:)
 echo "screenshot $out/screenshot.png: grey spread $spread, $colours colours"
 awk -v s="$spread" -v c="$colours" 'BEGIN { exit !(s > 0.03 && c > 50) }' || { echo "the screenshot is blank" >&2; exit 1; }
-echo "frame times while running: $(tr -d '\n ' <"$out/frames.json")"
+stats=$(tr -d '\n ' <"$out/frames.json" | grep -oE '"(frames|p50_ms|p99_ms|max_ms|frames_over_16_ms)":[0-9.]+' | tr '\n' ' ')
+echo "frame times while running: $stats"
