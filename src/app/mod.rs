@@ -596,29 +596,9 @@ impl PhasebenchApp {
                 self.selection = Selection::Workload(self.document.suite.workloads.len() - 1);
                 self.document.structure_changed();
             }
-            UiCommand::DuplicateWorkload(index) => {
-                if let Some(workload) = self.document.suite.workloads.get(index).cloned() {
-                    let name =
-                        unique_name(self.document.suite.workloads.iter().map(|w| w.name.as_str()), &workload.name);
-                    self.document.suite.workloads.insert(index + 1, Workload { name, ..workload });
-                    self.selection = Selection::Workload(index + 1);
-                    self.document.structure_changed();
-                }
-            }
-            UiCommand::RemoveWorkload(index) => {
-                if index < self.document.suite.workloads.len() {
-                    self.document.suite.workloads.remove(index);
-                    self.selection = Selection::Settings;
-                    self.document.structure_changed();
-                }
-            }
-            UiCommand::MoveWorkload { index, up } => {
-                if let Some(target) = moved(index, up, self.document.suite.workloads.len()) {
-                    self.document.suite.workloads.swap(index, target);
-                    self.selection = Selection::Workload(target);
-                    self.document.structure_changed();
-                }
-            }
+            UiCommand::DuplicateWorkload(index) => self.edit_workloads(ListEdit::Duplicate(index)),
+            UiCommand::RemoveWorkload(index) => self.edit_workloads(ListEdit::Remove(index)),
+            UiCommand::MoveWorkload { index, up } => self.edit_workloads(ListEdit::Move { index, up }),
             UiCommand::AddPhase => {
                 let name = unique_name(self.document.suite.phases.iter().map(|p| p.name.as_str()), "phase");
                 self.document.suite.phases.push(Phase {
@@ -631,28 +611,9 @@ impl PhasebenchApp {
                 self.selection = Selection::Phase(self.document.suite.phases.len() - 1);
                 self.document.structure_changed();
             }
-            UiCommand::DuplicatePhase(index) => {
-                if let Some(phase) = self.document.suite.phases.get(index).cloned() {
-                    let name = unique_name(self.document.suite.phases.iter().map(|p| p.name.as_str()), &phase.name);
-                    self.document.suite.phases.insert(index + 1, Phase { name, ..phase });
-                    self.selection = Selection::Phase(index + 1);
-                    self.document.structure_changed();
-                }
-            }
-            UiCommand::RemovePhase(index) => {
-                if index < self.document.suite.phases.len() {
-                    self.document.suite.phases.remove(index);
-                    self.selection = Selection::Settings;
-                    self.document.structure_changed();
-                }
-            }
-            UiCommand::MovePhase { index, up } => {
-                if let Some(target) = moved(index, up, self.document.suite.phases.len()) {
-                    self.document.suite.phases.swap(index, target);
-                    self.selection = Selection::Phase(target);
-                    self.document.structure_changed();
-                }
-            }
+            UiCommand::DuplicatePhase(index) => self.edit_phases(ListEdit::Duplicate(index)),
+            UiCommand::RemovePhase(index) => self.edit_phases(ListEdit::Remove(index)),
+            UiCommand::MovePhase { index, up } => self.edit_phases(ListEdit::Move { index, up }),
             UiCommand::SetBaseline(index) => {
                 if let Some(phase) = self.document.suite.phases.get(index) {
                     self.document.suite.baseline = phase.name.clone();
@@ -746,6 +707,29 @@ impl PhasebenchApp {
     /// Whether the app asked to close the window (Quit, or exit-when-done).
     pub fn quit_requested(&self) -> bool {
         self.quit_requested
+    }
+
+    fn edit_workloads(&mut self, edit: ListEdit) {
+        let workloads = &mut self.document.suite.workloads;
+        if let Some(selected) = edit_list(workloads, edit, |w| w.name.as_str(), |w, name| Workload { name, ..w }) {
+            self.selection = selected.map_or(Selection::Settings, Selection::Workload);
+            self.document.structure_changed();
+        }
+    }
+
+    fn edit_phases(&mut self, edit: ListEdit) {
+        let phases = &mut self.document.suite.phases;
+        if let Some(selected) = edit_list(phases, edit, |p| p.name.as_str(), |p, name| Phase { name, ..p }) {
+            // Removing the baseline makes the first phase left the baseline.
+            let suite = &mut self.document.suite;
+            if !suite.phases.iter().any(|phase| phase.name == suite.baseline)
+                && let Some(first) = suite.phases.first()
+            {
+                suite.baseline = first.name.clone();
+            }
+            self.selection = selected.map_or(Selection::Settings, Selection::Phase);
+            self.document.structure_changed();
+        }
     }
 
     fn replace_document(&mut self, document: SuiteDocument, status: &str) {
@@ -1050,6 +1034,45 @@ fn unique_name<'a>(taken: impl Iterator<Item = &'a str> + Clone, base: &str) -> 
         .unwrap_or_else(|| base.to_owned())
 }
 
+/// A change to the workload or phase list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListEdit {
+    /// Insert a copy (with a new name) after the item.
+    Duplicate(usize),
+    /// Remove the item (never the last one).
+    Remove(usize),
+    /// Move the item one place up or down.
+    Move { index: usize, up: bool },
+}
+
+/// Applies `edit` to `items`; returns what to select afterwards (`Some(None)`: nothing, i.e. the
+/// settings), or `None` when the edit did not apply.
+fn edit_list<T: Clone>(
+    items: &mut Vec<T>,
+    edit: ListEdit,
+    name: impl Fn(&T) -> &str,
+    renamed: impl Fn(T, String) -> T,
+) -> Option<Option<usize>> {
+    match edit {
+        ListEdit::Duplicate(index) => {
+            let item = items.get(index)?.clone();
+            let new_name = unique_name(items.iter().map(&name), name(&item));
+            items.insert(index + 1, renamed(item, new_name));
+            Some(Some(index + 1))
+        }
+        ListEdit::Remove(index) if index < items.len() && items.len() > 1 => {
+            items.remove(index);
+            Some(None)
+        }
+        ListEdit::Remove(_) => None,
+        ListEdit::Move { index, up } => {
+            let target = moved(index, up, items.len())?;
+            items.swap(index, target);
+            Some(Some(target))
+        }
+    }
+}
+
 /// The index `index` moves to, when it can move that way.
 fn moved(index: usize, up: bool, len: usize) -> Option<usize> {
     match up {
@@ -1145,6 +1168,22 @@ mod tests {
         assert_eq!(unique_name(taken.iter().copied(), "mlp"), "mlp-3");
         assert_eq!(unique_name(taken.iter().copied(), "mlp-2"), "mlp-3");
         assert_eq!(unique_name(taken.iter().copied(), "conv"), "conv");
+    }
+
+    #[test]
+    fn list_edits_copy_with_a_new_name_keep_one_item_and_move_within_bounds() {
+        let name = String::as_str;
+        let renamed = |_: String, new: String| new;
+        let mut items = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(edit_list(&mut items, ListEdit::Duplicate(0), name, renamed), Some(Some(1)));
+        assert_eq!(items, ["a", "a-2", "b"]);
+        assert_eq!(edit_list(&mut items, ListEdit::Move { index: 2, up: true }, name, renamed), Some(Some(1)));
+        assert_eq!(items, ["a", "b", "a-2"]);
+        assert_eq!(edit_list(&mut items, ListEdit::Move { index: 2, up: false }, name, renamed), None);
+        assert_eq!(edit_list(&mut items, ListEdit::Remove(0), name, renamed), Some(None));
+        assert_eq!(edit_list(&mut items, ListEdit::Remove(0), name, renamed), Some(None));
+        assert_eq!(edit_list(&mut items, ListEdit::Remove(0), name, renamed), None, "the last item stays");
+        assert_eq!(items, ["a-2"]);
     }
 
     #[test]

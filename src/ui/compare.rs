@@ -4,7 +4,7 @@
 //! any two runs or result files.
 
 use egui::RichText;
-use egui_plot::{Bar, BarChart, BoxElem, BoxPlot, BoxSpread, HLine, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, BoxPlot, HLine, Line, Plot, PlotPoints};
 
 use crate::app::{BoxStats, DiffOutcome, DiffSide, DiffState, PhasebenchApp, Side, UiCommand};
 use crate::compare::{self, Speedup};
@@ -12,7 +12,7 @@ use crate::results::{RunResult, RunStatus};
 use crate::suite::Suite;
 use crate::units::{format_bytes, format_secs};
 
-use super::widgets::{ERROR_COLOR, metric_hint, phase_color, verdict_color};
+use super::widgets::{ERROR_COLOR, box_element, category_formatter, metric_hint, phase_color, verdict_color};
 
 /// Columns of the compare table, in order.
 pub const COLUMNS: [&str; 16] = [
@@ -226,17 +226,9 @@ fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     let with_speedup: Vec<&RunResult> = runs.iter().filter(|run| run.speedup.is_some()).collect();
     let labels: Vec<String> =
         with_speedup.iter().map(|run| format!("{}/{}@{}", run.workload, run.phase, run.batch_size)).collect();
-    Plot::new("speedups")
-        .height(240.0)
-        .y_axis_label("× baseline")
-        .x_axis_formatter(move |mark, _| {
-            labels
-                .get(mark.value.round() as usize)
-                .filter(|_| (mark.value - mark.value.round()).abs() < 1e-6)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .show(ui, |plot_ui| {
+    Plot::new("speedups").height(240.0).y_axis_label("× baseline").x_axis_formatter(category_formatter(labels)).show(
+        ui,
+        |plot_ui| {
             plot_ui.hline(HLine::new("no change", 1.0).color(egui::Color32::GRAY));
             for (position, run) in with_speedup.iter().enumerate() {
                 let Some(speedup) = &run.speedup else { continue };
@@ -253,7 +245,8 @@ fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
                         .width(2.5),
                 );
             }
-        });
+        },
+    );
 }
 
 fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
@@ -278,25 +271,13 @@ fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
                     .height(220.0)
                     .y_axis_label("ms")
                     .show_x(false)
-                    .x_axis_formatter(move |mark, _| {
-                        let nearest = mark.value.round();
-                        if (mark.value - nearest).abs() > 1e-6 || nearest < 0.0 {
-                            return String::new();
-                        }
-                        names.get(nearest as usize).cloned().unwrap_or_default()
-                    })
+                    .x_axis_formatter(category_formatter(names))
                     .show(ui, |plot_ui| {
                         for (position, run) in shown.iter().enumerate() {
                             let Some(stats) = BoxStats::of(&run.step_secs) else { continue };
                             let color = phase_color(phase_index(suite, run));
                             let name = format!("{}@{}", run.phase, run.batch_size);
-                            let spread =
-                                BoxSpread::new(stats.min_ms, stats.q1_ms, stats.median_ms, stats.q3_ms, stats.max_ms);
-                            let element = BoxElem::new(position as f64, spread)
-                                .name(&name)
-                                .fill(color.gamma_multiply(0.3))
-                                .stroke(egui::Stroke::new(1.5, color))
-                                .box_width(0.6);
+                            let element = box_element(position, stats, &name, color);
                             plot_ui.box_plot(BoxPlot::new(name, vec![element]).color(color));
                         }
                     });

@@ -1,13 +1,13 @@
 //! The live view: which run is measuring, its step times as they arrive (warm-up shaded apart)
 //! over the earlier runs of the same workload, the distribution per phase, and telemetry.
 
-use egui_plot::{BoxElem, BoxPlot, BoxSpread, Legend, Line, Plot, PlotPoints, Span};
+use egui_plot::{BoxPlot, Legend, Line, Plot, PlotPoints, Span};
 
 use crate::app::{LiveRun, LiveSession, PhasebenchApp, SessionState, UiCommand};
 use crate::results::RunStatus;
 use crate::units::format_secs;
 
-use super::widgets::{ERROR_COLOR, phase_color};
+use super::widgets::{ERROR_COLOR, box_element, category_formatter, phase_color};
 
 /// The live view of the running (or last) suite.
 pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
@@ -135,23 +135,12 @@ fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, he
         .height(height)
         .y_axis_label("ms")
         .show_x(false)
-        .x_axis_formatter(move |mark, _| {
-            let nearest = mark.value.round();
-            if (mark.value - nearest).abs() > 1e-6 || nearest < 0.0 {
-                return String::new();
-            }
-            names.get(nearest as usize).cloned().unwrap_or_default()
-        })
+        .x_axis_formatter(category_formatter(names))
         .show(ui, |plot_ui| {
             for (position, run) in runs.iter().enumerate() {
                 let Some(stats) = run.box_stats else { continue };
-                let spread = BoxSpread::new(stats.min_ms, stats.q1_ms, stats.median_ms, stats.q3_ms, stats.max_ms);
                 let color = phase_color(run.planned.phase_index);
-                let element = BoxElem::new(position as f64, spread)
-                    .name(run.planned.label())
-                    .fill(color.gamma_multiply(0.3))
-                    .stroke(egui::Stroke::new(1.5, color))
-                    .box_width(0.6);
+                let element = box_element(position, stats, &run.planned.label(), color);
                 plot_ui.box_plot(BoxPlot::new(run.planned.label(), vec![element]).color(color));
             }
         });

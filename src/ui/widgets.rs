@@ -5,8 +5,9 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use egui::{Color32, Stroke, StrokeKind};
+use egui_plot::{BoxElem, BoxSpread, GridMark};
 
-use crate::app::FieldState;
+use crate::app::{BoxStats, FieldState};
 use crate::compare::Verdict;
 
 /// Colour of invalid input and failures.
@@ -137,4 +138,26 @@ pub const METRIC_HINTS: &[(&str, &str)] = &[
 /// The explanation of a metric column.
 pub fn metric_hint(name: &str) -> &'static str {
     METRIC_HINTS.iter().find(|(metric, _)| *metric == name).map_or("", |(_, hint)| hint)
+}
+
+/// An x-axis formatter for categories: grid marks at whole numbers are labelled with `names`
+/// (position 0 is the first), every other mark is left blank.
+pub fn category_formatter(names: Vec<String>) -> impl Fn(GridMark, &RangeInclusive<f64>) -> String {
+    move |mark, _| {
+        let nearest = mark.value.round();
+        if (mark.value - nearest).abs() > 1e-6 || nearest < 0.0 {
+            return String::new();
+        }
+        names.get(nearest as usize).cloned().unwrap_or_default()
+    }
+}
+
+/// A box of step times (quartiles, median, fastest and slowest) at `position`, in `color`.
+pub fn box_element(position: usize, stats: BoxStats, name: &str, color: Color32) -> BoxElem {
+    let spread = BoxSpread::new(stats.min_ms, stats.q1_ms, stats.median_ms, stats.q3_ms, stats.max_ms);
+    BoxElem::new(position as f64, spread)
+        .name(name)
+        .fill(color.gamma_multiply(0.3))
+        .stroke(Stroke::new(1.5, color))
+        .box_width(0.6)
 }
