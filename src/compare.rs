@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::Accuracy;
-use crate::results::{RunResult, RunStatus, SuiteResult};
+use crate::results::{Environment, RunResult, RunStatus, SuiteResult};
 use crate::stats::{self, Interval, StatsError};
 
 /// Significance level of the rank test behind a verdict.
@@ -97,6 +97,37 @@ pub fn diff_runs(
     speedup(&per_item_secs(before), &per_item_secs(after), noise_threshold, resamples, seed)
 }
 
+/// What a before/after comparison of one run concludes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// Faster beyond the threshold and the rank test.
+    Improved,
+    /// Slower beyond the threshold and the rank test.
+    Regressed,
+    /// No change larger than the threshold could be shown.
+    Unchanged,
+}
+
+impl From<Verdict> for Change {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Faster => Self::Improved,
+            Verdict::Slower => Self::Regressed,
+            Verdict::NoChange => Self::Unchanged,
+        }
+    }
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Improved => "improved",
+            Self::Regressed => "regressed",
+            Self::Unchanged => "unchanged",
+        })
+    }
+}
+
 /// The same run (workload, phase, batch size) in two results, compared.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunDiff {
@@ -106,44 +137,103 @@ pub struct RunDiff {
     pub before_median_secs: Option<f64>,
     /// Median step time after, when that run has steps.
     pub after_median_secs: Option<f64>,
-    /// `after` against `before`, or why they cannot be compared.
+    /// `after` against `before` (ratio > 1: after is faster), or why they cannot be compared.
     pub speedup: Result<Speedup, String>,
 }
 
-/// Pairs the runs of two results by workload, phase and batch size, in `after`'s order, and
-/// compares each pair with the noise threshold of `after`'s suite. Runs in only one result are left out.
-pub fn diff_results(before: &SuiteResult, after: &SuiteResult, resamples: usize) -> Vec<RunDiff> {
-    let label = |run: &RunResult| format!("{}/{}@{}", run.workload, run.phase, run.batch_size);
+impl RunDiff {
+    /// The conclusion, when the runs could be compared.
+    pub fn change(&self) -> Option<Change> {
+        self.speedup.as_ref().ok().map(|speedup| speedup.verdict.into())
+    }
+}
+
+/// Two results compared run by run, with what only one of them has and how their machines differ.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResultDiff {
+    /// Runs in both, in `after`'s order.
+    pub runs: Vec<RunDiff>,
+    /// Runs only in `before`.
+    pub only_before: Vec<String>,
+    /// Runs only in `after`.
+    pub only_after: Vec<String>,
+    /// Differences of machine and software that can explain a change (CPU, GPU, driver, versions).
+    pub environment_differences: Vec<String>,
+}
+
+impl ResultDiff {
+    /// Runs that got slower beyond the threshold.
+    pub fn regressions(&self) -> usize {
+        self.runs.iter().filter(|run| run.change() == Some(Change::Regressed)).count()
+    }
+}
+
+fn run_label(run: &RunResult) -> String {
+    format!("{}/{}@{}", run.workload, run.phase, run.batch_size)
+}
+
+/// Pairs the runs of two results by workload, phase and batch size and compares each pair's
+/// per-item step times, `after` against `before`, with `threshold` as the noise threshold.
+pub fn diff_results(before: &SuiteResult, after: &SuiteResult, threshold: f64, resamples: usize) -> ResultDiff {
+    let same =
+        |a: &RunResult, b: &RunResult| a.workload == b.workload && a.phase == b.phase && a.batch_size == b.batch_size;
     let median = |run: &RunResult| run.summary.as_ref().map(|summary| summary.median);
-    after
+    let runs = after
         .runs
         .iter()
         .filter_map(|after_run| {
-            let before_run = before.runs.iter().find(|run| {
-                run.workload == after_run.workload
-                    && run.phase == after_run.phase
-                    && run.batch_size == after_run.batch_size
-            })?;
+            let before_run = before.runs.iter().find(|run| same(run, after_run))?;
             let speedup = if !matches!(before_run.status, RunStatus::Completed) {
                 Err("the run before did not complete".to_owned())
             } else if !matches!(after_run.status, RunStatus::Completed) {
                 Err("the run after did not complete".to_owned())
             } else {
-                diff_runs(
-                    before_run,
-                    after_run,
-                    after.suite.settings.noise_threshold,
-                    resamples,
-                    after.suite.settings.seed,
-                )
-                .map_err(|error| error.to_string())
+                diff_runs(before_run, after_run, threshold, resamples, after.suite.settings.seed)
+                    .map_err(|error| error.to_string())
             };
             Some(RunDiff {
-                label: label(after_run),
+                label: run_label(after_run),
                 before_median_secs: median(before_run),
                 after_median_secs: median(after_run),
                 speedup,
             })
+        })
+        .collect();
+    let only = |of: &SuiteResult, other: &SuiteResult| -> Vec<String> {
+        of.runs.iter().filter(|run| !other.runs.iter().any(|o| same(o, run))).map(run_label).collect()
+    };
+    ResultDiff {
+        runs,
+        only_before: only(before, after),
+        only_after: only(after, before),
+        environment_differences: environment_differences(&before.environment, &after.environment),
+    }
+}
+
+/// What differs between two machines or builds in ways that move timings.
+pub fn environment_differences(before: &Environment, after: &Environment) -> Vec<String> {
+    let gpus = |env: &Environment| env.gpu.gpus.iter().map(|gpu| gpu.name.clone()).collect::<Vec<_>>().join(", ");
+    let fields: [(&str, String, String); 9] = [
+        ("host", before.hostname.clone().unwrap_or_default(), after.hostname.clone().unwrap_or_default()),
+        ("CPU", before.cpu_model.clone(), after.cpu_model.clone()),
+        ("compute threads", before.compute_threads.to_string(), after.compute_threads.to_string()),
+        ("GPU", gpus(before), gpus(after)),
+        (
+            "NVIDIA driver",
+            before.gpu.driver_version.clone().unwrap_or_default(),
+            after.gpu.driver_version.clone().unwrap_or_default(),
+        ),
+        ("phasebench", before.phasebench_version.clone(), after.phasebench_version.clone()),
+        ("candle", before.candle_version.clone(), after.candle_version.clone()),
+        ("build profile", before.build_profile.clone(), after.build_profile.clone()),
+        ("OS", before.os.clone(), after.os.clone()),
+    ];
+    fields
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(what, a, b)| {
+            let shown = |value: String| if value.is_empty() { "(none)".to_owned() } else { value };
+            format!("{what} differs: {} before, {} after", shown(a), shown(b))
         })
         .collect()
 }
@@ -183,6 +273,17 @@ mod tests {
             let result = speedup(&samples, &doubled, 0.02, 1000, seed).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(result.verdict, Verdict::Slower, "{:?}", result);
         }
+    }
+
+    #[test]
+    fn twice_as_slow_is_a_regression_and_the_same_distribution_is_unchanged() -> Result<(), StatsError> {
+        let before: Vec<f64> = (0..100).map(|i| 1e-3 * (1.0 + (i % 7) as f64 * 0.01)).collect();
+        let slower: Vec<f64> = before.iter().map(|s| s * 2.0).collect();
+        let reshuffled: Vec<f64> = before.iter().rev().copied().collect();
+        assert_eq!(Change::from(speedup(&before, &slower, 0.05, 2000, 1)?.verdict), Change::Regressed);
+        assert_eq!(Change::from(speedup(&before, &reshuffled, 0.05, 2000, 1)?.verdict), Change::Unchanged);
+        assert_eq!(Change::from(speedup(&slower, &before, 0.05, 2000, 1)?.verdict), Change::Improved);
+        Ok(())
     }
 
     #[test]

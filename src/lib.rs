@@ -6,6 +6,7 @@ pub mod accuracy;
 pub mod compare;
 pub mod device;
 pub mod models;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod stats;

@@ -25,8 +25,8 @@ pub enum FilePurpose {
     OpenSuite,
     /// Save the suite under a new name.
     SaveSuiteAs,
-    /// Write the shown result as JSON.
-    ExportJson,
+    /// Write the shown result as a report in this format.
+    Export(ExportFormat),
     /// Open a result file into the compare view.
     OpenResult,
     /// Load a result file as the "before" side of a diff.
@@ -43,7 +43,9 @@ impl FilePurpose {
         match self {
             Self::OpenSuite => "Open suite",
             Self::SaveSuiteAs => "Save suite as",
-            Self::ExportJson => "Export JSON",
+            Self::Export(ExportFormat::Json) => "Export JSON",
+            Self::Export(ExportFormat::Markdown) => "Export Markdown",
+            Self::Export(ExportFormat::Csv) => "Export CSV",
             Self::OpenResult => "Open result",
             Self::DiffBefore => "Load result as before",
             Self::DiffAfter => "Load result as after",
@@ -53,7 +55,41 @@ impl FilePurpose {
 
     /// Whether the dialog picks a file to write.
     pub fn is_save(self) -> bool {
-        matches!(self, Self::SaveSuiteAs | Self::ExportJson)
+        matches!(self, Self::SaveSuiteAs | Self::Export(_))
+    }
+}
+
+/// A report format the app exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The result file: every raw step and sample.
+    Json,
+    /// Summary tables for a PR comment.
+    Markdown,
+    /// One row per run.
+    Csv,
+}
+
+impl ExportFormat {
+    /// Every format, in menu order.
+    pub const ALL: [Self; 3] = [Self::Json, Self::Markdown, Self::Csv];
+
+    /// The format's name.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Json => "JSON",
+            Self::Markdown => "Markdown",
+            Self::Csv => "CSV",
+        }
+    }
+
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Markdown => "md",
+            Self::Csv => "csv",
+        }
     }
 }
 
@@ -197,7 +233,9 @@ pub fn pick_file(purpose: FilePurpose, start_dir: Option<PathBuf>, suggested_nam
         FilePurpose::SaveSuiteAs => {
             dialog.add_filter("phasebench suite", &["ron"]).set_file_name(suggested_name).save_file()
         }
-        FilePurpose::ExportJson => dialog.add_filter("JSON", &["json"]).set_file_name(suggested_name).save_file(),
+        FilePurpose::Export(format) => {
+            dialog.add_filter(format.describe(), &[format.extension()]).set_file_name(suggested_name).save_file()
+        }
         FilePurpose::OpenResult | FilePurpose::DiffBefore | FilePurpose::DiffAfter => {
             dialog.add_filter("phasebench result", &["json"]).pick_file()
         }
@@ -213,12 +251,17 @@ pub fn load_result(purpose: FilePurpose, path: PathBuf) -> JobOutcome {
     JobOutcome::ResultLoaded { purpose, path, result }
 }
 
-/// Writes `result` as pretty JSON to `path` (through a temporary file, so a failure leaves no
-/// half-written export).
-pub fn export_json(result: &SuiteResult, path: PathBuf) -> JobOutcome {
-    let outcome = serde_json::to_string_pretty(result).map_err(|error| error.to_string()).and_then(|text| {
-        let temp = path.with_extension("json.tmp");
-        std::fs::write(&temp, text)
+/// Writes `result` in `format` to `path` with the same exporters as the CLI, through a
+/// temporary file, so a failure leaves no half-written report.
+pub fn export(result: &SuiteResult, format: ExportFormat, path: PathBuf) -> JobOutcome {
+    let bytes = match format {
+        ExportFormat::Json => serde_json::to_vec_pretty(result).map_err(|error| error.to_string()),
+        ExportFormat::Markdown => Ok(crate::report::markdown::render(result).into_bytes()),
+        ExportFormat::Csv => crate::report::csv::render(result).map_err(|error| error.to_string()),
+    };
+    let outcome = bytes.and_then(|bytes| {
+        let temp = path.with_extension(format!("{}.tmp", format.extension()));
+        std::fs::write(&temp, bytes)
             .and_then(|()| std::fs::rename(&temp, &path))
             .map_err(|error| format!("cannot write {}: {error}", path.display()))
     });

@@ -7,7 +7,7 @@ mod jobs;
 mod live;
 
 pub use document::{FieldState, SuiteDocument};
-pub use jobs::{FilePurpose, HistoryEntry, JobOutcome, Jobs, dialog_unavailable_reason};
+pub use jobs::{ExportFormat, FilePurpose, HistoryEntry, JobOutcome, Jobs, dialog_unavailable_reason};
 pub use live::{BoxStats, LiveRun, LiveSession, MAX_DISPLAY_POINTS, Series, SessionState, TelemetrySeries, decimate};
 
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{self, RunDiff, Speedup};
+use crate::compare::{self, ResultDiff, Speedup};
 use crate::models;
 use crate::results::{Environment, RunResult, SuiteResult};
 use crate::runner::{self, RunOptions};
@@ -139,8 +139,8 @@ impl DiffSide {
 pub enum DiffOutcome {
     /// Two runs: after against before.
     Runs(Result<Speedup, String>),
-    /// Two results: every run both have.
-    Results(Vec<RunDiff>),
+    /// Two results: every run both have, what only one has, and how their machines differ.
+    Results(ResultDiff),
     /// One side is a run and the other a result.
     Mismatch,
 }
@@ -166,7 +166,8 @@ impl DiffState {
                 ))
             }
             (Some(DiffSide::Result { result: before, .. }), Some(DiffSide::Result { result: after, .. })) => {
-                Some(DiffOutcome::Results(compare::diff_results(before, after, DIFF_RESAMPLES)))
+                let threshold = after.suite.settings.noise_threshold;
+                Some(DiffOutcome::Results(compare::diff_results(before, after, threshold, DIFF_RESAMPLES)))
             }
             (Some(_), Some(_)) => Some(DiffOutcome::Mismatch),
             _ => None,
@@ -282,10 +283,10 @@ pub enum UiCommand {
     },
     /// Forget both sides of the diff.
     ClearDiff,
-    /// Write the shown result as JSON (asks where).
-    ExportJsonDialog,
-    /// Write the shown result as JSON to this file.
-    ExportJsonTo(PathBuf),
+    /// Write the shown result in a format (asks where).
+    ExportDialog(ExportFormat),
+    /// Write the shown result in a format to this file.
+    ExportTo(ExportFormat, PathBuf),
     /// Show or hide the About window.
     ShowAbout(bool),
     /// Discard unsaved changes and go on with what was asked.
@@ -643,16 +644,16 @@ impl PhasebenchApp {
                 }
             }
             UiCommand::ClearDiff => self.diff = DiffState::default(),
-            UiCommand::ExportJsonDialog => {
+            UiCommand::ExportDialog(format) => {
                 if self.exportable().is_none() {
                     self.status = "nothing to export yet: run the suite or open a result".into();
                 } else {
-                    self.pick(FilePurpose::ExportJson);
+                    self.pick(FilePurpose::Export(format));
                 }
             }
-            UiCommand::ExportJsonTo(path) => match self.exportable().cloned() {
+            UiCommand::ExportTo(format, path) => match self.exportable().cloned() {
                 Some(result) => {
-                    if let Err(error) = self.jobs.spawn("export", move || jobs::export_json(&result, path)) {
+                    if let Err(error) = self.jobs.spawn("export", move || jobs::export(&result, format, path)) {
                         self.status = error;
                     }
                 }
@@ -882,8 +883,8 @@ impl PhasebenchApp {
             _ => Some(self.config.results_dir.clone()),
         };
         let suggested = match purpose {
-            FilePurpose::ExportJson => {
-                format!("{}-result.json", crate::results::file_name_safe(&self.document.suite.name))
+            FilePurpose::Export(format) => {
+                format!("{}-report.{}", crate::results::file_name_safe(&self.document.suite.name), format.extension())
             }
             _ => format!("{}.ron", crate::results::file_name_safe(&self.document.suite.name)),
         };
@@ -898,10 +899,13 @@ impl PhasebenchApp {
                 || format!("{}.ron", crate::results::file_name_safe(&self.document.suite.name)),
                 |path| path.display().to_string(),
             ),
-            FilePurpose::ExportJson => match &self.session {
-                Some(session) => session.result_dir.join("export.json").display().to_string(),
-                None => "export.json".into(),
-            },
+            FilePurpose::Export(format) => {
+                let name = format!("report.{}", format.extension());
+                match &self.session {
+                    Some(session) => session.result_dir.join(name).display().to_string(),
+                    None => name,
+                }
+            }
             _ => String::new(),
         };
         self.path_prompt = Some(PathPrompt { purpose, text, note });
@@ -911,7 +915,7 @@ impl PhasebenchApp {
         match purpose {
             FilePurpose::OpenSuite => self.apply(UiCommand::OpenSuite(path)),
             FilePurpose::SaveSuiteAs => self.apply(UiCommand::SaveSuiteTo(path)),
-            FilePurpose::ExportJson => self.apply(UiCommand::ExportJsonTo(path)),
+            FilePurpose::Export(format) => self.apply(UiCommand::ExportTo(format, path)),
             FilePurpose::OpenResult => self.apply(UiCommand::OpenResult(path)),
             FilePurpose::DiffBefore => self.apply(UiCommand::LoadDiffResult { side: Side::Before, path }),
             FilePurpose::DiffAfter => self.apply(UiCommand::LoadDiffResult { side: Side::After, path }),

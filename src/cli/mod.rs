@@ -40,6 +40,44 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// Report files to write.
+#[derive(clap::Args, Clone, Debug, Default)]
+struct ReportArgs {
+    /// Write a Markdown summary (tables for a PR comment) here.
+    #[arg(long, value_name = "FILE")]
+    md: Option<PathBuf>,
+    /// Write one CSV row per run here.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+}
+
+/// Reads `5%` or `0.05` as 0.05.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    let (number, scale) = match text.trim().strip_suffix('%') {
+        Some(percent) => (percent, 100.0),
+        None => (text.trim(), 1.0),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 && value / scale < 1.0 => Ok(value / scale),
+        _ => Err(format!("`{text}` is not a fraction like 5% or 0.05")),
+    }
+}
+
+/// Writes the reports asked for and says where.
+fn write_reports(result: &SuiteResult, reports: &ReportArgs) -> anyhow::Result<()> {
+    if let Some(path) = &reports.md {
+        std::fs::write(path, phasebench::report::markdown::render(result))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("markdown: {}", path.display());
+    }
+    if let Some(path) = &reports.csv {
+        let bytes = phasebench::report::csv::render(result)?;
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("csv: {}", path.display());
+    }
+    Ok(())
+}
+
 /// How the desktop app starts.
 #[derive(clap::Args, Clone, Debug)]
 struct WindowArgs {
@@ -76,6 +114,28 @@ enum Command {
         /// Directory under which a `<suite>-<time>/` result directory is created.
         #[arg(long, default_value = "results")]
         out: PathBuf,
+        #[command(flatten)]
+        reports: ReportArgs,
+    },
+    /// Write reports of a saved result (a result.json or its directory).
+    Report {
+        /// Result file or directory.
+        result: PathBuf,
+        #[command(flatten)]
+        reports: ReportArgs,
+    },
+    /// Compare two saved results run by run (after against before) and flag regressions.
+    Compare {
+        /// The result before the change (file or directory).
+        before: PathBuf,
+        /// The result after the change (file or directory).
+        after: PathBuf,
+        /// Changes within this fraction count as noise: `5%` or `0.05` (default: the after suite's noise threshold).
+        #[arg(long, value_parser = parse_fraction)]
+        threshold: Option<f64>,
+        /// Exit with 1 when a run regressed.
+        #[arg(long)]
+        fail_on_regression: bool,
     },
     /// Check suite files without running them.
     Validate {
@@ -111,7 +171,11 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         None => open_window(None, cli.window),
         Some(Command::Gui { suite, window }) => open_window(suite, window),
-        Some(Command::Run { suite, out }) => run(suite.as_deref(), &out),
+        Some(Command::Run { suite, out, reports }) => run(suite.as_deref(), &out, &reports),
+        Some(Command::Report { result, reports }) => report(&result, &reports),
+        Some(Command::Compare { before, after, threshold, fail_on_regression }) => {
+            compare(&before, &after, threshold, fail_on_regression)
+        }
         Some(Command::Validate { suites }) => Ok(validate(&suites)),
         Some(Command::Env) => {
             print!("{}", table::environment_text(&results::Environment::capture()));
@@ -172,7 +236,31 @@ fn load(suite_path: Option<&Path>) -> Result<(Suite, String), suite::SuiteError>
     }
 }
 
-fn run(suite_path: Option<&Path>, out: &Path) -> anyhow::Result<u8> {
+fn report(path: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
+    if reports.md.is_none() && reports.csv.is_none() {
+        anyhow::bail!("say which reports to write: --md FILE and/or --csv FILE");
+    }
+    let result = results::load_result(path)?;
+    write_reports(&result, reports)?;
+    Ok(EXIT_OK)
+}
+
+fn compare(before: &Path, after: &Path, threshold: Option<f64>, fail_on_regression: bool) -> anyhow::Result<u8> {
+    let before_result = results::load_result(before)?;
+    let after_result = results::load_result(after)?;
+    let threshold = threshold.unwrap_or(after_result.suite.settings.noise_threshold);
+    let diff = phasebench::compare::diff_results(
+        &before_result,
+        &after_result,
+        threshold,
+        phasebench::stats::BOOTSTRAP_RESAMPLES,
+    );
+    print!("{}", table::diff_text(&diff, threshold));
+    let regressions = diff.regressions();
+    Ok(if regressions > 0 && fail_on_regression { EXIT_RUN_FAILED } else { EXIT_OK })
+}
+
+fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
     let (suite, origin) = match load(suite_path) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -212,6 +300,7 @@ fn run(suite_path: Option<&Path>, out: &Path) -> anyhow::Result<u8> {
 
     print!("{}", table::result_text(&result));
     println!("results: {}", result_file.display());
+    write_reports(&result, reports)?;
     Ok(exit_code(&result, save_failed))
 }
 

@@ -296,6 +296,45 @@ pub fn catalog_text() -> String {
     text
 }
 
+/// The run-by-run comparison of two results, with unmatched runs and machine differences.
+pub fn diff_text(diff: &phasebench::compare::ResultDiff, threshold: f64) -> String {
+    let mut text = String::new();
+    for warning in &diff.environment_differences {
+        let _ = writeln!(text, "warning: {warning} (this alone can explain a change)");
+    }
+    let rows: Vec<Vec<String>> = diff
+        .runs
+        .iter()
+        .map(|run| {
+            let secs = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), format_secs);
+            let (ratio, change) = match &run.speedup {
+                Ok(speedup) => (
+                    format!("{:.3}x [{:.3}-{:.3}]", speedup.ratio, speedup.ratio_ci.low, speedup.ratio_ci.high),
+                    phasebench::compare::Change::from(speedup.verdict).to_string(),
+                ),
+                Err(reason) => ("-".to_owned(), format!("not compared: {reason}")),
+            };
+            vec![run.label.clone(), secs(run.before_median_secs), secs(run.after_median_secs), ratio, change]
+        })
+        .collect();
+    text += &layout(&["run", "before p50", "after p50", "speed after/before [95% CI]", "change"], &rows);
+    if !diff.only_before.is_empty() {
+        let _ = writeln!(text, "only in before: {}", diff.only_before.join(", "));
+    }
+    if !diff.only_after.is_empty() {
+        let _ = writeln!(text, "only in after: {}", diff.only_after.join(", "));
+    }
+    let _ = writeln!(
+        text,
+        "{} regressed, {} improved, {} unchanged (threshold {:.1} %, rank test p < 0.05)",
+        diff.regressions(),
+        diff.runs.iter().filter(|run| run.change() == Some(phasebench::compare::Change::Improved)).count(),
+        diff.runs.iter().filter(|run| run.change() == Some(phasebench::compare::Change::Unchanged)).count(),
+        threshold * 100.0
+    );
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

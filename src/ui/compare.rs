@@ -44,13 +44,15 @@ pub fn compare_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiC
             commands.push(UiCommand::OpenResultDialog);
         }
         let exportable = app.opened_result.is_some() || app.session.as_ref().is_some_and(|s| s.final_result.is_some());
-        if ui
-            .add_enabled(exportable, egui::Button::new("Export JSON…"))
-            .on_hover_text("the result with every raw step and telemetry sample")
-            .on_disabled_hover_text("available once the suite has finished")
-            .clicked()
-        {
-            commands.push(UiCommand::ExportJsonDialog);
+        for format in crate::app::ExportFormat::ALL {
+            if ui
+                .add_enabled(exportable, egui::Button::new(format!("Export {}…", format.describe())))
+                .on_hover_text(super::export_hint(format))
+                .on_disabled_hover_text("available once the suite has finished")
+                .clicked()
+            {
+                commands.push(UiCommand::ExportDialog(format));
+            }
         }
     });
     match app.shown_comparison() {
@@ -319,12 +321,22 @@ pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, commands: &mut Vec<UiCommand
                 run_diff_ui(ui, before, after, outcome);
             }
         }
-        Some(DiffOutcome::Results(rows)) => {
+        Some(DiffOutcome::Results(result_diff)) => {
+            let rows = &result_diff.runs;
             if rows.is_empty() {
                 ui.label("The two results have no run in common (same workload, phase and batch size).");
             }
+            for warning in &result_diff.environment_differences {
+                ui.colored_label(egui::Color32::from_rgb(0xe0, 0xa0, 0x20), warning);
+            }
+            if !result_diff.only_before.is_empty() {
+                ui.label(format!("Only before: {}", result_diff.only_before.join(", ")));
+            }
+            if !result_diff.only_after.is_empty() {
+                ui.label(format!("Only after: {}", result_diff.only_after.join(", ")));
+            }
             egui::Grid::new("diff-results").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-                for header in ["Run", "Before p50", "After p50", "After vs before", "Verdict"] {
+                for header in ["Run", "Before p50", "After p50", "After vs before", "Change"] {
                     ui.strong(header);
                 }
                 ui.end_row();
@@ -333,7 +345,14 @@ pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, commands: &mut Vec<UiCommand
                     ui.label(row.before_median_secs.map_or_else(|| "—".into(), format_secs));
                     ui.label(row.after_median_secs.map_or_else(|| "—".into(), format_secs));
                     match &row.speedup {
-                        Ok(speedup) => speedup_cells_ui(ui, speedup),
+                        Ok(speedup) => {
+                            ui.label(format!(
+                                "{:.3}× [{:.3}–{:.3}]",
+                                speedup.ratio, speedup.ratio_ci.low, speedup.ratio_ci.high
+                            ));
+                            let change = crate::compare::Change::from(speedup.verdict);
+                            ui.label(RichText::new(change.to_string()).color(verdict_color(speedup.verdict)).strong());
+                        }
                         Err(reason) => {
                             ui.label("—").on_hover_text(reason.as_str());
                             ui.label("");

@@ -16,7 +16,7 @@ pub use widgets::{phase_color, verdict_color};
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
-use crate::app::{PhasebenchApp, SessionState, UiCommand, View};
+use crate::app::{ExportFormat, PhasebenchApp, SessionState, UiCommand, View};
 use crate::suite;
 use crate::units::format_secs;
 
@@ -130,8 +130,10 @@ fn menu_bar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComm
             if ui.button("Open result…").clicked() {
                 commands.push(UiCommand::OpenResultDialog);
             }
-            if ui.button("Export JSON…").on_hover_text("the shown result with every raw step, as JSON").clicked() {
-                commands.push(UiCommand::ExportJsonDialog);
+            for format in ExportFormat::ALL {
+                if ui.button(format!("Export {}…", format.describe())).on_hover_text(export_hint(format)).clicked() {
+                    commands.push(UiCommand::ExportDialog(format));
+                }
             }
             if ui.button("History").clicked() {
                 commands.push(UiCommand::ShowView(View::History));
@@ -143,6 +145,17 @@ fn menu_bar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComm
             }
         });
     });
+}
+
+/// What an export holds, for its button's tooltip.
+pub fn export_hint(format: ExportFormat) -> &'static str {
+    match format {
+        ExportFormat::Json => {
+            "the shown result with every raw step and telemetry sample (reads back with `phasebench show`)"
+        }
+        ExportFormat::Markdown => "summary tables per workload, failures and warnings, for a PR comment",
+        ExportFormat::Csv => "one row per run with its statistics, speedup and accuracy",
+    }
 }
 
 fn toolbar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {

@@ -200,6 +200,20 @@ fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -
     }
     assert!(session.finished.iter().filter(|run| !run.is_baseline).all(|run| run.speedup.is_some()));
 
+    // The export buttons write the same reports as the CLI.
+    let report = results.path().join("report.md");
+    harness.get_by_role_and_label(Role::Button, "Export Markdown…").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::TextInput, "Save to path").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "Save to path").type_text(&report.display().to_string());
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Save").click();
+    harness.run();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    assert!(std::fs::read_to_string(&report)?.contains("## mlp (Mlp, inference)"));
+
     // Any two runs diff side by side.
     for (label, nth) in [("Before", 0), ("After", 1)] {
         harness.get_all_by_label(label).nth(nth).ok_or("no diff button")?.scroll_to_me();
@@ -252,78 +266,10 @@ fn cancel_stops_a_run_mid_way_and_keeps_what_was_measured() -> TestResult {
     Ok(())
 }
 
-/// A completed run with fixed, deterministic step times around `typical_ms`.
-fn fixed_run(
-    index: usize,
-    workload: &str,
-    phase: &str,
-    is_baseline: bool,
-    typical_ms: f64,
-) -> phasebench::results::RunResult {
-    use phasebench::results::{RunResult, RunStatus, StopReason};
-    use phasebench::suite::{DTypeSpec, DeviceSpec, Mode};
-    let step_secs: Vec<f64> =
-        (0..60).map(|i| typical_ms * 1e-3 * (1.0 + 0.04 * ((i * 37 % 11) as f64) / 10.0)).collect();
-    let summary = phasebench::stats::summarize(&step_secs, 2_000, 7).ok();
-    RunResult {
-        index,
-        workload: workload.into(),
-        phase: phase.into(),
-        batch_size: 1,
-        is_baseline,
-        model: "Mlp".into(),
-        dtype: if is_baseline { DTypeSpec::F32 } else { DTypeSpec::BF16 },
-        device: DeviceSpec::Cpu,
-        quantization: None,
-        mode: Mode::Inference,
-        status: RunStatus::Completed,
-        started_at: "2026-11-22T12:00:00Z".into(),
-        load_secs: Some(0.01),
-        warmup_step_secs: vec![typical_ms * 2e-3; 3],
-        step_start_secs: (0..60).map(|i| i as f64 * typical_ms * 1e-3).collect(),
-        measured_window_secs: Some([0.0, 60.0 * typical_ms * 1e-3]),
-        stop_reason: Some(StopReason::MinimumReached),
-        param_count: 1000,
-        param_bytes: 4000,
-        f32_param_bytes: 4000,
-        flops_per_item: Some(2e6),
-        peak_rss_bytes: Some(200 << 20),
-        start_rss_bytes: Some(190 << 20),
-        throughput_items_per_sec: summary.as_ref().map(|s| 1.0 / s.median),
-        summary,
-        speedup: None,
-        accuracy: (!is_baseline).then_some(phasebench::accuracy::Accuracy {
-            elements: 40,
-            nonfinite_values: 0,
-            max_abs_error: 1.7e-3,
-            max_rel_error: 2e-3,
-            mean_abs_error: 4e-4,
-            mean_squared_error: 3e-7,
-            cosine_similarity: Some(0.99996),
-            psnr_db: Some(58.0),
-        }),
-        training: None,
-        generation: None,
-        telemetry: None,
-        warnings: Vec::new(),
-        step_secs,
-        notes: Vec::new(),
-    }
-}
-
 #[test]
 fn the_compare_view_of_fixed_results_matches_its_snapshot() -> TestResult {
-    let suite = phasebench::suite::load_suite(&fixture("valid_suites/tiny.ron"))?;
-    let mut runs = vec![
-        fixed_run(0, "mlp", "baseline", true, 1.0),
-        fixed_run(1, "mlp", "bf16", false, 1.6),
-        fixed_run(2, "matmul", "baseline", true, 4.0),
-        fixed_run(3, "matmul", "bf16", false, 2.5),
-    ];
-    for candidate in [1, 3] {
-        let speedup = phasebench::compare::diff_runs(&runs[candidate - 1], &runs[candidate], 0.02, 2_000, 7)?;
-        runs[candidate].speedup = Some(speedup);
-    }
+    let fixed = crate::fixed_result()?;
+    let (suite, runs) = (fixed.suite, fixed.runs);
     assert_eq!(runs[1].speedup.as_ref().map(|s| s.verdict), Some(phasebench::compare::Verdict::Slower));
     assert_eq!(runs[3].speedup.as_ref().map(|s| s.verdict), Some(phasebench::compare::Verdict::Faster));
 

@@ -19,8 +19,11 @@ fn phasebench() -> assert_cmd::Command {
 /// The single result directory created under `out`.
 fn result_dir(out: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let dirs: Vec<PathBuf> = out.read_dir()?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    Ok(dirs[0].clone())
+    // An error, not a panic: a test polling for the directory may look before it exists.
+    match dirs.as_slice() {
+        [dir] => Ok(dir.clone()),
+        _ => Err(format!("expected one result directory under {}, found {dirs:?}", out.display()).into()),
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #[cfg(feature = "gui")]
 mod app;
 mod cli;
+mod report;
 mod runner;
 mod suites;
 
@@ -16,3 +17,102 @@ pub fn fixture(relative: &str) -> PathBuf {
 
 /// Result type for tests that use `?`.
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A completed run with fixed, deterministic step times around `typical_ms`.
+pub fn fixed_run(
+    index: usize,
+    workload: &str,
+    phase: &str,
+    is_baseline: bool,
+    typical_ms: f64,
+) -> phasebench::results::RunResult {
+    use phasebench::results::{RunResult, RunStatus, StopReason};
+    use phasebench::suite::{DTypeSpec, DeviceSpec, Mode};
+    let step_secs: Vec<f64> =
+        (0..60).map(|i| typical_ms * 1e-3 * (1.0 + 0.04 * ((i * 37 % 11) as f64) / 10.0)).collect();
+    let summary = phasebench::stats::summarize(&step_secs, 2_000, 7).ok();
+    RunResult {
+        index,
+        workload: workload.into(),
+        phase: phase.into(),
+        batch_size: 1,
+        is_baseline,
+        model: "Mlp".into(),
+        dtype: if is_baseline { DTypeSpec::F32 } else { DTypeSpec::BF16 },
+        device: DeviceSpec::Cpu,
+        quantization: None,
+        mode: Mode::Inference,
+        status: RunStatus::Completed,
+        started_at: "2026-11-22T12:00:00Z".into(),
+        load_secs: Some(0.01),
+        warmup_step_secs: vec![typical_ms * 2e-3; 3],
+        step_start_secs: (0..60).map(|i| i as f64 * typical_ms * 1e-3).collect(),
+        measured_window_secs: Some([0.0, 60.0 * typical_ms * 1e-3]),
+        stop_reason: Some(StopReason::MinimumReached),
+        param_count: 1000,
+        param_bytes: 4000,
+        f32_param_bytes: 4000,
+        flops_per_item: Some(2e6),
+        peak_rss_bytes: Some(200 << 20),
+        start_rss_bytes: Some(190 << 20),
+        throughput_items_per_sec: summary.as_ref().map(|s| 1.0 / s.median),
+        summary,
+        speedup: None,
+        accuracy: (!is_baseline).then_some(phasebench::accuracy::Accuracy {
+            elements: 40,
+            nonfinite_values: 0,
+            max_abs_error: 1.7e-3,
+            max_rel_error: 2e-3,
+            mean_abs_error: 4e-4,
+            mean_squared_error: 3e-7,
+            cosine_similarity: Some(0.99996),
+            psnr_db: Some(58.0),
+        }),
+        training: None,
+        generation: None,
+        telemetry: None,
+        warnings: Vec::new(),
+        step_secs,
+        notes: Vec::new(),
+    }
+}
+
+/// A result with fixed data: the tiny fixture suite, bf16 slower on the MLP and faster on the
+/// matmul, on a made-up machine; the same bytes on every machine.
+pub fn fixed_result() -> Result<phasebench::results::SuiteResult, Box<dyn std::error::Error>> {
+    let suite = phasebench::suite::load_suite(&fixture("valid_suites/tiny.ron"))?;
+    let mut runs = vec![
+        fixed_run(0, "mlp", "baseline", true, 1.0),
+        fixed_run(1, "mlp", "bf16", false, 1.6),
+        fixed_run(2, "matmul", "baseline", true, 4.0),
+        fixed_run(3, "matmul", "bf16", false, 2.5),
+    ];
+    for candidate in [1, 3] {
+        let speedup = phasebench::compare::diff_runs(&runs[candidate - 1], &runs[candidate], 0.02, 2_000, 7)?;
+        runs[candidate].speedup = Some(speedup);
+    }
+    let environment = phasebench::results::Environment {
+        hostname: Some("bench-host".into()),
+        os: "Debian 12".into(),
+        cpu_arch: "x86_64".into(),
+        cpu_model: "Example CPU".into(),
+        cpu_logical_cores: 2,
+        compute_threads: 2,
+        phasebench_version: "0.1.0".into(),
+        candle_version: "0.11.1".into(),
+        build_profile: "release".into(),
+        ..Default::default()
+    };
+    Ok(phasebench::results::SuiteResult {
+        format_version: phasebench::results::RESULT_FORMAT_VERSION,
+        suite_origin: "tests/fixtures/valid_suites/tiny.ron".into(),
+        suite,
+        environment,
+        started_at: "2026-11-22T12:00:00Z".into(),
+        finished_at: Some("2026-11-22T12:00:05Z".into()),
+        status: phasebench::results::SuiteStatus::Completed,
+        planned_runs: 4,
+        runs,
+        sweeps: Vec::new(),
+    })
+}

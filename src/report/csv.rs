@@ -1,0 +1,88 @@
+//! One CSV row per run, for spreadsheets and scripts. Columns (times in seconds, memory in
+//! bytes, empty when unknown): see [`COLUMNS`].
+
+use crate::results::SuiteResult;
+
+use super::{ReportError, accuracy_pass, energy_per_step_joules, status_reason, status_text};
+
+/// The header row, in order.
+pub const COLUMNS: [&str; 30] = [
+    "workload",
+    "phase",
+    "batch_size",
+    "is_baseline",
+    "model",
+    "mode",
+    "dtype",
+    "device",
+    "quantization",
+    "status",
+    "reason",
+    "measured_steps",
+    "median_secs",
+    "median_ci_low_secs",
+    "median_ci_high_secs",
+    "p90_secs",
+    "p99_secs",
+    "mean_secs",
+    "sd_secs",
+    "throughput_items_per_sec",
+    "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "verdict",
+    "p_value",
+    "max_abs_error",
+    "cosine_similarity",
+    "accuracy_pass",
+    "peak_rss_bytes",
+    "energy_per_step_joules",
+];
+
+fn number(value: Option<f64>) -> String {
+    value.map_or_else(String::new, |v| v.to_string())
+}
+
+/// The CSV report of `result`.
+pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    writer.write_record(COLUMNS)?;
+    for run in &result.runs {
+        let summary = run.summary.as_ref();
+        let speedup = run.speedup.as_ref();
+        let record: [String; 30] = [
+            run.workload.clone(),
+            run.phase.clone(),
+            run.batch_size.to_string(),
+            run.is_baseline.to_string(),
+            run.model.clone(),
+            run.mode.name().to_owned(),
+            run.dtype.to_string(),
+            run.device.to_string(),
+            run.quantization.map_or_else(String::new, |q| q.to_string()),
+            status_text(&run.status).to_owned(),
+            status_reason(&run.status).to_owned(),
+            run.step_secs.len().to_string(),
+            number(summary.map(|s| s.median)),
+            number(summary.map(|s| s.median_ci.low)),
+            number(summary.map(|s| s.median_ci.high)),
+            number(summary.map(|s| s.p90)),
+            number(summary.map(|s| s.p99)),
+            number(summary.map(|s| s.mean)),
+            number(summary.map(|s| s.sd)),
+            number(run.throughput_items_per_sec),
+            number(speedup.map(|s| s.ratio)),
+            number(speedup.map(|s| s.ratio_ci.low)),
+            number(speedup.map(|s| s.ratio_ci.high)),
+            speedup.map_or_else(String::new, |s| s.verdict.to_string()),
+            number(speedup.map(|s| s.p_value)),
+            number(run.accuracy.as_ref().map(|a| a.max_abs_error)),
+            number(run.accuracy.as_ref().and_then(|a| a.cosine_similarity)),
+            accuracy_pass(run).map_or_else(String::new, |pass| pass.to_string()),
+            run.peak_rss_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
+            number(energy_per_step_joules(run)),
+        ];
+        writer.write_record(&record)?;
+    }
+    writer.into_inner().map_err(|error| ReportError::CsvBuffer(error.to_string()))
+}

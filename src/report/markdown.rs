@@ -1,0 +1,164 @@
+//! A Markdown summary of a result for a PR comment: one table per workload with every phase ×
+//! batch against the baseline, then failures and warnings. User strings are escaped so a name
+//! cannot break the table or inject HTML.
+
+use std::fmt::Write;
+
+use crate::results::{RunResult, SuiteResult};
+use crate::units::{format_bytes, format_secs};
+
+use super::{accuracy_pass, energy_per_step_joules, status_reason, status_text, suite_status_text};
+
+/// Escapes text for a Markdown table cell: pipes, backticks, HTML and line breaks.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '`' => out.push_str("\\`"),
+            '*' => out.push_str("\\*"),
+            '_' => out.push_str("\\_"),
+            '[' => out.push_str("\\["),
+            ']' => out.push_str("\\]"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Markdown report of `result`.
+pub fn render(result: &SuiteResult) -> String {
+    let env = &result.environment;
+    let mut md = String::new();
+    let _ = writeln!(md, "# {} — phasebench report\n", escape(&result.suite.name));
+    if !result.suite.description.is_empty() {
+        let _ = writeln!(md, "{}\n", escape(&result.suite.description));
+    }
+    let _ = writeln!(
+        md,
+        "{} of {} runs, {}; started {}. Every phase is compared with **{}**.\n",
+        result.runs.len(),
+        result.planned_runs,
+        suite_status_text(result.status),
+        escape(&result.started_at),
+        escape(&result.suite.baseline)
+    );
+    let gpu = env.gpu.gpus.first().map_or_else(|| "no NVIDIA GPU".to_owned(), |gpu| escape(&gpu.name));
+    let _ = writeln!(
+        md,
+        "Machine: {} ({} threads for compute), {}, {}; phasebench {}, candle {}, {} build.\n",
+        escape(&env.cpu_model),
+        env.compute_threads,
+        gpu,
+        escape(&env.os),
+        escape(&env.phasebench_version),
+        escape(&env.candle_version),
+        escape(&env.build_profile)
+    );
+
+    for workload in &result.suite.workloads {
+        let runs: Vec<&RunResult> = result.runs.iter().filter(|run| run.workload == workload.name).collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "## {} ({}, {})\n",
+            escape(&workload.name),
+            workload.model.kind_name(),
+            workload.mode.name().to_lowercase()
+        );
+        md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [95 % CI] | Verdict | Accuracy | Peak RSS | Energy/step |\n");
+        md.push_str("|---|---:|---|---:|---:|---:|---|---|---|---:|---:|\n");
+        for run in runs {
+            let _ = writeln!(md, "{}", row(run));
+        }
+        md.push('\n');
+    }
+
+    let problems: Vec<&RunResult> = result.runs.iter().filter(|run| !status_reason(&run.status).is_empty()).collect();
+    if !problems.is_empty() {
+        md.push_str("## Failed or skipped runs\n\n");
+        for run in problems {
+            let _ = writeln!(
+                md,
+                "- {}/{}@{}: {} — {}",
+                escape(&run.workload),
+                escape(&run.phase),
+                run.batch_size,
+                status_text(&run.status),
+                escape(status_reason(&run.status))
+            );
+        }
+        md.push('\n');
+    }
+    let warned: Vec<&RunResult> = result.runs.iter().filter(|run| !run.warnings.is_empty()).collect();
+    if !warned.is_empty() {
+        md.push_str("## Warnings\n\n");
+        for run in warned {
+            for warning in &run.warnings {
+                let _ = writeln!(
+                    md,
+                    "- {}/{}@{}: {}",
+                    escape(&run.workload),
+                    escape(&run.phase),
+                    run.batch_size,
+                    escape(&warning.to_string())
+                );
+            }
+        }
+        md.push('\n');
+    }
+    md
+}
+
+fn row(run: &RunResult) -> String {
+    let phase = if run.is_baseline { format!("**{}** (baseline)", escape(&run.phase)) } else { escape(&run.phase) };
+    let dash = || "—".to_owned();
+    let (p50, p90, p99) = match &run.summary {
+        Some(s) => (
+            format!("{} [{}–{}]", format_secs(s.median), format_secs(s.median_ci.low), format_secs(s.median_ci.high)),
+            format_secs(s.p90),
+            format_secs(s.p99),
+        ),
+        None => (status_text(&run.status).to_owned(), dash(), dash()),
+    };
+    let throughput = run.throughput_items_per_sec.map_or_else(dash, |t| format!("{t:.1}/s"));
+    let (speedup, verdict) = match (&run.speedup, run.is_baseline) {
+        (_, true) => ("1×".to_owned(), String::new()),
+        (Some(s), false) => {
+            (format!("{:.3}× [{:.3}–{:.3}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high), s.verdict.to_string())
+        }
+        (None, false) => (dash(), String::new()),
+    };
+    let accuracy = match (accuracy_pass(run), &run.accuracy) {
+        (Some(pass), Some(accuracy)) => format!(
+            "{} (max abs {:.2e}, cos {})",
+            if pass { "pass" } else { "**fail**" },
+            accuracy.max_abs_error,
+            accuracy.cosine_similarity.map_or_else(|| "—".to_owned(), |c| format!("{c:.6}"))
+        ),
+        _ if run.is_baseline => "reference".to_owned(),
+        _ => dash(),
+    };
+    let rss = run.peak_rss_bytes.map_or_else(dash, |bytes| format_bytes(bytes as f64));
+    let energy = energy_per_step_joules(run).map_or_else(dash, |joules| format!("{joules:.3} J"));
+    format!(
+        "| {phase} | {} | {p50} | {p90} | {p99} | {throughput} | {speedup} | {verdict} | {accuracy} | {rss} | {energy} |",
+        run.batch_size
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_break_the_table_or_inject_html() {
+        assert_eq!(escape("a|b`c<script>\n"), "a\\|b\\`c&lt;script&gt; ");
+    }
+}
