@@ -81,7 +81,8 @@ pub fn editor_ui(
     });
     let count = document.suite.phases.len();
     for (index, phase) in document.suite.phases.iter().enumerate() {
-        let baseline = if phase.name == document.suite.baseline { " (baseline)" } else { "" };
+        let baseline =
+            if phase.name == document.suite.baseline && !phase.name.contains("baseline") { " (baseline)" } else { "" };
         let quantization = phase.quantization.map(|q| format!(" {q}")).unwrap_or_default();
         let text = format!("{}{baseline} — {} {}{quantization}", phase.name, phase.dtype, phase.device);
         list_row_ui(
@@ -497,7 +498,18 @@ fn model_fields_ui(
     let Some((kind, serde_json::Value::Object(params))) = outer.iter_mut().next() else { return false };
     let kind = kind.clone();
     let mut changed = false;
-    let names: Vec<String> = params.keys().cloned().collect();
+    // In the catalog's order (m, n, k …), then anything the catalog does not list.
+    let mut names: Vec<String> = entry
+        .map(|entry| {
+            entry
+                .parameters
+                .iter()
+                .map(|(name, _)| (*name).to_owned())
+                .filter(|name| params.contains_key(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.extend(params.keys().filter(|key| !names.contains(key)).cloned().collect::<Vec<_>>());
     for name in names {
         let hint = entry
             .and_then(|entry| entry.parameters.iter().find(|(parameter, _)| *parameter == name))
