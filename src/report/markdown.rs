@@ -86,10 +86,8 @@ pub fn render(result: &SuiteResult) -> String {
         for run in problems {
             let _ = writeln!(
                 md,
-                "- {}/{}@{}: {} — {}",
-                escape(&run.workload),
-                escape(&run.phase),
-                run.batch_size,
+                "- {}: {} — {}",
+                run_name(run),
                 status_text(&run.status),
                 escape(status_reason(&run.status))
             );
@@ -101,19 +99,17 @@ pub fn render(result: &SuiteResult) -> String {
         md.push_str("## Warnings\n\n");
         for run in warned {
             for warning in &run.warnings {
-                let _ = writeln!(
-                    md,
-                    "- {}/{}@{}: {}",
-                    escape(&run.workload),
-                    escape(&run.phase),
-                    run.batch_size,
-                    escape(&warning.to_string())
-                );
+                let _ = writeln!(md, "- {}: {}", run_name(run), escape(&warning.to_string()));
             }
         }
         md.push('\n');
     }
     md
+}
+
+/// `workload/phase@batch`, escaped.
+fn run_name(run: &RunResult) -> String {
+    format!("{}/{}@{}", escape(&run.workload), escape(&run.phase), run.batch_size)
 }
 
 fn row(run: &RunResult) -> String {
