@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::accuracy::Accuracy;
 use crate::results::{Environment, RunResult, RunStatus, SuiteResult};
 use crate::stats::{self, Interval, StatsError};
+use crate::suite::{Suite, Target, TargetMetric};
 
 /// Significance level of the rank test behind a verdict.
 pub const SIGNIFICANCE: f64 = 0.05;
@@ -238,6 +239,136 @@ pub fn environment_differences(before: &Environment, after: &Environment) -> Vec
         .collect()
 }
 
+/// How a target fared on one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetOutcome {
+    /// Met, by the whole confidence interval where there is one.
+    Pass,
+    /// Missed, by the whole confidence interval where there is one.
+    Fail,
+    /// The interval straddles the bound: more steps would tell.
+    Undecided,
+}
+
+impl std::fmt::Display for TargetOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Undecided => "undecided",
+        })
+    }
+}
+
+/// One target checked on one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetCheck {
+    /// Index of the target in the suite.
+    pub target_index: usize,
+    /// `workload/phase@batch`.
+    pub run: String,
+    /// The run's phase.
+    pub phase: String,
+    /// The measured value in the target's unit.
+    pub value: f64,
+    /// Its 95 % confidence interval, when the metric has one.
+    pub interval: Option<Interval>,
+    /// The verdict.
+    pub outcome: TargetOutcome,
+    /// 0–100: 100 when the point estimate meets the bound, else bound/value (max) or value/bound (min).
+    pub score: f64,
+}
+
+/// The value of `metric` for `run`, with its CI where it has one; `None` when the run does not
+/// measure it (e.g. speedup of the baseline, energy without a GPU).
+pub fn target_value(metric: TargetMetric, run: &RunResult) -> Option<(f64, Option<Interval>)> {
+    let summary = run.summary.as_ref();
+    let ms = |interval: Interval| Interval { low: interval.low * 1e3, high: interval.high * 1e3 };
+    match metric {
+        TargetMetric::P50Ms => summary.map(|s| (s.median * 1e3, Some(ms(s.median_ci)))),
+        TargetMetric::P99Ms => summary.map(|s| (s.p99 * 1e3, None)),
+        TargetMetric::ThroughputPerSec => summary.map(|s| {
+            let items = run.batch_size as f64;
+            (items / s.median, Some(Interval { low: items / s.median_ci.high, high: items / s.median_ci.low }))
+        }),
+        TargetMetric::Speedup => run.speedup.as_ref().map(|s| (s.ratio, Some(s.ratio_ci))),
+        TargetMetric::AccuracyMaxAbs => run.accuracy.as_ref().map(|a| (a.max_abs_error, None)),
+        TargetMetric::PeakMemoryBytes => run.peak_rss_bytes.map(|bytes| (bytes as f64, None)),
+        TargetMetric::EnergyPerStepJ => run.energy_per_step_joules().map(|joules| (joules, None)),
+        TargetMetric::GenerationSecs => {
+            let generation = run.generation.as_ref()?;
+            stats::median(&generation.generation_secs).ok().map(|median| (median, None))
+        }
+    }
+}
+
+/// Checks `value` (with its CI when given) against the target's bounds.
+pub fn check_target(target: &Target, value: f64, interval: Option<Interval>) -> (TargetOutcome, f64) {
+    let interval = interval.unwrap_or(Interval { low: value, high: value });
+    let mut outcome = TargetOutcome::Pass;
+    let mut score: f64 = 100.0;
+    if let Some(max) = target.max {
+        if interval.low > max {
+            outcome = TargetOutcome::Fail;
+        } else if interval.high > max {
+            outcome = TargetOutcome::Undecided;
+        }
+        if value > max {
+            score = score.min(if value > 0.0 { 100.0 * max.max(0.0) / value } else { 0.0 });
+        }
+    }
+    if let Some(min) = target.min {
+        if interval.high < min {
+            outcome = TargetOutcome::Fail;
+        } else if interval.low < min && outcome != TargetOutcome::Fail {
+            outcome = TargetOutcome::Undecided;
+        }
+        if value < min {
+            score = score.min(if min > 0.0 { 100.0 * value.max(0.0) / min } else { 0.0 });
+        }
+    }
+    (outcome, score.clamp(0.0, 100.0))
+}
+
+/// Every target of `suite` checked on every completed run it applies to, in target order.
+pub fn evaluate_targets(suite: &Suite, runs: &[RunResult]) -> Vec<TargetCheck> {
+    let mut checks = Vec::new();
+    for (target_index, target) in suite.targets.iter().enumerate() {
+        for run in runs.iter().filter(|run| matches!(run.status, RunStatus::Completed)) {
+            if target.workload.as_ref().is_some_and(|w| w != &run.workload)
+                || target.phase.as_ref().is_some_and(|p| p != &run.phase)
+            {
+                continue;
+            }
+            let Some((value, interval)) = target_value(target.metric, run) else { continue };
+            let (outcome, score) = check_target(target, value, interval);
+            checks.push(TargetCheck {
+                target_index,
+                run: format!("{}/{}@{}", run.workload, run.phase, run.batch_size),
+                phase: run.phase.clone(),
+                value,
+                interval,
+                outcome,
+                score,
+            });
+        }
+    }
+    checks
+}
+
+/// The performance score of each phase with checked targets: the mean of its checks' scores
+/// (100 = every target met), in suite phase order.
+pub fn phase_scores(suite: &Suite, checks: &[TargetCheck]) -> Vec<(String, f64)> {
+    suite
+        .phases
+        .iter()
+        .filter_map(|phase| {
+            let scores: Vec<f64> = checks.iter().filter(|c| c.phase == phase.name).map(|c| c.score).collect();
+            (!scores.is_empty()).then(|| (phase.name.clone(), scores.iter().sum::<f64>() / scores.len() as f64))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +415,27 @@ mod tests {
         assert_eq!(Change::from(speedup(&before, &reshuffled, 0.05, 2000, 1)?.verdict), Change::Unchanged);
         assert_eq!(Change::from(speedup(&slower, &before, 0.05, 2000, 1)?.verdict), Change::Improved);
         Ok(())
+    }
+
+    fn target(min: Option<f64>, max: Option<f64>) -> Target {
+        Target { metric: TargetMetric::P50Ms, min, max, workload: None, phase: None }
+    }
+
+    #[test]
+    fn a_target_passes_fails_or_is_undecided_by_its_whole_interval() {
+        let at_most_20 = target(None, Some(20.0));
+        let ci = |low, high| Some(Interval { low, high });
+        assert_eq!(check_target(&at_most_20, 15.0, ci(14.0, 16.0)), (TargetOutcome::Pass, 100.0));
+        assert_eq!(check_target(&at_most_20, 25.0, ci(24.0, 26.0)), (TargetOutcome::Fail, 80.0));
+        assert_eq!(check_target(&at_most_20, 19.5, ci(19.0, 21.0)).0, TargetOutcome::Undecided);
+        assert_eq!(check_target(&at_most_20, 19.5, None), (TargetOutcome::Pass, 100.0));
+
+        let at_least_1_5 = target(Some(1.5), None);
+        assert_eq!(check_target(&at_least_1_5, 1.6, ci(1.55, 1.7)).0, TargetOutcome::Pass);
+        assert_eq!(check_target(&at_least_1_5, 0.75, ci(0.7, 0.8)), (TargetOutcome::Fail, 50.0));
+        assert_eq!(check_target(&at_least_1_5, 1.52, ci(1.45, 1.6)).0, TargetOutcome::Undecided);
+        let band = target(Some(1.0), Some(2.0));
+        assert_eq!(check_target(&band, 3.0, None).0, TargetOutcome::Fail);
     }
 
     #[test]

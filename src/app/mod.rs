@@ -1019,6 +1019,7 @@ fn minimal_suite() -> Suite {
             quantization: None,
         }],
         baseline: "baseline".into(),
+        targets: Vec::new(),
     }
 }
 

@@ -298,7 +298,7 @@ fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs) -> anyhow::R
     })?;
     progress.finish();
 
-    print!("{}", table::result_text(&result));
+    print!("{}{}", table::result_text(&result), table::targets_text(&result));
     println!("results: {}", result_file.display());
     write_reports(&result, reports)?;
     Ok(exit_code(&result, save_failed))
@@ -338,7 +338,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
 
 fn show(path: &Path) -> anyhow::Result<u8> {
     let result = results::load_result(path)?;
-    print!("{}", table::result_text(&result));
+    print!("{}{}", table::result_text(&result), table::targets_text(&result));
     Ok(exit_code(&result, false))
 }
 

@@ -296,6 +296,35 @@ pub fn catalog_text() -> String {
     text
 }
 
+/// The targets of a result, one line per check, and the score per phase; empty without targets.
+pub fn targets_text(result: &SuiteResult) -> String {
+    if result.suite.targets.is_empty() {
+        return String::new();
+    }
+    let checks = phasebench::compare::evaluate_targets(&result.suite, &result.runs);
+    let rows: Vec<Vec<String>> = checks
+        .iter()
+        .map(|check| {
+            let measured = match check.interval {
+                Some(ci) => format!("{:.4} [{:.4}-{:.4}]", check.value, ci.low, ci.high),
+                None => format!("{:.4}", check.value),
+            };
+            vec![
+                result.suite.targets[check.target_index].to_string(),
+                check.run.clone(),
+                measured,
+                check.outcome.to_string(),
+            ]
+        })
+        .collect();
+    let mut text = String::from("\ntargets\n");
+    text += &layout(&["target", "run", "measured [95% CI]", "outcome"], &rows);
+    for (phase, score) in phasebench::compare::phase_scores(&result.suite, &checks) {
+        let _ = writeln!(text, "score {phase}: {score:.0}/100");
+    }
+    text
+}
+
 /// The run-by-run comparison of two results, with unmatched runs and machine differences.
 pub fn diff_text(diff: &phasebench::compare::ResultDiff, threshold: f64) -> String {
     let mut text = String::new();

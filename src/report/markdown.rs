@@ -80,6 +80,8 @@ pub fn render(result: &SuiteResult) -> String {
         md.push('\n');
     }
 
+    targets_section(result, &mut md);
+
     let problems: Vec<&RunResult> = result.runs.iter().filter(|run| !status_reason(&run.status).is_empty()).collect();
     if !problems.is_empty() {
         md.push_str("## Failed or skipped runs\n\n");
@@ -105,6 +107,36 @@ pub fn render(result: &SuiteResult) -> String {
         md.push('\n');
     }
     md
+}
+
+/// The targets table and the score per phase, when the suite declares targets.
+fn targets_section(result: &SuiteResult, md: &mut String) {
+    let checks = crate::compare::evaluate_targets(&result.suite, &result.runs);
+    if result.suite.targets.is_empty() {
+        return;
+    }
+    md.push_str("## Targets\n\n| Target | Run | Measured [95 % CI] | Outcome |\n|---|---|---|---|\n");
+    for check in &checks {
+        let target = &result.suite.targets[check.target_index];
+        let measured = match check.interval {
+            Some(ci) => format!("{:.4} [{:.4}–{:.4}]", check.value, ci.low, ci.high),
+            None => format!("{:.4}", check.value),
+        };
+        let outcome = match check.outcome {
+            crate::compare::TargetOutcome::Fail => "**fail**".to_owned(),
+            other => other.to_string(),
+        };
+        let _ = writeln!(md, "| {} | {} | {measured} | {outcome} |", escape(&target.to_string()), escape(&check.run));
+    }
+    if checks.is_empty() {
+        md.push_str("| (no completed run measures these targets) | | | |\n");
+    }
+    md.push('\n');
+    let scores = crate::compare::phase_scores(&result.suite, &checks);
+    if !scores.is_empty() {
+        let listed: Vec<String> = scores.iter().map(|(phase, score)| format!("{} {score:.0}", escape(phase))).collect();
+        let _ = writeln!(md, "Score (0–100, 100 = every target met): {}\n", listed.join(", "));
+    }
 }
 
 /// `workload/phase@batch`, escaped.

@@ -54,5 +54,5 @@ pub fn accuracy_pass(run: &RunResult) -> Option<bool> {
 
 /// GPU energy per measured step of the run, when a GPU measured it.
 pub fn energy_per_step_joules(run: &RunResult) -> Option<f64> {
-    run.telemetry.as_ref()?.gpus.iter().find_map(|gpu| gpu.energy_per_step_joules)
+    run.energy_per_step_joules()
 }

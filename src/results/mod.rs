@@ -256,6 +256,11 @@ impl RunResult {
         Some(flops / self.summary.as_ref()?.median / 1e9)
     }
 
+    /// GPU energy per measured step, when a GPU measured it.
+    pub fn energy_per_step_joules(&self) -> Option<f64> {
+        self.telemetry.as_ref()?.gpus.iter().find_map(|gpu| gpu.energy_per_step_joules)
+    }
+
     /// Whether the run failed.
     pub fn failed(&self) -> bool {
         matches!(self.status, RunStatus::Failed { .. })

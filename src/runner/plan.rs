@@ -157,6 +157,7 @@ mod tests {
             }],
             phases: vec![phase("fast", None), phase("base", None), phase("big", batch_override)],
             baseline: "base".into(),
+            targets: Vec::new(),
         }
     }
 

@@ -26,6 +26,87 @@ pub struct Suite {
     pub phases: Vec<Phase>,
     /// Name of the phase every other phase is compared against.
     pub baseline: String,
+    /// Goals the runs should meet, each checked after the suite ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
+}
+
+/// A goal for runs, e.g. `Target(metric: P50Ms, max: 20.0, workload: "mlp")`: every completed run
+/// that matches the filters is checked against `min` and/or `max`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// What is measured.
+    pub metric: TargetMetric,
+    /// Lowest acceptable value.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Highest acceptable value.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Only runs of this workload (all when absent).
+    #[serde(default)]
+    pub workload: Option<String>,
+    /// Only runs of this phase (all when absent).
+    #[serde(default)]
+    pub phase: Option<String>,
+}
+
+/// The figure a [`Target`] checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetMetric {
+    /// Median step time in milliseconds (with its CI).
+    P50Ms,
+    /// 99th-percentile step time in milliseconds.
+    P99Ms,
+    /// Batch items per second at the median step (with its CI).
+    ThroughputPerSec,
+    /// Speed against the baseline per item (with its CI); phases other than the baseline.
+    Speedup,
+    /// Largest absolute output difference from the baseline; phases other than the baseline.
+    AccuracyMaxAbs,
+    /// Peak resident memory of the process during the run, in bytes.
+    PeakMemoryBytes,
+    /// GPU energy per measured step, in joules.
+    EnergyPerStepJ,
+    /// Median time of one whole generation, in seconds (generation workloads).
+    GenerationSecs,
+}
+
+impl TargetMetric {
+    /// The metric's name and unit for people.
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Self::P50Ms => ("p50", "ms"),
+            Self::P99Ms => ("p99", "ms"),
+            Self::ThroughputPerSec => ("throughput", "items/s"),
+            Self::Speedup => ("speedup", "×"),
+            Self::AccuracyMaxAbs => ("max abs error", ""),
+            Self::PeakMemoryBytes => ("peak memory", "bytes"),
+            Self::EnergyPerStepJ => ("energy per step", "J"),
+            Self::GenerationSecs => ("generation time", "s"),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (name, unit) = self.metric.describe();
+        write!(f, "{name}")?;
+        if let Some(min) = self.min {
+            write!(f, " ≥ {min} {unit}")?;
+        }
+        if let Some(max) = self.max {
+            write!(f, " ≤ {max} {unit}")?;
+        }
+        if let Some(workload) = &self.workload {
+            write!(f, " for {workload}")?;
+        }
+        if let Some(phase) = &self.phase {
+            write!(f, " in {phase}")?;
+        }
+        Ok(())
+    }
 }
 
 /// How long and how carefully each run is measured.

@@ -120,8 +120,34 @@ pub fn validate(suite: &Suite, text: &str) -> Vec<Problem> {
             ),
         );
     }
+    check_targets(suite, text, &mut report);
     problems.sort_by_key(|problem| problem.position.map(|p| (p.line, p.col)).unwrap_or((usize::MAX, 0)));
     problems
+}
+
+fn check_targets(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
+    for (index, target) in suite.targets.iter().enumerate() {
+        let at = find_field(text, "metric", index);
+        let what = format!("target #{} ({:?})", index + 1, target.metric);
+        match (target.min, target.max) {
+            (None, None) => report(at, format!("{what} has neither `min` nor `max`; give the bound it checks")),
+            (Some(min), Some(max)) if min > max => report(at, format!("{what} has `min` {min} above `max` {max}")),
+            _ => {}
+        }
+        if [target.min, target.max].into_iter().flatten().any(|bound| !bound.is_finite()) {
+            report(at, format!("{what} has a bound that is not a finite number"));
+        }
+        if let Some(workload) = &target.workload
+            && !suite.workloads.iter().any(|w| &w.name == workload)
+        {
+            report(at, format!("{what} names workload `{workload}`, which the suite does not have"));
+        }
+        if let Some(phase) = &target.phase
+            && !suite.phases.iter().any(|p| &p.name == phase)
+        {
+            report(at, format!("{what} names phase `{phase}`, which the suite does not have"));
+        }
+    }
 }
 
 fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {

@@ -98,11 +98,50 @@ pub fn comparison_ui(ui: &mut egui::Ui, label: &str, suite: &Suite, runs: &[RunR
             });
         });
     }
+    targets_ui(ui, suite, runs);
     ui.add_space(8.0);
     ui.columns(2, |columns| {
         speedup_chart_ui(&mut columns[0], suite, runs);
         distributions_ui(&mut columns[1], suite, runs);
     });
+}
+
+fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
+    if suite.targets.is_empty() {
+        return;
+    }
+    let checks = compare::evaluate_targets(suite, runs);
+    ui.add_space(6.0);
+    ui.strong("Targets").on_hover_text(
+        "pass or fail only when the whole 95 % CI is on one side of the bound; undecided otherwise (more steps would tell)",
+    );
+    egui::Grid::new("targets").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+        for header in ["Target", "Run", "Measured [95 % CI]", "Outcome"] {
+            ui.strong(header);
+        }
+        ui.end_row();
+        for check in &checks {
+            ui.label(suite.targets[check.target_index].to_string());
+            ui.label(&check.run);
+            ui.label(match check.interval {
+                Some(ci) => format!("{:.4} [{:.4}–{:.4}]", check.value, ci.low, ci.high),
+                None => format!("{:.4}", check.value),
+            });
+            let color = match check.outcome {
+                compare::TargetOutcome::Pass => verdict_color(compare::Verdict::Faster),
+                compare::TargetOutcome::Fail => ERROR_COLOR,
+                compare::TargetOutcome::Undecided => egui::Color32::GRAY,
+            };
+            ui.label(RichText::new(check.outcome.to_string()).color(color).strong());
+            ui.end_row();
+        }
+    });
+    let scores: Vec<String> =
+        compare::phase_scores(suite, &checks).iter().map(|(phase, score)| format!("{phase} {score:.0}")).collect();
+    if !scores.is_empty() {
+        ui.label(format!("Score (0–100, 100 = every target met): {}", scores.join(", ")))
+            .on_hover_text("per phase, the mean over its checks: 100 when met, else bound/value for a maximum or value/bound for a minimum");
+    }
 }
 
 fn phase_index(suite: &Suite, run: &RunResult) -> usize {

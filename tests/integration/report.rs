@@ -100,3 +100,50 @@ fn run_and_report_write_markdown_and_csv() -> TestResult {
         .stderr(predicate::str::contains("say which reports to write"));
     Ok(())
 }
+
+#[test]
+fn targets_are_checked_scored_and_reported() -> TestResult {
+    use phasebench::compare::{TargetOutcome, evaluate_targets, phase_scores};
+    use phasebench::suite::{Target, TargetMetric};
+    let mut result = fixed_result()?;
+    result.suite.targets = vec![
+        // The matmul bf16 run is 1.6x faster, the mlp one 0.625x: one pass, one fail.
+        Target { metric: TargetMetric::Speedup, min: Some(1.5), max: None, workload: None, phase: Some("bf16".into()) },
+        Target { metric: TargetMetric::P50Ms, min: None, max: Some(2.0), workload: Some("mlp".into()), phase: None },
+    ];
+    let checks = evaluate_targets(&result.suite, &result.runs);
+    let outcomes: Vec<(&str, TargetOutcome)> = checks.iter().map(|c| (c.run.as_str(), c.outcome)).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("mlp/bf16@1", TargetOutcome::Fail),
+            ("matmul/bf16@1", TargetOutcome::Pass),
+            ("mlp/baseline@1", TargetOutcome::Pass),
+            ("mlp/bf16@1", TargetOutcome::Pass),
+        ]
+    );
+    let scores = phase_scores(&result.suite, &checks);
+    assert_eq!(scores[0], ("baseline".to_owned(), 100.0));
+    assert_eq!(scores[1].0, "bf16");
+    assert!((scores[1].1 - (100.0 * 0.625 / 1.5 + 200.0) / 3.0).abs() < 1.0, "{scores:?}");
+    let markdown = phasebench::report::markdown::render(&result);
+    assert!(markdown.contains("## Targets") && markdown.contains("| **fail** |") && markdown.contains("Score (0–100"));
+    Ok(())
+}
+
+#[test]
+fn a_run_prints_its_targets() -> TestResult {
+    let out = tempfile::tempdir()?;
+    phasebench()
+        .args(["run", &fixture("valid_suites/targets.ron").display().to_string(), "--out"])
+        .arg(out.path())
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("targets")
+                .and(predicate::str::contains("throughput ≥ 1000000000000 items/s for mm"))
+                .and(predicate::str::contains("fail"))
+                .and(predicate::str::contains("score base: ")),
+        );
+    Ok(())
+}
