@@ -285,3 +285,26 @@ fn the_compare_view_of_fixed_results_matches_its_snapshot() -> TestResult {
     harness.snapshot("compare_view");
     Ok(())
 }
+
+#[test]
+fn the_compare_view_lists_target_checks_and_scores() -> TestResult {
+    use phasebench::suite::{Target, TargetMetric};
+    let mut fixed = crate::fixed_result()?;
+    fixed.suite.targets =
+        vec![Target { metric: TargetMetric::Speedup, min: Some(1.5), max: None, workload: None, phase: None }];
+    let (suite, runs) = (fixed.suite, fixed.runs);
+    let mut harness = Harness::builder().with_size([1450.0, 800.0]).build_ui(move |ui| {
+        let mut commands = Vec::new();
+        egui::CentralPanel::default().show(ui, |ui| {
+            phasebench::ui::comparison_ui(ui, "fixed results", &suite, &runs, &mut commands);
+        });
+    });
+    harness.run();
+    harness.get_by_label("Targets");
+    assert_eq!(harness.query_all_by_label("speedup ≥ 1.5 ×").count(), 2);
+    // One target fails (mlp, 0.625x) and one passes (matmul, 1.6x), beside the two accuracy passes.
+    assert_eq!(harness.query_all_by_label("fail").count(), 1);
+    assert_eq!(harness.query_all_by_label("pass").count(), 3);
+    harness.get_by_label_contains("Score (0–100, 100 = every target met): bf16");
+    Ok(())
+}
