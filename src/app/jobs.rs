@@ -142,6 +142,13 @@ pub enum JobOutcome {
     },
     /// The machine's environment was captured.
     Environment(Box<Environment>),
+    /// A diff of two runs or results was computed.
+    Diff {
+        /// Which request it answers (older answers are dropped).
+        generation: u64,
+        /// What the comparison found.
+        outcome: Box<super::DiffOutcome>,
+    },
 }
 
 /// Runs jobs on named threads and collects their outcomes.

@@ -306,9 +306,10 @@ impl LiveSession {
         }
     }
 
-    /// Whether the worker is still measuring.
+    /// Whether the worker is still measuring, or has reported the end but not yet been joined
+    /// (so that its final result is in place once this turns false).
     pub fn is_active(&self) -> bool {
-        matches!(self.state, SessionState::Running | SessionState::Cancelling)
+        matches!(self.state, SessionState::Running | SessionState::Cancelling) || self.handle.is_some()
     }
 
     /// Events handled so far.
@@ -316,7 +317,8 @@ impl LiveSession {
         self.events_seen
     }
 
-    /// Handles the events waiting, for at most `budget`; returns whether events remain.
+    /// Handles the events waiting, for at most `budget`; returns whether there is more to do
+    /// (events left, or a worker that reported the end and is still returning).
     pub fn drain(&mut self, budget: Duration) -> bool {
         let deadline = Instant::now() + budget;
         loop {
@@ -337,13 +339,19 @@ impl LiveSession {
                 return true;
             }
         }
+        let mut waiting = false;
         if matches!(self.state, SessionState::Finished(_))
-            && self.handle.as_ref().is_some_and(RunnerHandle::is_finished)
+            && let Some(handle) = &self.handle
         {
-            self.collect_worker();
+            if handle.is_finished() {
+                self.collect_worker();
+            } else {
+                // The worker sent its last event and is returning; look again next frame.
+                waiting = true;
+            }
         }
         self.refresh_display();
-        false
+        waiting
     }
 
     /// Joins the ended worker and keeps its final result.

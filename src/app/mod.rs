@@ -152,26 +152,26 @@ pub struct DiffState {
     pub before: Option<DiffSide>,
     /// The "after" side.
     pub after: Option<DiffSide>,
-    /// The comparison, once both sides are set.
+    /// The comparison, once both sides are set and it was computed.
     pub outcome: Option<DiffOutcome>,
+    /// Whether the comparison is being computed on a job thread.
+    pub comparing: bool,
+    /// Counts side changes, so that a late answer for older sides is dropped.
+    generation: u64,
 }
 
-impl DiffState {
-    fn recompute(&mut self) {
-        self.outcome = match (&self.before, &self.after) {
-            (Some(DiffSide::Run { run: before, .. }), Some(DiffSide::Run { run: after, noise_threshold, .. })) => {
-                Some(DiffOutcome::Runs(
-                    compare::diff_runs(before, after, *noise_threshold, DIFF_RESAMPLES, 0x5eed)
-                        .map_err(|error| error.to_string()),
-                ))
-            }
-            (Some(DiffSide::Result { result: before, .. }), Some(DiffSide::Result { result: after, .. })) => {
-                let threshold = after.suite.settings.noise_threshold;
-                Some(DiffOutcome::Results(compare::diff_results(before, after, threshold, DIFF_RESAMPLES)))
-            }
-            (Some(_), Some(_)) => Some(DiffOutcome::Mismatch),
-            _ => None,
-        };
+/// Compares the two sides (bootstrap CIs: on a job thread, never the UI's).
+fn diff_outcome(before: &DiffSide, after: &DiffSide) -> DiffOutcome {
+    match (before, after) {
+        (DiffSide::Run { run: before, .. }, DiffSide::Run { run: after, noise_threshold, .. }) => DiffOutcome::Runs(
+            compare::diff_runs(before, after, *noise_threshold, DIFF_RESAMPLES, 0x5eed)
+                .map_err(|error| error.to_string()),
+        ),
+        (DiffSide::Result { result: before, .. }, DiffSide::Result { result: after, .. }) => {
+            let threshold = after.suite.settings.noise_threshold;
+            DiffOutcome::Results(compare::diff_results(before, after, threshold, DIFF_RESAMPLES))
+        }
+        _ => DiffOutcome::Mismatch,
     }
 }
 
@@ -382,12 +382,18 @@ impl PhasebenchApp {
     /// The app with the suite of `config` (or the remembered or embedded one) loaded.
     pub fn new(config: AppConfig, remembered: Remembered) -> Self {
         let mut status = String::new();
+        let mut notice = None;
         let restore = if config.restore_last_suite { remembered.last_suite.clone() } else { None };
         let document = match config.suite.clone().or(restore) {
             Some(path) => match load_document(&path) {
                 Ok(document) => document,
                 Err(error) => {
                     status = format!("{error} — the embedded default suite is open instead");
+                    // A suite named on the command line deserves a message box; a remembered one
+                    // that vanished only a status line.
+                    if config.suite.is_some() {
+                        notice = Some(Notice { title: "The suite could not be opened".into(), text: status.clone() });
+                    }
                     default_document()
                 }
             },
@@ -402,7 +408,7 @@ impl PhasebenchApp {
             diff: DiffState::default(),
             history: Ok(Vec::new()),
             environment: None,
-            notice: None,
+            notice,
             status,
             pending_discard: None,
             path_prompt: None,
@@ -418,12 +424,6 @@ impl PhasebenchApp {
             close_confirmed: false,
             frame_stats_written: false,
         };
-        if let Some(config_error) = app.config.suite.as_ref().and_then(|_| {
-            // A suite given on the command line that failed to load is worth a message box.
-            (!app.status.is_empty()).then(|| app.status.clone())
-        }) {
-            app.notice = Some(Notice { title: "The suite could not be opened".into(), text: config_error });
-        }
         let _ = app.jobs.spawn("environment", || JobOutcome::Environment(Box::new(Environment::capture())));
         app.refresh_history();
         app
@@ -526,7 +526,6 @@ impl PhasebenchApp {
                 let mut document = default_document();
                 document.suite.name = "untitled".into();
                 document.origin = "new suite".into();
-                document.mark_unsaved_origin();
                 self.replace_document(document, "new suite from the default");
             }
             UiCommand::OpenSuiteDialog => self.pick(FilePurpose::OpenSuite),
@@ -936,8 +935,17 @@ impl PhasebenchApp {
             Side::Before => self.diff.before = Some(picked),
             Side::After => self.diff.after = Some(picked),
         }
-        self.diff.recompute();
+        self.diff.outcome = None;
+        self.diff.generation += 1;
         self.view = View::Compare;
+        if let (Some(before), Some(after)) = (self.diff.before.clone(), self.diff.after.clone()) {
+            let generation = self.diff.generation;
+            let job = move || JobOutcome::Diff { generation, outcome: Box::new(diff_outcome(&before, &after)) };
+            match self.jobs.spawn("diff", job) {
+                Ok(()) => self.diff.comparing = true,
+                Err(error) => self.status = error,
+            }
+        }
     }
 
     fn job_done(&mut self, outcome: JobOutcome) {
@@ -968,14 +976,13 @@ impl PhasebenchApp {
                 Err(error) => self.notice = Some(Notice { title: "Export failed".into(), text: error }),
             },
             JobOutcome::Environment(environment) => self.environment = Some(environment),
+            JobOutcome::Diff { generation, outcome } => {
+                if generation == self.diff.generation {
+                    self.diff.outcome = Some(*outcome);
+                    self.diff.comparing = false;
+                }
+            }
         }
-    }
-}
-
-impl SuiteDocument {
-    /// A new suite has no file and counts as unsaved until it is saved.
-    fn mark_unsaved_origin(&mut self) {
-        self.path = None;
     }
 }
 

@@ -196,10 +196,7 @@ fn run_details(run: &RunResult) -> Option<String> {
     }
     // Energy is the GPU's: shown for runs on that GPU only.
     if let phasebench::suite::DeviceSpec::Cuda(ordinal) = run.device
-        && let Some(joules) = run
-            .telemetry
-            .as_ref()
-            .and_then(|t| t.gpus.iter().find(|g| g.index as usize == ordinal).and_then(|g| g.energy_per_step_joules))
+        && let Some(joules) = run.energy_per_step_joules()
     {
         parts.push(format!("{joules:.3} J per step on GPU {ordinal}"));
     }

@@ -3,7 +3,7 @@
 
 use crate::results::SuiteResult;
 
-use super::{ReportError, accuracy_pass, energy_per_step_joules, status_reason, status_text};
+use super::{ReportError, accuracy_pass, status_reason, status_text};
 
 /// The header row, in order.
 pub const COLUMNS: [&str; 30] = [
@@ -80,7 +80,7 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             number(run.accuracy.as_ref().and_then(|a| a.cosine_similarity)),
             accuracy_pass(run).map_or_else(String::new, |pass| pass.to_string()),
             run.peak_rss_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
-            number(energy_per_step_joules(run)),
+            number(run.energy_per_step_joules()),
         ];
         writer.write_record(&record)?;
     }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::results::{RunResult, SuiteResult};
 use crate::units::{format_bytes, format_secs};
 
-use super::{accuracy_pass, energy_per_step_joules, status_reason, status_text, suite_status_text};
+use super::{accuracy_pass, status_reason, status_text, suite_status_text};
 
 /// Escapes text for a Markdown table cell: pipes, backticks, HTML and line breaks.
 pub fn escape(text: &str) -> String {
@@ -174,7 +174,7 @@ fn row(run: &RunResult) -> String {
         _ => dash(),
     };
     let rss = run.peak_rss_bytes.map_or_else(dash, |bytes| format_bytes(bytes as f64));
-    let energy = energy_per_step_joules(run).map_or_else(dash, |joules| format!("{joules:.3} J"));
+    let energy = run.energy_per_step_joules().map_or_else(dash, |joules| format!("{joules:.3} J"));
     format!(
         "| {phase} | {} | {p50} | {p90} | {p99} | {throughput} | {speedup} | {verdict} | {accuracy} | {rss} | {energy} |",
         run.batch_size

@@ -51,8 +51,3 @@ pub fn suite_status_text(status: SuiteStatus) -> &'static str {
 pub fn accuracy_pass(run: &RunResult) -> Option<bool> {
     run.accuracy.as_ref().map(compare::accuracy_passes)
 }
-
-/// GPU energy per measured step of the run, when a GPU measured it.
-pub fn energy_per_step_joules(run: &RunResult) -> Option<f64> {
-    run.energy_per_step_joules()
-}

@@ -256,9 +256,15 @@ impl RunResult {
         Some(flops / self.summary.as_ref()?.median / 1e9)
     }
 
-    /// GPU energy per measured step, when a GPU measured it.
+    /// The telemetry aggregate of the GPU a CUDA run used (none for CPU runs).
+    pub fn used_gpu(&self) -> Option<&crate::telemetry::GpuAggregate> {
+        let DeviceSpec::Cuda(ordinal) = self.device else { return None };
+        self.telemetry.as_ref()?.gpus.iter().find(|gpu| gpu.index as usize == ordinal)
+    }
+
+    /// Energy per measured step of the GPU the run used, when NVML measured it.
     pub fn energy_per_step_joules(&self) -> Option<f64> {
-        self.telemetry.as_ref()?.gpus.iter().find_map(|gpu| gpu.energy_per_step_joules)
+        self.used_gpu()?.energy_per_step_joules
     }
 
     /// Whether the run failed.

@@ -393,12 +393,6 @@ fn attach_telemetry(
     });
 }
 
-/// The aggregate of the GPU a CUDA run used.
-fn used_gpu(run: &RunResult) -> Option<&telemetry::GpuAggregate> {
-    let DeviceSpec::Cuda(ordinal) = run.device else { return None };
-    run.telemetry.as_ref()?.gpus.iter().find(|gpu| gpu.index as usize == ordinal)
-}
-
 /// Fills in what is derived from the raw steps: summary, throughput, speedup against the
 /// baseline run and accuracy against the baseline's probe output.
 fn derive(
@@ -465,7 +459,7 @@ fn derive(
         run.notes.push("no speedup: the baseline run of this workload did not complete".into());
         return;
     };
-    if let (Some(baseline_gpu), Some(run_gpu)) = (used_gpu(baseline), used_gpu(run))
+    if let (Some(baseline_gpu), Some(run_gpu)) = (baseline.used_gpu(), run.used_gpu())
         && let Some(warning) = telemetry::compare_clocks(baseline_gpu, run_gpu)
     {
         run.warnings.push(warning);
@@ -476,8 +470,7 @@ fn derive(
             baseline.batch_size, run.batch_size
         ));
     }
-    let per_item = |r: &RunResult| -> Vec<f64> { r.step_secs.iter().map(|s| s / r.batch_size as f64).collect() };
-    match compare::speedup(&per_item(baseline), &per_item(run), suite.settings.noise_threshold, resamples, seed) {
+    match compare::diff_runs(baseline, run, suite.settings.noise_threshold, resamples, seed) {
         Ok(speedup) => run.speedup = Some(speedup),
         Err(error) => run.notes.push(format!("no speedup: {error}")),
     }

@@ -144,6 +144,25 @@ fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     }
 }
 
+/// The box of a run's steps, sorted once and kept in egui's temporary memory (a long run's
+/// steps would otherwise be sorted again every frame).
+fn cached_box_stats(ctx: &egui::Context, run: &RunResult) -> Option<BoxStats> {
+    let id = egui::Id::unique((
+        "box-stats",
+        &run.started_at,
+        &run.workload,
+        &run.phase,
+        run.batch_size,
+        run.step_secs.len(),
+    ));
+    if let Some(stats) = ctx.data(|data| data.get_temp::<BoxStats>(id)) {
+        return Some(stats);
+    }
+    let stats = BoxStats::of(&run.step_secs)?;
+    ctx.data_mut(|data| data.insert_temp(id, stats));
+    Some(stats)
+}
+
 fn phase_index(suite: &Suite, run: &RunResult) -> usize {
     suite.phases.iter().position(|phase| phase.name == run.phase).unwrap_or(0)
 }
@@ -222,8 +241,7 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
         }
     }
     ui.label(run.peak_rss_bytes.map_or_else(|| "—".into(), |bytes| format_bytes(bytes as f64)));
-    let energy =
-        run.telemetry.as_ref().and_then(|telemetry| telemetry.gpus.iter().find_map(|gpu| gpu.energy_per_step_joules));
+    let energy = run.energy_per_step_joules();
     ui.label(energy.map_or_else(|| "—".into(), |joules| format!("{joules:.3} J")));
     if run.warnings.is_empty() {
         ui.label("");
@@ -315,7 +333,7 @@ fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
                     .x_axis_formatter(category_formatter(names))
                     .show(ui, |plot_ui| {
                         for (position, run) in shown.iter().enumerate() {
-                            let Some(stats) = BoxStats::of(&run.step_secs) else { continue };
+                            let Some(stats) = cached_box_stats(plot_ui.ctx(), run) else { continue };
                             let color = phase_color(phase_index(suite, run));
                             let name = format!("{}@{}", run.phase, run.batch_size);
                             let element = box_element(position, stats, &name, color);
@@ -339,6 +357,9 @@ pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, commands: &mut Vec<UiCommand
     ui.label(format!("Before: {}", side_text(&diff.before)));
     ui.label(format!("After: {}", side_text(&diff.after)));
     match &diff.outcome {
+        None if diff.comparing => {
+            ui.label("Comparing…");
+        }
         None => {
             ui.label(
                 RichText::new(

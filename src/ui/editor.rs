@@ -551,14 +551,12 @@ fn phase_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument, index: usize, 
     let phase = &mut document.suite.phases[index];
     let mut changed = false;
     ui.strong(format!("Phase “{}”", phase.name));
-    let old_name = phase.name.clone();
     if text_field(ui, "Phase name", "unique within the suite", &mut phase.name, 200.0) {
         changed = true;
         if is_baseline {
             document.suite.baseline = phase.name.clone();
         }
     }
-    let _ = old_name;
     let phase = &mut document.suite.phases[index];
 
     ui.horizontal(|ui| {

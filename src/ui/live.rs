@@ -39,7 +39,7 @@ pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComm
             distribution_ui(ui, session, focus, plot_height);
         });
     });
-    telemetry_ui(ui, app, session, focus);
+    telemetry_ui(ui, app, focus);
     runs_list_ui(ui, session);
 }
 
@@ -146,7 +146,7 @@ fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, he
         });
 }
 
-fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, session: &LiveSession, focus: &LiveRun) {
+fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, focus: &LiveRun) {
     let telemetry = &focus.telemetry;
     let link = egui::Id::unique("telemetry-time");
     let mut plots: Vec<(&str, &str, &crate::app::Series, &str)> = Vec::new();
@@ -211,7 +211,6 @@ fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, session: &LiveSession, f
             }
         });
     }
-    let _ = session;
 }
 
 fn runs_list_ui(ui: &mut egui::Ui, session: &LiveSession) {

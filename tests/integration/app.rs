@@ -221,6 +221,9 @@ fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -
         harness.get_all_by_label(label).nth(nth).ok_or("no diff button")?.click();
         harness.run();
     }
+    // The comparison runs on a job thread.
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
     assert!(
         matches!(harness.state().diff.outcome, Some(DiffOutcome::Runs(Ok(_)))),
         "{:?}",
@@ -229,6 +232,7 @@ fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -
 
     // History lists the result; opening it shows it read-only in the compare view.
     harness.get_by_label("History").click();
+    harness.run(); // the click is handled in this frame, which starts the listing job
     harness.state_mut().wait_for_jobs(Duration::from_secs(10));
     harness.run();
     harness.get_by_role_and_label(Role::Button, "Open").click();
