@@ -43,6 +43,7 @@ impl FilePurpose {
         match self {
             Self::OpenSuite => "Open suite",
             Self::SaveSuiteAs => "Save suite as",
+            Self::Export(ExportFormat::Html) => "Export HTML report",
             Self::Export(ExportFormat::Json) => "Export JSON",
             Self::Export(ExportFormat::Markdown) => "Export Markdown",
             Self::Export(ExportFormat::Csv) => "Export CSV",
@@ -62,6 +63,8 @@ impl FilePurpose {
 /// A report format the app exports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
+    /// The self-contained HTML report (charts, tables, the embedded result).
+    Html,
     /// The result file: every raw step and sample.
     Json,
     /// Summary tables for a PR comment.
@@ -72,11 +75,12 @@ pub enum ExportFormat {
 
 impl ExportFormat {
     /// Every format, in menu order.
-    pub const ALL: [Self; 3] = [Self::Json, Self::Markdown, Self::Csv];
+    pub const ALL: [Self; 4] = [Self::Html, Self::Json, Self::Markdown, Self::Csv];
 
     /// The format's name.
     pub fn describe(self) -> &'static str {
         match self {
+            Self::Html => "HTML",
             Self::Json => "JSON",
             Self::Markdown => "Markdown",
             Self::Csv => "CSV",
@@ -86,6 +90,7 @@ impl ExportFormat {
     /// The file extension, without the dot.
     pub fn extension(self) -> &'static str {
         match self {
+            Self::Html => "html",
             Self::Json => "json",
             Self::Markdown => "md",
             Self::Csv => "csv",
@@ -262,8 +267,11 @@ pub fn load_result(purpose: FilePurpose, path: PathBuf) -> JobOutcome {
 /// temporary file, so a failure leaves no half-written report.
 pub fn export(result: &SuiteResult, format: ExportFormat, path: PathBuf) -> JobOutcome {
     let bytes = match format {
+        ExportFormat::Html => {
+            crate::report::html::render(result, None).map(String::into_bytes).map_err(|error| error.to_string())
+        }
         ExportFormat::Json => serde_json::to_vec_pretty(result).map_err(|error| error.to_string()),
-        ExportFormat::Markdown => Ok(crate::report::markdown::render(result).into_bytes()),
+        ExportFormat::Markdown => Ok(crate::report::markdown::render(result, None).into_bytes()),
         ExportFormat::Csv => crate::report::csv::render(result).map_err(|error| error.to_string()),
     };
     let outcome = bytes.and_then(|bytes| {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use phasebench::models;
+use phasebench::report::BaselineComparison;
 use phasebench::results::{self, RunStatus, SuiteResult, SuiteStatus};
 use phasebench::runner::{self, RunEvent, RunOptions};
 use phasebench::suite::{self, Suite};
@@ -21,6 +22,8 @@ const EXIT_OK: u8 = 0;
 const EXIT_RUN_FAILED: u8 = 1;
 /// Exit code for bad input (a suite or result file, an argument).
 const EXIT_BAD_INPUT: u8 = 2;
+/// Name of the HTML report `run` writes into the result directory.
+const REPORT_FILE_NAME: &str = "report.html";
 /// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
 const EXIT_CANCELLED: u8 = 130;
 
@@ -43,6 +46,9 @@ struct Cli {
 /// Report files to write.
 #[derive(clap::Args, Clone, Debug, Default)]
 struct ReportArgs {
+    /// Write the self-contained HTML report (charts, tables, the embedded result) here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Write a Markdown summary (tables for a PR comment) here.
     #[arg(long, value_name = "FILE")]
     md: Option<PathBuf>,
@@ -63,10 +69,25 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Writes the HTML report to `path` and says where.
+fn write_html(result: &SuiteResult, baseline: Option<&BaselineComparison>, path: &Path) -> anyhow::Result<()> {
+    let html = phasebench::report::html::render(result, baseline)?;
+    std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("html report: {}", path.display());
+    Ok(())
+}
+
 /// Writes the reports asked for and says where.
-fn write_reports(result: &SuiteResult, reports: &ReportArgs) -> anyhow::Result<()> {
+fn write_reports(
+    result: &SuiteResult,
+    baseline: Option<&BaselineComparison>,
+    reports: &ReportArgs,
+) -> anyhow::Result<()> {
+    if let Some(path) = &reports.html {
+        write_html(result, baseline, path)?;
+    }
     if let Some(path) = &reports.md {
-        std::fs::write(path, phasebench::report::markdown::render(result))
+        std::fs::write(path, phasebench::report::markdown::render(result, baseline))
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!("markdown: {}", path.display());
     }
@@ -76,6 +97,20 @@ fn write_reports(result: &SuiteResult, reports: &ReportArgs) -> anyhow::Result<(
         println!("csv: {}", path.display());
     }
     Ok(())
+}
+
+/// A saved result to compare a new run against.
+#[derive(clap::Args, Clone, Debug, Default)]
+struct BaselineArgs {
+    /// Compare every run with the same run (workload, phase, batch) of this saved result.
+    #[arg(long, value_name = "RESULT")]
+    baseline: Option<PathBuf>,
+    /// Changes within this fraction count as noise: `5%` or `0.05` (default: the suite's noise threshold).
+    #[arg(long, value_parser = parse_fraction, requires = "baseline")]
+    threshold: Option<f64>,
+    /// Exit with 1 when a run regressed against the baseline.
+    #[arg(long, requires = "baseline")]
+    fail_on_regression: bool,
 }
 
 /// How the desktop app starts.
@@ -107,19 +142,22 @@ enum Command {
         #[command(flatten)]
         window: WindowArgs,
     },
-    /// Run a suite (the embedded quickstart suite when none is given) and write its results.
+    /// Run a suite (the embedded quickstart suite when none is given) and write its results and
+    /// HTML report.
     Run {
         /// Suite file (.ron). Without it, the embedded default suite runs.
         suite: Option<PathBuf>,
-        /// Directory under which a `<suite>-<time>/` result directory is created.
+        /// Directory under which a `<suite>-<time>/` result directory (result.json, report.html) is created.
         #[arg(long, default_value = "results")]
         out: PathBuf,
         #[command(flatten)]
         reports: ReportArgs,
+        #[command(flatten)]
+        baseline: BaselineArgs,
     },
-    /// Write reports of a saved result (a result.json or its directory).
+    /// Write reports of a saved result (a result.json, its directory, or an HTML report).
     Report {
-        /// Result file or directory.
+        /// Result file, result directory, or HTML report.
         result: PathBuf,
         #[command(flatten)]
         reports: ReportArgs,
@@ -147,9 +185,9 @@ enum Command {
     Models,
     /// Print the machine's environment and which telemetry sources work here.
     Env,
-    /// Print the comparison table of a saved result (a result.json or its directory).
+    /// Print the comparison table of a saved result (a result.json, its directory, or an HTML report).
     Show {
-        /// Result file or directory.
+        /// Result file, result directory, or HTML report.
         result: PathBuf,
     },
     /// Write a workload's seeded weights to a safetensors file, under the names `weights:` loads.
@@ -171,7 +209,7 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         None => open_window(None, cli.window),
         Some(Command::Gui { suite, window }) => open_window(suite, window),
-        Some(Command::Run { suite, out, reports }) => run(suite.as_deref(), &out, &reports),
+        Some(Command::Run { suite, out, reports, baseline }) => run(suite.as_deref(), &out, &reports, &baseline),
         Some(Command::Report { result, reports }) => report(&result, &reports),
         Some(Command::Compare { before, after, threshold, fail_on_regression }) => {
             compare(&before, &after, threshold, fail_on_regression)
@@ -237,11 +275,11 @@ fn load(suite_path: Option<&Path>) -> Result<(Suite, String), suite::SuiteError>
 }
 
 fn report(path: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
-    if reports.md.is_none() && reports.csv.is_none() {
-        anyhow::bail!("say which reports to write: --md FILE and/or --csv FILE");
+    if reports.html.is_none() && reports.md.is_none() && reports.csv.is_none() {
+        anyhow::bail!("say which reports to write: --html FILE, --md FILE and/or --csv FILE");
     }
     let result = results::load_result(path)?;
-    write_reports(&result, reports)?;
+    write_reports(&result, None, reports)?;
     Ok(EXIT_OK)
 }
 
@@ -260,7 +298,7 @@ fn compare(before: &Path, after: &Path, threshold: Option<f64>, fail_on_regressi
     Ok(if regressions > 0 && fail_on_regression { EXIT_RUN_FAILED } else { EXIT_OK })
 }
 
-fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
+fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs, baseline: &BaselineArgs) -> anyhow::Result<u8> {
     let (suite, origin) = match load(suite_path) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -268,13 +306,19 @@ fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs) -> anyhow::R
             return Ok(EXIT_BAD_INPUT);
         }
     };
+    // Read the baseline before measuring anything, so a bad path fails at once.
+    let saved_baseline = match &baseline.baseline {
+        Some(path) => Some((path, results::load_result(path)?)),
+        None => None,
+    };
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build of phasebench; build with --release for representative timings");
     }
     let base_dir = suite_path.and_then(Path::parent).unwrap_or(Path::new(".")).to_owned();
     let handle = runner::start(suite, RunOptions::new(out, origin).with_base_dir(base_dir), Arc::new(|| {}))
         .with_context(|| format!("cannot start the suite (output directory {})", out.display()))?;
-    let result_file = handle.result_dir().join(results::RESULT_FILE_NAME);
+    let handle_dir = handle.result_dir().to_owned();
+    let result_file = handle_dir.join(results::RESULT_FILE_NAME);
     let cancel = handle.cancel_token();
     // Ctrl-C once: stop after the current step and keep what was measured. Twice: quit now (the
     // result file on disk still holds every finished run).
@@ -299,9 +343,23 @@ fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs) -> anyhow::R
     progress.finish();
 
     print!("{}{}", table::result_text(&result), table::targets_text(&result));
+    print!("{}", table::recommendations_text(&result));
+    let comparison = saved_baseline.map(|(path, before)| {
+        let threshold = baseline.threshold.unwrap_or(result.suite.settings.noise_threshold);
+        let diff =
+            phasebench::compare::diff_results(&before, &result, threshold, phasebench::stats::BOOTSTRAP_RESAMPLES);
+        println!("\nagainst the baseline {}:", path.display());
+        print!("{}", table::diff_text(&diff, threshold));
+        BaselineComparison { source: path.display().to_string(), threshold, diff }
+    });
     println!("results: {}", result_file.display());
-    write_reports(&result, reports)?;
-    Ok(exit_code(&result, save_failed))
+    write_html(&result, comparison.as_ref(), &handle_dir.join(REPORT_FILE_NAME))?;
+    write_reports(&result, comparison.as_ref(), reports)?;
+    let regressed = comparison.as_ref().is_some_and(|comparison| comparison.diff.regressions() > 0);
+    Ok(match exit_code(&result, save_failed) {
+        EXIT_OK if regressed && baseline.fail_on_regression => EXIT_RUN_FAILED,
+        code => code,
+    })
 }
 
 fn exit_code(result: &SuiteResult, save_failed: bool) -> u8 {
@@ -339,6 +397,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
 fn show(path: &Path) -> anyhow::Result<u8> {
     let result = results::load_result(path)?;
     print!("{}{}", table::result_text(&result), table::targets_text(&result));
+    print!("{}", table::recommendations_text(&result));
     Ok(exit_code(&result, false))
 }
 

@@ -322,6 +322,19 @@ pub fn targets_text(result: &SuiteResult) -> String {
     text
 }
 
+/// The recommendations for a result, each with its evidence; empty when no rule fires.
+pub fn recommendations_text(result: &SuiteResult) -> String {
+    let found = phasebench::compare::recommendations(result);
+    if found.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("\nrecommendations\n");
+    for recommendation in found {
+        let _ = writeln!(text, "- {}\n  evidence: {}", recommendation.advice, recommendation.evidence);
+    }
+    text
+}
+
 /// The run-by-run comparison of two results, with unmatched runs and machine differences.
 pub fn diff_text(diff: &phasebench::compare::ResultDiff, threshold: f64) -> String {
     let mut text = String::new();

@@ -4,10 +4,8 @@
 
 use std::fmt::Write;
 
+use super::{BaselineComparison, RunCells, status_reason, status_text, suite_status_text};
 use crate::results::{RunResult, SuiteResult};
-use crate::units::{format_bytes, format_secs};
-
-use super::{accuracy_pass, status_reason, status_text, suite_status_text};
 
 /// Escapes text for a Markdown table cell: pipes, backticks, HTML and line breaks.
 pub fn escape(text: &str) -> String {
@@ -30,8 +28,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The Markdown report of `result`.
-pub fn render(result: &SuiteResult) -> String {
+/// The Markdown report of `result`, with its comparison against a saved result when given.
+pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> String {
     let env = &result.environment;
     let mut md = String::new();
     let _ = writeln!(md, "# {} — phasebench report\n", escape(&result.suite.name));
@@ -81,6 +79,18 @@ pub fn render(result: &SuiteResult) -> String {
     }
 
     targets_section(result, &mut md);
+    if let Some(comparison) = baseline {
+        regression_section(comparison, &mut md);
+    }
+    let recommendations = crate::compare::recommendations(result);
+    if !recommendations.is_empty() {
+        md.push_str("## Recommendations\n\n");
+        for recommendation in recommendations {
+            let _ =
+                writeln!(md, "- **{}** Evidence: {}", escape(&recommendation.advice), escape(&recommendation.evidence));
+        }
+        md.push('\n');
+    }
 
     let problems: Vec<&RunResult> = result.runs.iter().filter(|run| !status_reason(&run.status).is_empty()).collect();
     if !problems.is_empty() {
@@ -139,6 +149,53 @@ fn targets_section(result: &SuiteResult, md: &mut String) {
     }
 }
 
+/// The run-by-run comparison with a saved result: every change, unmatched runs, and machine
+/// differences as warnings.
+fn regression_section(comparison: &BaselineComparison, md: &mut String) {
+    let diff = &comparison.diff;
+    let _ = writeln!(
+        md,
+        "## Against the saved baseline\n\nCompared with `{}`; changes within {:.1} % count as noise. **{} regressed.**\n",
+        comparison.source.replace('`', "'"),
+        comparison.threshold * 100.0,
+        diff.regressions()
+    );
+    for warning in &diff.environment_differences {
+        let _ = writeln!(md, "> Warning: {}", escape(warning));
+    }
+    if !diff.environment_differences.is_empty() {
+        md.push('\n');
+    }
+    md.push_str("| Run | Median before | Median after | Speedup [95 % CI] | Change |\n|---|---:|---:|---|---|\n");
+    for run in &diff.runs {
+        let median = |secs: Option<f64>| secs.map_or_else(|| "—".to_owned(), crate::units::format_secs);
+        let (speedup, change) = match &run.speedup {
+            Ok(s) => (
+                format!("{:.3}× [{:.3}–{:.3}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high),
+                match crate::compare::Change::from(s.verdict) {
+                    crate::compare::Change::Regressed => "**regressed**".to_owned(),
+                    other => other.to_string(),
+                },
+            ),
+            Err(reason) => ("—".to_owned(), escape(reason)),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {speedup} | {change} |",
+            escape(&run.label),
+            median(run.before_median_secs),
+            median(run.after_median_secs)
+        );
+    }
+    md.push('\n');
+    for (what, runs) in [("Only in the saved baseline", &diff.only_before), ("New in this result", &diff.only_after)] {
+        if !runs.is_empty() {
+            let listed: Vec<String> = runs.iter().map(|run| escape(run)).collect();
+            let _ = writeln!(md, "{what}: {}\n", listed.join(", "));
+        }
+    }
+}
+
 /// `workload/phase@batch`, escaped.
 fn run_name(run: &RunResult) -> String {
     format!("{}/{}@{}", escape(&run.workload), escape(&run.phase), run.batch_size)
@@ -146,38 +203,28 @@ fn run_name(run: &RunResult) -> String {
 
 fn row(run: &RunResult) -> String {
     let phase = if run.is_baseline { format!("**{}** (baseline)", escape(&run.phase)) } else { escape(&run.phase) };
-    let dash = || "—".to_owned();
-    let (p50, p90, p99) = match &run.summary {
-        Some(s) => (
-            format!("{} [{}–{}]", format_secs(s.median), format_secs(s.median_ci.low), format_secs(s.median_ci.high)),
-            format_secs(s.p90),
-            format_secs(s.p99),
-        ),
-        None => (status_text(&run.status).to_owned(), dash(), dash()),
-    };
-    let throughput = run.throughput_items_per_sec.map_or_else(dash, |t| format!("{t:.1}/s"));
-    let (speedup, verdict) = match (&run.speedup, run.is_baseline) {
-        (_, true) => ("1×".to_owned(), String::new()),
-        (Some(s), false) => {
-            (format!("{:.3}× [{:.3}–{:.3}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high), s.verdict.to_string())
-        }
-        (None, false) => (dash(), String::new()),
-    };
-    let accuracy = match (accuracy_pass(run), &run.accuracy) {
-        (Some(pass), Some(accuracy)) => format!(
-            "{} (max abs {:.2e}, cos {})",
+    let cells = RunCells::of(run);
+    let accuracy = match cells.accuracy_pass {
+        Some(pass) => format!(
+            "{} (max abs {}, cos {})",
             if pass { "pass" } else { "**fail**" },
-            accuracy.max_abs_error,
-            accuracy.cosine_similarity.map_or_else(|| "—".to_owned(), |c| format!("{c:.6}"))
+            cells.max_abs_error,
+            cells.cosine
         ),
-        _ if run.is_baseline => "reference".to_owned(),
-        _ => dash(),
+        None if run.is_baseline => "reference".to_owned(),
+        None => "—".to_owned(),
     };
-    let rss = run.peak_rss_bytes.map_or_else(dash, |bytes| format_bytes(bytes as f64));
-    let energy = run.energy_per_step_joules().map_or_else(dash, |joules| format!("{joules:.3} J"));
     format!(
-        "| {phase} | {} | {p50} | {p90} | {p99} | {throughput} | {speedup} | {verdict} | {accuracy} | {rss} | {energy} |",
-        run.batch_size
+        "| {phase} | {} | {} | {} | {} | {} | {} | {} | {accuracy} | {} | {} |",
+        run.batch_size,
+        cells.p50,
+        cells.p90,
+        cells.p99,
+        cells.throughput,
+        cells.speedup,
+        cells.verdict,
+        cells.peak_rss,
+        cells.energy
     )
 }
 

@@ -1,12 +1,16 @@
 //! Pure exporters of a result: each `render` takes a [`SuiteResult`] and returns the file's
 //! bytes, so the CLI and the app write the same reports. Markdown (summary tables for a PR
-//! comment) and CSV (one row per run); the JSON export is the result file itself.
+//! comment), CSV (one row per run) and a self-contained HTML page; the JSON export is the result
+//! file itself.
 
 pub mod csv;
+pub mod html;
 pub mod markdown;
+pub mod svg;
 
-use crate::compare;
+use crate::compare::{self, ResultDiff};
 use crate::results::{RunResult, RunStatus, SuiteStatus};
+use crate::units::{format_bytes, format_secs};
 
 /// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +21,12 @@ pub enum ReportError {
     /// The CSV writer's buffer could not be taken back.
     #[error("cannot finish the CSV report: {0}")]
     CsvBuffer(String),
+    /// The HTML template failed to render.
+    #[error("cannot render the HTML report: {0}")]
+    Html(#[from] minijinja::Error),
+    /// The result could not be embedded as JSON.
+    #[error("cannot embed the result in the HTML report: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// The words for a run's status.
@@ -50,4 +60,82 @@ pub fn suite_status_text(status: SuiteStatus) -> &'static str {
 /// compared, e.g. the baseline itself).
 pub fn accuracy_pass(run: &RunResult) -> Option<bool> {
     run.accuracy.as_ref().map(compare::accuracy_passes)
+}
+
+/// A saved result the report compares against, run by run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineComparison {
+    /// Where the saved result came from, as the reader should see it (a file path).
+    pub source: String,
+    /// The noise threshold used.
+    pub threshold: f64,
+    /// This result against the saved one.
+    pub diff: ResultDiff,
+}
+
+/// The figures of one run as the report tables show them; `—` where there is nothing to show.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunCells {
+    /// Median step time with its 95 % CI, or the run's status when it has no steps.
+    pub p50: String,
+    /// 90th percentile step time.
+    pub p90: String,
+    /// 99th percentile step time.
+    pub p99: String,
+    /// Items per second.
+    pub throughput: String,
+    /// Speedup against the baseline with its CI (`1×` for the baseline).
+    pub speedup: String,
+    /// faster / slower / no change (empty for the baseline).
+    pub verdict: String,
+    /// Whether the output passed the accuracy check, when compared.
+    pub accuracy_pass: Option<bool>,
+    /// Largest absolute difference from the baseline's output.
+    pub max_abs_error: String,
+    /// Cosine similarity with the baseline's output.
+    pub cosine: String,
+    /// Peak resident memory of the process.
+    pub peak_rss: String,
+    /// GPU energy per measured step.
+    pub energy: String,
+}
+
+impl RunCells {
+    /// The cells of `run`.
+    pub fn of(run: &RunResult) -> Self {
+        let dash = || "—".to_owned();
+        let (p50, p90, p99) = match &run.summary {
+            Some(s) => (
+                format!(
+                    "{} [{}–{}]",
+                    format_secs(s.median),
+                    format_secs(s.median_ci.low),
+                    format_secs(s.median_ci.high)
+                ),
+                format_secs(s.p90),
+                format_secs(s.p99),
+            ),
+            None => (status_text(&run.status).to_owned(), dash(), dash()),
+        };
+        let (speedup, verdict) = match (&run.speedup, run.is_baseline) {
+            (_, true) => ("1×".to_owned(), String::new()),
+            (Some(s), false) => {
+                (format!("{:.3}× [{:.3}–{:.3}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high), s.verdict.to_string())
+            }
+            (None, false) => (dash(), String::new()),
+        };
+        Self {
+            p50,
+            p90,
+            p99,
+            throughput: run.throughput_items_per_sec.map_or_else(dash, |t| format!("{t:.1}/s")),
+            speedup,
+            verdict,
+            accuracy_pass: accuracy_pass(run),
+            max_abs_error: run.accuracy.as_ref().map_or_else(dash, |a| format!("{:.2e}", a.max_abs_error)),
+            cosine: run.accuracy.as_ref().and_then(|a| a.cosine_similarity).map_or_else(dash, |c| format!("{c:.6}")),
+            peak_rss: run.peak_rss_bytes.map_or_else(dash, |bytes| format_bytes(bytes as f64)),
+            energy: run.energy_per_step_joules().map_or_else(dash, |joules| format!("{joules:.3} J")),
+        }
+    }
 }

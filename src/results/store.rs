@@ -12,6 +12,10 @@ use super::{RESULT_FORMAT_VERSION, SuiteResult};
 /// Name of the result file inside a result directory.
 pub const RESULT_FILE_NAME: &str = "result.json";
 
+/// `id` of the `<script type="application/json">` element in which an HTML report embeds its
+/// result.
+pub const EMBEDDED_RESULT_ID: &str = "phasebench-result";
+
 /// Why a result could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultError {
@@ -114,21 +118,39 @@ pub fn file_name_safe(name: &str) -> String {
     if trimmed.is_empty() { "suite".to_owned() } else { trimmed.chars().take(64).collect() }
 }
 
-/// Reads a result file, or the `result.json` inside a result directory.
+/// The JSON an HTML report embeds, or why there is none.
+fn embedded_json(html: &str) -> Result<&str, String> {
+    let marker = format!("id=\"{EMBEDDED_RESULT_ID}\"");
+    let at = html.find(&marker).ok_or_else(|| {
+        format!("an HTML file without an embedded result (no element with {marker}); is it a phasebench report?")
+    })?;
+    let start = html[at..].find('>').map(|end| at + end + 1).ok_or("the embedded result element is not closed")?;
+    let end =
+        html[start..].find("</script>").map(|len| start + len).ok_or("the embedded result element is not closed")?;
+    Ok(&html[start..end])
+}
+
+/// Reads a result file, the `result.json` inside a result directory, or the result embedded in
+/// an HTML report.
 pub fn load_result(path: &Path) -> Result<SuiteResult, ResultError> {
     let path = if path.is_dir() { path.join(RESULT_FILE_NAME) } else { path.to_owned() };
-    let text = fs::read_to_string(&path).map_err(io_error(&path))?;
+    let content = fs::read_to_string(&path).map_err(io_error(&path))?;
+    let text = if content.trim_start().starts_with('<') {
+        embedded_json(&content).map_err(|message| ResultError::Malformed { path: path.clone(), message })?
+    } else {
+        content.as_str()
+    };
     #[derive(Deserialize)]
     struct VersionOnly {
         format_version: u32,
     }
     let malformed =
         |error: serde_json::Error| ResultError::Malformed { path: path.clone(), message: error.to_string() };
-    let probe: VersionOnly = serde_json::from_str(&text).map_err(malformed)?;
+    let probe: VersionOnly = serde_json::from_str(text).map_err(malformed)?;
     match probe.format_version {
         found if found > RESULT_FORMAT_VERSION => Err(ResultError::FutureVersion { path, found }),
         // Version 1 is the only format so far; older formats get a converter arm here.
-        _ => serde_json::from_str(&text).map_err(malformed),
+        _ => serde_json::from_str(text).map_err(malformed),
     }
 }
 

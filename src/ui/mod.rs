@@ -150,10 +150,15 @@ fn menu_bar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComm
 /// What an export holds, for its button's tooltip.
 pub fn export_hint(format: ExportFormat) -> &'static str {
     match format {
+        ExportFormat::Html => {
+            "one self-contained page with charts, tables, targets and recommendations; opens offline and reads back with `phasebench show`"
+        }
         ExportFormat::Json => {
             "the shown result with every raw step and telemetry sample (reads back with `phasebench show`)"
         }
-        ExportFormat::Markdown => "summary tables per workload, failures and warnings, for a PR comment",
+        ExportFormat::Markdown => {
+            "summary tables per workload, targets, recommendations and warnings, for a PR comment"
+        }
         ExportFormat::Csv => "one row per run with its statistics, speedup and accuracy",
     }
 }

@@ -201,18 +201,21 @@ fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -
     assert!(session.finished.iter().filter(|run| !run.is_baseline).all(|run| run.speedup.is_some()));
 
     // The export buttons write the same reports as the CLI.
-    let report = results.path().join("report.md");
-    harness.get_by_role_and_label(Role::Button, "Export Markdown…").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "Save to path").focus();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.get_by_role_and_label(Role::TextInput, "Save to path").type_text(&report.display().to_string());
-    harness.run();
-    harness.get_by_role_and_label(Role::Button, "Save").click();
-    harness.run();
-    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
-    harness.run();
-    assert!(std::fs::read_to_string(&report)?.contains("## mlp (Mlp, inference)"));
+    for (button, file) in [("Export Markdown…", "report.md"), ("Export HTML…", "report.html")] {
+        let report = results.path().join(file);
+        harness.get_by_role_and_label(Role::Button, button).click();
+        harness.run();
+        harness.get_by_role_and_label(Role::TextInput, "Save to path").focus();
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        harness.get_by_role_and_label(Role::TextInput, "Save to path").type_text(&report.display().to_string());
+        harness.run();
+        harness.get_by_role_and_label(Role::Button, "Save").click();
+        harness.run();
+        harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+        harness.run();
+    }
+    assert!(std::fs::read_to_string(results.path().join("report.md"))?.contains("## mlp (Mlp, inference)"));
+    assert_eq!(load_result(&results.path().join("report.html"))?, on_disk, "the HTML embeds the result");
 
     // Any two runs diff side by side.
     for (label, nth) in [("Before", 0), ("After", 1)] {

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "gui")]
 mod app;
+mod browser;
 mod cli;
 mod report;
 mod runner;

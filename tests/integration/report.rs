@@ -7,7 +7,7 @@ use crate::{TestResult, fixed_result, fixture};
 
 #[test]
 fn the_markdown_report_of_a_fixed_result_matches_its_snapshot() -> TestResult {
-    insta::assert_snapshot!("markdown_report", phasebench::report::markdown::render(&fixed_result()?));
+    insta::assert_snapshot!("markdown_report", phasebench::report::markdown::render(&fixed_result()?, None));
     Ok(())
 }
 
@@ -24,7 +24,7 @@ fn user_strings_cannot_break_the_markdown_tables() -> TestResult {
     let mut result = fixed_result()?;
     result.runs[1].phase = "bf16 | <script>alert(1)</script>".into();
     result.suite.phases[1].name = result.runs[1].phase.clone();
-    let markdown = phasebench::report::markdown::render(&result);
+    let markdown = phasebench::report::markdown::render(&result, None);
     assert!(!markdown.contains("<script>"));
     assert!(markdown.contains("bf16 \\| &lt;script&gt;alert(1)&lt;/script&gt;"));
     Ok(())
@@ -126,7 +126,7 @@ fn targets_are_checked_scored_and_reported() -> TestResult {
     assert_eq!(scores[0], ("baseline".to_owned(), 100.0));
     assert_eq!(scores[1].0, "bf16");
     assert!((scores[1].1 - (100.0 * 0.625 / 1.5 + 200.0) / 3.0).abs() < 1.0, "{scores:?}");
-    let markdown = phasebench::report::markdown::render(&result);
+    let markdown = phasebench::report::markdown::render(&result, None);
     assert!(markdown.contains("## Targets") && markdown.contains("| **fail** |") && markdown.contains("Score (0–100"));
     Ok(())
 }
@@ -145,5 +145,178 @@ fn a_run_prints_its_targets() -> TestResult {
                 .and(predicate::str::contains("fail"))
                 .and(predicate::str::contains("score base: ")),
         );
+    Ok(())
+}
+
+/// The fixed result with GPU telemetry on the matmul bf16 run (as if it ran on CUDA), process
+/// CPU samples on the mlp runs, and a generation record: every chart kind but the sweep.
+pub fn result_with_telemetry() -> Result<phasebench::results::SuiteResult, Box<dyn std::error::Error>> {
+    use phasebench::telemetry::{GpuAggregate, GpuSample, HostSample, RunTelemetry, TelemetrySample};
+    let mut result = fixed_result()?;
+    let host_samples = |cpu: f64| -> Vec<TelemetrySample> {
+        (0..20)
+            .map(|i| TelemetrySample {
+                t_secs: i as f64 * 0.1,
+                host: HostSample { process_cpu_percent: Some(cpu + i as f64), ..Default::default() },
+                gpus: Vec::new(),
+            })
+            .collect()
+    };
+    for run in result.runs.iter_mut().filter(|run| run.workload == "mlp") {
+        run.telemetry = Some(RunTelemetry { samples: host_samples(90.0), ..Default::default() });
+    }
+    let gpu_run = &mut result.runs[3];
+    gpu_run.device = phasebench::suite::DeviceSpec::Cuda(0);
+    gpu_run.telemetry = Some(RunTelemetry {
+        samples: (0..20)
+            .map(|i| TelemetrySample {
+                t_secs: i as f64 * 0.1,
+                host: HostSample::default(),
+                gpus: vec![GpuSample { index: 0, utilization_gpu_percent: Some(30.0), ..Default::default() }],
+            })
+            .collect(),
+        gpus: vec![GpuAggregate { index: 0, mean_utilization_percent: Some(30.0), ..Default::default() }],
+        ..Default::default()
+    });
+    gpu_run.generation = Some(phasebench::results::GenerationRecord {
+        steps_per_generation: 4,
+        generation_secs: vec![0.4, 0.41, 0.39, 0.42],
+    });
+    Ok(result)
+}
+
+/// Number of `<svg class="chart"` elements in `html`.
+pub fn chart_count(html: &str) -> usize {
+    html.matches("<svg class=\"chart\"").count()
+}
+
+#[test]
+fn the_html_report_has_every_chart_escapes_names_and_embeds_the_result() -> TestResult {
+    let mut result = result_with_telemetry()?;
+    let evil = "<script>alert(1)</script> \"quoted\" 'single'";
+    result.suite.name = evil.into();
+    result.runs[1].phase = evil.into();
+    result.suite.phases[1].name = evil.into();
+    let html = phasebench::report::html::render(&result, None)?;
+    // Per workload: speedup, distribution, step series, telemetry (+ generation for matmul).
+    assert_eq!(chart_count(&html), 9, "charts");
+    assert_eq!(html.matches("<script").count(), 1, "only the embedded result is a script element");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;quoted&quot; &#x27;single&#x27;")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;quoted&quot; &#39;single&#39;")
+    );
+    assert!(!html.contains("http://") && !html.contains("https://"), "no URL to load");
+    assert!(html.contains("Try a larger batch than 1 for `matmul` in `bf16`"), "the GPU-utilization rule fired");
+
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("report.html");
+    std::fs::write(&path, &html)?;
+    assert_eq!(phasebench::results::load_result(&path)?, result, "the embedded result reads back unchanged");
+    Ok(())
+}
+
+#[test]
+fn recommendations_fire_on_their_evidence_only() -> TestResult {
+    use phasebench::compare::{Rule, recommendations};
+    use phasebench::results::{SweepPoint, SweepResult, SweepStop};
+    let rules = |result: &phasebench::results::SuiteResult| -> Vec<(Rule, String)> {
+        recommendations(result)
+            .into_iter()
+            .map(|r| (r.rule, format!("{}/{}", r.workload, r.phase.unwrap_or_default())))
+            .collect()
+    };
+    let mut result = fixed_result()?;
+    // matmul bf16 is 1.6x faster and accurate; mlp bf16 is slower: adopt only the first.
+    assert_eq!(rules(&result), [(Rule::AdoptReducedPrecision, "matmul/bf16".to_owned())]);
+    let adopt = &recommendations(&result)[0];
+    assert!(adopt.evidence.contains("at batch 1") && adopt.evidence.contains("cosine"), "{}", adopt.evidence);
+
+    // Quantized and drifting: keep that workload's linear layers unquantized; no adopt.
+    result.runs[3].quantization = Some(phasebench::suite::Quantization::Q4K);
+    if let Some(accuracy) = result.runs[3].accuracy.as_mut() {
+        accuracy.cosine_similarity = Some(0.97);
+    }
+    assert_eq!(rules(&result), [(Rule::KeepUnquantized, "matmul/bf16".to_owned())]);
+
+    // Noisy timings: an IQR of 20 % of the median.
+    let mut noisy = fixed_result()?;
+    if let Some(summary) = noisy.runs[0].summary.as_mut() {
+        summary.iqr = summary.median * 0.2;
+    }
+    assert!(rules(&noisy).contains(&(Rule::NoisyTimings, "/".to_owned())));
+
+    // A sweep stopped by its time budget while still rising; a flat one says nothing.
+    let point = |batch_size, items_per_sec| SweepPoint { batch_size, items_per_sec };
+    let mut swept = fixed_result()?;
+    swept.sweeps = vec![SweepResult {
+        workload: "mlp".into(),
+        phase: "baseline".into(),
+        largest_working_batch: Some(8),
+        throughput_curve: vec![point(4, 100.0), point(8, 150.0)],
+        stop: SweepStop::TimeBudget { batch_size: 16, median_step_secs: 2.0 },
+    }];
+    assert!(rules(&swept).contains(&(Rule::SweepLimitedByBudget, "mlp/baseline".to_owned())));
+    swept.sweeps[0].throughput_curve[1].items_per_sec = 101.0;
+    assert!(!rules(&swept).iter().any(|(rule, _)| *rule == Rule::SweepLimitedByBudget));
+
+    // Low GPU utilization at the largest batch.
+    assert!(rules(&result_with_telemetry()?).contains(&(Rule::LargerBatch, "matmul/bf16".to_owned())));
+    Ok(())
+}
+
+#[test]
+fn run_writes_the_html_report_and_checks_a_saved_baseline() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let suite = fixture("valid_suites/tiny.ron").display().to_string();
+    let first = dir.path().join("first");
+    phasebench()
+        .args(["run", &suite, "--out"])
+        .arg(&first)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("html report: "));
+    let result_dir = std::fs::read_dir(&first)?.next().ok_or("no result")??.path();
+    let report = result_dir.join("report.html");
+    let json = result_dir.join("result.json");
+    // `show` reads the HTML report back to the same tables as the JSON.
+    let show = |path: &std::path::Path| phasebench().arg("show").arg(path).output();
+    assert_eq!(show(&report)?.stdout, show(&json)?.stdout);
+
+    // A baseline five times as fast as this machine: runs regress (the tiny suite's few
+    // microsecond steps in a debug build are too noisy to promise that every one does).
+    let mut fast = phasebench::results::load_result(&json)?;
+    for run in &mut fast.runs {
+        run.step_secs.iter_mut().for_each(|secs| *secs *= 0.2);
+        run.summary = phasebench::stats::summarize(&run.step_secs, 2_000, 7).ok();
+    }
+    let baseline = dir.path().join("fast.json");
+    std::fs::write(&baseline, serde_json::to_string(&fast)?)?;
+    let second = dir.path().join("second");
+    let html = dir.path().join("copy.html");
+    phasebench()
+        .args(["run", &suite, "--out"])
+        .arg(&second)
+        .arg("--baseline")
+        .arg(&baseline)
+        .args(["--fail-on-regression", "--threshold", "5%", "--html"])
+        .arg(&html)
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("against the baseline").and(predicate::str::contains(" regressed, 0 improved")),
+        );
+    let page = std::fs::read_to_string(&html)?;
+    assert!(page.contains("Against the saved baseline") && page.contains("regressed</td>"), "the report shows it");
+
+    // A baseline that is not a result fails before anything runs.
+    phasebench()
+        .args(["run", &suite, "--out"])
+        .arg(dir.path().join("third"))
+        .arg("--baseline")
+        .arg(dir.path().join("missing.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.json"));
+    assert!(!dir.path().join("third").exists(), "nothing was measured");
     Ok(())
 }

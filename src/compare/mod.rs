@@ -1,12 +1,16 @@
 //! A phase against the baseline: speedup with its confidence interval and a verdict that needs
 //! both the interval and a rank test to clear the noise threshold.
 
+pub mod recommend;
+
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::Accuracy;
 use crate::results::{Environment, RunResult, RunStatus, SuiteResult};
 use crate::stats::{self, Interval, StatsError};
 use crate::suite::{Suite, Target, TargetMetric};
+
+pub use recommend::{Recommendation, Rule, recommendations};
 
 /// Significance level of the rank test behind a verdict.
 pub const SIGNIFICANCE: f64 = 0.05;

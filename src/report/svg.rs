@@ -1,0 +1,412 @@
+//! Small inline-SVG charts for the HTML report: line charts (with a shaded warm-up region), bar
+//! charts with confidence-interval whiskers, and box plots. Hand-written rather than a plotting
+//! crate: the report needs four chart shapes, colours from CSS variables (so dark mode and print
+//! restyle them) and every label escaped here — a few hundred lines instead of a font stack.
+//!
+//! Every chart is one `<svg class="chart">` element; all text in it is XML-escaped.
+
+use std::fmt::Write;
+
+/// Width of every chart's coordinate system (the SVG scales to its container).
+const WIDTH: f64 = 720.0;
+/// Height of every chart's coordinate system.
+const HEIGHT: f64 = 300.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 52.0;
+/// Points drawn per line at most; longer series keep each bucket's minimum and maximum.
+pub const MAX_LINE_POINTS: usize = 600;
+/// Number of distinct series colours (CSS classes `s0`…`s7`).
+pub const PALETTE_SIZE: usize = 8;
+
+/// Escapes text for XML and HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One line of a line chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Legend text.
+    pub name: String,
+    /// Palette index (taken modulo [`PALETTE_SIZE`]).
+    pub color: usize,
+    /// (x, y) points in x order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One bar of a bar chart, with an optional interval drawn as a whisker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    /// Axis text under the bar.
+    pub label: String,
+    /// Palette index.
+    pub color: usize,
+    /// Height of the bar.
+    pub value: f64,
+    /// Low and high ends of the whisker.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// One box of a box plot: whisker ends, quartiles and median.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoxItem {
+    /// Axis text under the box.
+    pub label: String,
+    /// Palette index.
+    pub color: usize,
+    /// Lower whisker, first quartile, median, third quartile, upper whisker.
+    pub five: [f64; 5],
+}
+
+/// Axis titles and the chart's accessible name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axes<'a> {
+    /// The chart's title, used as its accessible name.
+    pub title: &'a str,
+    /// Text along the x axis.
+    pub x_label: &'a str,
+    /// Text along the y axis.
+    pub y_label: &'a str,
+}
+
+/// Round tick values covering `[low, high]`, about `count` of them.
+fn ticks(low: f64, high: f64, count: usize) -> Vec<f64> {
+    let span = (high - low).max(f64::EPSILON * high.abs().max(1.0));
+    let raw = span / count.max(1) as f64;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(raw);
+    let first = (low / step).ceil() * step;
+    (0..=count * 3)
+        .map(|i| first + i as f64 * step)
+        .take_while(|value| *value <= high + step * 1e-9)
+        .map(|value| if value.abs() < step * 1e-9 { 0.0 } else { value })
+        .collect()
+}
+
+/// A tick label with at most 4 significant digits and no trailing zeros.
+fn tick_text(value: f64) -> String {
+    if value == 0.0 {
+        return "0".to_owned();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if !(-4..6).contains(&magnitude) {
+        return format!("{value:.1e}");
+    }
+    let decimals = (3 - magnitude).max(0) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+}
+
+/// Maps data ranges to the plot area.
+struct Frame {
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+impl Frame {
+    fn new(x: (f64, f64), y: (f64, f64)) -> Self {
+        let widen = |(low, high): (f64, f64)| {
+            if (high - low).abs() < f64::EPSILON * high.abs().max(1.0) { (low - 0.5, high + 0.5) } else { (low, high) }
+        };
+        Self { x: widen(x), y: widen(y) }
+    }
+
+    fn px(&self, x: f64) -> f64 {
+        LEFT + (x - self.x.0) / (self.x.1 - self.x.0) * (WIDTH - LEFT - RIGHT)
+    }
+
+    fn py(&self, y: f64) -> f64 {
+        HEIGHT - BOTTOM - (y - self.y.0) / (self.y.1 - self.y.0) * (HEIGHT - TOP - BOTTOM)
+    }
+}
+
+fn open(kind: &str, axes: &Axes<'_>) -> String {
+    format!(
+        "<svg class=\"chart\" data-chart=\"{kind}\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\"><title>{}</title>",
+        escape(axes.title),
+        escape(axes.title)
+    )
+}
+
+/// Grid lines, y tick labels and both axis titles; x ticks only when `x_ticks` is set.
+fn draw_axes(svg: &mut String, frame: &Frame, axes: &Axes<'_>, x_ticks: bool) {
+    for value in ticks(frame.y.0, frame.y.1, 5) {
+        let y = frame.py(value);
+        let _ = write!(
+            svg,
+            "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            y + 4.0,
+            tick_text(value)
+        );
+    }
+    if x_ticks {
+        for value in ticks(frame.x.0, frame.x.1, 6) {
+            let x = frame.px(value);
+            let _ = write!(
+                svg,
+                "<text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                HEIGHT - BOTTOM + 16.0,
+                tick_text(value)
+            );
+        }
+    }
+    let _ = write!(
+        svg,
+        "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{:.1}\"/><line class=\"axis\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>",
+        HEIGHT - BOTTOM,
+        WIDTH - RIGHT,
+        HEIGHT - BOTTOM,
+        HEIGHT - BOTTOM
+    );
+    let _ = write!(
+        svg,
+        "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text class=\"label\" transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+        (LEFT + WIDTH - RIGHT) / 2.0,
+        HEIGHT - 8.0,
+        escape(axes.x_label),
+        (TOP + HEIGHT - BOTTOM) / 2.0,
+        escape(axes.y_label)
+    );
+}
+
+/// Keeps at most [`MAX_LINE_POINTS`] points: the minimum and maximum of each bucket, in x order.
+fn decimate(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    if points.len() <= MAX_LINE_POINTS {
+        return points.to_vec();
+    }
+    let bucket = points.len().div_ceil(MAX_LINE_POINTS / 2);
+    let mut kept = Vec::with_capacity(MAX_LINE_POINTS);
+    for chunk in points.chunks(bucket) {
+        let by_y = |a: &&(f64, f64), b: &&(f64, f64)| a.1.total_cmp(&b.1);
+        let (Some(low), Some(high)) = (chunk.iter().min_by(by_y), chunk.iter().max_by(by_y)) else { continue };
+        let (first, second) = if low.0 <= high.0 { (low, high) } else { (high, low) };
+        kept.push(*first);
+        if second != first {
+            kept.push(*second);
+        }
+    }
+    kept
+}
+
+fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values.filter(|v| v.is_finite()).fold(None, |range, v| match range {
+        None => Some((v, v)),
+        Some((low, high)) => Some((low.min(v), high.max(v))),
+    })
+}
+
+/// A line chart of `series`; x values below `shade_below_x` are shaded and marked "warm-up".
+/// The y axis starts at zero when every value is positive.
+pub fn line_chart(axes: &Axes<'_>, series: &[Series], shade_below_x: Option<f64>) -> String {
+    let all = || series.iter().flat_map(|s| s.points.iter().copied());
+    let x_range = extent(all().map(|p| p.0)).unwrap_or((0.0, 1.0));
+    let (y_low, y_high) = extent(all().map(|p| p.1)).unwrap_or((0.0, 1.0));
+    let frame = Frame::new(x_range, (y_low.min(0.0), y_high * 1.05));
+    let mut svg = open("line", axes);
+    if let Some(limit) = shade_below_x.filter(|limit| *limit > frame.x.0) {
+        let right = frame.px(limit.min(frame.x.1));
+        let _ = write!(
+            svg,
+            "<rect class=\"warmup\" x=\"{LEFT}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\">warm-up</text>",
+            right - LEFT,
+            HEIGHT - TOP - BOTTOM,
+            LEFT + 4.0,
+            TOP + 12.0
+        );
+    }
+    draw_axes(&mut svg, &frame, axes, true);
+    for line in series {
+        let points: Vec<String> = decimate(&line.points)
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|(x, y)| format!("{:.1},{:.1}", frame.px(*x), frame.py(*y)))
+            .collect();
+        let _ = write!(
+            svg,
+            "<polyline class=\"line s{}\" points=\"{}\"><title>{}</title></polyline>",
+            line.color % PALETTE_SIZE,
+            points.join(" "),
+            escape(&line.name)
+        );
+    }
+    legend(&mut svg, series.iter().map(|s| (s.name.as_str(), s.color)));
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The legend, one entry per series, in the top-right corner.
+fn legend<'a>(svg: &mut String, entries: impl Iterator<Item = (&'a str, usize)>) {
+    for (row, (name, color)) in entries.enumerate().take(10) {
+        let y = TOP + 6.0 + row as f64 * 15.0;
+        let _ = write!(
+            svg,
+            "<rect class=\"swatch s{}\" x=\"{:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\"/><text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            color % PALETTE_SIZE,
+            WIDTH - RIGHT - 14.0,
+            y,
+            WIDTH - RIGHT - 18.0,
+            y + 9.0,
+            escape(name)
+        );
+    }
+}
+
+/// Column centres and width for `count` categories.
+fn slots(count: usize) -> (Vec<f64>, f64) {
+    let width = (WIDTH - LEFT - RIGHT) / count.max(1) as f64;
+    ((0..count).map(|i| LEFT + width * (i as f64 + 0.5)).collect(), width)
+}
+
+/// Category labels under the columns, cut to fit.
+fn category_labels(svg: &mut String, labels: impl Iterator<Item = String>, centres: &[f64], width: f64) {
+    let max_chars = ((width / 6.5) as usize).max(4);
+    for (label, x) in labels.zip(centres) {
+        let shown: String = if label.chars().count() > max_chars {
+            label.chars().take(max_chars - 1).chain(std::iter::once('…')).collect()
+        } else {
+            label.clone()
+        };
+        let _ = write!(
+            svg,
+            "<text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\"><title>{}</title>{}</text>",
+            HEIGHT - BOTTOM + 16.0,
+            escape(&label),
+            escape(&shown)
+        );
+    }
+}
+
+/// A bar chart with whiskers for the bars' intervals and a dashed line at `reference` (e.g. a
+/// speedup of 1).
+pub fn bar_chart(axes: &Axes<'_>, bars: &[Bar], reference: Option<f64>) -> String {
+    let values = bars
+        .iter()
+        .flat_map(|bar| [Some(bar.value), bar.interval.map(|i| i.0), bar.interval.map(|i| i.1)])
+        .flatten()
+        .chain(reference);
+    let (_, high) = extent(values).unwrap_or((0.0, 1.0));
+    let frame = Frame::new((0.0, 1.0), (0.0, high * 1.1));
+    let mut svg = open("bar", axes);
+    draw_axes(&mut svg, &frame, axes, false);
+    let (centres, width) = slots(bars.len());
+    let bar_width = (width * 0.6).min(80.0);
+    for (bar, x) in bars.iter().zip(&centres) {
+        let top = frame.py(bar.value.max(0.0));
+        let _ = write!(
+            svg,
+            "<rect class=\"bar s{}\" x=\"{:.1}\" y=\"{top:.1}\" width=\"{bar_width:.1}\" height=\"{:.1}\"><title>{}: {}</title></rect>",
+            bar.color % PALETTE_SIZE,
+            x - bar_width / 2.0,
+            frame.py(0.0) - top,
+            escape(&bar.label),
+            tick_text(bar.value)
+        );
+        if let Some((low, high)) = bar.interval {
+            let (y_low, y_high) = (frame.py(low), frame.py(high));
+            let cap = bar_width / 4.0;
+            let _ = write!(
+                svg,
+                "<path class=\"whisker\" d=\"M{x:.1} {y_low:.1}V{y_high:.1}M{:.1} {y_low:.1}H{:.1}M{:.1} {y_high:.1}H{:.1}\"/>",
+                x - cap,
+                x + cap,
+                x - cap,
+                x + cap
+            );
+        }
+    }
+    if let Some(reference) = reference {
+        let y = frame.py(reference);
+        let _ = write!(
+            svg,
+            "<line class=\"reference\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>",
+            WIDTH - RIGHT
+        );
+    }
+    category_labels(&mut svg, bars.iter().map(|bar| bar.label.clone()), &centres, width);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A box plot: per item a box from the first to the third quartile, the median as a line and
+/// whiskers to the whisker ends.
+pub fn box_chart(axes: &Axes<'_>, boxes: &[BoxItem]) -> String {
+    let (low, high) = extent(boxes.iter().flat_map(|item| item.five)).unwrap_or((0.0, 1.0));
+    let frame = Frame::new((0.0, 1.0), (low.min(0.0), high * 1.05));
+    let mut svg = open("box", axes);
+    draw_axes(&mut svg, &frame, axes, false);
+    let (centres, width) = slots(boxes.len());
+    let box_width = (width * 0.5).min(70.0);
+    for (item, x) in boxes.iter().zip(&centres) {
+        let [whisker_low, q1, median, q3, whisker_high] = item.five.map(|v| frame.py(v));
+        let half = box_width / 2.0;
+        let _ = write!(
+            svg,
+            "<g class=\"box s{}\"><title>{}: median {}</title><path class=\"whisker\" d=\"M{x:.1} {whisker_low:.1}V{q1:.1}M{x:.1} {q3:.1}V{whisker_high:.1}\"/><rect x=\"{:.1}\" y=\"{q3:.1}\" width=\"{box_width:.1}\" height=\"{:.1}\"/><line class=\"median\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{median:.1}\" y2=\"{median:.1}\"/></g>",
+            item.color % PALETTE_SIZE,
+            escape(&item.label),
+            tick_text(item.five[2]),
+            x - half,
+            (q1 - q3).max(0.5),
+            x - half,
+            x + half
+        );
+    }
+    category_labels(&mut svg, boxes.iter().map(|item| item.label.clone()), &centres, width);
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_range() {
+        assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        let small = ticks(0.0, 0.0031, 5);
+        assert!(small.len() >= 3 && small.iter().all(|t| (0.0..=0.0031).contains(t)), "{small:?}");
+        assert_eq!(tick_text(2.5), "2.5");
+        assert_eq!(tick_text(1200.0), "1200");
+        assert_eq!(tick_text(0.00125), "0.00125");
+    }
+
+    #[test]
+    fn labels_are_escaped_in_every_chart() {
+        let name = "<script>alert(1)</script> \"q\"";
+        let axes = Axes { title: name, x_label: name, y_label: name };
+        let series = [Series { name: name.into(), color: 0, points: vec![(0.0, 1.0), (1.0, 2.0)] }];
+        let bars = [Bar { label: name.into(), color: 1, value: 1.5, interval: Some((1.2, 1.8)) }];
+        let boxes = [BoxItem { label: name.into(), color: 2, five: [1.0, 2.0, 3.0, 4.0, 5.0] }];
+        for svg in [line_chart(&axes, &series, Some(0.5)), bar_chart(&axes, &bars, Some(1.0)), box_chart(&axes, &boxes)]
+        {
+            assert!(!svg.contains("<script") && !svg.contains("\"q\""), "{svg}");
+            assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;q&quot;"), "{svg}");
+            assert_eq!(svg.matches("<svg").count(), 1);
+        }
+    }
+
+    #[test]
+    fn long_series_are_decimated_keeping_the_extremes() {
+        let points: Vec<(f64, f64)> =
+            (0..10_000).map(|i| (i as f64, if i == 4_321 { 99.0 } else { (i % 7) as f64 })).collect();
+        let kept = decimate(&points);
+        assert!(kept.len() <= MAX_LINE_POINTS, "{}", kept.len());
+        assert!(kept.contains(&(4_321.0, 99.0)));
+        assert!(kept.windows(2).all(|pair| pair[0].0 < pair[1].0));
+    }
+}
