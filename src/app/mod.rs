@@ -168,7 +168,7 @@ fn diff_outcome(before: &DiffSide, after: &DiffSide) -> DiffOutcome {
                 .map_err(|error| error.to_string()),
         ),
         (DiffSide::Result { result: before, .. }, DiffSide::Result { result: after, .. }) => {
-            let threshold = after.suite.settings.noise_threshold;
+            let threshold = after.suite.settings.regression_threshold;
             DiffOutcome::Results(compare::diff_results(before, after, threshold, DIFF_RESAMPLES))
         }
         _ => DiffOutcome::Mismatch,

@@ -105,7 +105,7 @@ struct BaselineArgs {
     /// Compare every run with the same run (workload, phase, batch) of this saved result.
     #[arg(long, value_name = "RESULT")]
     baseline: Option<PathBuf>,
-    /// Changes within this fraction count as noise: `5%` or `0.05` (default: the suite's noise threshold).
+    /// Changes within this fraction count as noise: `5%` or `0.05` (default: the suite's regression_threshold, 10 %).
     #[arg(long, value_parser = parse_fraction, requires = "baseline")]
     threshold: Option<f64>,
     /// Exit with 1 when a run regressed against the baseline.
@@ -168,7 +168,7 @@ enum Command {
         before: PathBuf,
         /// The result after the change (file or directory).
         after: PathBuf,
-        /// Changes within this fraction count as noise: `5%` or `0.05` (default: the after suite's noise threshold).
+        /// Changes within this fraction count as noise: `5%` or `0.05` (default: the after suite's regression_threshold, 10 %).
         #[arg(long, value_parser = parse_fraction)]
         threshold: Option<f64>,
         /// Exit with 1 when a run regressed.
@@ -286,7 +286,7 @@ fn report(path: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
 fn compare(before: &Path, after: &Path, threshold: Option<f64>, fail_on_regression: bool) -> anyhow::Result<u8> {
     let before_result = results::load_result(before)?;
     let after_result = results::load_result(after)?;
-    let threshold = threshold.unwrap_or(after_result.suite.settings.noise_threshold);
+    let threshold = threshold.unwrap_or(after_result.suite.settings.regression_threshold);
     let diff = phasebench::compare::diff_results(
         &before_result,
         &after_result,
@@ -345,7 +345,7 @@ fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs, baseline: &B
     print!("{}{}", table::result_text(&result), table::targets_text(&result));
     print!("{}", table::recommendations_text(&result));
     let comparison = saved_baseline.map(|(path, before)| {
-        let threshold = baseline.threshold.unwrap_or(result.suite.settings.noise_threshold);
+        let threshold = baseline.threshold.unwrap_or(result.suite.settings.regression_threshold);
         let diff =
             phasebench::compare::diff_results(&before, &result, threshold, phasebench::stats::BOOTSTRAP_RESAMPLES);
         println!("\nagainst the baseline {}:", path.display());

@@ -10,7 +10,7 @@ use crate::results::{Environment, RunResult, RunStatus, SuiteResult};
 use crate::stats::{self, Interval, StatsError};
 use crate::suite::{Suite, Target, TargetMetric};
 
-pub use recommend::{Recommendation, Rule, recommendations};
+pub use recommend::{Recommendation, Rule, recommendations, recommendations_for};
 
 /// Significance level of the rank test behind a verdict.
 pub const SIGNIFICANCE: f64 = 0.05;

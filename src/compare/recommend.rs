@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::{RunResult, RunStatus, SuiteResult, SweepStop};
-use crate::suite::DTypeSpec;
+use crate::results::{RunResult, RunStatus, SuiteResult, SweepResult, SweepStop};
+use crate::suite::{DTypeSpec, Suite};
 
 use super::{DEFAULT_MIN_COSINE, Verdict, accuracy_passes};
 
@@ -48,23 +48,37 @@ pub struct Recommendation {
 
 /// Every recommendation the rules find in `result`, in rule order.
 pub fn recommendations(result: &SuiteResult) -> Vec<Recommendation> {
+    recommendations_for(&result.suite, &result.runs, &result.sweeps)
+}
+
+/// The runs (and sweeps) of a suite, as far as they got; what the rules read.
+struct Evidence<'a> {
+    suite: &'a Suite,
+    runs: &'a [RunResult],
+    sweeps: &'a [SweepResult],
+}
+
+/// Every recommendation the rules find in `runs` and `sweeps` of `suite` (e.g. a session still
+/// running, or without sweeps), in rule order.
+pub fn recommendations_for(suite: &Suite, runs: &[RunResult], sweeps: &[SweepResult]) -> Vec<Recommendation> {
+    let result = Evidence { suite, runs, sweeps };
     let mut found = Vec::new();
-    larger_batch(result, &mut found);
-    adopt_reduced_precision(result, &mut found);
-    keep_unquantized(result, &mut found);
-    sweep_limited_by_budget(result, &mut found);
-    noisy_timings(result, &mut found);
+    larger_batch(&result, &mut found);
+    adopt_reduced_precision(&result, &mut found);
+    keep_unquantized(&result, &mut found);
+    sweep_limited_by_budget(&result, &mut found);
+    noisy_timings(&result, &mut found);
     found
 }
 
-fn completed(result: &SuiteResult) -> impl Iterator<Item = &RunResult> {
+fn completed<'a>(result: &Evidence<'a>) -> impl Iterator<Item = &'a RunResult> + use<'a> {
     result.runs.iter().filter(|run| matches!(run.status, RunStatus::Completed))
 }
 
 /// The (workload, phase) pairs of `result` in plan order, each once.
-fn pairs(result: &SuiteResult) -> Vec<(&str, &str)> {
+fn pairs<'a>(result: &Evidence<'a>) -> Vec<(&'a str, &'a str)> {
     let mut seen: Vec<(&str, &str)> = Vec::new();
-    for run in &result.runs {
+    for run in result.runs {
         let pair = (run.workload.as_str(), run.phase.as_str());
         if !seen.contains(&pair) {
             seen.push(pair);
@@ -73,11 +87,11 @@ fn pairs(result: &SuiteResult) -> Vec<(&str, &str)> {
     seen
 }
 
-fn runs_of<'a>(result: &'a SuiteResult, workload: &str, phase: &str) -> Vec<&'a RunResult> {
+fn runs_of<'a>(result: &Evidence<'a>, workload: &str, phase: &str) -> Vec<&'a RunResult> {
     completed(result).filter(|run| run.workload == workload && run.phase == phase).collect()
 }
 
-fn larger_batch(result: &SuiteResult, found: &mut Vec<Recommendation>) {
+fn larger_batch(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
     for (workload, phase) in pairs(result) {
         let runs = runs_of(result, workload, phase);
         let Some(largest) = runs.iter().max_by_key(|run| run.batch_size) else { continue };
@@ -107,7 +121,7 @@ fn accuracy_words(run: &RunResult) -> String {
     )
 }
 
-fn adopt_reduced_precision(result: &SuiteResult, found: &mut Vec<Recommendation>) {
+fn adopt_reduced_precision(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
     for (workload, phase) in pairs(result) {
         let runs = runs_of(result, workload, phase);
         let Some(first) = runs.first() else { continue };
@@ -144,7 +158,7 @@ fn adopt_reduced_precision(result: &SuiteResult, found: &mut Vec<Recommendation>
     }
 }
 
-fn keep_unquantized(result: &SuiteResult, found: &mut Vec<Recommendation>) {
+fn keep_unquantized(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
     for (workload, phase) in pairs(result) {
         let runs = runs_of(result, workload, phase);
         let Some(drifted) = runs.iter().find(|run| run.accuracy.as_ref().is_some_and(|a| !accuracy_passes(a))) else {
@@ -167,8 +181,8 @@ fn keep_unquantized(result: &SuiteResult, found: &mut Vec<Recommendation>) {
     }
 }
 
-fn sweep_limited_by_budget(result: &SuiteResult, found: &mut Vec<Recommendation>) {
-    for sweep in &result.sweeps {
+fn sweep_limited_by_budget(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
+    for sweep in result.sweeps {
         let budget = match &sweep.stop {
             SweepStop::TimeBudget { batch_size, median_step_secs } => format!(
                 "batch {batch_size} could not finish min_steps within max_secs (median step {})",
@@ -201,7 +215,7 @@ fn sweep_limited_by_budget(result: &SuiteResult, found: &mut Vec<Recommendation>
     }
 }
 
-fn noisy_timings(result: &SuiteResult, found: &mut Vec<Recommendation>) {
+fn noisy_timings(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
     let noisy: Vec<(String, f64)> = completed(result)
         .filter_map(|run| {
             let summary = run.summary.as_ref()?;

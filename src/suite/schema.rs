@@ -125,8 +125,13 @@ pub struct Settings {
     pub max_secs: f64,
     /// Seed for weights, inputs and bootstrap resampling.
     pub seed: u64,
-    /// Relative change below which a comparison says "no detectable change" (0.02 = 2 %).
+    /// Relative change below which a comparison of phases within one run of the suite says "no
+    /// detectable change" (0.02 = 2 %).
     pub noise_threshold: f64,
+    /// Relative change below which a comparison with a saved result (`compare`, `run --baseline`)
+    /// says "unchanged"; larger than `noise_threshold` because separate runs of a suite also differ
+    /// by the machine's state between them (0.10 = 10 %).
+    pub regression_threshold: f64,
     /// Largest resident memory a batch sweep may grow the process to; by default half of the
     /// memory available when the suite starts.
     pub max_memory_bytes: Option<u64>,
@@ -144,6 +149,7 @@ impl Default for Settings {
             max_secs: 10.0,
             seed: 42,
             noise_threshold: 0.02,
+            regression_threshold: 0.10,
             max_memory_bytes: None,
             telemetry_interval_ms: 100,
         }

@@ -192,6 +192,15 @@ fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<Text
             format!("`noise_threshold` is {}; it is a fraction from 0 to below 1 (0.02 = 2 %)", s.noise_threshold),
         );
     }
+    if !(0.0..1.0).contains(&s.regression_threshold) {
+        report(
+            at("regression_threshold"),
+            format!(
+                "`regression_threshold` is {}; it is a fraction from 0 to below 1 (0.10 = 10 %)",
+                s.regression_threshold
+            ),
+        );
+    }
 }
 
 fn check_dimension(what: &str, value: usize) -> Option<String> {

@@ -99,11 +99,27 @@ pub fn comparison_ui(ui: &mut egui::Ui, label: &str, suite: &Suite, runs: &[RunR
         });
     }
     targets_ui(ui, suite, runs);
+    recommendations_ui(ui, suite, runs);
     ui.add_space(8.0);
     ui.columns(2, |columns| {
         speedup_chart_ui(&mut columns[0], suite, runs);
         distributions_ui(&mut columns[1], suite, runs);
     });
+}
+
+/// The rule set's advice, each piece with its evidence on the line below.
+fn recommendations_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
+    let found = compare::recommendations_for(suite, runs, &[]);
+    if found.is_empty() {
+        return;
+    }
+    ui.add_space(6.0);
+    ui.strong("Recommendations")
+        .on_hover_text("each from a rule of the README's table, with the figures that triggered it");
+    for recommendation in found {
+        ui.label(format!("• {}", recommendation.advice));
+        ui.label(RichText::new(format!("   Evidence: {}", recommendation.evidence)).small().weak());
+    }
 }
 
 fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {

@@ -225,7 +225,15 @@ fn settings_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
         "settings.noise_threshold",
         "Noise threshold",
         "(0.02 = 2 %)",
-        "changes smaller than this count as no change",
+        "changes between phases smaller than this count as no change",
+        0.0..=1.0
+    );
+    field!(
+        settings.regression_threshold,
+        "settings.regression_threshold",
+        "Regression threshold",
+        "(0.10 = 10 %)",
+        "against a saved result (compare, run --baseline), changes smaller than this count as unchanged: separate runs also differ by the machine's state",
         0.0..=1.0
     );
     field!(
