@@ -303,46 +303,34 @@ fn workload_charts(result: &SuiteResult, workload: &str, runs: &[&RunResult]) ->
     charts
 }
 
-/// GPU utilization of the GPU each run used when NVML sampled it, else the process's CPU use.
-fn telemetry_chart(result: &SuiteResult, workload: &str, runs: &[&RunResult]) -> Option<ChartView> {
-    let gpu_series: Vec<Series> = runs
-        .iter()
+/// One series per run of `value` over its telemetry samples, for the runs where it has any.
+fn telemetry_series(
+    result: &SuiteResult,
+    runs: &[&RunResult],
+    value: impl Fn(&RunResult, &crate::telemetry::TelemetrySample) -> Option<f64>,
+) -> Vec<Series> {
+    runs.iter()
         .filter_map(|run| {
-            let crate::suite::DeviceSpec::Cuda(ordinal) = run.device else { return None };
             let telemetry = run.telemetry.as_ref()?;
-            let points: Vec<(f64, f64)> = telemetry
-                .samples
-                .iter()
-                .filter_map(|sample| {
-                    let gpu = sample.gpus.iter().find(|gpu| gpu.index as usize == ordinal)?;
-                    Some((sample.t_secs, gpu.utilization_gpu_percent?))
-                })
-                .collect();
+            let points: Vec<(f64, f64)> =
+                telemetry.samples.iter().filter_map(|sample| Some((sample.t_secs, value(run, sample)?))).collect();
             (!points.is_empty()).then(|| Series {
                 name: format!("{}@{}", run.phase, run.batch_size),
                 color: phase_color(result, &run.phase),
                 points,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// GPU utilization of the GPU each run used when NVML sampled it, else the process's CPU use.
+fn telemetry_chart(result: &SuiteResult, workload: &str, runs: &[&RunResult]) -> Option<ChartView> {
+    let gpu_series = telemetry_series(result, runs, |run, sample| {
+        let crate::suite::DeviceSpec::Cuda(ordinal) = run.device else { return None };
+        sample.gpus.iter().find(|gpu| gpu.index as usize == ordinal)?.utilization_gpu_percent
+    });
     let (series, what) = if gpu_series.is_empty() {
-        let cpu: Vec<Series> = runs
-            .iter()
-            .filter_map(|run| {
-                let telemetry = run.telemetry.as_ref()?;
-                let points: Vec<(f64, f64)> = telemetry
-                    .samples
-                    .iter()
-                    .filter_map(|sample| Some((sample.t_secs, sample.host.process_cpu_percent?)))
-                    .collect();
-                (!points.is_empty()).then(|| Series {
-                    name: format!("{}@{}", run.phase, run.batch_size),
-                    color: phase_color(result, &run.phase),
-                    points,
-                })
-            })
-            .collect();
-        (cpu, "process CPU (%)")
+        (telemetry_series(result, runs, |_, sample| sample.host.process_cpu_percent), "process CPU (%)")
     } else {
         (gpu_series, "GPU utilization (%)")
     };
