@@ -150,6 +150,10 @@ enum Command {
         /// Directory under which a `<suite>-<time>/` result directory (result.json, report.html) is created.
         #[arg(long, default_value = "results")]
         out: PathBuf,
+        /// Continue the suite of this result directory after it stopped part-way (killed, crashed,
+        /// cancelled): finished runs are kept, the rest run into the same result.
+        #[arg(long, value_name = "RESULT_DIR", conflicts_with = "suite")]
+        resume: Option<PathBuf>,
         #[command(flatten)]
         reports: ReportArgs,
         #[command(flatten)]
@@ -209,7 +213,9 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         None => open_window(None, cli.window),
         Some(Command::Gui { suite, window }) => open_window(suite, window),
-        Some(Command::Run { suite, out, reports, baseline }) => run(suite.as_deref(), &out, &reports, &baseline),
+        Some(Command::Run { suite, out, resume, reports, baseline }) => {
+            run(suite.as_deref(), &out, resume.as_deref(), &reports, &baseline)
+        }
         Some(Command::Report { result, reports }) => report(&result, &reports),
         Some(Command::Compare { before, after, threshold, fail_on_regression }) => {
             compare(&before, &after, threshold, fail_on_regression)
@@ -298,14 +304,45 @@ fn compare(before: &Path, after: &Path, threshold: Option<f64>, fail_on_regressi
     Ok(if regressions > 0 && fail_on_regression { EXIT_RUN_FAILED } else { EXIT_OK })
 }
 
-fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs, baseline: &BaselineArgs) -> anyhow::Result<u8> {
+/// Starts a suite, or resumes the one in `resume`'s result directory.
+fn start_or_resume(
+    suite_path: Option<&Path>,
+    out: &Path,
+    resume: Option<&Path>,
+) -> anyhow::Result<Result<runner::RunnerHandle, u8>> {
+    if let Some(result_dir) = resume {
+        let previous = results::load_result(result_dir)?;
+        if previous.status == SuiteStatus::Completed && previous.runs.len() == previous.planned_runs {
+            println!("nothing to resume: every run of {} is done", result_dir.display());
+            return Ok(Err(EXIT_OK));
+        }
+        let origin = Path::new(&previous.suite_origin);
+        let base_dir = origin.parent().filter(|_| origin.is_file()).unwrap_or(Path::new(".")).to_owned();
+        let options = RunOptions::new(out, previous.suite_origin.clone()).with_base_dir(base_dir);
+        let handle = runner::resume(result_dir, options, Arc::new(|| {}))
+            .with_context(|| format!("cannot resume the suite in {}", result_dir.display()))?;
+        return Ok(Ok(handle));
+    }
     let (suite, origin) = match load(suite_path) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("error: {error}");
-            return Ok(EXIT_BAD_INPUT);
+            return Ok(Err(EXIT_BAD_INPUT));
         }
     };
+    let base_dir = suite_path.and_then(Path::parent).unwrap_or(Path::new(".")).to_owned();
+    let handle = runner::start(suite, RunOptions::new(out, origin).with_base_dir(base_dir), Arc::new(|| {}))
+        .with_context(|| format!("cannot start the suite (output directory {})", out.display()))?;
+    Ok(Ok(handle))
+}
+
+fn run(
+    suite_path: Option<&Path>,
+    out: &Path,
+    resume: Option<&Path>,
+    reports: &ReportArgs,
+    baseline: &BaselineArgs,
+) -> anyhow::Result<u8> {
     // Read the baseline before measuring anything, so a bad path fails at once.
     let saved_baseline = match &baseline.baseline {
         Some(path) => Some((path, results::load_result(path)?)),
@@ -314,9 +351,10 @@ fn run(suite_path: Option<&Path>, out: &Path, reports: &ReportArgs, baseline: &B
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build of phasebench; build with --release for representative timings");
     }
-    let base_dir = suite_path.and_then(Path::parent).unwrap_or(Path::new(".")).to_owned();
-    let handle = runner::start(suite, RunOptions::new(out, origin).with_base_dir(base_dir), Arc::new(|| {}))
-        .with_context(|| format!("cannot start the suite (output directory {})", out.display()))?;
+    let handle = match start_or_resume(suite_path, out, resume)? {
+        Ok(handle) => handle,
+        Err(code) => return Ok(code),
+    };
     let handle_dir = handle.result_dir().to_owned();
     let result_file = handle_dir.join(results::RESULT_FILE_NAME);
     let cancel = handle.cancel_token();

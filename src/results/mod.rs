@@ -44,6 +44,9 @@ pub struct SuiteResult {
     /// One entry per swept workload and phase: how far the batch size went and why it stopped.
     #[serde(default)]
     pub sweeps: Vec<SweepResult>,
+    /// When the suite was resumed (`run --resume`) after it stopped part-way, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_at: Vec<String>,
 }
 
 /// How far a batch-size sweep of one workload in one phase went.

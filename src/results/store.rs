@@ -80,6 +80,13 @@ impl ResultStore {
         })
     }
 
+    /// Opens an existing result directory (to resume the suite in it); it must hold a result file.
+    pub fn open(directory: &Path) -> Result<Self, ResultError> {
+        let result_path = directory.join(RESULT_FILE_NAME);
+        fs::metadata(&result_path).map_err(io_error(&result_path))?;
+        Ok(Self { directory: directory.to_owned() })
+    }
+
     /// The result directory.
     pub fn directory(&self) -> &Path {
         &self.directory
@@ -94,11 +101,38 @@ impl ResultStore {
     /// one is complete on disk.
     pub fn save(&self, result: &SuiteResult) -> Result<(), ResultError> {
         let path = self.result_path();
-        let temp_path = self.directory.join(format!(".{RESULT_FILE_NAME}.tmp"));
         let json = serde_json::to_vec_pretty(result)
             .map_err(|error| ResultError::Malformed { path: path.clone(), message: error.to_string() })?;
+        self.write_atomically(RESULT_FILE_NAME, &json)
+    }
+
+    /// Keeps the baseline phase's probe output of workload `workload_index`, so a resumed suite
+    /// checks the accuracy of its remaining runs against the same reference.
+    pub fn save_probe(&self, workload_index: usize, output: &[f32]) -> Result<(), ResultError> {
+        let name = format!("baseline-probe-{workload_index}.json");
+        let json = serde_json::to_vec(output)
+            .map_err(|error| ResultError::Malformed { path: self.directory.join(&name), message: error.to_string() })?;
+        self.write_atomically(&name, &json)
+    }
+
+    /// The baseline probe outputs kept by [`Self::save_probe`], by workload index; a missing or
+    /// unreadable one is left out (the runs that need it then report no accuracy, with the reason).
+    pub fn load_probes(&self, workloads: usize) -> std::collections::HashMap<usize, Vec<f32>> {
+        (0..workloads)
+            .filter_map(|index| {
+                let text = fs::read(self.directory.join(format!("baseline-probe-{index}.json"))).ok()?;
+                Some((index, serde_json::from_slice(&text).ok()?))
+            })
+            .collect()
+    }
+
+    /// Writes `name` in the result directory through a temporary file and a rename, so a crash
+    /// leaves either the old file or the new one, whole.
+    fn write_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), ResultError> {
+        let path = self.directory.join(name);
+        let temp_path = self.directory.join(format!(".{name}.tmp"));
         let mut file = File::create(&temp_path).map_err(io_error(&temp_path))?;
-        file.write_all(&json).and_then(|()| file.sync_all()).map_err(io_error(&temp_path))?;
+        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io_error(&temp_path))?;
         fs::rename(&temp_path, &path).map_err(io_error(&path))?;
         // Make the rename itself durable; not every platform can open a directory, so best effort.
         if let Ok(directory) = File::open(&self.directory) {

@@ -200,15 +200,41 @@ impl RunnerHandle {
 pub fn start(suite: Suite, options: RunOptions, wake: Wake) -> Result<RunnerHandle, RunnerError> {
     let started = Timestamp::now();
     let store = ResultStore::create(&options.out_root, &suite.name, &started.compact())?;
+    spawn(suite, options, store, None, started, wake)
+}
+
+/// Continues the suite whose result is in `result_dir` after it stopped part-way (killed,
+/// cancelled, crashed): runs that completed, failed or were skipped are kept as they are; the
+/// others (missing or cancelled) run now, into the same result file. `options.out_root` is unused.
+pub fn resume(result_dir: &std::path::Path, options: RunOptions, wake: Wake) -> Result<RunnerHandle, RunnerError> {
+    let store = ResultStore::open(result_dir)?;
+    let previous = crate::results::load_result(result_dir)?;
+    let suite = previous.suite.clone();
+    spawn(suite, options, store, Some(previous), Timestamp::now(), wake)
+}
+
+fn spawn(
+    suite: Suite,
+    options: RunOptions,
+    store: ResultStore,
+    previous: Option<SuiteResult>,
+    started: Timestamp,
+    wake: Wake,
+) -> Result<RunnerHandle, RunnerError> {
     let result_dir = store.directory().to_owned();
     let (sender, events) = sync_channel(EVENT_CHANNEL_CAPACITY);
     let cancel = CancelToken::default();
     let worker = Worker { suite, options, store, events: EventSender { sender, wake }, cancel: cancel.clone() };
     let thread = std::thread::Builder::new()
         .name("phasebench-runner".into())
-        .spawn(move || worker.run(started))
+        .spawn(move || worker.run(started, previous))
         .map_err(RunnerError::Spawn)?;
     Ok(RunnerHandle { events, cancel, result_dir, thread })
+}
+
+/// Whether a run of an earlier, interrupted attempt is kept when the suite resumes.
+fn kept_on_resume(run: &RunResult) -> bool {
+    matches!(run.status, RunStatus::Completed | RunStatus::Failed { .. } | RunStatus::Skipped { .. })
 }
 
 /// The sending side of the event channel with the wake-up callback.
@@ -248,7 +274,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(self, started: Timestamp) -> SuiteResult {
+    fn run(self, started: Timestamp, previous: Option<SuiteResult>) -> SuiteResult {
         let plan = expand(&self.suite);
         let mut result = SuiteResult {
             format_version: RESULT_FORMAT_VERSION,
@@ -261,6 +287,7 @@ impl Worker {
             planned_runs: plan.len(),
             runs: Vec::with_capacity(plan.len()),
             sweeps: Vec::new(),
+            resumed_at: Vec::new(),
         };
         let budget_bytes =
             self.suite.settings.max_memory_bytes.unwrap_or(match result.environment.available_memory_bytes {
@@ -269,25 +296,45 @@ impl Worker {
             });
         let (mut sweeps, sweep_results) = sweep::SweepTracker::new(&self.suite, budget_bytes);
         result.sweeps = sweep_results;
+        // The baseline phase's probe output per workload, once its first run succeeds.
+        let mut reference_outputs: HashMap<usize, Vec<f32>> = HashMap::new();
+        if let Some(previous) = previous {
+            // The earlier attempt's identity, environment and kept runs stay; the sweeps go on
+            // from where they were.
+            result.suite_origin = previous.suite_origin;
+            result.environment = previous.environment;
+            result.started_at = previous.started_at;
+            result.resumed_at = previous.resumed_at;
+            result.resumed_at.push(started.rfc3339());
+            result.runs = previous.runs.into_iter().filter(kept_on_resume).collect();
+            if previous.sweeps.len() == result.sweeps.len() {
+                result.sweeps = previous.sweeps;
+            }
+            reference_outputs = self.store.load_probes(self.suite.workloads.len());
+        }
         self.save(&result);
         self.events.send(RunEvent::Planned { runs: plan.clone(), result_dir: self.store.directory().to_owned() });
+        for kept in &result.runs {
+            self.events.send(RunEvent::RunFinished { result: Box::new(kept.clone()) });
+        }
 
         let (mut sources, gpu_unavailable_reason) = telemetry::open_sources(&self.options.telemetry);
         let interval = Duration::from_millis(self.suite.settings.telemetry_interval_ms.max(telemetry::MIN_INTERVAL_MS));
 
-        // The baseline phase's probe output per workload, once its first run succeeds.
-        let mut reference_outputs: HashMap<usize, Vec<f32>> = HashMap::new();
         let mut prepared = execute::PreparedWorkload::none();
         for run in &plan {
             if self.cancel.is_cancelled() {
                 break;
+            }
+            if result.runs.iter().any(|kept| kept.index == run.index) {
+                continue;
             }
             self.events.send(RunEvent::RunStarted { index: run.index });
             let rss_now = || telemetry::current_rss_bytes().unwrap_or(0);
             if let Some(reason) = sweeps.skip_reason(&mut result.sweeps, &self.suite, run, rss_now) {
                 let mut skipped = execute::new_run_result(&self.suite, run);
                 skipped.status = RunStatus::Skipped { reason };
-                result.runs.push(skipped.clone());
+                insert_in_plan_order(&mut result.runs, skipped.clone());
                 self.save(&result);
                 self.events.send(RunEvent::RunFinished { result: Box::new(skipped) });
                 continue;
@@ -338,12 +385,16 @@ impl Worker {
             if run.is_baseline
                 && matches!(run_result.status, RunStatus::Completed)
                 && let Some(output) = probe_output
+                && !reference_outputs.contains_key(&run.workload_index)
             {
-                reference_outputs.entry(run.workload_index).or_insert(output);
+                if let Err(error) = self.store.save_probe(run.workload_index, &output) {
+                    self.events.send(RunEvent::SaveFailed { message: error.to_string() });
+                }
+                reference_outputs.insert(run.workload_index, output);
             }
             let cancelled = matches!(run_result.status, RunStatus::Cancelled);
             sweeps.record(&mut result.sweeps, &self.suite, &run_result, run);
-            result.runs.push(run_result.clone());
+            insert_in_plan_order(&mut result.runs, run_result.clone());
             self.save(&result);
             self.events.send(RunEvent::RunFinished { result: Box::new(run_result) });
             if cancelled {
@@ -365,6 +416,12 @@ impl Worker {
             self.events.send(RunEvent::SaveFailed { message: error.to_string() });
         }
     }
+}
+
+/// Adds `run` to `runs` before the first run planned after it (a resumed suite fills gaps).
+fn insert_in_plan_order(runs: &mut Vec<RunResult>, run: RunResult) {
+    let at = runs.iter().position(|other| other.index > run.index).unwrap_or(runs.len());
+    runs.insert(at, run);
 }
 
 /// Stores a run's telemetry with its aggregates over the measured window, and the warnings of the

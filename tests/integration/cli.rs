@@ -179,6 +179,19 @@ fn ctrl_c_stops_the_run_and_keeps_finished_runs_on_disk() -> TestResult {
     assert_eq!(result.runs.len(), 2, "the finished run and the interrupted one");
     assert_eq!(result.runs[0].status, RunStatus::Completed);
     assert_eq!(result.runs[1].status, RunStatus::Cancelled);
+
+    // Resuming measures the cancelled run again and the two never started.
+    let dir = result_dir(&results)?;
+    assert_cmd::Command::new(cargo_bin("phasebench"))
+        .args(["run", "--resume"])
+        .arg(&dir)
+        .env("RAYON_NUM_THREADS", "1")
+        .assert()
+        .success();
+    let resumed = load_result(&dir)?;
+    assert_eq!(resumed.runs.len(), 4);
+    assert_eq!(resumed.runs[0], result.runs[0]);
+    assert!(resumed.runs.iter().all(|run| run.status == RunStatus::Completed));
     Ok(())
 }
 
@@ -280,5 +293,69 @@ fn a_batch_sweep_stops_at_its_memory_budget_before_allocating_past_it() -> TestR
             assert!(matches!(run.status, RunStatus::Skipped { .. }), "{:?}", run.status);
         }
     }
+    Ok(())
+}
+
+#[test]
+fn a_killed_run_keeps_its_finished_runs_and_resume_completes_the_suite() -> TestResult {
+    let out = tempfile::tempdir()?;
+    // Four runs of 1.5 s each: kill the process once two are on disk.
+    let suite = fixture("valid_suites/slow.ron");
+    let results = out.path().join("results");
+    let mut child = Command::new(cargo_bin("phasebench"))
+        .arg("run")
+        .arg(&suite)
+        .arg("--out")
+        .arg(&results)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let before_kill = loop {
+        if let Some(result) = result_dir(&results).ok().and_then(|dir| load_result(&dir).ok())
+            && result.runs.len() >= 2
+        {
+            break result;
+        }
+        assert!(Instant::now() < deadline, "two runs never reached the disk");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill()?; // SIGKILL: no handler, no flush, nothing after this line of the process runs
+    let _ = child.wait()?;
+
+    let dir = result_dir(&results)?;
+    let killed = load_result(&dir)?;
+    assert_eq!(killed.status, SuiteStatus::Running, "the file says the suite never finished");
+    assert!(killed.runs.len() >= 2 && killed.runs.len() < 4, "{} runs on disk", killed.runs.len());
+    assert_eq!(killed.runs[..2], before_kill.runs[..2], "the finished runs are intact");
+    assert!(killed.runs.iter().all(|run| run.status == RunStatus::Completed && run.summary.is_some()));
+
+    let output = Command::new(cargo_bin("phasebench"))
+        .args(["run", "--resume"])
+        .arg(&dir)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()?;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let resumed = load_result(&dir)?;
+    assert_eq!(resumed.status, SuiteStatus::Completed);
+    assert_eq!(resumed.resumed_at.len(), 1);
+    assert_eq!(resumed.started_at, killed.started_at);
+    let phases: Vec<&str> = resumed.runs.iter().map(|run| run.phase.as_str()).collect();
+    assert_eq!(phases, ["a", "b", "c", "d"], "every run once, in plan order");
+    assert_eq!(resumed.runs[..killed.runs.len()], killed.runs[..], "kept runs are not measured again");
+    assert!(resumed.runs.iter().all(|run| run.status == RunStatus::Completed));
+    // The baseline's probe output was kept on disk, so the resumed runs are still checked.
+    assert!(resumed.runs[1..].iter().all(|run| run.accuracy.is_some() && run.speedup.is_some()));
+    assert!(dir.join("report.html").is_file());
+
+    // Resuming a finished suite changes nothing.
+    assert_cmd::Command::new(cargo_bin("phasebench"))
+        .args(["run", "--resume"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to resume"));
+    assert_eq!(load_result(&dir)?, resumed);
     Ok(())
 }

@@ -115,5 +115,6 @@ pub fn fixed_result() -> Result<phasebench::results::SuiteResult, Box<dyn std::e
         planned_runs: 4,
         runs,
         sweeps: Vec::new(),
+        resumed_at: Vec::new(),
     })
 }
