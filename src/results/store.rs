@@ -168,12 +168,29 @@ fn embedded_json(html: &str) -> Result<&str, String> {
 /// an HTML report.
 pub fn load_result(path: &Path) -> Result<SuiteResult, ResultError> {
     let path = if path.is_dir() { path.join(RESULT_FILE_NAME) } else { path.to_owned() };
-    let content = fs::read_to_string(&path).map_err(io_error(&path))?;
+    let bytes = fs::read(&path).map_err(io_error(&path))?;
+    let content = String::from_utf8(bytes).map_err(|error| ResultError::Malformed {
+        path: path.clone(),
+        message: format!("not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to()),
+    })?;
     let text = if content.trim_start().starts_with('<') {
         embedded_json(&content).map_err(|message| ResultError::Malformed { path: path.clone(), message })?
     } else {
         content.as_str()
     };
+    let first_code_line = text.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("//"));
+    match first_code_line {
+        Some(line) if line.starts_with('{') => {}
+        Some(line) if line.starts_with("Suite") => {
+            let message = "this is a suite file (RON), not a result; `phasebench run` runs it".to_owned();
+            return Err(ResultError::Malformed { path, message });
+        }
+        Some(_) => {
+            let message = "a result is a JSON object starting with `{` (result.json or an HTML report)".to_owned();
+            return Err(ResultError::Malformed { path, message });
+        }
+        None => return Err(ResultError::Malformed { path, message: "the file is empty".to_owned() }),
+    }
     #[derive(Deserialize)]
     struct VersionOnly {
         format_version: u32,

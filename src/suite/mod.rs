@@ -167,6 +167,19 @@ pub fn parse_suite(text: &str, origin: &str) -> Result<Suite, SuiteError> {
             message: "the file is empty; a suite starts with `Suite(` (see suites/quickstart.ron)".into(),
         });
     }
+    let first_code_line = text.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("//"));
+    if first_code_line.is_some_and(|line| line.starts_with('{')) {
+        let what = if text.contains("\"format_version\"") {
+            "this is a phasebench result file (JSON), not a suite; `phasebench show` and `phasebench report` read results"
+        } else {
+            "this looks like JSON; a suite is a RON file that starts with `Suite(` (see suites/quickstart.ron)"
+        };
+        return Err(SuiteError::Parse {
+            origin: origin.to_owned(),
+            position: TextPosition { line: 1, col: 1 },
+            message: what.into(),
+        });
+    }
     check_version(text, origin)?;
     let options = ron::Options::default().with_default_extension(suite_extensions());
     let suite: Suite = options.from_str(text).map_err(|error| SuiteError::Parse {
@@ -204,6 +217,16 @@ fn check_version(text: &str, origin: &str) -> Result<(), SuiteError> {
 fn describe_ron_error(code: &ron::Error) -> String {
     match code {
         ron::Error::Eof => "the file ends too early (a bracket or parenthesis is not closed)".into(),
+        ron::Error::ExpectedComma => {
+            "expected a comma (or a closing bracket) here: the item before is not separated or a quote is not closed"
+                .into()
+        }
+        ron::Error::IntegerOutOfBounds => {
+            "this number is out of range for its field (negative, or too large for a whole number here)".into()
+        }
+        ron::Error::TrailingCharacters => {
+            "there is more text after the suite's closing `)`; a file holds exactly one suite".into()
+        }
         ron::Error::NoSuchStructField { expected, found, outer } => {
             let within = outer.as_deref().map(|o| format!(" in `{o}`")).unwrap_or_default();
             format!("unknown field `{found}`{within}; the fields allowed here are {}", list_names(expected))

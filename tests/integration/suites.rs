@@ -36,7 +36,7 @@ fn every_invalid_fixture_gives_its_documented_error() -> TestResult {
         checked += 1;
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-    assert!(checked >= 15, "only {checked} invalid fixtures found");
+    assert!(checked >= 30, "only {checked} invalid fixtures found");
     Ok(())
 }
 
@@ -102,5 +102,44 @@ fn saving_writes_ron_that_loads_back_identically() -> TestResult {
         // Saving is stable: saving the reloaded suite writes the same text.
         assert_eq!(suite_to_ron(&reloaded)?, fs::read_to_string(&path)?);
     }
+    Ok(())
+}
+
+#[test]
+fn every_invalid_result_file_gives_its_documented_error() -> TestResult {
+    let (mut checked, mut mismatches) = (0, Vec::new());
+    for entry in fs::read_dir(fixture("invalid_results"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "expect") {
+            continue;
+        }
+        let expected = fs::read_to_string(path.with_extension("expect"))?;
+        let message = match phasebench::results::load_result(&path) {
+            Ok(_) => panic!("{} loaded but should be refused", path.display()),
+            Err(error) => error.to_string(),
+        };
+        let name = path.display().to_string();
+        for fragment in expected.lines().filter(|line| !line.is_empty()) {
+            if !message.starts_with(&name) || !message.contains(fragment) {
+                mismatches.push(format!("{name}:\n  expected: {fragment}\n  got: {message}"));
+            }
+        }
+        checked += 1;
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(checked >= 10, "only {checked} invalid result files found");
+    Ok(())
+}
+
+#[test]
+fn a_huge_suite_file_is_refused_before_it_is_read() -> TestResult {
+    // 100 MB: a valid suite followed by spaces; refused by its size (never read), with the limit.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("huge.ron");
+    let mut text = fs::read_to_string(fixture("valid_suites/tiny.ron"))?;
+    text.push_str(&" ".repeat(100 << 20));
+    fs::write(&path, text)?;
+    let message = phasebench::load_checked_suite(&path).err().map(|error| error.to_string()).unwrap_or_default();
+    assert!(message.starts_with(&path.display().to_string()) && message.contains("a suite file is at most"), "{message}");
     Ok(())
 }
