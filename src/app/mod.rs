@@ -55,6 +55,8 @@ pub struct AppConfig {
     pub restore_last_suite: bool,
     /// Use native file dialogs; without them every file is picked by typing its path.
     pub native_dialogs: bool,
+    /// Faults injected into runs (tests of failure handling; no command line option sets these).
+    pub faults: Vec<runner::InjectedFault>,
 }
 
 impl Default for AppConfig {
@@ -68,6 +70,7 @@ impl Default for AppConfig {
             frame_stats: None,
             restore_last_suite: true,
             native_dialogs: true,
+            faults: Vec::new(),
         }
     }
 }
@@ -762,7 +765,8 @@ impl PhasebenchApp {
         let base_dir = self.document.path.as_deref().and_then(Path::parent).unwrap_or(Path::new(".")).to_owned();
         let options = RunOptions::new(&self.config.results_dir, self.document.origin.clone())
             .with_base_dir(base_dir)
-            .with_telemetry(self.config.telemetry.clone());
+            .with_telemetry(self.config.telemetry.clone())
+            .with_faults(self.config.faults.clone());
         match runner::start(self.document.suite.clone(), options, wake) {
             Ok(handle) => {
                 self.status =

@@ -257,6 +257,7 @@ fn open_window(suite: Option<PathBuf>, window: WindowArgs) -> anyhow::Result<u8>
         frame_stats: window.frame_stats,
         restore_last_suite: !window.default_suite,
         native_dialogs: true,
+        faults: Vec::new(),
     };
     phasebench::app::run_window(config)
         .map_err(|error| anyhow::anyhow!("{error}\n(no display? `phasebench run` measures a suite headless)"))?;

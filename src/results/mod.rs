@@ -6,7 +6,9 @@ mod store;
 mod time;
 
 pub use environment::Environment;
-pub use store::{EMBEDDED_RESULT_ID, RESULT_FILE_NAME, ResultError, ResultStore, file_name_safe, load_result};
+pub use store::{
+    EMBEDDED_RESULT_ID, RESULT_FILE_NAME, ResultError, ResultStore, file_name_safe, load_result, parse_result,
+};
 pub use time::{Timestamp, compact_timestamp};
 
 use serde::{Deserialize, Serialize};

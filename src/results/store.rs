@@ -169,6 +169,11 @@ fn embedded_json(html: &str) -> Result<&str, String> {
 pub fn load_result(path: &Path) -> Result<SuiteResult, ResultError> {
     let path = if path.is_dir() { path.join(RESULT_FILE_NAME) } else { path.to_owned() };
     let bytes = fs::read(&path).map_err(io_error(&path))?;
+    parse_result(bytes, path)
+}
+
+/// Reads a result from the bytes of a result file or an HTML report; `path` names it in errors.
+pub fn parse_result(bytes: Vec<u8>, path: PathBuf) -> Result<SuiteResult, ResultError> {
     let content = String::from_utf8(bytes).map_err(|error| ResultError::Malformed {
         path: path.clone(),
         message: format!("not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to()),

@@ -3,10 +3,11 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::steppers::{GenerationStepper, InferenceStepper, StepTiming, Stepper, StepperSetup, TrainingStepper};
-use super::{CancelToken, EventSender, RunEvent, STEP_BATCH_INTERVAL, StepKind, secs_since};
+use super::{CancelToken, EventSender, FaultKind, InjectedFault, RunEvent, STEP_BATCH_INTERVAL, StepKind, secs_since};
 use crate::device::{self, candle_error_text, panic_message};
 use crate::models::{self, Weights};
 use crate::results::{GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord};
@@ -27,6 +28,11 @@ pub(super) struct PreparedWorkload {
 }
 
 impl PreparedWorkload {
+    /// The weights (shared tensors) or why there are none.
+    pub(super) fn weights(&self) -> Result<Weights, String> {
+        self.weights.clone()
+    }
+
     pub(super) fn none() -> Self {
         Self { workload_index: None, weights: Err("no workload prepared".into()) }
     }
@@ -53,19 +59,115 @@ impl PreparedWorkload {
     }
 }
 
-pub(super) struct RunContext<'a> {
-    /// The run's clock origin, shared with the telemetry sampler.
-    pub origin: Instant,
-    pub suite: &'a Suite,
-    pub run: &'a PlannedRun,
-    pub weights: &'a PreparedWorkload,
-    pub cancel: &'a CancelToken,
-    pub events: &'a EventSender,
+/// Trips when telemetry sees the process's resident memory above the budget, so the run stops
+/// itself instead of letting the OS kill the process.
+#[derive(Debug)]
+pub(super) struct MemoryGuard {
+    budget_bytes: u64,
+    /// The largest RSS seen above the budget in this run (0: none).
+    seen_bytes: std::sync::atomic::AtomicU64,
 }
 
-/// Runs one plan entry; never panics. Returns the raw result and the probe output (as f32).
-pub(super) fn execute(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
-    let mut result = new_run_result(context.suite, context.run);
+impl MemoryGuard {
+    pub(super) fn new(budget_bytes: u64) -> Self {
+        Self { budget_bytes, seen_bytes: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// Takes new telemetry samples into account (called on the sampler thread).
+    pub(super) fn observe(&self, samples: &[crate::telemetry::TelemetrySample]) {
+        for rss in samples.iter().filter_map(|sample| sample.host.process_rss_bytes) {
+            if rss > self.budget_bytes {
+                self.seen_bytes.fetch_max(rss, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Forgets what the previous run saw.
+    pub(super) fn reset(&self) {
+        self.seen_bytes.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Why the run must stop, once the budget was crossed.
+    fn exceeded(&self) -> Option<String> {
+        match self.seen_bytes.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            seen => Some(format!(
+                "out of memory budget: the process grew to {} of resident memory, over max_memory_bytes ({}); raise it or make the batch or model smaller",
+                crate::units::format_bytes(seen as f64),
+                crate::units::format_bytes(self.budget_bytes as f64)
+            )),
+        }
+    }
+}
+
+/// Everything one run needs, owned, so it can run on a thread of its own and be abandoned when
+/// it overruns its timeout.
+pub(super) struct RunContext {
+    /// The run's clock origin, shared with the telemetry sampler.
+    pub origin: Instant,
+    /// Stops the run when the process outgrows the memory budget.
+    pub memory: Arc<MemoryGuard>,
+    pub suite: Arc<Suite>,
+    pub run: PlannedRun,
+    /// The workload's f32 master weights (tensors are shared, not copied), or why there are none.
+    pub weights: Result<Weights, String>,
+    /// The suite's cancellation.
+    pub cancel: CancelToken,
+    /// This run's own stop, set when it overran its timeout.
+    pub abandoned: CancelToken,
+    pub events: EventSender,
+    /// Faults to inject (tests of failure handling only).
+    pub faults: Vec<InjectedFault>,
+}
+
+impl RunContext {
+    fn fault_at(&self, measured_step: usize) -> Option<FaultKind> {
+        self.faults
+            .iter()
+            .find(|fault| fault.run_index == self.run.index && fault.at_step == measured_step)
+            .map(|fault| fault.kind)
+    }
+
+    fn outputs_made_non_finite(&self) -> bool {
+        self.faults.iter().any(|fault| fault.run_index == self.run.index && fault.kind == FaultKind::NonFiniteOutput)
+    }
+}
+
+/// Runs one plan entry on a thread named `phasebench-run`; never panics. A run that has not
+/// ended after `timeout` is abandoned (its thread is told to stop and left behind) and recorded
+/// as failed, timed out. Returns the raw result and the probe output (as f32).
+pub(super) fn execute(context: RunContext, timeout: Duration) -> (RunResult, Option<Vec<f32>>) {
+    let (suite, run, abandoned) = (Arc::clone(&context.suite), context.run.clone(), context.abandoned.clone());
+    let (sender, outcome) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new().name("phasebench-run".into()).spawn(move || {
+        let _ = sender.send(execute_here(&context));
+    });
+    let failed = |reason: String| {
+        let mut result = new_run_result(&suite, &run);
+        result.status = RunStatus::Failed { reason };
+        (result, None)
+    };
+    if let Err(error) = spawned {
+        return failed(format!("cannot start the run's thread: {error}"));
+    }
+    match outcome.recv_timeout(timeout) {
+        Ok(outcome) => outcome,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            abandoned.cancel();
+            failed(format!(
+                "timed out: still running after {} (run_timeout_secs); abandoned, the suite goes on",
+                crate::units::format_secs(timeout.as_secs_f64())
+            ))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            failed("the run's thread ended without a result".into())
+        }
+    }
+}
+
+/// Runs one plan entry on this thread; never panics.
+fn execute_here(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
+    let mut result = new_run_result(&context.suite, &context.run);
     let mut meter = PeakRssMeter::start();
     result.start_rss_bytes = meter.start_rss_bytes();
     let outcome = catch_unwind(AssertUnwindSafe(|| measure(context, &mut result)));
@@ -132,11 +234,11 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
 
 /// The measuring part of a run; fills `result` as it goes so a failure keeps what was measured.
 fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f32>>, String> {
-    let RunContext { suite, run, .. } = *context;
+    let (suite, run) = (&*context.suite, &context.run);
     let settings = &suite.settings;
     let workload = &suite.workloads[run.workload_index];
     let phase = &suite.phases[run.phase_index];
-    let weights = context.weights.weights.as_ref().map_err(Clone::clone)?;
+    let weights = context.weights.as_ref().map_err(Clone::clone)?;
     let device = device::open(phase.device).map_err(|error| error.to_string())?;
     let setup = StepperSetup {
         arch: models::architecture(&workload.model),
@@ -165,12 +267,16 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
         result.training = Some(TrainingRecord::default());
     }
 
-    let mut batcher = StepBatcher::new(context.events, run.index, StepKind::Warmup);
+    let mut batcher = StepBatcher::new(&context.events, run.index, StepKind::Warmup);
     for _ in 0..settings.warmup_steps {
         if context.cancel.is_cancelled() {
             batcher.finish();
             result.stop_reason = Some(StopReason::Cancelled);
             return Ok(None);
+        }
+        if let Some(reason) = context.memory.exceeded() {
+            batcher.finish();
+            return Err(reason);
         }
         let timing = stepper.step().map_err(candle_error("warm-up step failed"))?;
         result.warmup_step_secs.push(timing.secs);
@@ -180,13 +286,18 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
     batcher.finish();
     stepper.restart().map_err(candle_error("cannot restart after warm-up"))?;
 
-    let mut batcher = StepBatcher::new(context.events, run.index, StepKind::Measured);
+    let mut batcher = StepBatcher::new(&context.events, run.index, StepKind::Measured);
     let measure_start = Instant::now();
     let window_start = secs_since(context.origin);
     let stop_reason = loop {
         let (steps, elapsed) = (result.step_secs.len(), secs_since(measure_start));
         if context.cancel.is_cancelled() {
             break StopReason::Cancelled;
+        }
+        if let Some(reason) = context.memory.exceeded() {
+            batcher.finish();
+            result.measured_window_secs = Some([window_start, secs_since(context.origin)]);
+            return Err(reason);
         }
         // A generation is measured whole: the rules below apply between generations only.
         if stepper.at_boundary() {
@@ -199,6 +310,9 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
             }
         }
         let step_start = secs_since(context.origin);
+        if let Some(fault) = context.fault_at(steps) {
+            inject(context, fault, steps)?;
+        }
         match stepper.step() {
             Ok(timing) => {
                 result.step_secs.push(timing.secs);
@@ -218,8 +332,29 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
     if stop_reason == StopReason::Cancelled {
         return Ok(None);
     }
-    let probe_output = stepper.probe().map_err(candle_error("probe for the accuracy check failed"))?;
+    let mut probe_output = stepper.probe().map_err(candle_error("probe for the accuracy check failed"))?;
+    if context.outputs_made_non_finite() {
+        probe_output.iter_mut().step_by(2).for_each(|value| *value = f32::NAN);
+    }
     Ok(Some(probe_output))
+}
+
+/// Acts out an injected fault before measured step `step` (from 0).
+fn inject(context: &RunContext, fault: FaultKind, step: usize) -> Result<(), String> {
+    match fault {
+        FaultKind::Panic => panic!("injected panic before step {}", step + 1),
+        FaultKind::CandleError => {
+            Err(candle_error("step failed")(candle_core::Error::Msg(format!("injected error at step {}", step + 1))))
+        }
+        FaultKind::Hang => {
+            // Hangs until the run is abandoned, then lets its thread end.
+            while !context.abandoned.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err("abandoned after hanging".into())
+        }
+        FaultKind::NonFiniteOutput => Ok(()),
+    }
 }
 
 /// Files a step's mode-specific figures: losses always, the time breakdown and whole-generation

@@ -123,6 +123,32 @@ pub struct RunOptions {
     pub base_dir: PathBuf,
     /// Which telemetry sources are sampled.
     pub telemetry: TelemetryChoice,
+    /// Faults to inject into runs, to test failure handling; no suite or command sets these.
+    pub faults: Vec<InjectedFault>,
+}
+
+/// What an injected fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The step panics.
+    Panic,
+    /// The step returns a candle error.
+    CandleError,
+    /// The step never returns (until the run is abandoned at its timeout).
+    Hang,
+    /// The run measures normally but half its probe output is NaN.
+    NonFiniteOutput,
+}
+
+/// A fault injected before a measured step of one run (tests of failure handling only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InjectedFault {
+    /// Plan index of the run.
+    pub run_index: usize,
+    /// Measured step (from 0) before which it strikes; ignored by `NonFiniteOutput`.
+    pub at_step: usize,
+    /// What happens.
+    pub kind: FaultKind,
 }
 
 impl RunOptions {
@@ -134,7 +160,14 @@ impl RunOptions {
             resamples: BOOTSTRAP_RESAMPLES,
             base_dir: PathBuf::from("."),
             telemetry: TelemetryChoice::Auto,
+            faults: Vec::new(),
         }
+    }
+
+    /// Injects `faults` into the runs they name (tests of failure handling).
+    pub fn with_faults(mut self, faults: Vec<InjectedFault>) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// Samples these telemetry sources instead of the default (host and NVML).
@@ -321,6 +354,9 @@ impl Worker {
         let (mut sources, gpu_unavailable_reason) = telemetry::open_sources(&self.options.telemetry);
         let interval = Duration::from_millis(self.suite.settings.telemetry_interval_ms.max(telemetry::MIN_INTERVAL_MS));
 
+        let memory = Arc::new(execute::MemoryGuard::new(budget_bytes));
+        let shared_suite = Arc::new(self.suite.clone());
+        let run_timeout = Duration::from_secs_f64(self.suite.settings.run_timeout_secs);
         let mut prepared = execute::PreparedWorkload::none();
         for run in &plan {
             if self.cancel.is_cancelled() {
@@ -339,8 +375,17 @@ impl Worker {
                 self.events.send(RunEvent::RunFinished { result: Box::new(skipped) });
                 continue;
             }
+            if let Some(reason) = predicted_over_budget(&self.suite, run, budget_bytes, rss_now) {
+                let mut refused = execute::new_run_result(&self.suite, run);
+                refused.status = RunStatus::Failed { reason };
+                insert_in_plan_order(&mut result.runs, refused.clone());
+                self.save(&result);
+                self.events.send(RunEvent::RunFinished { result: Box::new(refused) });
+                continue;
+            }
             let workload = &self.suite.workloads[run.workload_index];
             prepared.prepare(run.workload_index, workload, self.suite.settings.seed, &self.options.base_dir);
+            memory.reset();
             let origin = Instant::now();
             let sampler = if sources.is_empty() {
                 None
@@ -348,7 +393,9 @@ impl Worker {
                 let events = self.events.clone();
                 let index = run.index;
                 let sources = std::mem::take(&mut sources);
+                let memory = Arc::clone(&memory);
                 Sampler::start(sources, interval, origin, move |samples| {
+                    memory.observe(&samples);
                     // Live plots only: every sample is also kept in the run's result.
                     let _ = events.try_send(RunEvent::Telemetry { index, samples });
                 })
@@ -356,13 +403,16 @@ impl Worker {
             };
             let context = execute::RunContext {
                 origin,
-                suite: &self.suite,
-                run,
-                weights: &prepared,
-                cancel: &self.cancel,
-                events: &self.events,
+                memory: Arc::clone(&memory),
+                suite: Arc::clone(&shared_suite),
+                run: run.clone(),
+                weights: prepared.weights(),
+                cancel: self.cancel.clone(),
+                abandoned: CancelToken::default(),
+                events: self.events.clone(),
+                faults: self.options.faults.clone(),
             };
-            let (mut run_result, probe_output) = execute::execute(&context);
+            let (mut run_result, probe_output) = execute::execute(context, run_timeout);
             if let Some((returned, samples, sampler_cost)) = sampler.and_then(Sampler::finish) {
                 sources = returned;
                 attach_telemetry(
@@ -416,6 +466,31 @@ impl Worker {
             self.events.send(RunEvent::SaveFailed { message: error.to_string() });
         }
     }
+}
+
+/// Why `run` must not start: its predicted memory (the process now plus the model's weights and
+/// input batch) is over the budget. Batch sweeps make this prediction themselves.
+fn predicted_over_budget(
+    suite: &Suite,
+    run: &PlannedRun,
+    budget_bytes: u64,
+    current_rss_bytes: impl FnOnce() -> u64,
+) -> Option<String> {
+    if suite.workloads[run.workload_index].batch_sweep.is_some() && suite.phases[run.phase_index].batch_size.is_none() {
+        return None;
+    }
+    let arch = crate::models::architecture(&suite.workloads[run.workload_index].model);
+    let added =
+        crate::models::memory_estimate_bytes(arch, run.batch_size, suite.phases[run.phase_index].dtype.size_bytes());
+    let predicted = current_rss_bytes() as f64 + added;
+    (predicted > budget_bytes as f64).then(|| {
+        format!(
+            "out of memory budget: not started, as it would need about {} (the process now plus {} for weights and inputs) and max_memory_bytes is {}",
+            crate::units::format_bytes(predicted),
+            crate::units::format_bytes(added),
+            crate::units::format_bytes(budget_bytes as f64)
+        )
+    })
 }
 
 /// Adds `run` to `runs` before the first run planned after it (a resumed suite fills gaps).

@@ -137,6 +137,9 @@ pub struct Settings {
     pub max_memory_bytes: Option<u64>,
     /// How often telemetry is sampled during a run, in milliseconds (at least 10).
     pub telemetry_interval_ms: u64,
+    /// A run still going after this many seconds (a hung step, a runaway model) is abandoned and
+    /// recorded as timed out; the suite goes on.
+    pub run_timeout_secs: f64,
 }
 
 impl Default for Settings {
@@ -152,6 +155,7 @@ impl Default for Settings {
             regression_threshold: 0.10,
             max_memory_bytes: None,
             telemetry_interval_ms: 100,
+            run_timeout_secs: 600.0,
         }
     }
 }

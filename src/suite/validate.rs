@@ -170,6 +170,23 @@ fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<Text
     if s.max_secs == 0.0 {
         report(at("max_secs"), "`max_secs` is 0: no step could be measured".into());
     }
+    if !s.run_timeout_secs.is_finite() || s.run_timeout_secs <= 0.0 || s.run_timeout_secs > 1e7 {
+        report(
+            at("run_timeout_secs"),
+            format!(
+                "`run_timeout_secs` is {}; it must be a number of seconds above 0 (default 600)",
+                s.run_timeout_secs
+            ),
+        );
+    } else if s.max_secs.is_finite() && s.run_timeout_secs < s.max_secs {
+        report(
+            at("run_timeout_secs"),
+            format!(
+                "`run_timeout_secs` ({}) is below `max_secs` ({}): every run would time out",
+                s.run_timeout_secs, s.max_secs
+            ),
+        );
+    }
     if s.telemetry_interval_ms < crate::telemetry::MIN_INTERVAL_MS {
         report(
             at("telemetry_interval_ms"),

@@ -91,13 +91,21 @@ pub trait TelemetrySource: Send {
 pub struct FakeSource {
     /// The samples to hand out, in order.
     pub gpu_samples: Vec<GpuSample>,
+    /// When set, replaces the host's process RSS in every sample (to script memory growth).
+    pub process_rss_bytes: Option<u64>,
     next: usize,
 }
 
 impl FakeSource {
     /// A source that replays `gpu_samples`.
     pub fn new(gpu_samples: Vec<GpuSample>) -> Self {
-        Self { gpu_samples, next: 0 }
+        Self { gpu_samples, process_rss_bytes: None, next: 0 }
+    }
+
+    /// Also reports the process's resident memory as `bytes` in every sample.
+    pub fn with_process_rss(mut self, bytes: u64) -> Self {
+        self.process_rss_bytes = Some(bytes);
+        self
     }
 }
 
@@ -109,6 +117,9 @@ impl TelemetrySource for FakeSource {
     fn sample(&mut self, sample: &mut TelemetrySample) {
         if let Some(gpu) = self.gpu_samples.get(self.next.min(self.gpu_samples.len().saturating_sub(1))) {
             sample.gpus.push(gpu.clone());
+        }
+        if let Some(bytes) = self.process_rss_bytes {
+            sample.host.process_rss_bytes = Some(bytes);
         }
         self.next += 1;
     }

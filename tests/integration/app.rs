@@ -315,3 +315,49 @@ fn the_compare_view_lists_target_checks_and_scores() -> TestResult {
     harness.get_by_label_contains("Score (0–100, 100 = every target met): bf16");
     Ok(())
 }
+
+#[test]
+fn a_hanging_and_a_panicking_run_leave_the_window_responsive_and_say_why() -> TestResult {
+    use phasebench::runner::{FaultKind, InjectedFault};
+    let results = tempfile::tempdir()?;
+    let suite = results.path().join("faults.ron");
+    let text = std::fs::read_to_string(fixture("valid_suites/tiny.ron"))?
+        .replace("max_secs: 2.0, seed: 1)", "max_secs: 2.0, seed: 1, run_timeout_secs: 2.0)");
+    std::fs::write(&suite, text)?;
+    let mut config = AppConfig {
+        results_dir: results.path().to_owned(),
+        telemetry: fake_gpu(),
+        restore_last_suite: false,
+        native_dialogs: false,
+        ..AppConfig::default()
+    };
+    config.faults = vec![
+        InjectedFault { run_index: 1, at_step: 2, kind: FaultKind::Hang },
+        InjectedFault { run_index: 2, at_step: 2, kind: FaultKind::Panic },
+    ];
+    let mut harness = harness(PhasebenchApp::new(config, Remembered::default()));
+    harness.state_mut().apply(UiCommand::OpenSuite(suite));
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Run").click();
+    // Frames keep coming, each quickly, while run 1 hangs until its 2 s timeout.
+    let (deadline, mut frames, mut slowest) = (Instant::now() + Duration::from_secs(120), 0, Duration::ZERO);
+    while harness.state().session.is_none() || harness.state().is_running() {
+        assert!(Instant::now() < deadline, "the suite did not finish");
+        let frame = Instant::now();
+        harness.step();
+        slowest = slowest.max(frame.elapsed());
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(frames > 100, "only {frames} frames in a suite with a 2 s hang");
+    assert!(slowest < Duration::from_secs(1), "a frame took {slowest:?}");
+    let app = harness.state();
+    let session = app.session.as_ref().ok_or("no session")?;
+    assert_eq!(session.state, SessionState::Finished(SuiteStatus::Completed));
+    assert_eq!(session.finished.len(), 6, "the suite went on after both faults");
+    harness.get_by_label("Live").click();
+    harness.run();
+    harness.get_by_label_contains("failed: timed out: still running after 2.00 s");
+    harness.get_by_label_contains("failed: panicked: injected panic before step 3");
+    Ok(())
+}

@@ -234,3 +234,146 @@ fn without_an_nvidia_library_runs_keep_host_telemetry_and_say_why() -> TestResul
     }
     Ok(())
 }
+
+#[test]
+fn a_process_outgrowing_the_memory_budget_stops_its_run_and_the_suite_goes_on() -> TestResult {
+    // slow.ron measures each run for 1.5 s; telemetry claims the process holds 1 TiB, far over the
+    // budget, so each run stops at its next step instead of measuring on.
+    let mut suite = load_suite(&fixture("valid_suites/slow.ron"))?;
+    suite.phases.truncate(2);
+    suite.settings.max_memory_bytes = Some(64 << 30);
+    let fake = phasebench::telemetry::FakeSource::new(Vec::new()).with_process_rss(1 << 40);
+    let out = tempfile::tempdir()?;
+    let options =
+        RunOptions::new(out.path(), "slow").with_telemetry(phasebench::telemetry::TelemetryChoice::Fake(fake));
+    let started = std::time::Instant::now();
+    let result = runner::drive(runner::start(suite, options, Arc::new(|| {}))?, |_| {})?;
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "the runs did not stop early");
+    assert_eq!(result.status, SuiteStatus::Completed);
+    assert_eq!(result.runs.len(), 2, "the suite went on after the first run stopped");
+    for run in &result.runs {
+        let RunStatus::Failed { reason } = &run.status else { panic!("{:?}", run.status) };
+        assert!(reason.starts_with("out of memory budget: the process grew to 1.0 TiB"), "{reason}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_run_predicted_over_the_memory_budget_is_refused_before_it_allocates() -> TestResult {
+    let mut suite = load_suite(&fixture("valid_suites/tiny.ron"))?;
+    // Smaller than any process: every run is refused up front, each with the estimate.
+    suite.settings.max_memory_bytes = Some(1 << 20);
+    let out = tempfile::tempdir()?;
+    let result = runner::drive(runner::start(suite, RunOptions::new(out.path(), "tiny"), Arc::new(|| {}))?, |_| {})?;
+    assert_eq!(result.status, SuiteStatus::Completed);
+    for run in &result.runs {
+        let RunStatus::Failed { reason } = &run.status else { panic!("{:?}", run.status) };
+        assert!(reason.contains("out of memory budget: not started") && reason.contains("max_memory_bytes is 1.0 MiB"));
+        assert!(run.step_secs.is_empty() && run.load_secs.is_none(), "nothing was built");
+    }
+    assert_eq!(load_result(&result_dir(out.path())?)?.runs.len(), result.runs.len());
+    Ok(())
+}
+
+fn result_dir(out: &std::path::Path) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+    Ok(std::fs::read_dir(out)?.next().ok_or("no result directory")??.path())
+}
+
+#[test]
+fn injected_faults_fail_their_run_only_and_the_suite_goes_on() -> TestResult {
+    use phasebench::runner::{FaultKind, InjectedFault};
+    // tiny.ron plans mlp (baseline, bf16) × (1, 8) and matmul (baseline, bf16) × 1: six runs.
+    let mut suite = load_suite(&fixture("valid_suites/tiny.ron"))?;
+    suite.settings.run_timeout_secs = 2.0;
+    let fault = |run_index, kind| InjectedFault { run_index, at_step: 3, kind };
+    let faults = vec![
+        fault(1, FaultKind::Panic),
+        fault(2, FaultKind::CandleError),
+        fault(3, FaultKind::NonFiniteOutput),
+        fault(5, FaultKind::Hang),
+    ];
+    let out = tempfile::tempdir()?;
+    let options = RunOptions::new(out.path(), "tiny").with_faults(faults);
+    let mut finished = Vec::new();
+    let result = runner::drive(runner::start(suite, options, Arc::new(|| {}))?, |event| {
+        if let RunEvent::RunFinished { result } = event {
+            finished.push(result.index);
+        }
+    })?;
+    assert_eq!(result.status, SuiteStatus::Completed);
+    assert_eq!(finished, [0, 1, 2, 3, 4, 5], "every run reported, in order");
+    let reason = |index: usize| match &result.runs[index].status {
+        RunStatus::Failed { reason } => reason.clone(),
+        other => format!("{other:?}"),
+    };
+    assert_eq!(result.runs[0].status, RunStatus::Completed);
+    assert!(reason(1).starts_with("panicked: injected panic before step 4"), "{}", reason(1));
+    assert_eq!(result.runs[1].step_secs.len(), 3, "the steps before the panic are kept");
+    assert!(reason(2).starts_with("step failed: injected error at step 4"), "{}", reason(2));
+    // NaN outputs: measured, flagged in accuracy, never reported as a speedup.
+    let nan_run = &result.runs[3];
+    assert_eq!(nan_run.status, RunStatus::Completed);
+    assert!(nan_run.accuracy.as_ref().is_some_and(|a| a.nonfinite_values > 0));
+    assert!(nan_run.speedup.is_none() && nan_run.notes.iter().any(|note| note.contains("NaN")));
+    assert_eq!(result.runs[4].status, RunStatus::Completed);
+    assert!(reason(5).starts_with("timed out: still running after 2.00 s"), "{}", reason(5));
+    // What reached the disk is the same.
+    assert_eq!(load_result(&result_dir(out.path())?)?.runs, result.runs);
+    Ok(())
+}
+
+#[test]
+fn a_weights_file_deleted_mid_suite_and_a_vanished_result_directory_cost_only_what_they_must() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let suite = phasebench::parse_checked_suite(
+        r#"Suite(
+            version: 1,
+            name: "faults",
+            settings: Settings(warmup_steps: 1, min_steps: 3, max_steps: 10, min_secs: 0.0, max_secs: 1.0, seed: 1),
+            workloads: [
+                Workload(name: "first", model: Mlp(input: 16, hidden: 32, layers: 2, output: 4), weights: "w.safetensors"),
+                Workload(name: "second", model: Mlp(input: 16, hidden: 32, layers: 2, output: 4), weights: "w.safetensors"),
+            ],
+            phases: [Phase(name: "base")],
+            baseline: "base",
+        )"#,
+        "faults.ron",
+    )?;
+    let weights_file = dir.path().join("w.safetensors");
+    let arch = phasebench::models::architecture(&suite.workloads[0].model);
+    phasebench::models::save_weights(&phasebench::models::generate_weights(arch, 1)?, &weights_file)?;
+    let out = dir.path().join("results");
+
+    // On the worker thread, right after the first run is on disk: delete the weights file and
+    // put a plain file where the result directory was.
+    let struck = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (flag, results_root, weights) = (Arc::clone(&struck), out.clone(), weights_file.clone());
+    let wake = Arc::new(move || {
+        if flag.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(result_dir) = result_dir(&results_root) else { return };
+        if load_result(&result_dir).is_ok_and(|result| !result.runs.is_empty()) {
+            let _ = std::fs::remove_file(&weights);
+            let _ = std::fs::remove_dir_all(&result_dir);
+            let _ = std::fs::write(&result_dir, "not a directory any more");
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    let options = RunOptions::new(&out, "faults.ron").with_base_dir(dir.path());
+    let mut save_failures = Vec::new();
+    let result = runner::drive(runner::start(suite, options, wake)?, |event| {
+        if let RunEvent::SaveFailed { message } = event {
+            save_failures.push(message.clone());
+        }
+    })?;
+    assert!(struck.load(Ordering::SeqCst));
+    assert_eq!(result.status, SuiteStatus::Completed);
+    assert_eq!(result.runs[0].status, RunStatus::Completed);
+    let RunStatus::Failed { reason } = &result.runs[1].status else { panic!("{:?}", result.runs[1].status) };
+    assert!(reason.contains("w.safetensors"), "{reason}");
+    // Every later save failed with its reason; the whole result is still in memory.
+    assert!(!save_failures.is_empty() && save_failures.iter().all(|message| message.contains("faults-")));
+    assert_eq!(result.runs.len(), 2);
+    Ok(())
+}

@@ -140,6 +140,9 @@ fn a_huge_suite_file_is_refused_before_it_is_read() -> TestResult {
     text.push_str(&" ".repeat(100 << 20));
     fs::write(&path, text)?;
     let message = phasebench::load_checked_suite(&path).err().map(|error| error.to_string()).unwrap_or_default();
-    assert!(message.starts_with(&path.display().to_string()) && message.contains("a suite file is at most"), "{message}");
+    assert!(
+        message.starts_with(&path.display().to_string()) && message.contains("a suite file is at most"),
+        "{message}"
+    );
     Ok(())
 }
