@@ -137,7 +137,12 @@ pub enum JobOutcome {
         result: Result<Box<SuiteResult>, String>,
     },
     /// The results directory was listed.
-    HistoryListed(Result<Vec<HistoryEntry>, String>),
+    HistoryListed {
+        /// Which listing this is; only the latest one asked for is shown (jobs may end out of order).
+        generation: u64,
+        /// The entries, or why the directory could not be listed.
+        listed: Result<Vec<HistoryEntry>, String>,
+    },
     /// An export was written (or not).
     Exported {
         /// The file.
@@ -283,12 +288,16 @@ pub fn export(result: &SuiteResult, format: ExportFormat, path: PathBuf) -> JobO
     JobOutcome::Exported { path, outcome }
 }
 
-/// Lists the result directories under `root`, newest first.
-pub fn list_history(root: &Path) -> JobOutcome {
+/// Lists the result directories under `root`, newest first, as listing number `generation`.
+pub fn list_history(root: &Path, generation: u64) -> JobOutcome {
+    JobOutcome::HistoryListed { generation, listed: history_entries(root) }
+}
+
+fn history_entries(root: &Path) -> Result<Vec<HistoryEntry>, String> {
     let entries = match std::fs::read_dir(root) {
         Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return JobOutcome::HistoryListed(Ok(Vec::new())),
-        Err(error) => return JobOutcome::HistoryListed(Err(format!("cannot list {}: {error}", root.display()))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(format!("cannot list {}: {error}", root.display())),
     };
     let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
         .filter_map(Result::ok)
@@ -298,7 +307,7 @@ pub fn list_history(root: &Path) -> JobOutcome {
     files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     files.truncate(MAX_HISTORY_ENTRIES);
     let listed = files.into_iter().map(|(_, path)| history_entry(path)).collect();
-    JobOutcome::HistoryListed(Ok(listed))
+    Ok(listed)
 }
 
 fn history_entry(path: PathBuf) -> HistoryEntry {

@@ -5,10 +5,12 @@
 mod document;
 mod jobs;
 mod live;
+mod recovery;
 
 pub use document::{FieldState, SuiteDocument};
 pub use jobs::{ExportFormat, FilePurpose, HistoryEntry, JobOutcome, Jobs, dialog_unavailable_reason};
 pub use live::{BoxStats, LiveRun, LiveSession, MAX_DISPLAY_POINTS, Series, SessionState, TelemetrySeries, decimate};
+pub use recovery::{AUTOSAVE_INTERVAL, Recovery, default_recovery_file};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,6 +59,8 @@ pub struct AppConfig {
     pub native_dialogs: bool,
     /// Faults injected into runs (tests of failure handling; no command line option sets these).
     pub faults: Vec<runner::InjectedFault>,
+    /// Where the unsaved draft is kept while editing, to offer it back after a crash (`None`: not kept).
+    pub recovery_file: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -71,6 +75,7 @@ impl Default for AppConfig {
             restore_last_suite: true,
             native_dialogs: true,
             faults: Vec::new(),
+            recovery_file: None,
         }
     }
 }
@@ -292,6 +297,10 @@ pub enum UiCommand {
     ExportTo(ExportFormat, PathBuf),
     /// Show or hide the About window.
     ShowAbout(bool),
+    /// Put the draft from the recovery file into the editor.
+    RestoreRecovery,
+    /// Delete the recovery file unused.
+    DiscardRecovery,
     /// Discard unsaved changes and go on with what was asked.
     ConfirmDiscard,
     /// Keep the changes; drop what was asked.
@@ -372,6 +381,13 @@ pub struct PhasebenchApp {
     pub frame_times: FrameTimes,
     /// How the app was started.
     pub config: AppConfig,
+    /// An unsaved draft left by a session that did not exit cleanly, offered for restoring.
+    pub recovery_offer: Option<Recovery>,
+    autosaver: Option<recovery::Autosaver>,
+    /// When the draft was last written to the recovery file, and what it was.
+    autosaved: Option<(std::time::Instant, Suite)>,
+    /// Number of the latest history listing asked for.
+    history_generation: u64,
     jobs: Jobs,
     ctx: Option<egui::Context>,
     discard_confirmed: bool,
@@ -426,7 +442,15 @@ impl PhasebenchApp {
             quit_requested: false,
             close_confirmed: false,
             frame_stats_written: false,
+            recovery_offer: None,
+            autosaver: None,
+            autosaved: None,
+            history_generation: 0,
         };
+        if let Some(file) = app.config.recovery_file.clone() {
+            app.recovery_offer = Recovery::read(&file);
+            app.autosaver = recovery::Autosaver::start(file).ok();
+        }
         let _ = app.jobs.spawn("environment", || JobOutcome::Environment(Box::new(Environment::capture())));
         app.refresh_history();
         app
@@ -445,6 +469,7 @@ impl PhasebenchApp {
     /// the frame-time record. Draws nothing.
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.attach(ctx);
+        self.autosave(ctx);
         if let Some(session) = &mut self.session {
             let was_active = session.is_active();
             if session.drain(EVENT_BUDGET) {
@@ -670,6 +695,17 @@ impl PhasebenchApp {
                 }
             }
             UiCommand::CancelPending => self.pending_discard = None,
+            UiCommand::RestoreRecovery => {
+                if let Some(recovery) = self.recovery_offer.take() {
+                    self.restore(&recovery);
+                }
+            }
+            UiCommand::DiscardRecovery => {
+                self.recovery_offer = None;
+                if let Some(autosaver) = &self.autosaver {
+                    autosaver.request(None);
+                }
+            }
             UiCommand::SubmitPathPrompt => {
                 if let Some(prompt) = self.path_prompt.take() {
                     let text = prompt.text.trim();
@@ -692,9 +728,67 @@ impl PhasebenchApp {
         }
     }
 
+    /// Keeps the recovery file in step with the draft: written while there are unsaved changes (at
+    /// most every [`AUTOSAVE_INTERVAL`]), removed once there are none. Never while a recovery is
+    /// still offered, so the offer is not overwritten before the user answers.
+    fn autosave(&mut self, ctx: &egui::Context) {
+        let Some(autosaver) = &self.autosaver else { return };
+        if self.recovery_offer.is_some() {
+            return;
+        }
+        if !self.document.is_dirty() {
+            if self.autosaved.take().is_some() {
+                autosaver.request(None);
+            }
+            return;
+        }
+        match &self.autosaved {
+            Some((_, suite)) if *suite == self.document.suite => {}
+            Some((at, _)) if at.elapsed() < AUTOSAVE_INTERVAL => {
+                // Come back when the interval is over, even if nothing else happens.
+                ctx.request_repaint_after(AUTOSAVE_INTERVAL.saturating_sub(at.elapsed()));
+            }
+            _ => {
+                if let Ok(recovery) = Recovery::of(&self.document) {
+                    autosaver.request(Some(recovery));
+                    self.autosaved = Some((std::time::Instant::now(), self.document.suite.clone()));
+                }
+            }
+        }
+    }
+
+    /// Removes the recovery file at a clean exit.
+    fn forget_recovery(&mut self) {
+        if let Some(file) = &self.config.recovery_file
+            && self.recovery_offer.is_none()
+        {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
+    /// Opens the recovered draft, with unsaved changes against its file (or the default suite).
+    fn restore(&mut self, recovery: &Recovery) {
+        let draft = match recovery.suite() {
+            Ok(draft) => draft,
+            Err(error) => {
+                self.notice = Some(Notice { title: "The draft could not be restored".into(), text: error.to_string() });
+                return;
+            }
+        };
+        let mut document = recovery.path.as_deref().and_then(|path| load_document(path).ok()).unwrap_or_else(|| {
+            SuiteDocument::new(default_document().suite, recovery.path.clone(), recovery.origin.clone())
+        });
+        document.suite = draft;
+        document.structure_changed();
+        self.document = document;
+        self.selection = Selection::Settings;
+        self.status = format!("restored the unsaved draft of {} from {}", self.document.suite.name, recovery.saved_at);
+    }
+
     /// Whether the window may close now; asks to confirm unsaved changes first.
     pub fn close_requested(&mut self) -> bool {
         if self.close_confirmed || !self.document.is_dirty() {
+            self.forget_recovery();
             if let Some(session) = &mut self.session {
                 // Finished runs are on disk already; stop the current one instead of leaving it.
                 session.cancel();
@@ -858,7 +952,9 @@ impl PhasebenchApp {
 
     fn refresh_history(&mut self) {
         let root = self.config.results_dir.clone();
-        if let Err(error) = self.jobs.spawn("history", move || jobs::list_history(&root)) {
+        self.history_generation += 1;
+        let generation = self.history_generation;
+        if let Err(error) = self.jobs.spawn("history", move || jobs::list_history(&root, generation)) {
             self.history = Err(error);
         }
     }
@@ -974,7 +1070,11 @@ impl PhasebenchApp {
                 },
                 Err(error) => self.notice = Some(Notice { title: "The result could not be read".into(), text: error }),
             },
-            JobOutcome::HistoryListed(listed) => self.history = listed,
+            JobOutcome::HistoryListed { generation, listed } => {
+                if generation == self.history_generation {
+                    self.history = listed;
+                }
+            }
             JobOutcome::Exported { path, outcome } => match outcome {
                 Ok(()) => self.status = format!("exported {}", path.display()),
                 Err(error) => self.notice = Some(Notice { title: "Export failed".into(), text: error }),

@@ -258,6 +258,7 @@ fn open_window(suite: Option<PathBuf>, window: WindowArgs) -> anyhow::Result<u8>
         restore_last_suite: !window.default_suite,
         native_dialogs: true,
         faults: Vec::new(),
+        recovery_file: phasebench::app::default_recovery_file(),
     };
     phasebench::app::run_window(config)
         .map_err(|error| anyhow::anyhow!("{error}\n(no display? `phasebench run` measures a suite headless)"))?;

@@ -237,6 +237,14 @@ fn settings_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
         0.0..=1.0
     );
     field!(
+        settings.run_timeout_secs,
+        "settings.run_timeout_secs",
+        "Run timeout",
+        "s",
+        "a run still going after this long (a hung step) is abandoned as timed out; the suite goes on",
+        0.001..=1e7
+    );
+    field!(
         settings.telemetry_interval_ms,
         "settings.telemetry_interval_ms",
         "Telemetry every",

@@ -67,7 +67,10 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut PhasebenchApp, commands: &mut Vec<UiC
 }
 
 fn shortcuts(ctx: &egui::Context, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
-    let dialog_open = app.notice.is_some() || app.pending_discard.is_some() || app.path_prompt.is_some();
+    let dialog_open = app.notice.is_some()
+        || app.recovery_offer.is_some()
+        || app.pending_discard.is_some()
+        || app.path_prompt.is_some();
     ctx.input_mut(|input| {
         if input.consume_shortcut(&SAVE_AS_SHORTCUT) {
             commands.push(UiCommand::SaveSuiteAsDialog);
@@ -214,6 +217,24 @@ fn dialogs_ui(ctx: &egui::Context, app: &mut PhasebenchApp, commands: &mut Vec<U
             if ui.button("OK").clicked() || ui.input(|input| input.key_pressed(Key::Escape)) {
                 commands.push(UiCommand::CloseNotice);
             }
+        });
+    } else if let Some(recovery) = &app.recovery_offer {
+        egui::Modal::new(egui::Id::unique("recovery")).show(ctx, |ui| {
+            ui.set_max_width(560.0);
+            ui.heading("Restore unsaved changes?");
+            let name = recovery.suite().map_or_else(|_| "a suite".to_owned(), |suite| format!("“{}”", suite.name));
+            ui.label(format!(
+                "phasebench closed without saving your changes to {name} ({}); the draft was kept at {}.",
+                recovery.origin, recovery.saved_at
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Restore").clicked() {
+                    commands.push(UiCommand::RestoreRecovery);
+                }
+                if ui.button("Discard").clicked() {
+                    commands.push(UiCommand::DiscardRecovery);
+                }
+            });
         });
     } else if app.pending_discard.is_some() {
         egui::Modal::new(egui::Id::unique("discard")).show(ctx, |ui| {

@@ -361,3 +361,62 @@ fn a_hanging_and_a_panicking_run_leave_the_window_responsive_and_say_why() -> Te
     harness.get_by_label_contains("failed: panicked: injected panic before step 3");
     Ok(())
 }
+
+#[test]
+fn an_unsaved_draft_survives_a_crash_and_is_offered_back() -> TestResult {
+    use phasebench::app::Recovery;
+    let dir = tempfile::tempdir()?;
+    let recovery_file = dir.path().join("state").join("recovery.json");
+    let suite_file = dir.path().join("mine.ron");
+    std::fs::copy(fixture("valid_suites/tiny.ron"), &suite_file)?;
+    let config = || AppConfig {
+        results_dir: dir.path().join("results"),
+        telemetry: fake_gpu(),
+        restore_last_suite: false,
+        native_dialogs: false,
+        recovery_file: Some(recovery_file.clone()),
+        ..AppConfig::default()
+    };
+    let kept_draft =
+        |name: &str| Recovery::read(&recovery_file).and_then(|r| r.suite().ok()).is_some_and(|s| s.name == name);
+
+    {
+        let mut harness = harness(PhasebenchApp::new(config(), Remembered::default()));
+        harness.state_mut().apply(UiCommand::OpenSuite(suite_file.clone()));
+        harness.run();
+        assert!(!recovery_file.exists(), "nothing to recover without changes");
+        harness.state_mut().document.suite.name = "edited before the crash".into();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !kept_draft("edited before the crash") {
+            assert!(Instant::now() < deadline, "the draft never reached the recovery file");
+            harness.step();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The app goes away here without closing its window: a crash.
+    }
+
+    let mut harness = harness(PhasebenchApp::new(config(), Remembered::default()));
+    harness.run();
+    assert!(harness.state().recovery_offer.is_some());
+    harness.get_by_label("Restore unsaved changes?");
+    harness.get_by_role_and_label(Role::Button, "Restore").click();
+    harness.run();
+    let document = &harness.state().document;
+    assert_eq!(document.suite.name, "edited before the crash");
+    assert!(document.is_dirty(), "restored as unsaved changes to its file");
+    assert_eq!(document.path.as_deref(), Some(suite_file.as_path()));
+
+    // Saving leaves nothing to recover; the next start offers nothing.
+    harness.state_mut().apply(UiCommand::SaveSuite);
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while recovery_file.exists() {
+        assert!(Instant::now() < deadline, "the recovery file outlived the save");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(std::fs::read_to_string(&suite_file)?.contains("edited before the crash"));
+    drop(harness);
+    assert!(PhasebenchApp::new(config(), Remembered::default()).recovery_offer.is_none());
+    Ok(())
+}
