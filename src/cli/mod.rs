@@ -2,6 +2,7 @@
 //! catalog and show saved results. Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 cancelled.
 
 mod progress;
+mod slurm;
 mod table;
 
 use std::path::{Path, PathBuf};
@@ -154,6 +155,9 @@ enum Command {
         /// cancelled): finished runs are kept, the rest run into the same result.
         #[arg(long, value_name = "RESULT_DIR", conflicts_with = "suite")]
         resume: Option<PathBuf>,
+        /// Run only part I of N of the plan (whole comparison groups, with their baselines), e.g. 2/3.
+        #[arg(long, value_name = "I/N", conflicts_with = "resume")]
+        shard: Option<runner::Shard>,
         #[command(flatten)]
         reports: ReportArgs,
         #[command(flatten)]
@@ -178,6 +182,45 @@ enum Command {
         /// Exit with 1 when a run regressed.
         #[arg(long)]
         fail_on_regression: bool,
+    },
+    /// Combine the shard results under a directory (`run --shard`, `slurm`) into one result.
+    Merge {
+        /// Directory holding the shard result directories.
+        dir: PathBuf,
+        /// The merged result file to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        reports: ReportArgs,
+    },
+    /// Run a suite on a Slurm cluster as a job array, one shard per array task.
+    Slurm {
+        /// Suite file (.ron).
+        suite: PathBuf,
+        /// Shared directory (visible to every node) for the script, logs and shard results.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of shards, one array task each.
+        #[arg(long, default_value_t = 2)]
+        nodes: usize,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// GPUs per array task.
+        #[arg(long)]
+        gpus_per_task: Option<u32>,
+        /// Time limit per task, e.g. 01:00:00.
+        #[arg(long)]
+        time: Option<String>,
+        /// Let tasks share nodes (by default each gets its node exclusively).
+        #[arg(long)]
+        shared_nodes: bool,
+        /// Submit only the shards missing or incomplete under --out.
+        #[arg(long)]
+        resume: bool,
+        /// Print the script instead of submitting it.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Check suite files without running them.
     Validate {
@@ -213,8 +256,24 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         None => open_window(None, cli.window),
         Some(Command::Gui { suite, window }) => open_window(suite, window),
-        Some(Command::Run { suite, out, resume, reports, baseline }) => {
-            run(suite.as_deref(), &out, resume.as_deref(), &reports, &baseline)
+        Some(Command::Run { suite, out, resume, shard, reports, baseline }) => {
+            run(suite.as_deref(), &out, resume.as_deref(), shard, &reports, &baseline)
+        }
+        Some(Command::Merge { dir, out, reports }) => merge(&dir, &out, &reports),
+        Some(Command::Slurm { suite, out, nodes, partition, gpus_per_task, time, shared_nodes, resume, dry_run }) => {
+            let request = slurm::JobRequest {
+                name: String::new(),
+                binary: PathBuf::new(),
+                suite,
+                out,
+                shards: nodes,
+                only: Vec::new(),
+                partition,
+                gpus_per_task,
+                time,
+                exclusive: !shared_nodes,
+            };
+            submit_to_slurm(request, resume, dry_run)
         }
         Some(Command::Report { result, reports }) => report(&result, &reports),
         Some(Command::Compare { before, after, threshold, fail_on_regression }) => {
@@ -311,6 +370,7 @@ fn start_or_resume(
     suite_path: Option<&Path>,
     out: &Path,
     resume: Option<&Path>,
+    shard: Option<runner::Shard>,
 ) -> anyhow::Result<Result<runner::RunnerHandle, u8>> {
     if let Some(result_dir) = resume {
         let previous = results::load_result(result_dir)?;
@@ -333,7 +393,8 @@ fn start_or_resume(
         }
     };
     let base_dir = suite_path.and_then(Path::parent).unwrap_or(Path::new(".")).to_owned();
-    let handle = runner::start(suite, RunOptions::new(out, origin).with_base_dir(base_dir), Arc::new(|| {}))
+    let options = RunOptions::new(out, origin).with_base_dir(base_dir).with_shard(shard);
+    let handle = runner::start(suite, options, Arc::new(|| {}))
         .with_context(|| format!("cannot start the suite (output directory {})", out.display()))?;
     Ok(Ok(handle))
 }
@@ -342,6 +403,7 @@ fn run(
     suite_path: Option<&Path>,
     out: &Path,
     resume: Option<&Path>,
+    shard: Option<runner::Shard>,
     reports: &ReportArgs,
     baseline: &BaselineArgs,
 ) -> anyhow::Result<u8> {
@@ -353,7 +415,7 @@ fn run(
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build of phasebench; build with --release for representative timings");
     }
-    let handle = match start_or_resume(suite_path, out, resume)? {
+    let handle = match start_or_resume(suite_path, out, resume, shard)? {
         Ok(handle) => handle,
         Err(code) => return Ok(code),
     };
@@ -410,6 +472,98 @@ fn exit_code(result: &SuiteResult, save_failed: bool) -> u8 {
     } else {
         EXIT_OK
     }
+}
+
+/// The shard results in the result directories right under `dir`; unreadable ones are reported
+/// and left out.
+fn shard_results(dir: &Path) -> anyhow::Result<Vec<SuiteResult>> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut found = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let file = entry.path().join(results::RESULT_FILE_NAME);
+        if !file.is_file() {
+            continue;
+        }
+        match results::load_result(&file) {
+            Ok(result) if result.shard.is_some() => found.push(result),
+            Ok(_) => {}
+            Err(error) => eprintln!("warning: left out: {error}"),
+        }
+    }
+    Ok(found)
+}
+
+fn merge(dir: &Path, out: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
+    let merged = results::merge::merge(shard_results(dir)?)?;
+    let result = &merged.result;
+    let json = serde_json::to_vec_pretty(result)?;
+    std::fs::write(out, json).with_context(|| format!("cannot write {}", out.display()))?;
+    let hosts: std::collections::BTreeSet<&str> = result.runs.iter().filter_map(|run| run.host.as_deref()).collect();
+    print!("{}", table::result_text(result));
+    println!(
+        "merged {} of {} runs from {} host(s): {}",
+        result.runs.len(),
+        result.planned_runs,
+        hosts.len(),
+        hosts.into_iter().collect::<Vec<_>>().join(", ")
+    );
+    let list = |shards: &[usize]| shards.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    if !merged.missing.is_empty() {
+        println!("missing shards: {}", list(&merged.missing));
+    }
+    if !merged.incomplete.is_empty() {
+        println!("incomplete shards (killed, cancelled or with failed runs): {}", list(&merged.incomplete));
+    }
+    if !merged.to_rerun().is_empty() {
+        println!("run them again with: phasebench slurm SUITE --out {} --resume", dir.display());
+    }
+    println!("merged result: {}", out.display());
+    write_reports(result, None, reports)?;
+    Ok(if merged.to_rerun().is_empty() { EXIT_OK } else { EXIT_RUN_FAILED })
+}
+
+fn submit_to_slurm(mut request: slurm::JobRequest, resume: bool, dry_run: bool) -> anyhow::Result<u8> {
+    let suite = match phasebench::load_checked_suite(&request.suite) {
+        Ok(suite) => suite,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    if request.shards == 0 {
+        anyhow::bail!("--nodes must be at least 1");
+    }
+    if dry_run {
+        request.out = std::path::absolute(&request.out)?;
+    } else {
+        std::fs::create_dir_all(&request.out).with_context(|| format!("cannot create {}", request.out.display()))?;
+        request.out = request.out.canonicalize()?;
+    }
+    request.suite = request.suite.canonicalize()?;
+    request.binary = std::env::current_exe().context("cannot find the phasebench binary")?;
+    request.name = results::file_name_safe(&suite.name);
+    if resume {
+        let found = if request.out.is_dir() { shard_results(&request.out)? } else { Vec::new() };
+        let merged = if found.is_empty() { None } else { Some(results::merge::merge(found)?) };
+        request.only = match merged {
+            Some(merged) => merged.to_rerun(),
+            None => (1..=request.shards).collect(),
+        };
+        if request.only.is_empty() {
+            println!("nothing to resume: every shard under {} completed", request.out.display());
+            return Ok(EXIT_OK);
+        }
+    }
+    if dry_run {
+        print!("{}", slurm::script(&request));
+        return Ok(EXIT_OK);
+    }
+    let script = slurm::write_script(&request).context("cannot write the sbatch script")?;
+    let job = slurm::submit(&script).map_err(|error| anyhow::anyhow!(error))?;
+    let tasks = if request.only.is_empty() { request.shards } else { request.only.len() };
+    println!("submitted job {job}: {tasks} array task(s), script {}", script.display());
+    println!("when it is done: phasebench merge {} --out merged.json", request.out.display());
+    Ok(EXIT_OK)
 }
 
 fn validate(paths: &[PathBuf]) -> u8 {

@@ -17,6 +17,8 @@ const TEMPLATE: &str = include_str!("report.html");
 
 #[derive(Serialize)]
 struct Page {
+    /// More than one machine measured these runs (a merged result): tables show and group by host.
+    multi_host: bool,
     title: String,
     description: String,
     status_line: String,
@@ -48,6 +50,7 @@ struct WorkloadView {
 
 #[derive(Serialize)]
 struct RowView {
+    host: String,
     phase: String,
     baseline: bool,
     batch: usize,
@@ -167,6 +170,7 @@ fn row_view(run: &RunResult) -> RowView {
         None => ("—", ""),
     };
     RowView {
+        host: run.host.clone().unwrap_or_default(),
         phase: run.phase.clone(),
         baseline: run.is_baseline,
         batch: run.batch_size,
@@ -449,12 +453,18 @@ pub fn embeddable_json<T: Serialize>(value: &T) -> Result<String, serde_json::Er
 
 /// The HTML report of `result`, compared with a saved result when `baseline` is given.
 pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> Result<String, ReportError> {
+    let hosts: std::collections::BTreeSet<&str> = result.runs.iter().filter_map(|run| run.host.as_deref()).collect();
+    let multi_host = hosts.len() > 1;
     let workloads = result
         .suite
         .workloads
         .iter()
         .filter_map(|workload| {
-            let runs: Vec<&RunResult> = result.runs.iter().filter(|run| run.workload == workload.name).collect();
+            let mut runs: Vec<&RunResult> = result.runs.iter().filter(|run| run.workload == workload.name).collect();
+            if multi_host {
+                // Group the rows by machine; the order within a machine stays the plan's.
+                runs.sort_by(|a, b| a.host.cmp(&b.host).then(a.index.cmp(&b.index)));
+            }
             (!runs.is_empty()).then(|| WorkloadView {
                 name: workload.name.clone(),
                 model: workload.model.kind_name().to_owned(),
@@ -526,6 +536,7 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> Re
         })
         .collect();
     let page = Page {
+        multi_host,
         title: result.suite.name.clone(),
         description: result.suite.description.clone(),
         status_line: format!(

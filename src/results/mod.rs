@@ -2,6 +2,7 @@
 //! with the summaries derived from them. Written to disk after every run by [`ResultStore`].
 
 pub mod environment;
+pub mod merge;
 mod store;
 mod time;
 
@@ -49,6 +50,10 @@ pub struct SuiteResult {
     /// When the suite was resumed (`run --resume`) after it stopped part-way, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed_at: Vec<String>,
+    /// The part of the plan this result holds (`run --shard I/N`); absent for a whole suite or a
+    /// merged result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::runner::Shard>,
 }
 
 /// How far a batch-size sweep of one workload in one phase went.
@@ -230,6 +235,9 @@ pub struct RunResult {
     pub warnings: Vec<ValidityWarning>,
     /// Things the reader should know about this run (e.g. why accuracy is absent).
     pub notes: Vec<String>,
+    /// The machine that measured it, in a result merged from shards of several machines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// Where the time of each training step goes, and the loss it reached.

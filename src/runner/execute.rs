@@ -229,6 +229,7 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         telemetry: None,
         warnings: Vec::new(),
         notes: Vec::new(),
+        host: None,
     }
 }
 

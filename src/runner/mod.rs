@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use plan::{MemoryProblem, PlannedRun, check_memory, expand};
+pub use plan::{MemoryProblem, PlannedRun, Shard, check_memory, expand, shard_plan};
 
 use crate::accuracy;
 use crate::compare;
@@ -125,6 +125,8 @@ pub struct RunOptions {
     pub telemetry: TelemetryChoice,
     /// Faults to inject into runs, to test failure handling; no suite or command sets these.
     pub faults: Vec<InjectedFault>,
+    /// Run only this part of the plan (`run --shard I/N`).
+    pub shard: Option<Shard>,
 }
 
 /// What an injected fault does.
@@ -161,7 +163,14 @@ impl RunOptions {
             base_dir: PathBuf::from("."),
             telemetry: TelemetryChoice::Auto,
             faults: Vec::new(),
+            shard: None,
         }
+    }
+
+    /// Runs only `shard` of the plan.
+    pub fn with_shard(mut self, shard: Option<Shard>) -> Self {
+        self.shard = shard;
+        self
     }
 
     /// Injects `faults` into the runs they name (tests of failure handling).
@@ -232,7 +241,11 @@ impl RunnerHandle {
 /// before this returns, so a bad output path is reported at once.
 pub fn start(suite: Suite, options: RunOptions, wake: Wake) -> Result<RunnerHandle, RunnerError> {
     let started = Timestamp::now();
-    let store = ResultStore::create(&options.out_root, &suite.name, &started.compact())?;
+    let name = match options.shard {
+        Some(shard) => format!("{}-shard{}of{}", suite.name, shard.index, shard.count),
+        None => suite.name.clone(),
+    };
+    let store = ResultStore::create(&options.out_root, &name, &started.compact())?;
     spawn(suite, options, store, None, started, wake)
 }
 
@@ -242,6 +255,7 @@ pub fn start(suite: Suite, options: RunOptions, wake: Wake) -> Result<RunnerHand
 pub fn resume(result_dir: &std::path::Path, options: RunOptions, wake: Wake) -> Result<RunnerHandle, RunnerError> {
     let store = ResultStore::open(result_dir)?;
     let previous = crate::results::load_result(result_dir)?;
+    let options = options.with_shard(previous.shard);
     let suite = previous.suite.clone();
     spawn(suite, options, store, Some(previous), Timestamp::now(), wake)
 }
@@ -308,7 +322,10 @@ struct Worker {
 
 impl Worker {
     fn run(self, started: Timestamp, previous: Option<SuiteResult>) -> SuiteResult {
-        let plan = expand(&self.suite);
+        let plan = match self.options.shard {
+            Some(shard) => shard_plan(&expand(&self.suite), &self.suite, shard),
+            None => expand(&self.suite),
+        };
         let mut result = SuiteResult {
             format_version: RESULT_FORMAT_VERSION,
             suite_origin: self.options.suite_origin.clone(),
@@ -321,6 +338,7 @@ impl Worker {
             runs: Vec::with_capacity(plan.len()),
             sweeps: Vec::new(),
             resumed_at: Vec::new(),
+            shard: self.options.shard,
         };
         let budget_bytes =
             self.suite.settings.max_memory_bytes.unwrap_or(match result.environment.available_memory_bytes {

@@ -183,3 +183,68 @@ mod tests {
         assert!(check_memory(&suite(None), 16 << 30).is_empty());
     }
 }
+
+/// One of `count` parts of a plan, numbered from 1 (`--shard 2/3`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Which part, from 1.
+    pub index: usize,
+    /// How many parts.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let invalid = || format!("`{text}` is not a shard like 2/3 (part 2 of 3, parts from 1)");
+        let (index, count) = text.split_once('/').ok_or_else(invalid)?;
+        let (index, count) =
+            (index.trim().parse().map_err(|_| invalid())?, count.trim().parse().map_err(|_| invalid())?);
+        if count == 0 || index == 0 || index > count || count > 10_000 {
+            return Err(invalid());
+        }
+        Ok(Self { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The runs of `plan` that belong to `shard`. Runs are dealt out in comparison groups — a
+/// workload at one batch size with its baseline run (a phase with its own batch size joins its
+/// workload's first baseline; a batch sweep stays whole) — round-robin over the shards, so every
+/// run is in exactly one shard and each shard has the baselines its comparisons need.
+pub fn shard_plan(plan: &[PlannedRun], suite: &Suite, shard: Shard) -> Vec<PlannedRun> {
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let group_of = |run: &PlannedRun| -> (usize, usize) {
+        if suite.workloads[run.workload_index].batch_sweep.is_some() {
+            return (run.workload_index, usize::MAX);
+        }
+        let baseline_at = |batch: usize| {
+            plan.iter().any(|other| {
+                other.is_baseline && other.workload_index == run.workload_index && other.batch_size == batch
+            })
+        };
+        if baseline_at(run.batch_size) {
+            return (run.workload_index, run.batch_size);
+        }
+        let first_baseline = plan.iter().find(|other| other.is_baseline && other.workload_index == run.workload_index);
+        (run.workload_index, first_baseline.map_or(run.batch_size, |baseline| baseline.batch_size))
+    };
+    let mut kept = Vec::new();
+    for run in plan {
+        let group = group_of(run);
+        let position = groups.iter().position(|known| *known == group).unwrap_or_else(|| {
+            groups.push(group);
+            groups.len() - 1
+        });
+        if position % shard.count == shard.index - 1 {
+            kept.push(run.clone());
+        }
+    }
+    kept
+}

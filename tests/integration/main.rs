@@ -75,6 +75,7 @@ pub fn fixed_run(
         warnings: Vec::new(),
         step_secs,
         notes: Vec::new(),
+        host: None,
     }
 }
 
@@ -116,5 +117,6 @@ pub fn fixed_result() -> Result<phasebench::results::SuiteResult, Box<dyn std::e
         runs,
         sweeps: Vec::new(),
         resumed_at: Vec::new(),
+        shard: None,
     })
 }

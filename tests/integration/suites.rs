@@ -146,3 +146,77 @@ fn a_huge_suite_file_is_refused_before_it_is_read() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn shards_cover_every_run_once_and_carry_the_baselines_they_compare_with() -> TestResult {
+    use phasebench::runner::{Shard, expand, shard_plan};
+    let shipped = fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/suites"))?;
+    let fixtures = fs::read_dir(fixture("valid_suites"))?;
+    for entry in shipped.chain(fixtures) {
+        let path = entry?.path();
+        let suite = load_suite(&path)?;
+        let plan = expand(&suite);
+        for count in 1..=8 {
+            let shards: Vec<_> = (1..=count).map(|index| shard_plan(&plan, &suite, Shard { index, count })).collect();
+            let mut covered: Vec<usize> = shards.iter().flatten().map(|run| run.index).collect();
+            covered.sort_unstable();
+            assert_eq!(covered, (0..plan.len()).collect::<Vec<_>>(), "{} in {count} shards", path.display());
+            for shard in &shards {
+                for run in shard.iter().filter(|run| !run.is_baseline) {
+                    let planned_baseline = |batch| {
+                        plan.iter()
+                            .any(|b| b.is_baseline && b.workload_index == run.workload_index && b.batch_size == batch)
+                    };
+                    let has_baseline = |batch: Option<usize>| {
+                        shard.iter().any(|b| {
+                            b.is_baseline
+                                && b.workload_index == run.workload_index
+                                && batch.is_none_or(|batch| b.batch_size == batch)
+                        })
+                    };
+                    let needed = if planned_baseline(run.batch_size) { Some(run.batch_size) } else { None };
+                    let any_baseline = plan.iter().any(|b| b.is_baseline && b.workload_index == run.workload_index);
+                    assert!(
+                        !any_baseline || has_baseline(needed),
+                        "{}: {} lacks its baseline in {count} shards",
+                        path.display(),
+                        run.label()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn merging_shards_restores_the_plan_and_names_what_is_missing() -> TestResult {
+    use phasebench::results::merge::{MergeError, merge};
+    use phasebench::runner::Shard;
+    let whole = crate::fixed_result()?;
+    // Shard 1 of 3 holds the mlp runs, shard 2 the matmul runs, shard 3 never reported.
+    let part = |index: usize, workload: &str, host: &str| {
+        let mut shard = whole.clone();
+        shard.shard = Some(Shard { index, count: 3 });
+        shard.runs.retain(|run| run.workload == workload);
+        shard.environment.hostname = Some(host.into());
+        shard
+    };
+    let merged = merge(vec![part(2, "matmul", "node-b"), part(1, "mlp", "node-a")])?;
+    assert_eq!(merged.missing, [3]);
+    assert_eq!(merged.to_rerun(), [3]);
+    let indices: Vec<usize> = merged.result.runs.iter().map(|run| run.index).collect();
+    assert_eq!(indices, [0, 1, 2, 3], "runs back in plan order");
+    let hosts: Vec<&str> = merged.result.runs.iter().filter_map(|run| run.host.as_deref()).collect();
+    assert_eq!(hosts, ["node-a", "node-a", "node-b", "node-b"]);
+    assert_eq!(merged.result.shard, None);
+    // Runs from several machines: the HTML tables name and group by host.
+    let html = phasebench::report::html::render(&merged.result, None)?;
+    assert!(html.contains("<th>Host</th>") && html.contains("<td>node-a</td>") && html.contains("<td>node-b</td>"));
+
+    let mut other_split = part(1, "mlp", "node-a");
+    other_split.shard = Some(Shard { index: 1, count: 2 });
+    assert!(matches!(merge(vec![part(2, "matmul", "x"), other_split]), Err(MergeError::Mismatch(_))));
+    assert_eq!(merge(Vec::new()), Err(MergeError::NoShards));
+    Ok(())
+}

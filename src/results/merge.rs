@@ -1,0 +1,116 @@
+//! Combining the shard results of one suite (`run --shard I/N`, e.g. the tasks of a Slurm job
+//! array) into one result, each run keeping the host that measured it.
+
+use super::{RunStatus, SuiteResult, SuiteStatus};
+use crate::runner::{self, Shard};
+
+/// Shard results combined, with what is missing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Merged {
+    /// The whole suite's result (runs in plan order); `Running` unless every shard completed.
+    pub result: SuiteResult,
+    /// Shards (from 1) with no result at all.
+    pub missing: Vec<usize>,
+    /// Shards whose result did not complete (killed, cancelled) or has failed runs.
+    pub incomplete: Vec<usize>,
+}
+
+impl Merged {
+    /// The shards to run again: missing or incomplete, in order.
+    pub fn to_rerun(&self) -> Vec<usize> {
+        let mut shards: Vec<usize> = self.missing.iter().chain(&self.incomplete).copied().collect();
+        shards.sort_unstable();
+        shards.dedup();
+        shards
+    }
+}
+
+/// Why shard results could not be merged.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MergeError {
+    /// Nothing to merge.
+    #[error("no shard results found (results of `phasebench run --shard I/N`)")]
+    NoShards,
+    /// The results are not shards of one suite split one way.
+    #[error("the shard results are not of one suite split one way: {0}")]
+    Mismatch(String),
+}
+
+/// Merges shard results of one suite. Where a shard has several results (a resubmitted task), the
+/// one that completed — else the latest — is used.
+pub fn merge(shards: Vec<SuiteResult>) -> Result<Merged, MergeError> {
+    let first = shards.first().ok_or(MergeError::NoShards)?;
+    let Some(Shard { count, .. }) = first.shard else {
+        return Err(MergeError::Mismatch(format!("`{}` is not a shard result", first.suite.name)));
+    };
+    let suite = first.suite.clone();
+    for other in &shards {
+        match other.shard {
+            Some(shard) if shard.count == count && other.suite == suite => {}
+            Some(shard) if shard.count != count => {
+                return Err(MergeError::Mismatch(format!("split into {count} and into {} shards", shard.count)));
+            }
+            _ => {
+                return Err(MergeError::Mismatch(format!(
+                    "suites `{}` and `{}` differ (or one is not a shard)",
+                    suite.name, other.suite.name
+                )));
+            }
+        }
+    }
+    // The best result per shard: completed first, then the latest started.
+    let mut chosen: Vec<Option<SuiteResult>> = vec![None; count];
+    for result in shards {
+        let Some(shard) = result.shard else { continue };
+        let slot = &mut chosen[shard.index - 1];
+        let better = slot.as_ref().is_none_or(|current| {
+            let rank = |r: &SuiteResult| (r.status == SuiteStatus::Completed, r.started_at.clone());
+            rank(&result) > rank(current)
+        });
+        if better {
+            *slot = Some(result);
+        }
+    }
+    let missing: Vec<usize> = (1..=count).filter(|index| chosen[index - 1].is_none()).collect();
+    let present: Vec<&SuiteResult> = chosen.iter().flatten().collect();
+    let incomplete: Vec<usize> = present
+        .iter()
+        .filter(|result| {
+            result.status != SuiteStatus::Completed
+                || result.runs.iter().any(|run| matches!(run.status, RunStatus::Failed { .. } | RunStatus::Cancelled))
+        })
+        .filter_map(|result| result.shard.map(|shard| shard.index))
+        .collect();
+
+    let Some(base) = present.first() else { return Err(MergeError::NoShards) };
+    let mut merged = (*base).clone();
+    merged.shard = None;
+    merged.planned_runs = runner::expand(&suite).len();
+    merged.started_at = present.iter().map(|r| r.started_at.clone()).min().unwrap_or_default();
+    merged.finished_at = present.iter().filter_map(|r| r.finished_at.clone()).max();
+    merged.resumed_at = present.iter().flat_map(|r| r.resumed_at.clone()).collect();
+    merged.runs = present
+        .iter()
+        .flat_map(|result| {
+            let host = result.environment.hostname.clone().unwrap_or_else(|| "unknown host".to_owned());
+            result.runs.iter().cloned().map(move |mut run| {
+                run.host = Some(host.clone());
+                run
+            })
+        })
+        .collect();
+    merged.runs.sort_by_key(|run| run.index);
+    // Each sweep from the shard that ran its workload.
+    merged.sweeps = present
+        .iter()
+        .flat_map(|result| {
+            result.sweeps.iter().filter(|sweep| result.runs.iter().any(|run| run.workload == sweep.workload)).cloned()
+        })
+        .collect();
+    merged.status = if missing.is_empty() && incomplete.is_empty() && merged.runs.len() == merged.planned_runs {
+        SuiteStatus::Completed
+    } else {
+        SuiteStatus::Running
+    };
+    Ok(Merged { result: merged, missing, incomplete })
+}
