@@ -113,6 +113,8 @@ pub struct HistoryEntry {
     pub status: String,
     /// Runs done of planned, and failures.
     pub runs: String,
+    /// Which part of a sharded suite it holds (`2/3`), if one.
+    pub shard: Option<String>,
 }
 
 /// What a finished job hands back.
@@ -288,6 +290,14 @@ pub fn export(result: &SuiteResult, format: ExportFormat, path: PathBuf) -> JobO
     JobOutcome::Exported { path, outcome }
 }
 
+/// Merges the shards of the newest sharded suite under `root` and hands the result over as an
+/// opened result.
+pub fn merge_shards(root: &Path) -> JobOutcome {
+    let label = root.join("(merged shards)");
+    let result = results::merge::merge_latest_in(root).map(|merged| Box::new(merged.result));
+    JobOutcome::ResultLoaded { purpose: FilePurpose::OpenResult, path: label, result }
+}
+
 /// Lists the result directories under `root`, newest first, as listing number `generation`.
 pub fn list_history(root: &Path, generation: u64) -> JobOutcome {
     JobOutcome::HistoryListed { generation, listed: history_entries(root) }
@@ -330,6 +340,7 @@ fn history_entry(path: PathBuf) -> HistoryEntry {
                 }
                 .into(),
                 runs: format!("{}/{}{failures}", result.runs.len(), result.planned_runs),
+                shard: result.shard.map(|shard| shard.to_string()),
                 path,
             }
         }
@@ -339,6 +350,7 @@ fn history_entry(path: PathBuf) -> HistoryEntry {
             machine: String::new(),
             status: error.to_string(),
             runs: String::new(),
+            shard: None,
             path,
         },
     }

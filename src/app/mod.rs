@@ -269,6 +269,8 @@ pub enum UiCommand {
     PickWeights(usize),
     /// List the results directory again.
     RefreshHistory,
+    /// Merge the newest sharded suite's shard results and show the merged result.
+    MergeShards,
     /// Show a saved result (read-only) in the compare view.
     OpenResult(PathBuf),
     /// Pick a result file with the dialog.
@@ -695,6 +697,12 @@ impl PhasebenchApp {
                 }
             }
             UiCommand::CancelPending => self.pending_discard = None,
+            UiCommand::MergeShards => {
+                let root = self.config.results_dir.clone();
+                if let Err(error) = self.jobs.spawn("merge-shards", move || jobs::merge_shards(&root)) {
+                    self.status = error;
+                }
+            }
             UiCommand::RestoreRecovery => {
                 if let Some(recovery) = self.recovery_offer.take() {
                     self.restore(&recovery);

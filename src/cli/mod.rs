@@ -474,21 +474,12 @@ fn exit_code(result: &SuiteResult, save_failed: bool) -> u8 {
     }
 }
 
-/// The shard results in the result directories right under `dir`; unreadable ones are reported
-/// and left out.
+/// The shard results right under `dir`; unreadable ones are reported and left out.
 fn shard_results(dir: &Path) -> anyhow::Result<Vec<SuiteResult>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    let mut found = Vec::new();
-    for entry in entries.filter_map(Result::ok) {
-        let file = entry.path().join(results::RESULT_FILE_NAME);
-        if !file.is_file() {
-            continue;
-        }
-        match results::load_result(&file) {
-            Ok(result) if result.shard.is_some() => found.push(result),
-            Ok(_) => {}
-            Err(error) => eprintln!("warning: left out: {error}"),
-        }
+    let (found, unreadable) =
+        results::merge::shard_results_in(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for problem in unreadable {
+        eprintln!("warning: left out: {problem}");
     }
     Ok(found)
 }

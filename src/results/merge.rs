@@ -1,6 +1,8 @@
 //! Combining the shard results of one suite (`run --shard I/N`, e.g. the tasks of a Slurm job
 //! array) into one result, each run keeping the host that measured it.
 
+use std::path::Path;
+
 use super::{RunStatus, SuiteResult, SuiteStatus};
 use crate::runner::{self, Shard};
 
@@ -113,4 +115,33 @@ pub fn merge(shards: Vec<SuiteResult>) -> Result<Merged, MergeError> {
         SuiteStatus::Running
     };
     Ok(Merged { result: merged, missing, incomplete })
+}
+
+/// The shard results in the result directories right under `dir`, and a line for each result file
+/// that could not be read (it is left out).
+pub fn shard_results_in(dir: &Path) -> std::io::Result<(Vec<SuiteResult>, Vec<String>)> {
+    let (mut found, mut unreadable) = (Vec::new(), Vec::new());
+    for entry in std::fs::read_dir(dir)?.filter_map(Result::ok) {
+        let file = entry.path().join(super::RESULT_FILE_NAME);
+        if !file.is_file() {
+            continue;
+        }
+        match super::load_result(&file) {
+            Ok(result) if result.shard.is_some() => found.push(result),
+            Ok(_) => {}
+            Err(error) => unreadable.push(error.to_string()),
+        }
+    }
+    Ok((found, unreadable))
+}
+
+/// Merges the shards under `dir` of the suite whose shard started last (other suites' shards in
+/// the same directory are left alone).
+pub fn merge_latest_in(dir: &Path) -> Result<Merged, String> {
+    let (found, _) = shard_results_in(dir).map_err(|error| format!("cannot list {}: {error}", dir.display()))?;
+    let newest = found.iter().max_by(|a, b| a.started_at.cmp(&b.started_at)).ok_or(MergeError::NoShards.to_string())?;
+    let (suite, count) = (newest.suite.clone(), newest.shard.map(|shard| shard.count));
+    let same: Vec<SuiteResult> =
+        found.into_iter().filter(|result| result.suite == suite && result.shard.map(|s| s.count) == count).collect();
+    merge(same).map_err(|error| error.to_string())
 }

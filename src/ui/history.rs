@@ -17,6 +17,17 @@ pub fn history_ui(
         if ui.button("Refresh").clicked() {
             commands.push(UiCommand::RefreshHistory);
         }
+        let sharded = history.as_ref().is_ok_and(|entries| entries.iter().any(|entry| entry.shard.is_some()));
+        if sharded
+            && ui
+                .button("Merge shards")
+                .on_hover_text(
+                    "combine the shard results of the newest sharded suite (run --shard, slurm) and open them",
+                )
+                .clicked()
+        {
+            commands.push(UiCommand::MergeShards);
+        }
     });
     ui.label(egui::RichText::new(format!("results in {}", results_dir.display())).small().weak());
     let entries = match history {
@@ -37,7 +48,11 @@ pub fn history_ui(
             }
             ui.end_row();
             for entry in entries {
-                ui.label(&entry.suite).on_hover_text(entry.path.display().to_string());
+                let suite = match &entry.shard {
+                    Some(shard) => format!("{} (shard {shard})", entry.suite),
+                    None => entry.suite.clone(),
+                };
+                ui.label(suite).on_hover_text(entry.path.display().to_string());
                 ui.label(&entry.started_at);
                 ui.label(&entry.machine);
                 ui.label(&entry.status);

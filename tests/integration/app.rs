@@ -420,3 +420,35 @@ fn an_unsaved_draft_survives_a_crash_and_is_offered_back() -> TestResult {
     assert!(PhasebenchApp::new(config(), Remembered::default()).recovery_offer.is_none());
     Ok(())
 }
+
+#[test]
+fn history_merges_shard_results_into_one_comparison() -> TestResult {
+    use phasebench::runner::Shard;
+    let results = tempfile::tempdir()?;
+    let whole = crate::fixed_result()?;
+    for (index, workload) in [(1, "mlp"), (2, "matmul")] {
+        let mut shard = whole.clone();
+        shard.shard = Some(Shard { index, count: 2 });
+        shard.runs.retain(|run| run.workload == workload);
+        shard.environment.hostname = Some(format!("node-{index}"));
+        let dir = results.path().join(format!("tiny-shard{index}of2-20261122-120000"));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("result.json"), serde_json::to_string(&shard)?)?;
+    }
+    let mut harness = harness(app(results.path()));
+    harness.get_by_label("History").click();
+    harness.run();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    harness.get_by_label("tiny (shard 1/2)");
+    harness.get_by_role_and_label(Role::Button, "Merge shards").click();
+    harness.run();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    let (_, merged) = harness.state().opened_result.as_ref().ok_or("the merged result did not open")?;
+    assert_eq!(merged.runs.len(), 4);
+    let hosts: Vec<&str> = merged.runs.iter().filter_map(|run| run.host.as_deref()).collect();
+    assert_eq!(hosts, ["node-1", "node-1", "node-2", "node-2"]);
+    assert_eq!(harness.state().view, View::Compare);
+    Ok(())
+}
