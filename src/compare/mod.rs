@@ -196,8 +196,15 @@ pub fn diff_results(before: &SuiteResult, after: &SuiteResult, threshold: f64, r
                 diff_runs(before_run, after_run, threshold, resamples, after.suite.settings.seed)
                     .map_err(|error| error.to_string())
             };
+            // Runs measured on different machines (merged shards) say so in their label.
+            let label = match (&before_run.host, &after_run.host) {
+                (Some(before_host), Some(after_host)) if before_host != after_host => {
+                    format!("{} ({before_host} → {after_host})", run_label(after_run))
+                }
+                _ => run_label(after_run),
+            };
             Some(RunDiff {
-                label: run_label(after_run),
+                label,
                 before_median_secs: median(before_run),
                 after_median_secs: median(after_run),
                 speedup,

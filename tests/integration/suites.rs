@@ -220,3 +220,33 @@ fn merging_shards_restores_the_plan_and_names_what_is_missing() -> TestResult {
     assert_eq!(merge(Vec::new()), Err(MergeError::NoShards));
     Ok(())
 }
+
+#[test]
+fn slurm_resume_submits_only_the_missing_shards_and_diffs_name_both_hosts() -> TestResult {
+    use phasebench::runner::Shard;
+    let dir = tempfile::tempdir()?;
+    let mut shard = crate::fixed_result()?;
+    shard.shard = Some(Shard { index: 2, count: 3 });
+    shard.environment.hostname = Some("node-b".into());
+    let shard_dir = dir.path().join("tiny-shard2of3-20261122-120000");
+    fs::create_dir_all(&shard_dir)?;
+    fs::write(shard_dir.join("result.json"), serde_json::to_string(&shard)?)?;
+    let output = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("phasebench"))
+        .arg("slurm")
+        .arg(fixture("valid_suites/tiny.ron"))
+        .arg("--out")
+        .arg(dir.path())
+        .args(["--nodes", "3", "--resume", "--dry-run"])
+        .output()?;
+    let script = String::from_utf8(output.stdout)?;
+    assert!(output.status.success() && script.contains("#SBATCH --array=0,2\n"), "{script}");
+
+    // The same run measured on two machines is labelled with both.
+    let mut before = crate::fixed_result()?;
+    let mut after = before.clone();
+    before.runs.iter_mut().for_each(|run| run.host = Some("node-a".into()));
+    after.runs.iter_mut().for_each(|run| run.host = Some("node-b".into()));
+    let diff = phasebench::compare::diff_results(&before, &after, 0.1, 200);
+    assert!(diff.runs.iter().all(|run| run.label.ends_with("(node-a → node-b)")), "{:?}", diff.runs[0].label);
+    Ok(())
+}
