@@ -131,21 +131,25 @@ fn without_a_display_the_app_says_why_and_points_to_the_headless_command() {
     }
 }
 
+/// Starts `phasebench run` on the slow fixture (four runs of 1.5 s each) writing under `results`.
+fn spawn_slow_suite(results: &Path) -> std::io::Result<std::process::Child> {
+    Command::new(cargo_bin("phasebench"))
+        .arg("run")
+        .arg(fixture("valid_suites/slow.ron"))
+        .arg("--out")
+        .arg(results)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
 #[test]
 fn ctrl_c_stops_the_run_and_keeps_finished_runs_on_disk() -> TestResult {
     let out = tempfile::tempdir()?;
     // Each run measures for 1.5 s, so the interrupt lands in the second run.
-    let suite = fixture("valid_suites/slow.ron");
     let results = out.path().join("results");
-    let mut child = Command::new(cargo_bin("phasebench"))
-        .arg("run")
-        .arg(&suite)
-        .arg("--out")
-        .arg(&results)
-        .env("RAYON_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let mut child = spawn_slow_suite(&results)?;
 
     // Wait until the first run is on disk.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -300,17 +304,8 @@ fn a_batch_sweep_stops_at_its_memory_budget_before_allocating_past_it() -> TestR
 fn a_killed_run_keeps_its_finished_runs_and_resume_completes_the_suite() -> TestResult {
     let out = tempfile::tempdir()?;
     // Four runs of 1.5 s each: kill the process once two are on disk.
-    let suite = fixture("valid_suites/slow.ron");
     let results = out.path().join("results");
-    let mut child = Command::new(cargo_bin("phasebench"))
-        .arg("run")
-        .arg(&suite)
-        .arg("--out")
-        .arg(&results)
-        .env("RAYON_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let mut child = spawn_slow_suite(&results)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     let before_kill = loop {
         if let Some(result) = result_dir(&results).ok().and_then(|dir| load_result(&dir).ok())
