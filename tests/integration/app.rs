@@ -44,7 +44,11 @@ fn app(results: &Path) -> PhasebenchApp {
 }
 
 fn harness(app: PhasebenchApp) -> Harness<'static, PhasebenchApp> {
-    Harness::builder().with_size([1500.0, 950.0]).build_ui_state(|ui, app: &mut PhasebenchApp| app.frame(ui), app)
+    // A finished job or run asks for repaints of its own; let `run` take a few more frames to settle.
+    Harness::builder()
+        .with_size([1500.0, 950.0])
+        .with_max_steps(16)
+        .build_ui_state(|ui, app: &mut PhasebenchApp| app.frame(ui), app)
 }
 
 /// Steps frames until `done` holds, at most `timeout`.
