@@ -48,14 +48,12 @@ impl Recovery {
         suite::parse_suite_unchecked(&self.suite_ron, "recovered suite")
     }
 
-    /// Writes it to `file` through a temporary file and a rename.
+    /// Writes it to `file`, atomically.
     fn write(&self, file: &Path) -> std::io::Result<()> {
         if let Some(parent) = file.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let temp = file.with_extension("json.tmp");
-        std::fs::write(&temp, serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
-        std::fs::rename(&temp, file)
+        crate::results::write_atomically(file, &serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)
     }
 }
 

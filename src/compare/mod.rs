@@ -51,6 +51,13 @@ pub struct Speedup {
     pub verdict: Verdict,
 }
 
+impl Speedup {
+    /// The ratio with its CI, as the reports show it: `1.234× [1.200–1.270]`.
+    pub fn ratio_text(&self) -> String {
+        format!("{:.3}× [{:.3}–{:.3}]", self.ratio, self.ratio_ci.low, self.ratio_ci.high)
+    }
+}
+
 /// Compares per-item step times of a phase (`candidate_secs`) with the baseline's.
 ///
 /// The verdict is *faster* only when the whole CI lies above `1 + noise_threshold` and the rank
@@ -288,6 +295,16 @@ pub struct TargetCheck {
     pub outcome: TargetOutcome,
     /// 0–100: 100 when the point estimate meets the bound, else bound/value (max) or value/bound (min).
     pub score: f64,
+}
+
+impl TargetCheck {
+    /// The measured value with its CI when there is one: `12.3456 [12.0000–12.7000]`.
+    pub fn measured_text(&self) -> String {
+        match self.interval {
+            Some(ci) => format!("{:.4} [{:.4}–{:.4}]", self.value, ci.low, ci.high),
+            None => format!("{:.4}", self.value),
+        }
+    }
 }
 
 /// The value of `metric` for `run`, with its CI where it has one; `None` when the run does not

@@ -183,18 +183,10 @@ fn keep_unquantized(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
 
 fn sweep_limited_by_budget(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
     for sweep in result.sweeps {
-        let budget = match &sweep.stop {
-            SweepStop::TimeBudget { batch_size, median_step_secs } => format!(
-                "batch {batch_size} could not finish min_steps within max_secs (median step {})",
-                crate::units::format_secs(*median_step_secs)
-            ),
-            SweepStop::MemoryBudget { batch_size, predicted_bytes, budget_bytes } => format!(
-                "batch {batch_size} was predicted to need {} of the {} memory budget",
-                crate::units::format_bytes(*predicted_bytes as f64),
-                crate::units::format_bytes(*budget_bytes as f64)
-            ),
-            _ => continue,
-        };
+        if !matches!(sweep.stop, SweepStop::TimeBudget { .. } | SweepStop::MemoryBudget { .. }) {
+            continue;
+        }
+        let budget = crate::runner::describe_stop(&sweep.stop);
         let [.., previous, last] = sweep.throughput_curve.as_slice() else { continue };
         if last.items_per_sec <= previous.items_per_sec * (1.0 + STILL_RISING_FRACTION) {
             continue;

@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use crate::compare::{self, Change, TargetOutcome, Verdict};
-use crate::results::{EMBEDDED_RESULT_ID, RunResult, SuiteResult, SweepStop};
+use crate::results::{EMBEDDED_RESULT_ID, RunResult, SuiteResult};
 use crate::stats;
-use crate::units::{format_bytes, format_secs};
+use crate::units::format_secs;
 
 use super::svg::{self, Axes, Bar, BoxItem, Series};
 use super::{BaselineComparison, ReportError, RunCells, status_reason, status_text, suite_status_text};
@@ -378,11 +378,7 @@ fn regression_view(comparison: &BaselineComparison) -> RegressionView {
                         Change::Regressed => "bad",
                         Change::Unchanged => "neutral",
                     };
-                    (
-                        format!("{:.3}× [{:.3}–{:.3}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high),
-                        change.to_string(),
-                        class,
-                    )
+                    (s.ratio_text(), change.to_string(), class)
                 }
                 Err(reason) => ("—".to_owned(), reason.clone(), ""),
             };
@@ -404,23 +400,6 @@ fn regression_view(comparison: &BaselineComparison) -> RegressionView {
         only_before: diff.only_before.clone(),
         only_after: diff.only_after.clone(),
         environment_differences: diff.environment_differences.clone(),
-    }
-}
-
-fn sweep_stop_text(stop: &SweepStop) -> String {
-    match stop {
-        SweepStop::Running => "still running (or interrupted)".to_owned(),
-        SweepStop::Completed => "every batch size worked".to_owned(),
-        SweepStop::Failed { batch_size } => format!("batch {batch_size} failed"),
-        SweepStop::TimeBudget { batch_size, median_step_secs } => {
-            format!("time budget at batch {batch_size} (median step {})", format_secs(*median_step_secs))
-        }
-        SweepStop::MemoryBudget { batch_size, predicted_bytes, budget_bytes } => format!(
-            "batch {batch_size} predicted at {} over the {} budget",
-            format_bytes(*predicted_bytes as f64),
-            format_bytes(*budget_bytes as f64)
-        ),
-        SweepStop::Cancelled => "cancelled".to_owned(),
     }
 }
 
@@ -480,10 +459,7 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> Re
         .map(|check| TargetView {
             target: result.suite.targets[check.target_index].to_string(),
             run: check.run.clone(),
-            measured: match check.interval {
-                Some(ci) => format!("{:.4} [{:.4}–{:.4}]", check.value, ci.low, ci.high),
-                None => format!("{:.4}", check.value),
-            },
+            measured: check.measured_text(),
             outcome: check.outcome.to_string(),
             class: match check.outcome {
                 TargetOutcome::Pass => "good",
@@ -532,7 +508,7 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> Re
             workload: sweep.workload.clone(),
             phase: sweep.phase.clone(),
             largest: sweep.largest_working_batch.map_or_else(|| "—".to_owned(), |batch| batch.to_string()),
-            stop: sweep_stop_text(&sweep.stop),
+            stop: crate::runner::describe_stop(&sweep.stop),
         })
         .collect();
     let page = Page {

@@ -128,10 +128,7 @@ fn targets_section(result: &SuiteResult, md: &mut String) {
     md.push_str("## Targets\n\n| Target | Run | Measured [95 % CI] | Outcome |\n|---|---|---|---|\n");
     for check in &checks {
         let target = &result.suite.targets[check.target_index];
-        let measured = match check.interval {
-            Some(ci) => format!("{:.4} [{:.4}–{:.4}]", check.value, ci.low, ci.high),
-            None => format!("{:.4}", check.value),
-        };
+        let measured = check.measured_text();
         let outcome = match check.outcome {
             crate::compare::TargetOutcome::Fail => "**fail**".to_owned(),
             other => other.to_string(),
@@ -171,7 +168,7 @@ fn regression_section(comparison: &BaselineComparison, md: &mut String) {
         let median = |secs: Option<f64>| secs.map_or_else(|| "—".to_owned(), crate::units::format_secs);
         let (speedup, change) = match &run.speedup {
             Ok(s) => (
-                format!("{:.3}× [{:.3}–{:.3}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high),
+                s.ratio_text(),
                 match crate::compare::Change::from(s.verdict) {
                     crate::compare::Change::Regressed => "**regressed**".to_owned(),
                     other => other.to_string(),

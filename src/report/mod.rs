@@ -119,9 +119,7 @@ impl RunCells {
         };
         let (speedup, verdict) = match (&run.speedup, run.is_baseline) {
             (_, true) => ("1×".to_owned(), String::new()),
-            (Some(s), false) => {
-                (format!("{:.3}× [{:.3}–{:.3}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high), s.verdict.to_string())
-            }
+            (Some(s), false) => (s.ratio_text(), s.verdict.to_string()),
             (None, false) => (dash(), String::new()),
         };
         Self {

@@ -9,6 +9,7 @@ mod time;
 pub use environment::Environment;
 pub use store::{
     EMBEDDED_RESULT_ID, RESULT_FILE_NAME, ResultError, ResultStore, file_name_safe, load_result, parse_result,
+    write_atomically,
 };
 pub use time::{Timestamp, compact_timestamp};
 

@@ -497,9 +497,7 @@ fn predicted_over_budget(
     if suite.workloads[run.workload_index].batch_sweep.is_some() && suite.phases[run.phase_index].batch_size.is_none() {
         return None;
     }
-    let arch = crate::models::architecture(&suite.workloads[run.workload_index].model);
-    let added =
-        crate::models::memory_estimate_bytes(arch, run.batch_size, suite.phases[run.phase_index].dtype.size_bytes());
+    let added = plan::run_memory_estimate_bytes(suite, run);
     let predicted = current_rss_bytes() as f64 + added;
     (predicted > budget_bytes as f64).then(|| {
         format!(

@@ -107,6 +107,13 @@ pub fn check_memory(suite: &Suite, available_bytes: u64) -> Vec<MemoryProblem> {
         .collect()
 }
 
+/// Host memory a run adds before its first step: the model's weights and its input batch, in the
+/// phase's dtype next to the f32 master (counted generously; activations are not included).
+pub fn run_memory_estimate_bytes(suite: &Suite, run: &PlannedRun) -> f64 {
+    let arch = models::architecture(&suite.workloads[run.workload_index].model);
+    models::memory_estimate_bytes(arch, run.batch_size, suite.phases[run.phase_index].dtype.size_bytes())
+}
+
 /// Bytes in binary units, e.g. `1.5 GiB`.
 pub fn format_bytes(bytes: f64) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];

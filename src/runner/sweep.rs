@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use crate::models;
 use crate::results::{RunResult, RunStatus, SweepPoint, SweepResult, SweepStop};
 use crate::runner::PlannedRun;
 use crate::suite::Suite;
@@ -67,11 +66,7 @@ impl SweepTracker {
             // Activations grow with the batch: scale the last run's growth.
             Some((batch, growth)) => growth.saturating_mul(run.batch_size as u64) / batch.max(1) as u64,
             // Nothing measured yet: the weights and the input batch (counted generously).
-            None => {
-                let arch = models::architecture(&suite.workloads[run.workload_index].model);
-                let dtype_bytes = suite.phases[run.phase_index].dtype.size_bytes();
-                models::memory_estimate_bytes(arch, run.batch_size, dtype_bytes) as u64
-            }
+            None => super::plan::run_memory_estimate_bytes(suite, run) as u64,
         };
         let predicted_bytes = current_rss_bytes().saturating_add(added_bytes);
         if predicted_bytes > budget_bytes {

@@ -109,14 +109,15 @@ pub fn comparison_ui(ui: &mut egui::Ui, label: &str, suite: &Suite, runs: &[RunR
 
 /// The rule set's advice, each piece with its evidence on the line below.
 fn recommendations_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
-    let found = compare::recommendations_for(suite, runs, &[]);
+    let found =
+        cached_for_runs(ui.ctx(), "recommendations", suite, runs, || compare::recommendations_for(suite, runs, &[]));
     if found.is_empty() {
         return;
     }
     ui.add_space(6.0);
     ui.strong("Recommendations")
         .on_hover_text("each from a rule of the README's table, with the figures that triggered it");
-    for recommendation in found {
+    for recommendation in found.iter() {
         ui.label(format!("• {}", recommendation.advice));
         ui.label(RichText::new(format!("   Evidence: {}", recommendation.evidence)).small().weak());
     }
@@ -126,7 +127,12 @@ fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     if suite.targets.is_empty() {
         return;
     }
-    let checks = compare::evaluate_targets(suite, runs);
+    let (checks, scores) = &*cached_for_runs(ui.ctx(), "targets", suite, runs, || {
+        let checks = compare::evaluate_targets(suite, runs);
+        let scores: Vec<String> =
+            compare::phase_scores(suite, &checks).iter().map(|(phase, score)| format!("{phase} {score:.0}")).collect();
+        (checks, scores)
+    });
     ui.add_space(6.0);
     ui.strong("Targets").on_hover_text(
         "pass or fail only when the whole 95 % CI is on one side of the bound; undecided otherwise (more steps would tell)",
@@ -136,13 +142,10 @@ fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
             ui.strong(header);
         }
         ui.end_row();
-        for check in &checks {
+        for check in checks {
             ui.label(suite.targets[check.target_index].to_string());
             ui.label(&check.run);
-            ui.label(match check.interval {
-                Some(ci) => format!("{:.4} [{:.4}–{:.4}]", check.value, ci.low, ci.high),
-                None => format!("{:.4}", check.value),
-            });
+            ui.label(check.measured_text());
             let color = match check.outcome {
                 compare::TargetOutcome::Pass => verdict_color(compare::Verdict::Faster),
                 compare::TargetOutcome::Fail => ERROR_COLOR,
@@ -152,12 +155,35 @@ fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
             ui.end_row();
         }
     });
-    let scores: Vec<String> =
-        compare::phase_scores(suite, &checks).iter().map(|(phase, score)| format!("{phase} {score:.0}")).collect();
     if !scores.is_empty() {
         ui.label(format!("Score (0–100, 100 = every target met): {}", scores.join(", ")))
             .on_hover_text("per phase, the mean over its checks: 100 when met, else bound/value for a maximum or value/bound for a minimum");
     }
+}
+
+/// What `compute` derives from the runs of a comparison, computed once per set of runs (a session
+/// only adds runs; an opened result never changes) and kept in egui's temporary memory.
+fn cached_for_runs<T: Send + Sync + 'static>(
+    ctx: &egui::Context,
+    what: &'static str,
+    suite: &Suite,
+    runs: &[RunResult],
+    compute: impl FnOnce() -> T,
+) -> std::sync::Arc<T> {
+    let id = egui::Id::unique((
+        what,
+        &suite.name,
+        suite.targets.len(),
+        runs.len(),
+        runs.first().map(|run| &run.started_at),
+        runs.last().map(|run| (&run.started_at, run.step_secs.len())),
+    ));
+    if let Some(value) = ctx.data(|data| data.get_temp::<std::sync::Arc<T>>(id)) {
+        return value;
+    }
+    let value = std::sync::Arc::new(compute());
+    ctx.data_mut(|data| data.insert_temp(id, std::sync::Arc::clone(&value)));
+    value
 }
 
 /// The box of a run's steps, sorted once and kept in egui's temporary memory (a long run's
@@ -286,12 +312,11 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
 }
 
 fn speedup_cells_ui(ui: &mut egui::Ui, speedup: &Speedup) {
-    ui.label(format!("{:.3}× [{:.3}–{:.3}]", speedup.ratio, speedup.ratio_ci.low, speedup.ratio_ci.high))
-        .on_hover_text(format!(
-            "Mann-Whitney U p = {:.3}; noise threshold ±{:.1} %",
-            speedup.p_value,
-            speedup.noise_threshold * 100.0
-        ));
+    ui.label(speedup.ratio_text()).on_hover_text(format!(
+        "Mann-Whitney U p = {:.3}; noise threshold ±{:.1} %",
+        speedup.p_value,
+        speedup.noise_threshold * 100.0
+    ));
     ui.label(RichText::new(speedup.verdict.to_string()).color(verdict_color(speedup.verdict)).strong());
 }
 
@@ -422,10 +447,7 @@ pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, commands: &mut Vec<UiCommand
                     ui.label(row.after_median_secs.map_or_else(|| "—".into(), format_secs));
                     match &row.speedup {
                         Ok(speedup) => {
-                            ui.label(format!(
-                                "{:.3}× [{:.3}–{:.3}]",
-                                speedup.ratio, speedup.ratio_ci.low, speedup.ratio_ci.high
-                            ));
+                            ui.label(speedup.ratio_text());
                             let change = crate::compare::Change::from(speedup.verdict);
                             ui.label(RichText::new(change.to_string()).color(verdict_color(speedup.verdict)).strong());
                         }
