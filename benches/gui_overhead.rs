@@ -5,6 +5,9 @@
 //! it ran. Needs a display (Xvfb works). Candle gets one thread (`RAYON_NUM_THREADS=1` unless
 //! set), so on a two-core machine the worker and the window each have a core.
 //!
+//! It also times startup to the first frame: from spawning the app until its first frame has
+//! been drawn (the app writes that time itself with `--first-frame-file`), five starts per round.
+//!
 //! Run: `xvfb-run -s "-screen 0 1600x1000x24" cargo bench --bench gui_overhead` (optionally
 //! `-- ROUNDS`, default 3).
 
@@ -86,6 +89,34 @@ fn run_gui(out: &Path) -> (f64, FrameStats) {
     (median_step_secs(out), stats)
 }
 
+/// Seconds from spawning the app to its first drawn frame.
+fn startup_secs(work: &Path, index: usize) -> f64 {
+    let probe = work.join(format!("first-frame-{index}"));
+    let spawned = std::time::SystemTime::now();
+    let status = Command::new(BINARY)
+        .args(["gui", "--default-suite", "--first-frame-file"])
+        .arg(&probe)
+        .env("XDG_DATA_HOME", work.join(format!("startup-data-{index}")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|error| fail(&format!("cannot start {BINARY}: {error}")));
+    if !status.success() {
+        fail(&format!("the app exited with {status} before its first frame"));
+    }
+    let text = std::fs::read_to_string(&probe).unwrap_or_else(|error| fail(&format!("no first-frame time: {error}")));
+    let drawn_ns: u128 = text.trim().parse().unwrap_or_else(|_| fail(&format!("bad first-frame time {text:?}")));
+    let spawned_ns = spawned.duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+    drawn_ns.saturating_sub(spawned_ns) as f64 / 1e9
+}
+
+/// min, median and max.
+fn min_median_max(values: &[f64]) -> [f64; 3] {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    [sorted[0], phasebench::stats::quantile_sorted(&sorted, 0.5), sorted[sorted.len() - 1]]
+}
+
 fn main() {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         fail(
@@ -102,7 +133,12 @@ fn main() {
     let mut gui_ratios = Vec::new();
     let mut noise_ratios = Vec::new();
     let mut frame_ms = Vec::new();
+    let mut round_p99_ms = Vec::new();
+    let mut startup_ms = Vec::new();
     for round in 0..rounds {
+        for start in 0..5 {
+            startup_ms.push(startup_secs(work.path(), round * 5 + start) * 1e3);
+        }
         let dir = |name: &str| work.path().join(format!("{name}-{round}"));
         // Rotate the order, so drift of the machine favours no arm.
         let (a, (gui, frames), b) = match round % 3 {
@@ -126,6 +162,7 @@ fn main() {
         gui_ratios.push(gui_ratio);
         noise_ratios.push(b / a);
         frame_ms.extend(frames.frame_ms.iter().copied());
+        round_p99_ms.push(frames.p99_ms);
         println!(
             "{:>5} {:>8.2} µs {:>8.2} µs {:>8.2} µs {:>9.4} {:>9.4} {:>7} {:>7.2} ms {:>7.2} ms {:>7}",
             round + 1,
@@ -148,10 +185,19 @@ fn main() {
     println!(
         "median gui/headless: {:.4} ({:+.2} %); headless B/A, the noise floor: median {:.4}, largest deviation {:.2} %",
         median(gui_ratios.clone()),
-        (median(gui_ratios) - 1.0) * 100.0,
+        (median(gui_ratios.clone()) - 1.0) * 100.0,
         median(noise_ratios.clone()),
         spread(&noise_ratios) * 100.0
     );
+    let row = |what: &str, unit: &str, goal: &str, values: &[f64]| {
+        let [min, median, max] = min_median_max(values);
+        println!("| {what} | {min:.3} | {median:.3} | {max:.3} | {unit} | {goal} |");
+    };
+    println!("\n| measure | min | median | max | unit | goal |\n|---|---|---|---|---|---|");
+    row("app ÷ headless median step time (per round)", "ratio", "≤ 1.02", &gui_ratios);
+    row("headless B ÷ headless A (the machine's noise, per round)", "ratio", "–", &noise_ratios);
+    row("frame time p99 with ≥ 100 000 plotted points (per round)", "ms", "≤ 16 ms", &round_p99_ms);
+    row("startup to first drawn frame", "ms", "–", &startup_ms);
     frame_ms.sort_by(f64::total_cmp);
     let p = |q: f64| phasebench::stats::quantile_sorted(&frame_ms, q);
     if !frame_ms.is_empty() {

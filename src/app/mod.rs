@@ -61,6 +61,9 @@ pub struct AppConfig {
     pub faults: Vec<runner::InjectedFault>,
     /// Where the unsaved draft is kept while editing, to offer it back after a crash (`None`: not kept).
     pub recovery_file: Option<PathBuf>,
+    /// Write the wall-clock time (ns since the Unix epoch) at which the first frame had been drawn
+    /// here and close the window: the startup benchmark's probe.
+    pub first_frame_file: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -76,6 +79,7 @@ impl Default for AppConfig {
             native_dialogs: true,
             faults: Vec::new(),
             recovery_file: None,
+            first_frame_file: None,
         }
     }
 }
@@ -1216,6 +1220,8 @@ pub fn catalog_entry(kind: &str) -> Option<models::CatalogEntry> {
 pub struct DesktopApp {
     app: PhasebenchApp,
     title: String,
+    /// Frames begun so far.
+    frames: u64,
 }
 
 impl DesktopApp {
@@ -1225,7 +1231,24 @@ impl DesktopApp {
             creation.storage.and_then(|storage| eframe::get_value(storage, eframe::APP_KEY)).unwrap_or_default();
         let mut app = PhasebenchApp::new(config, remembered);
         app.attach(&creation.egui_ctx);
-        Self { app, title: String::new() }
+        Self { app, title: String::new(), frames: 0 }
+    }
+
+    /// With `first_frame_file`: asks for a second frame, and when it begins (the first has been
+    /// drawn and presented) writes the time and closes the window.
+    fn probe_first_frame(&mut self, ctx: &egui::Context) {
+        let Some(path) = &self.app.config.first_frame_file else { return };
+        self.frames += 1;
+        if self.frames == 1 {
+            ctx.request_repaint();
+        } else if self.frames == 2 {
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+            if let Err(error) = std::fs::write(path, nanos.to_string()) {
+                eprintln!("cannot write {}: {error}", path.display());
+            }
+            self.app.apply(UiCommand::Quit);
+        }
     }
 }
 
@@ -1235,6 +1258,7 @@ impl eframe::App for DesktopApp {
             session.runs.iter().map(|run| run.measured.display().len() + run.warmup.display().len()).sum()
         });
         self.app.record_frame(frame.info().cpu_usage, plotted);
+        self.probe_first_frame(ctx);
         self.app.logic(ctx);
 
         let dropped: Vec<PathBuf> =

@@ -132,6 +132,9 @@ struct WindowArgs {
     /// Open the embedded default suite instead of the one remembered from last time.
     #[arg(long)]
     default_suite: bool,
+    /// Write the time the first frame was drawn (ns since the Unix epoch) here and close (startup benchmark).
+    #[arg(long, value_name = "FILE", hide = true)]
+    first_frame_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -247,6 +250,13 @@ enum Command {
         /// The safetensors file to write.
         #[arg(long)]
         out: PathBuf,
+        /// Also write the seeded input batch phasebench measures (`input`) and the model's f32 CPU
+        /// output for it (`output`) to this safetensors file, to check another framework against.
+        #[arg(long, value_name = "FILE")]
+        io: Option<PathBuf>,
+        /// Items in the batch written by --io.
+        #[arg(long, default_value_t = 1, requires = "io")]
+        batch: usize,
     },
 }
 
@@ -289,7 +299,9 @@ pub fn main() -> ExitCode {
             Ok(EXIT_OK)
         }
         Some(Command::Show { result }) => show(&result),
-        Some(Command::ExportWeights { suite, workload, out }) => export_weights(&suite, &workload, &out),
+        Some(Command::ExportWeights { suite, workload, out, io, batch }) => {
+            export_weights(&suite, &workload, &out, io.as_deref().map(|io| (io, batch)))
+        }
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -318,6 +330,7 @@ fn open_window(suite: Option<PathBuf>, window: WindowArgs) -> anyhow::Result<u8>
         native_dialogs: true,
         faults: Vec::new(),
         recovery_file: phasebench::app::default_recovery_file(),
+        first_frame_file: window.first_frame_file,
     };
     phasebench::app::run_window(config)
         .map_err(|error| anyhow::anyhow!("{error}\n(no display? `phasebench run` measures a suite headless)"))?;
@@ -586,7 +599,12 @@ fn show(path: &Path) -> anyhow::Result<u8> {
     Ok(exit_code(&result, false))
 }
 
-fn export_weights(suite_path: &Path, workload_name: &str, out: &Path) -> anyhow::Result<u8> {
+fn export_weights(
+    suite_path: &Path,
+    workload_name: &str,
+    out: &Path,
+    io: Option<(&Path, usize)>,
+) -> anyhow::Result<u8> {
     let suite = match phasebench::load_checked_suite(suite_path) {
         Ok(suite) => suite,
         Err(error) => {
@@ -612,5 +630,17 @@ fn export_weights(suite_path: &Path, workload_name: &str, out: &Path) -> anyhow:
         suite.settings.seed,
         out.display()
     );
+    if let Some((io_path, batch)) = io {
+        anyhow::ensure!(batch >= 1, "--batch must be at least 1");
+        let (input, output) = models::reference_io(arch, &weights, batch, suite.settings.seed)
+            .context("cannot run the model on the seeded input")?;
+        let (input_shape, output_shape) = (input.dims().to_vec(), output.dims().to_vec());
+        let tensors = std::collections::HashMap::from([("input".to_owned(), input), ("output".to_owned(), output)]);
+        models::save_weights(&tensors, io_path)?;
+        println!(
+            "wrote the seeded input {input_shape:?} (batch {batch}) and its f32 CPU output {output_shape:?} to {}",
+            io_path.display()
+        );
+    }
     Ok(EXIT_OK)
 }

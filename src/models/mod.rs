@@ -8,6 +8,7 @@ mod dit;
 pub mod layers;
 mod matmul;
 mod mlp;
+mod noop;
 mod transformer;
 mod weights_file;
 
@@ -23,7 +24,7 @@ pub use layers::BuildOptions;
 pub use weights_file::{WeightsError, load_weights, save_weights};
 
 use crate::suite::{
-    ConvNetSpec, DiffusionTransformerSpec, MatMulSpec, MlpSpec, ModelSpec, Quantization, TransformerSpec,
+    ConvNetSpec, DiffusionTransformerSpec, MatMulSpec, MlpSpec, ModelSpec, NoopSpec, Quantization, TransformerSpec,
 };
 
 /// Weights of one workload by tensor name (f32, on the CPU), the master copy every phase converts.
@@ -114,6 +115,7 @@ pub fn architecture(spec: &ModelSpec) -> &dyn Architecture {
         ModelSpec::ConvNet(spec) => spec,
         ModelSpec::Transformer(spec) => spec,
         ModelSpec::DiffusionTransformer(spec) => spec,
+        ModelSpec::Noop(spec) => spec,
     }
 }
 
@@ -191,6 +193,12 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("heads", "attention heads (must divide hidden)"),
             ],
             modes: &["Inference", "Training", "Generation"],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::Noop(NoopSpec::default()),
+            summary: "returns its input: a step costs only the harness around it, to measure phasebench's own overhead",
+            parameters: &[("features", "features of each input item")],
+            modes: &["Inference"],
         },
     ]
 }
@@ -285,6 +293,20 @@ pub fn build_trainable(
     let vb = VarBuilder::from_tensors(tensors, dtype, device);
     let network = arch.build(vb, BuildOptions { quantization: None, differentiable: true })?;
     Ok((network, vars))
+}
+
+/// The seeded f32 input batch of `batch` items that a run with `seed` measures, and the model's
+/// f32 CPU output for it: a reference to check another framework's implementation against.
+pub fn reference_io(
+    arch: &dyn Architecture,
+    weights: &Weights,
+    batch: usize,
+    seed: u64,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let network = build_network(arch, weights, DType::F32, &Device::Cpu, BuildOptions::default())?;
+    let input = seeded_input(arch, batch, seed, DType::F32, &Device::Cpu)?;
+    let output = network.forward(&input)?;
+    Ok((input, output))
 }
 
 /// A seeded input batch for `arch`, converted to `dtype` on `device`.

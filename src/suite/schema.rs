@@ -297,6 +297,8 @@ pub enum ModelSpec {
     Transformer(TransformerSpec),
     /// A DiT-style diffusion denoiser with timestep-modulated layer norms.
     DiffusionTransformer(DiffusionTransformerSpec),
+    /// Returns its input: a step costs only the harness around it (measures phasebench's overhead).
+    Noop(NoopSpec),
 }
 
 /// Sizes of a [`ModelSpec::ConvNet`] workload.
@@ -366,6 +368,20 @@ pub struct DiffusionTransformerSpec {
 impl Default for DiffusionTransformerSpec {
     fn default() -> Self {
         Self { image_size: 32, patch: 4, channels: 4, hidden: 256, layers: 4, heads: 4 }
+    }
+}
+
+/// Sizes of a [`ModelSpec::Noop`] workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoopSpec {
+    /// Features of each input item (the input is made once; the model only passes it on).
+    pub features: usize,
+}
+
+impl Default for NoopSpec {
+    fn default() -> Self {
+        Self { features: 1 }
     }
 }
 
@@ -508,6 +524,7 @@ impl ModelSpec {
             Self::ConvNet(_) => "ConvNet",
             Self::Transformer(_) => "Transformer",
             Self::DiffusionTransformer(_) => "DiffusionTransformer",
+            Self::Noop(_) => "Noop",
         }
     }
 }

@@ -235,11 +235,14 @@ fn check_mode(mode: Mode, model: &ModelSpec) -> Vec<String> {
         Mode::Inference => vec![],
         Mode::Training(training) => {
             let (OptimizerSpec::AdamW(rate) | OptimizerSpec::Sgd(rate)) = training.optimizer;
-            if rate.lr.is_finite() && rate.lr > 0.0 {
-                vec![]
-            } else {
-                vec![format!("the learning rate `lr` is {}; it must be a positive number", rate.lr)]
+            let mut messages = Vec::new();
+            if matches!(model, ModelSpec::Noop(_)) {
+                messages.push("mode Training needs a model with parameters; Noop has none (use Inference)".into());
             }
+            if !(rate.lr.is_finite() && rate.lr > 0.0) {
+                messages.push(format!("the learning rate `lr` is {}; it must be a positive number", rate.lr));
+            }
+            messages
         }
         Mode::Generation(generation) => {
             let mut messages = Vec::new();
@@ -279,6 +282,7 @@ fn check_model(model: &ModelSpec) -> Vec<String> {
             ("hidden", spec.hidden),
             ("heads", spec.heads),
         ],
+        ModelSpec::Noop(spec) => vec![("features", spec.features)],
     };
     let mut messages: Vec<String> = dimensions
         .into_iter()
@@ -289,7 +293,7 @@ fn check_model(model: &ModelSpec) -> Vec<String> {
         ModelSpec::ConvNet(spec) => vec![("blocks", spec.blocks)],
         ModelSpec::Transformer(spec) => vec![("layers", spec.layers)],
         ModelSpec::DiffusionTransformer(spec) => vec![("layers", spec.layers)],
-        ModelSpec::MatMul(_) => vec![],
+        ModelSpec::MatMul(_) | ModelSpec::Noop(_) => vec![],
     };
     for (field, count) in layer_counts {
         if !(1..=MAX_LAYERS).contains(&count) {

@@ -34,16 +34,22 @@ impl TelemetrySource for HostSource {
         system.refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage());
         sample.host.system_memory_used_bytes = Some(system.used_memory());
         sample.host.system_memory_available_bytes = Some(system.available_memory());
-        sample.host.system_cpu_percent = Some(f64::from(system.global_cpu_usage()));
+        sample.host.system_cpu_percent = Some(percent(system.global_cpu_usage()));
         if let Some(pid) = self.pid {
             let kind = ProcessRefreshKind::nothing().with_memory().with_cpu();
             system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), false, kind);
             if let Some(process) = system.process(pid) {
                 sample.host.process_rss_bytes = Some(process.memory());
-                sample.host.process_cpu_percent = Some(f64::from(process.cpu_usage()));
+                sample.host.process_cpu_percent = Some(percent(process.cpu_usage()));
             }
         }
     }
+}
+
+/// A CPU percentage to 0.01 %: finer digits are noise of the sampling, and the f32 → f64
+/// conversion would write each as 17 digits in every saved sample.
+fn percent(value: f32) -> f64 {
+    (f64::from(value) * 100.0).round() / 100.0
 }
 
 /// Measures the peak resident set size (RSS) of this process over a span of work.

@@ -253,6 +253,37 @@ fn exported_weights_run_from_a_suite_and_a_mismatch_fails_that_workload_only() -
     Ok(())
 }
 
+/// `export-weights --io` writes the very input a run of that batch size measures and the output
+/// of the exported weights for it, so another framework can be checked against both.
+#[test]
+fn export_weights_io_writes_the_measured_input_and_its_output() -> TestResult {
+    use candle_core::{DType, Device};
+    use phasebench::models;
+    let dir = tempfile::tempdir()?;
+    let (weights_path, io_path) = (dir.path().join("w.safetensors"), dir.path().join("io.safetensors"));
+    phasebench()
+        .args(["export-weights", fixture("valid_suites/tiny.ron").to_str().ok_or("path")?, "--workload", "mlp"])
+        .arg("--out")
+        .arg(&weights_path)
+        .arg("--io")
+        .arg(&io_path)
+        .args(["--batch", "3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wrote the seeded input [3, 16] (batch 3) and its f32 CPU output [3, 4]"));
+    let suite = phasebench::load_checked_suite(&fixture("valid_suites/tiny.ron"))?;
+    let arch = models::architecture(&suite.workloads[0].model);
+    let io = candle_core::safetensors::load(&io_path, &Device::Cpu)?;
+    let measured_input = models::seeded_input(arch, 3, suite.settings.seed, DType::F32, &Device::Cpu)?;
+    assert_eq!(io["input"].to_vec2::<f32>()?, measured_input.to_vec2::<f32>()?);
+    let weights = models::load_weights(arch, &weights_path)?;
+    let network = models::build_network(arch, &weights, DType::F32, &Device::Cpu, models::BuildOptions::default())?;
+    assert_eq!(io["output"].to_vec2::<f32>()?, network.forward(&measured_input)?.to_vec2::<f32>()?);
+    let other_seed = models::seeded_input(arch, 3, suite.settings.seed + 1, DType::F32, &Device::Cpu)?;
+    assert_ne!(io["input"].to_vec2::<f32>()?, other_seed.to_vec2::<f32>()?);
+    Ok(())
+}
+
 #[test]
 fn a_batch_sweep_stops_at_its_memory_budget_before_allocating_past_it() -> TestResult {
     let dir = tempfile::tempdir()?;
