@@ -44,3 +44,14 @@ echo "screenshot $out/screenshot.png: grey spread $spread, $colours colours"
 awk -v s="$spread" -v c="$colours" 'BEGIN { exit !(s > 0.03 && c > 50) }' || { echo "the screenshot is blank" >&2; exit 1; }
 stats=$(tr -d '\n ' <"$out/frames.json" | grep -oE '"(frames|p50_ms|p99_ms|max_ms|frames_over_16_ms)":[0-9.]+' | tr '\n' ' ')
 echo "frame times while running: $stats"
+
+# The startup probe the gui_overhead bench relies on: the app draws a frame, writes the time and
+# closes itself.
+kill "$app" 2>/dev/null; wait "$app" 2>/dev/null || true; app=""
+before=$(date +%s%N)
+XDG_DATA_HOME="$out/data-startup" DISPLAY="$display" timeout 60 "$binary" gui --default-suite \
+  --first-frame-file "$out/first-frame" >"$out/startup.log" 2>&1 \
+  || { echo "the startup probe did not close the window by itself" >&2; cat "$out/startup.log" >&2; exit 1; }
+drawn=$(cat "$out/first-frame")
+[ "$drawn" -gt "$before" ] || { echo "bad first-frame time: $drawn" >&2; exit 1; }
+echo "startup to first frame: $(( (drawn - before) / 1000000 )) ms"

@@ -342,6 +342,8 @@ fn main() {
             Figure::new(format!("control {name} (batch {batch}): plain loop ÷ plain loop median"), "", "ratio")
         })
         .collect();
+    let mut all_ratios = vec![Vec::new(); fidelity_models.len()];
+    let mut all_controls = vec![Vec::new(); fidelity_models.len()];
     let mut plain_ms: Vec<Figure> = fidelity_models
         .iter()
         .map(|(name, _, batch)| Figure::new(format!("plain-loop median step, {name} (batch {batch})"), "", "ms"))
@@ -381,6 +383,8 @@ fn main() {
                 controls.push(plain_b / plain_a);
                 plains.push(plain_a);
             }
+            all_ratios[index].extend_from_slice(&ratios);
+            all_controls[index].extend_from_slice(&controls);
             let ratio = or_fail(phasebench::stats::median(&ratios));
             let control = or_fail(phasebench::stats::median(&controls));
             let plain = or_fail(phasebench::stats::median(&plains));
@@ -452,5 +456,19 @@ fn main() {
         .chain(other_exports);
     for figure in figures {
         println!("{}", figure.row());
+    }
+    println!("\nEvery comparison of all rounds pooled (median and 95 % bootstrap CI of the median):\n");
+    println!("| workload | phasebench ÷ plain | plain ÷ plain (control) | comparisons |\n|---|---|---|---|");
+    for (index, (name, _, batch)) in fidelity_models.iter().enumerate() {
+        let ci = |values: &[f64]| {
+            let summary = or_fail(phasebench::stats::summarize(values, 10_000, 1));
+            format!("{:.4} [{:.4}–{:.4}]", summary.median, summary.median_ci.low, summary.median_ci.high)
+        };
+        println!(
+            "| {name} (batch {batch}) | {} | {} | {} |",
+            ci(&all_ratios[index]),
+            ci(&all_controls[index]),
+            all_ratios[index].len()
+        );
     }
 }

@@ -576,11 +576,13 @@ fn validate(paths: &[PathBuf]) -> u8 {
         match phasebench::load_checked_suite(path) {
             Ok(suite) => {
                 let runs = runner::expand(&suite).len();
+                let count = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
                 println!(
-                    "{}: ok ({} workloads, {} phases, {runs} runs)",
+                    "{}: ok ({}, {}, {})",
                     path.display(),
-                    suite.workloads.len(),
-                    suite.phases.len()
+                    count(suite.workloads.len(), "workload"),
+                    count(suite.phases.len(), "phase"),
+                    count(runs, "run")
                 );
             }
             Err(error) => {
