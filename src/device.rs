@@ -31,14 +31,74 @@ pub fn open(spec: DeviceSpec) -> Result<Device, DeviceError> {
         DeviceSpec::Cpu => Ok(Device::Cpu),
         DeviceSpec::Cuda(ordinal) if !cfg!(feature = "cuda") => Err(DeviceError::CudaNotCompiled { ordinal }),
         DeviceSpec::Cuda(ordinal) => {
-            // cudarc panics when the driver library cannot be loaded; turn that into an error.
-            let opened = std::panic::catch_unwind(|| Device::new_cuda(ordinal));
-            match opened {
+            // cudarc panics when a CUDA library cannot be loaded; turn that into an error.
+            match quietly_catch_unwind(|| Device::new_cuda(ordinal)) {
                 Ok(Ok(device)) => Ok(device),
-                Ok(Err(error)) => Err(DeviceError::CudaUnavailable { ordinal, reason: error.to_string() }),
-                Err(panic) => Err(DeviceError::CudaUnavailable { ordinal, reason: panic_message(&*panic) }),
+                Ok(Err(error)) => Err(DeviceError::CudaUnavailable { ordinal, reason: candle_error_text(&error) }),
+                Err(panic) => Err(DeviceError::CudaUnavailable { ordinal, reason: missing_library_text(&panic) }),
             }
         }
+    }
+}
+
+/// Whether this binary can run CUDA phases on this machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CudaSupport {
+    /// Built without the `cuda` feature.
+    NotCompiled,
+    /// Built with CUDA, but it cannot be used here; the text says why.
+    Unavailable(String),
+    /// The CUDA driver sees this many devices.
+    Devices(usize),
+}
+
+impl std::fmt::Display for CudaSupport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotCompiled => f.write_str("not compiled in (build with `--features cuda`, see README)"),
+            Self::Unavailable(reason) => write!(f, "compiled in, unusable here: {reason}"),
+            Self::Devices(count) => write!(f, "compiled in, {count} device(s) visible"),
+        }
+    }
+}
+
+/// Asks the CUDA driver how many devices it sees, without opening any (no context is created).
+pub fn cuda_support() -> CudaSupport {
+    #[cfg(feature = "cuda")]
+    {
+        use candle_core::cuda_backend::cudarc::driver::CudaContext;
+        match quietly_catch_unwind(CudaContext::device_count) {
+            Ok(Ok(count)) => CudaSupport::Devices(usize::try_from(count).unwrap_or(0)),
+            Ok(Err(error)) => CudaSupport::Unavailable(format!("the CUDA driver did not initialize: {error}")),
+            Err(panic) => CudaSupport::Unavailable(missing_library_text(&panic)),
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    CudaSupport::NotCompiled
+}
+
+/// Runs `work`, catching a panic without the default hook printing it (cudarc panics, with a long
+/// message, when a CUDA library is missing; the caller reports it better).
+fn quietly_catch_unwind<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    std::panic::set_hook(hook);
+    outcome.map_err(|panic| panic_message(&*panic))
+}
+
+/// What a user should read when cudarc could not load a CUDA library (its panic text names it).
+pub fn missing_library_text(panic_text: &str) -> String {
+    let library = panic_text.split("Unable to dynamically load the \"").nth(1).and_then(|rest| rest.split('"').next());
+    match library {
+        Some("cuda") => "no CUDA driver found (libcuda.so.1 could not be loaded): install the NVIDIA driver, \
+                         or put the folder holding libcuda.so.1 on LD_LIBRARY_PATH"
+            .to_owned(),
+        Some(name) => format!(
+            "the CUDA library `{name}` could not be loaded (e.g. lib{name}.so.13): put the folder holding it on \
+             LD_LIBRARY_PATH (PyTorch's cu13 wheels keep them in site-packages/nvidia/cu13/lib)"
+        ),
+        None => panic_text.to_owned(),
     }
 }
 
@@ -84,6 +144,24 @@ mod tests {
     fn cuda_without_the_feature_is_a_clear_error() {
         let error = open(DeviceSpec::Cuda(0)).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("built without the `cuda` feature"), "{error}");
+    }
+
+    #[test]
+    fn missing_cuda_libraries_are_named_with_what_to_do() {
+        let driver = missing_library_text(
+            "Unable to dynamically load the \"cuda\" shared library - searched for library names: [\"libcuda.so\"].",
+        );
+        assert!(driver.starts_with("no CUDA driver found"), "{driver}");
+        let cublas = missing_library_text("Unable to dynamically load the \"cublas\" shared library - searched ...");
+        assert!(cublas.contains("`cublas`") && cublas.contains("LD_LIBRARY_PATH"), "{cublas}");
+        assert_eq!(missing_library_text("something else"), "something else");
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn a_build_without_cuda_says_so() {
+        assert_eq!(cuda_support(), CudaSupport::NotCompiled);
+        assert!(cuda_support().to_string().contains("--features cuda"));
     }
 
     #[test]

@@ -291,7 +291,8 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Validate { suites }) => Ok(validate(&suites)),
         Some(Command::Env) => {
-            print!("{}", table::environment_text(&results::Environment::capture()));
+            let cuda = phasebench::device::cuda_support();
+            print!("{}", table::environment_text(&results::Environment::capture(), &cuda));
             Ok(EXIT_OK)
         }
         Some(Command::Models) => {

@@ -210,8 +210,8 @@ fn run_details(run: &RunResult) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// The environment results record, and which telemetry sources work.
-pub fn environment_text(env: &phasebench::results::Environment) -> String {
+/// The environment results record, whether CUDA phases can run, and which telemetry sources work.
+pub fn environment_text(env: &phasebench::results::Environment, cuda: &phasebench::device::CudaSupport) -> String {
     const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
     let mut text = String::new();
     let _ = writeln!(
@@ -256,6 +256,7 @@ pub fn environment_text(env: &phasebench::results::Environment) -> String {
             gpu.cuda_driver_version.as_deref().unwrap_or("?")
         );
     }
+    let _ = writeln!(text, "cuda       {cuda}");
     let _ = writeln!(text, "\ntelemetry sources:");
     let _ = writeln!(text, "  host (sysinfo): process CPU and RSS, machine CPU and memory");
     match &gpu.unavailable_reason {

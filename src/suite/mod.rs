@@ -29,6 +29,7 @@ pub const EXAMPLE_SUITES: &[(&str, &str)] = &[
     ("diffusion.ron", include_str!("../../suites/diffusion.ron")),
     ("batch-sweep.ron", include_str!("../../suites/batch-sweep.ron")),
     ("cpu-vs-cuda.ron", include_str!("../../suites/cpu-vs-cuda.ron")),
+    ("gpu.ron", include_str!("../../suites/gpu.ron")),
 ];
 
 /// The text of a shipped example suite by file name.

@@ -253,6 +253,18 @@ fn exported_weights_run_from_a_suite_and_a_mismatch_fails_that_workload_only() -
     Ok(())
 }
 
+/// `env` tells whether CUDA phases can run, next to the telemetry sources (this test binary is
+/// built without the `cuda` feature; the CUDA build's answer is checked in CI by .ci/cuda-build.sh).
+#[test]
+fn env_says_whether_cuda_phases_can_run() {
+    phasebench()
+        .arg("env")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cuda       not compiled in (build with `--features cuda`"))
+        .stdout(predicate::str::contains("telemetry sources:"));
+}
+
 /// `export-weights --io` writes the very input a run of that batch size measures and the output
 /// of the exported weights for it, so another framework can be checked against both.
 #[test]
