@@ -6,6 +6,7 @@
 #   3. cargo bench --bench gui_overhead       app vs headless, frame times, startup (under Xvfb)
 #   4. benches/peers/run.sh                   numpy / PyTorch eager, output agreement
 #   5. phasebench run benches/peers/options.ron, with 1 candle thread and with the default
+#   6. benches/peers/profile.sh                where the peers' Transformer and ConvNet spend time (perf)
 # Each prints a Markdown table (min / median / max over its rounds); the logs, with the machine,
 # date and commit, go to target/bench-logs/<time>/.
 #
@@ -69,5 +70,11 @@ for threads in 1 default; do
     grep -E '^(\||## |- )' "$logs/options-$threads.md" | head -60 | tee -a "$logs/summary.md"
     rm -rf "$out"
 done
+section "profiles of the peers' Transformer and ConvNet (perf)"
+if command -v perf >/dev/null; then
+    PHASEBENCH="$target/release/phasebench" benches/peers/profile.sh 2>&1 | tee "$logs/profile.txt" >>"$logs/summary.md"
+else
+    echo "perf is not installed (Debian: linux-perf); skipped" | tee -a "$logs/summary.md"
+fi
 echo
 echo "all tables: $logs/summary.md"

@@ -263,6 +263,11 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
         }
     };
     let (mut stepper, load_secs) = built.map_err(candle_error("cannot build the model"))?;
+    let mut flusher = if settings.flush_cache_between_steps {
+        Some(CacheFlusher::new(&device).map_err(candle_error("cannot allocate the cache-flush buffer"))?)
+    } else {
+        None
+    };
     result.load_secs = Some(load_secs);
     if matches!(workload.mode, Mode::Training(_)) {
         result.training = Some(TrainingRecord::default());
@@ -278,6 +283,9 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
         if let Some(reason) = context.memory.exceeded() {
             batcher.finish();
             return Err(reason);
+        }
+        if let Some(flusher) = flusher.as_mut() {
+            flusher.flush().map_err(candle_error("cache flush failed"))?;
         }
         let timing = stepper.step().map_err(candle_error("warm-up step failed"))?;
         result.warmup_step_secs.push(timing.secs);
@@ -313,6 +321,9 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
         let step_start = secs_since(context.origin);
         if let Some(fault) = context.fault_at(steps) {
             inject(context, fault, steps)?;
+        }
+        if let Some(flusher) = flusher.as_mut() {
+            flusher.flush().map_err(candle_error("cache flush failed"))?;
         }
         match stepper.step() {
             Ok(timing) => {
@@ -355,6 +366,30 @@ fn inject(context: &RunContext, fault: FaultKind, step: usize) -> Result<(), Str
             Err("abandoned after hanging".into())
         }
         FaultKind::NonFiniteOutput => Ok(()),
+    }
+}
+
+/// Bytes overwritten before each step for cold-cache timing: above the L2 of current GPUs (H100:
+/// 50 MB) and the last-level cache one CPU core sees.
+pub(super) const CACHE_FLUSH_BYTES: usize = 128 << 20;
+
+/// Overwrites a device buffer of [`CACHE_FLUSH_BYTES`] so the next step starts with cold caches.
+pub(super) struct CacheFlusher {
+    buffer: candle_core::Tensor,
+}
+
+impl CacheFlusher {
+    /// Allocates the buffer on `device`.
+    pub(super) fn new(device: &candle_core::Device) -> candle_core::Result<Self> {
+        let elements = CACHE_FLUSH_BYTES / 4;
+        Ok(Self { buffer: candle_core::Tensor::zeros(elements, candle_core::DType::F32, device)? })
+    }
+
+    /// Reads and rewrites the whole buffer and waits for the device, so the flush is over before
+    /// the step's clock starts.
+    pub(super) fn flush(&mut self) -> candle_core::Result<()> {
+        self.buffer = (&self.buffer + 1.0)?;
+        device::synchronize(self.buffer.device())
     }
 }
 
@@ -417,5 +452,22 @@ impl<'a> StepBatcher<'a> {
             let event = self.take_event();
             self.events.send(event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every flush rewrites the whole buffer (each element goes up by one), on the CPU here.
+    #[test]
+    fn a_cache_flush_rewrites_the_whole_buffer() -> candle_core::Result<()> {
+        let mut flusher = CacheFlusher::new(&candle_core::Device::Cpu)?;
+        assert_eq!(flusher.buffer.elem_count() * 4, CACHE_FLUSH_BYTES);
+        flusher.flush()?;
+        flusher.flush()?;
+        assert_eq!(flusher.buffer.min(0)?.to_scalar::<f32>()?, 2.0);
+        assert_eq!(flusher.buffer.max(0)?.to_scalar::<f32>()?, 2.0);
+        Ok(())
     }
 }

@@ -140,6 +140,10 @@ pub struct Settings {
     /// A run still going after this many seconds (a hung step, a runaway model) is abandoned and
     /// recorded as timed out; the suite goes on.
     pub run_timeout_secs: f64,
+    /// "Cold" timing: overwrite a buffer larger than the caches (the GPU's L2, the CPU's last
+    /// level) on the phase's device before every step, outside the timed region, so no step finds
+    /// the previous step's data cached.
+    pub flush_cache_between_steps: bool,
 }
 
 impl Default for Settings {
@@ -156,6 +160,7 @@ impl Default for Settings {
             max_memory_bytes: None,
             telemetry_interval_ms: 100,
             run_timeout_secs: 600.0,
+            flush_cache_between_steps: false,
         }
     }
 }

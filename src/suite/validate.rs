@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{Mode, ModelSpec, OptimizerSpec, Suite, TextPosition};
+use super::{DeviceSpec, Mode, ModelSpec, OptimizerSpec, Suite, TextPosition};
 
 /// Largest value accepted for a single model dimension or batch size.
 pub const MAX_DIMENSION: usize = 1 << 20;
@@ -155,6 +155,12 @@ fn check_targets(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextP
 fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
     let s = &suite.settings;
     let at = |field: &str| find_field(text, field, 0);
+    if s.warmup_steps == 0 && suite.phases.iter().any(|phase| matches!(phase.device, DeviceSpec::Cuda(_))) {
+        report(
+            at("warmup_steps"),
+            "`warmup_steps` is 0, but CUDA phases need at least 1: kernels load and cuBLAS sets up on first use, which would be timed as a step".into(),
+        );
+    }
     if s.min_steps < 2 {
         report(at("min_steps"), format!("`min_steps` is {}; statistics need at least 2 measured steps", s.min_steps));
     }

@@ -252,6 +252,12 @@ fn settings_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
         "how often GPU and host figures are sampled during a run",
         10..=60_000
     );
+    changed |= ui
+        .checkbox(&mut settings.flush_cache_between_steps, "Cold caches (flush between steps)")
+        .on_hover_text(
+            "overwrite a buffer larger than the GPU's L2 / the CPU's last-level cache before every step, outside the timed region",
+        )
+        .changed();
     changed
 }
 

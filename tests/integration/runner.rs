@@ -377,3 +377,30 @@ fn a_weights_file_deleted_mid_suite_and_a_vanished_result_directory_cost_only_wh
     assert_eq!(result.runs.len(), 2);
     Ok(())
 }
+
+/// Cold-cache timing overwrites a 128 MiB buffer before every step: the run's peak memory shows
+/// the buffer, while the same run without the setting stays small. The steps are still measured.
+#[test]
+fn cold_cache_runs_flush_a_buffer_larger_than_the_caches_before_each_step() -> TestResult {
+    let text = |flush: bool| {
+        format!(
+            "Suite(version: 1, name: \"cold\", settings: Settings(warmup_steps: 1, min_steps: 3, max_steps: 3, \
+             min_secs: 0.0, max_secs: 5.0, seed: 1, flush_cache_between_steps: {flush}), \
+             workloads: [Workload(name: \"noop\", model: Noop())], phases: [Phase(name: \"cpu\")], baseline: \"cpu\")"
+        )
+    };
+    let out = tempfile::tempdir()?;
+    let mut growth = Vec::new();
+    for flush in [true, false] {
+        let suite = phasebench::parse_checked_suite(&text(flush), "cold")?;
+        let result = runner::run_to_end(suite, RunOptions::new(out.path(), "cold"))?;
+        let run = &result.runs[0];
+        assert_eq!(run.status, RunStatus::Completed);
+        assert_eq!(run.step_secs.len(), 3);
+        let grown = run.peak_rss_bytes.ok_or("no peak RSS")?.saturating_sub(run.start_rss_bytes.ok_or("no start RSS")?);
+        growth.push(grown);
+    }
+    assert!(growth[0] >= 128 << 20, "the flushed run grew by only {} bytes", growth[0]);
+    assert!(growth[1] < 64 << 20, "the run without flushing grew by {} bytes", growth[1]);
+    Ok(())
+}
