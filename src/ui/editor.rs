@@ -138,9 +138,8 @@ fn list_row_ui(
     command: impl Fn(usize, RowAction) -> UiCommand,
 ) {
     ui.horizontal(|ui| {
-        if ui.selectable_label(selected, text).on_hover_text(format!("edit this {kind}")).clicked() {
-            commands.push(command(index, RowAction::Select));
-        }
+        // The buttons first, from the right; the name gets what is left and is cut with "…"
+        // (hover shows it whole) instead of running under the buttons in a narrow panel.
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let small = |label: &str| egui::Button::new(egui::RichText::new(label).small());
             if ui.add_enabled(count > 1, small("Remove")).on_hover_text(format!("remove this {kind}")).clicked() {
@@ -155,6 +154,12 @@ fn list_row_ui(
             if ui.add_enabled(index > 0, small("Up")).on_hover_text("move up").clicked() {
                 commands.push(command(index, RowAction::Up));
             }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                let label = egui::Button::selectable(selected, text).truncate();
+                if ui.add(label).on_hover_text(format!("{text}: edit this {kind}")).clicked() {
+                    commands.push(command(index, RowAction::Select));
+                }
+            });
         });
     });
 }
