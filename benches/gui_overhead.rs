@@ -11,9 +11,12 @@
 //! Run: `xvfb-run -s "-screen 0 1600x1000x24" cargo bench --bench gui_overhead` (optionally
 //! `-- ROUNDS`, default 3).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use common::min_median_max;
 use phasebench::app::FrameStats;
 use phasebench::results::{RunStatus, load_result};
 
@@ -110,13 +113,6 @@ fn startup_secs(work: &Path, index: usize) -> f64 {
     drawn_ns.saturating_sub(spawned_ns) as f64 / 1e9
 }
 
-/// min, median and max.
-fn min_median_max(values: &[f64]) -> [f64; 3] {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    [sorted[0], phasebench::stats::quantile_sorted(&sorted, 0.5), sorted[sorted.len() - 1]]
-}
-
 fn main() {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         fail(
@@ -177,18 +173,6 @@ fn main() {
             frames.max_plotted_points
         );
     }
-    let median = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
-    let spread = |values: &[f64]| values.iter().map(|r| (r - 1.0).abs()).fold(0.0, f64::max);
-    println!(
-        "median gui/headless: {:.4} ({:+.2} %); headless B/A, the noise floor: median {:.4}, largest deviation {:.2} %",
-        median(gui_ratios.clone()),
-        (median(gui_ratios.clone()) - 1.0) * 100.0,
-        median(noise_ratios.clone()),
-        spread(&noise_ratios) * 100.0
-    );
     let row = |what: &str, unit: &str, goal: &str, values: &[f64]| {
         let [min, median, max] = min_median_max(values);
         println!("| {what} | {min:.3} | {median:.3} | {max:.3} | {unit} | {goal} |");

@@ -14,11 +14,14 @@
 //! their order every round so that a drift of the machine favours neither. Figures:
 //! BENCHMARKS.md.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
 use candle_core::{DType, Device};
+use common::min_median_max;
 use phasebench::models::{self, BuildOptions};
 use phasebench::results::{RunStatus, SuiteResult};
 use phasebench::runner::{RunOptions, run_to_end};
@@ -32,13 +35,6 @@ fn fail(message: &str) -> ! {
 
 fn or_fail<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
     result.unwrap_or_else(|error| fail(&error.to_string()))
-}
-
-/// min, median and max of `values`.
-fn spread(values: &[f64]) -> [f64; 3] {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    [sorted[0], phasebench::stats::quantile_sorted(&sorted, 0.5), sorted[sorted.len() - 1]]
 }
 
 /// One measured figure over all rounds.
@@ -55,7 +51,7 @@ impl Figure {
     }
 
     fn row(&self) -> String {
-        let [min, median, max] = spread(&self.values);
+        let [min, median, max] = min_median_max(&self.values);
         let digits = if median.abs() >= 100.0 {
             0
         } else if median.abs() >= 10.0 {
@@ -391,7 +387,7 @@ fn main() {
             fidelity[index].values.push(ratio);
             fidelity_control[index].values.push(control);
             plain_ms[index].values.push(plain * 1e3);
-            let ([low, _, high], [control_low, _, control_high]) = (spread(&ratios), spread(&controls));
+            let ([low, _, high], [control_low, _, control_high]) = (min_median_max(&ratios), min_median_max(&controls));
             println!(
                 "round {}: {name}: plain loop {:.4} ms; phasebench ÷ plain: median {ratio:.4} of {FIDELITY_PAIRS} \
                  ({low:.4}–{high:.4}); plain ÷ plain: {control:.4} ({control_low:.4}–{control_high:.4}); {steps} steps each",

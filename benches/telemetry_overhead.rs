@@ -5,8 +5,11 @@
 //! Run: `cargo bench --bench telemetry_overhead` (optionally `-- SECONDS ROUNDS`, default 10 s per
 //! interval and 3 rounds).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::min_median_max;
 use phasebench::telemetry::{Sampler, TelemetryChoice, open_sources};
 
 fn fail(message: &str) -> ! {
@@ -50,18 +53,13 @@ fn main() {
             per_sample[index].push(micros);
         }
     }
-    let spread = |values: &[f64]| {
-        let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        [sorted[0], phasebench::stats::quantile_sorted(&sorted, 0.5), sorted[sorted.len() - 1]]
-    };
     println!("\n| measure | min | median | max | unit | goal |\n|---|---|---|---|---|---|");
     for (index, interval_ms) in intervals.iter().enumerate() {
-        let [min, median, max] = spread(&shares[index]);
+        let [min, median, max] = min_median_max(&shares[index]);
         println!(
             "| telemetry sampler CPU, {interval_ms} ms interval | {min:.2} | {median:.2} | {max:.2} | % of one core | – |"
         );
-        let [min, median, max] = spread(&per_sample[index]);
+        let [min, median, max] = min_median_max(&per_sample[index]);
         println!(
             "| telemetry sampler CPU per sample, {interval_ms} ms interval | {min:.0} | {median:.0} | {max:.0} | µs | – |"
         );

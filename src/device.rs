@@ -77,13 +77,28 @@ pub fn cuda_support() -> CudaSupport {
     CudaSupport::NotCompiled
 }
 
-/// Runs `work`, catching a panic without the default hook printing it (cudarc panics, with a long
-/// message, when a CUDA library is missing; the caller reports it better).
+thread_local! {
+    /// Set while [`quietly_catch_unwind`] runs `work` on this thread.
+    static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work`, catching a panic without the panic hook printing it (cudarc panics, with a long
+/// message, when a CUDA library is missing; the caller reports it better). The hook is wrapped
+/// once, and stays silent only for this thread while `work` runs: runs on other threads that
+/// panic at the same time are still reported.
 fn quietly_catch_unwind<T>(work: impl FnOnce() -> T) -> Result<T, String> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    static WRAP_HOOK: std::sync::Once = std::sync::Once::new();
+    WRAP_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET_PANICS.with(|quiet| quiet.set(true));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-    std::panic::set_hook(hook);
+    QUIET_PANICS.with(|quiet| quiet.set(false));
     outcome.map_err(|panic| panic_message(&*panic))
 }
 
@@ -155,6 +170,15 @@ mod tests {
         let cublas = missing_library_text("Unable to dynamically load the \"cublas\" shared library - searched ...");
         assert!(cublas.contains("`cublas`") && cublas.contains("LD_LIBRARY_PATH"), "{cublas}");
         assert_eq!(missing_library_text("something else"), "something else");
+    }
+
+    #[test]
+    fn a_caught_panic_is_quiet_and_becomes_its_message() {
+        let caught =
+            quietly_catch_unwind(|| -> u8 { panic!("Unable to dynamically load the \"cuda\" shared library") });
+        assert_eq!(caught.err().as_deref(), Some("Unable to dynamically load the \"cuda\" shared library"));
+        assert_eq!(quietly_catch_unwind(|| 7), Ok(7));
+        assert!(!QUIET_PANICS.with(std::cell::Cell::get), "the thread is loud again afterwards");
     }
 
     #[cfg(not(feature = "cuda"))]

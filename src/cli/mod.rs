@@ -254,9 +254,9 @@ enum Command {
         /// output for it (`output`) to this safetensors file, to check another framework against.
         #[arg(long, value_name = "FILE")]
         io: Option<PathBuf>,
-        /// Items in the batch written by --io.
-        #[arg(long, default_value_t = 1, requires = "io")]
-        batch: usize,
+        /// Items in the batch written by --io (at least 1).
+        #[arg(long, default_value_t = 1, requires = "io", value_parser = clap::value_parser!(u32).range(1..))]
+        batch: u32,
     },
 }
 
@@ -301,7 +301,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Show { result }) => show(&result),
         Some(Command::ExportWeights { suite, workload, out, io, batch }) => {
-            export_weights(&suite, &workload, &out, io.as_deref().map(|io| (io, batch)))
+            export_weights(&suite, &workload, &out, io.as_deref().map(|io| (io, batch as usize)))
         }
     };
     match outcome {
@@ -634,7 +634,6 @@ fn export_weights(
         out.display()
     );
     if let Some((io_path, batch)) = io {
-        anyhow::ensure!(batch >= 1, "--batch must be at least 1");
         let (input, output) = models::reference_io(arch, &weights, batch, suite.settings.seed)
             .context("cannot run the model on the seeded input")?;
         let (input_shape, output_shape) = (input.dims().to_vec(), output.dims().to_vec());

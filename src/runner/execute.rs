@@ -376,19 +376,30 @@ pub(super) const CACHE_FLUSH_BYTES: usize = 128 << 20;
 /// Overwrites a device buffer of [`CACHE_FLUSH_BYTES`] so the next step starts with cold caches.
 pub(super) struct CacheFlusher {
     buffer: candle_core::Tensor,
+    /// What the buffer is overwritten with, made at the first flush (so memory is taken only by a
+    /// flusher that flushes).
+    source: Option<candle_core::Tensor>,
 }
+
+/// The value the flush writes (any value does; a known one lets tests check the whole buffer).
+const CACHE_FLUSH_VALUE: f32 = 2.0;
 
 impl CacheFlusher {
     /// Allocates the buffer on `device`.
     pub(super) fn new(device: &candle_core::Device) -> candle_core::Result<Self> {
-        let elements = CACHE_FLUSH_BYTES / 4;
-        Ok(Self { buffer: candle_core::Tensor::zeros(elements, candle_core::DType::F32, device)? })
+        let buffer = candle_core::Tensor::zeros(CACHE_FLUSH_BYTES / 4, candle_core::DType::F32, device)?;
+        Ok(Self { buffer, source: None })
     }
 
-    /// Reads and rewrites the whole buffer and waits for the device, so the flush is over before
-    /// the step's clock starts.
+    /// Copies the source over the whole buffer in place (no allocation per step) and waits for
+    /// the device, so the flush is over before the step's clock starts.
     pub(super) fn flush(&mut self) -> candle_core::Result<()> {
-        self.buffer = (&self.buffer + 1.0)?;
+        let source = match self.source.take() {
+            Some(source) => source,
+            None => candle_core::Tensor::full(CACHE_FLUSH_VALUE, self.buffer.elem_count(), self.buffer.device())?,
+        };
+        self.buffer.slice_set(&source, 0, 0)?;
+        self.source = Some(source);
         device::synchronize(self.buffer.device())
     }
 }
@@ -459,11 +470,12 @@ impl<'a> StepBatcher<'a> {
 mod tests {
     use super::*;
 
-    /// Every flush rewrites the whole buffer (each element goes up by one), on the CPU here.
+    /// Every flush rewrites the whole buffer, in place, on the CPU here.
     #[test]
     fn a_cache_flush_rewrites_the_whole_buffer() -> candle_core::Result<()> {
         let mut flusher = CacheFlusher::new(&candle_core::Device::Cpu)?;
         assert_eq!(flusher.buffer.elem_count() * 4, CACHE_FLUSH_BYTES);
+        assert_eq!(flusher.buffer.max(0)?.to_scalar::<f32>()?, 0.0);
         flusher.flush()?;
         flusher.flush()?;
         assert_eq!(flusher.buffer.min(0)?.to_scalar::<f32>()?, 2.0);
