@@ -41,6 +41,17 @@ pub fn open(spec: DeviceSpec) -> Result<Device, DeviceError> {
     }
 }
 
+/// A GPU as the CUDA driver numbers it, i.e. after `CUDA_VISIBLE_DEVICES` and `CUDA_DEVICE_ORDER`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CudaDeviceInfo {
+    /// The ordinal a phase's `Cuda(N)` names.
+    pub ordinal: usize,
+    /// The driver's name for it, e.g. `NVIDIA H100 80GB HBM3`.
+    pub name: String,
+    /// Its UUID in NVML's spelling (`GPU-xxxxxxxx-…`), which names the same physical GPU in NVML.
+    pub uuid: Option<String>,
+}
+
 /// Whether this binary can run CUDA phases on this machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CudaSupport {
@@ -48,8 +59,18 @@ pub enum CudaSupport {
     NotCompiled,
     /// Built with CUDA, but it cannot be used here; the text says why.
     Unavailable(String),
-    /// The CUDA driver sees this many devices.
-    Devices(usize),
+    /// The devices the CUDA driver sees, by ordinal.
+    Devices(Vec<CudaDeviceInfo>),
+}
+
+impl CudaSupport {
+    /// The visible CUDA devices (none when CUDA is not compiled in or unusable).
+    pub fn devices(&self) -> &[CudaDeviceInfo] {
+        match self {
+            Self::Devices(devices) => devices,
+            Self::NotCompiled | Self::Unavailable(_) => &[],
+        }
+    }
 }
 
 impl std::fmt::Display for CudaSupport {
@@ -57,24 +78,43 @@ impl std::fmt::Display for CudaSupport {
         match self {
             Self::NotCompiled => f.write_str("not compiled in (build with `--features cuda`, see README)"),
             Self::Unavailable(reason) => write!(f, "compiled in, unusable here: {reason}"),
-            Self::Devices(count) => write!(f, "compiled in, {count} device(s) visible"),
+            Self::Devices(devices) => write!(f, "compiled in, {} device(s) visible", devices.len()),
         }
     }
 }
 
-/// Asks the CUDA driver how many devices it sees, without opening any (no context is created).
+/// Asks the CUDA driver which devices it sees, without opening any (no context is created).
 pub fn cuda_support() -> CudaSupport {
     #[cfg(feature = "cuda")]
     {
-        use candle_core::cuda_backend::cudarc::driver::CudaContext;
-        match quietly_catch_unwind(CudaContext::device_count) {
-            Ok(Ok(count)) => CudaSupport::Devices(usize::try_from(count).unwrap_or(0)),
+        use candle_core::cuda_backend::cudarc::driver::{CudaContext, DriverError, result};
+        let enumerate = || -> Result<Vec<CudaDeviceInfo>, DriverError> {
+            (0..CudaContext::device_count()?)
+                .map(|ordinal| {
+                    let device = result::device::get(ordinal)?;
+                    let uuid = result::device::get_uuid(device).ok().map(|uuid| uuid.bytes.map(|byte| byte as u8));
+                    Ok(CudaDeviceInfo {
+                        ordinal: usize::try_from(ordinal).unwrap_or_default(),
+                        name: result::device::get_name(device)?,
+                        uuid: uuid.map(|bytes| nvml_style_uuid(&bytes)),
+                    })
+                })
+                .collect()
+        };
+        match quietly_catch_unwind(enumerate) {
+            Ok(Ok(devices)) => CudaSupport::Devices(devices),
             Ok(Err(error)) => CudaSupport::Unavailable(format!("the CUDA driver did not initialize: {error}")),
             Err(panic) => CudaSupport::Unavailable(missing_library_text(&panic)),
         }
     }
     #[cfg(not(feature = "cuda"))]
     CudaSupport::NotCompiled
+}
+
+/// A CUDA device UUID (16 bytes) as NVML writes it: `GPU-` and 8-4-4-4-12 lowercase hex digits.
+pub fn nvml_style_uuid(bytes: &[u8; 16]) -> String {
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("GPU-{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 thread_local! {
@@ -120,6 +160,30 @@ pub fn missing_library_text(panic_text: &str) -> String {
 /// Waits until all work queued on `device` has finished, so that a clock read after it is honest.
 pub fn synchronize(device: &Device) -> candle_core::Result<()> {
     device.synchronize()
+}
+
+/// Device memory in use (by every process) and installed, from the CUDA driver; `None` on the
+/// CPU or when the driver cannot tell.
+pub fn memory_in_use(device: &Device) -> Option<(u64, u64)> {
+    #[cfg(feature = "cuda")]
+    {
+        let cuda = device.as_cuda_device().ok()?;
+        let (free, total) = cuda.cuda_stream().context().mem_get_info().ok()?;
+        Some(((total.saturating_sub(free)) as u64, total as u64))
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = device;
+        None
+    }
+}
+
+/// Whether a failure's text is the GPU running out of memory (the CUDA driver's or cuBLAS's
+/// allocation error), as opposed to any other failure.
+pub fn is_out_of_memory(reason: &str) -> bool {
+    ["CUDA_ERROR_OUT_OF_MEMORY", "CUBLAS_STATUS_ALLOC_FAILED", "out of device memory"]
+        .iter()
+        .any(|marker| reason.contains(marker))
 }
 
 /// The candle dtype of a phase's dtype.
@@ -186,6 +250,20 @@ mod tests {
     fn a_build_without_cuda_says_so() {
         assert_eq!(cuda_support(), CudaSupport::NotCompiled);
         assert!(cuda_support().to_string().contains("--features cuda"));
+    }
+
+    #[test]
+    fn cuda_uuids_are_written_as_nvml_writes_them() {
+        let bytes = [0x8f, 0x1e, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x80, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf7];
+        assert_eq!(nvml_style_uuid(&bytes), "GPU-8f1e293a-4b5c-6d7e-8091-a2b3c4d5e6f7");
+    }
+
+    #[test]
+    fn out_of_memory_is_told_apart_from_other_failures() {
+        assert!(is_out_of_memory("warm-up step failed: DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")"));
+        assert!(is_out_of_memory("step 3 failed: CublasError(CUBLAS_STATUS_ALLOC_FAILED)"));
+        assert!(!is_out_of_memory("step 3 failed: shape mismatch in matmul"));
+        assert_eq!(memory_in_use(&Device::Cpu), None, "the CPU has no device memory to report");
     }
 
     #[test]

@@ -152,8 +152,8 @@ pub enum JobOutcome {
         /// The reason it failed.
         outcome: Result<(), String>,
     },
-    /// The machine's environment was captured.
-    Environment(Box<Environment>),
+    /// The machine's environment was captured, and the CUDA devices looked at.
+    Environment(Box<Environment>, crate::device::CudaSupport),
     /// A diff of two runs or results was computed.
     Diff {
         /// Which request it answers (older answers are dropped).

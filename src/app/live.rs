@@ -10,7 +10,7 @@ use egui_plot::PlotPoint;
 
 use crate::results::{RunResult, SuiteResult, SuiteStatus};
 use crate::runner::{CancelToken, PlannedRun, RunEvent, RunnerHandle, StepKind};
-use crate::suite::{DeviceSpec, Suite};
+use crate::suite::Suite;
 use crate::telemetry::TelemetrySample;
 
 /// Most points a plotted series shows; longer series are shown as per-bucket minima and maxima.
@@ -117,7 +117,8 @@ pub struct TelemetrySeries {
 }
 
 impl TelemetrySeries {
-    fn push(&mut self, sample: &TelemetrySample, gpu_index: u32) {
+    /// Adds a sample; the GPU series follow GPU `gpu_index` (NVML's numbering), or the first GPU.
+    fn push(&mut self, sample: &TelemetrySample, gpu_index: Option<u32>) {
         let t = sample.t_secs;
         if let Some(cpu) = sample.host.process_cpu_percent {
             self.process_cpu_percent.push(t, cpu);
@@ -125,7 +126,7 @@ impl TelemetrySeries {
         if let Some(rss) = sample.host.process_rss_bytes {
             self.rss_mib.push(t, rss as f64 / (1024.0 * 1024.0));
         }
-        let gpu = sample.gpus.iter().find(|gpu| gpu.index == gpu_index).or(sample.gpus.first());
+        let gpu = sample.gpus.iter().find(|gpu| Some(gpu.index) == gpu_index).or(sample.gpus.first());
         if let Some(gpu) = gpu {
             let push = |series: &mut Series, value: Option<f64>| {
                 if let Some(value) = value {
@@ -215,6 +216,8 @@ pub struct LiveRun {
     measured_secs: Vec<f64>,
     started: Option<Instant>,
     duration_secs: Option<f64>,
+    /// NVML index of the GPU the run uses, once it started.
+    gpu_index: Option<u32>,
 }
 
 impl LiveRun {
@@ -231,6 +234,7 @@ impl LiveRun {
             measured_secs: Vec::new(),
             started: None,
             duration_secs: None,
+            gpu_index: None,
         }
     }
 
@@ -377,10 +381,11 @@ impl LiveSession {
                 self.runs = runs.into_iter().map(LiveRun::new).collect();
                 self.result_dir = result_dir;
             }
-            RunEvent::RunStarted { index } => {
+            RunEvent::RunStarted { index, gpu_index } => {
                 self.current = Some(index);
                 if let Some(run) = self.runs.get_mut(index) {
                     run.started = Some(Instant::now());
+                    run.gpu_index = gpu_index;
                 }
             }
             RunEvent::Steps { index, kind, step_secs } => {
@@ -397,16 +402,9 @@ impl LiveSession {
                 }
             }
             RunEvent::Telemetry { index, samples } => {
-                let gpu_index = match self.suite.phases.get(self.runs.get(index).map_or(0, |r| r.planned.phase_index)) {
-                    Some(phase) => match phase.device {
-                        DeviceSpec::Cuda(ordinal) => ordinal as u32,
-                        DeviceSpec::Cpu => 0,
-                    },
-                    None => 0,
-                };
                 if let Some(run) = self.runs.get_mut(index) {
                     for sample in &samples {
-                        run.telemetry.push(sample, gpu_index);
+                        run.telemetry.push(sample, run.gpu_index);
                     }
                 }
             }

@@ -2,11 +2,13 @@
 //! engine (suite, runner, results) and never runs a workload, waits on the worker or reads more
 //! than a suite file on the UI thread.
 
+mod devices;
 mod document;
 mod jobs;
 mod live;
 mod recovery;
 
+pub use devices::{DeviceChoice, device_choices};
 pub use document::{FieldState, SuiteDocument};
 pub use jobs::{ExportFormat, FilePurpose, HistoryEntry, JobOutcome, Jobs, dialog_unavailable_reason};
 pub use live::{BoxStats, LiveRun, LiveSession, MAX_DISPLAY_POINTS, Series, SessionState, TelemetrySeries, decimate};
@@ -371,6 +373,8 @@ pub struct PhasebenchApp {
     pub history: Result<Vec<HistoryEntry>, String>,
     /// The machine, once captured.
     pub environment: Option<Box<Environment>>,
+    /// Whether CUDA phases can run and on which devices, once looked at.
+    pub cuda: Option<crate::device::CudaSupport>,
     /// The message box on screen.
     pub notice: Option<Notice>,
     /// Short status line (last action).
@@ -433,6 +437,7 @@ impl PhasebenchApp {
             diff: DiffState::default(),
             history: Ok(Vec::new()),
             environment: None,
+            cuda: None,
             notice,
             status,
             pending_discard: None,
@@ -457,7 +462,9 @@ impl PhasebenchApp {
             app.recovery_offer = Recovery::read(&file);
             app.autosaver = recovery::Autosaver::start(file).ok();
         }
-        let _ = app.jobs.spawn("environment", || JobOutcome::Environment(Box::new(Environment::capture())));
+        let _ = app.jobs.spawn("environment", || {
+            JobOutcome::Environment(Box::new(Environment::capture()), crate::device::cuda_support())
+        });
         app.refresh_history();
         app
     }
@@ -1091,7 +1098,10 @@ impl PhasebenchApp {
                 Ok(()) => self.status = format!("exported {}", path.display()),
                 Err(error) => self.notice = Some(Notice { title: "Export failed".into(), text: error }),
             },
-            JobOutcome::Environment(environment) => self.environment = Some(environment),
+            JobOutcome::Environment(environment, cuda) => {
+                self.environment = Some(environment);
+                self.cuda = Some(cuda);
+            }
             JobOutcome::Diff { generation, outcome } => {
                 if generation == self.diff.generation {
                     self.diff.outcome = Some(*outcome);

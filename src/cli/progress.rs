@@ -76,7 +76,7 @@ impl Progress {
                 self.overall.set_length(runs.len() as u64);
                 self.println(&format!("{} runs; results go to {}", runs.len(), result_dir.display()));
             }
-            RunEvent::RunStarted { index } => {
+            RunEvent::RunStarted { index, .. } => {
                 self.warmup_steps = 0;
                 self.measured_steps = 0;
                 self.activity = format!("{}: building the model", self.label(*index));

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use phasebench::results::{RunResult, RunStatus, SuiteResult, SuiteStatus};
 pub use phasebench::units::format_secs;
-use phasebench::{models, runner, suite};
+use phasebench::{models, runner, suite, telemetry};
 
 /// Longest cell shown; longer text is cut with `…` (full text stays in the result file).
 const MAX_CELL_CHARS: usize = 60;
@@ -195,10 +195,8 @@ fn run_details(run: &RunResult) -> Option<String> {
         ));
     }
     // Energy is the GPU's: shown for runs on that GPU only.
-    if let phasebench::suite::DeviceSpec::Cuda(ordinal) = run.device
-        && let Some(joules) = run.energy_per_step_joules()
-    {
-        parts.push(format!("{joules:.3} J per step on GPU {ordinal}"));
+    if let (Some(gpu), Some(joules)) = (run.gpu_index, run.energy_per_step_joules()) {
+        parts.push(format!("{joules:.3} J per step on GPU {gpu}"));
     }
     if let Some(quantization) = run.quantization {
         parts.push(format!(
@@ -257,6 +255,20 @@ pub fn environment_text(env: &phasebench::results::Environment, cuda: &phasebenc
         );
     }
     let _ = writeln!(text, "cuda       {cuda}");
+    let visible_devices = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    if let Some(list) = &visible_devices {
+        let _ = writeln!(text, "           CUDA_VISIBLE_DEVICES={list}");
+    }
+    for device in cuda.devices() {
+        let nvml = telemetry::nvml_index_for_cuda(
+            device.ordinal,
+            device.uuid.as_deref(),
+            visible_devices.as_deref(),
+            &gpu.gpus,
+        );
+        let telemetry = nvml.map_or("no NVML telemetry".to_owned(), |index| format!("telemetry from gpu {index}"));
+        let _ = writeln!(text, "  cuda:{:<4} {} ({telemetry})", device.ordinal, device.name);
+    }
     let _ = writeln!(text, "\ntelemetry sources:");
     let _ = writeln!(text, "  host (sysinfo): process CPU and RSS, machine CPU and memory");
     match &gpu.unavailable_reason {
@@ -391,6 +403,34 @@ mod tests {
         let long = "x".repeat(70_000) + "\nsecond line";
         let text = layout(&["a"], &[vec![long]]);
         assert!(text.lines().nth(2).is_some_and(|line| line.chars().count() == MAX_CELL_CHARS && line.ends_with('…')));
+    }
+
+    /// Every GPU is listed, and each CUDA device says which NVML GPU its telemetry comes from
+    /// (here the driver numbers the second GPU first, as `CUDA_VISIBLE_DEVICES=1,0` would).
+    #[test]
+    fn env_lists_every_gpu_and_maps_cuda_devices_to_them() {
+        use phasebench::device::{CudaDeviceInfo, CudaSupport};
+        use phasebench::telemetry::GpuInfo;
+        let uuid = |n: u8| format!("GPU-{n}{n}{n}{n}0000-0000-0000-0000-000000000000");
+        let mut env = phasebench::results::Environment::capture();
+        env.gpu.gpus = (0..2u8)
+            .map(|n| GpuInfo {
+                index: u32::from(n),
+                name: format!("NVIDIA H100 #{n}"),
+                uuid: Some(uuid(n)),
+                ..GpuInfo::default()
+            })
+            .collect();
+        env.gpu.unavailable_reason = None;
+        let cuda = CudaSupport::Devices(vec![
+            CudaDeviceInfo { ordinal: 0, name: "NVIDIA H100 #1".into(), uuid: Some(uuid(1)) },
+            CudaDeviceInfo { ordinal: 1, name: "NVIDIA H100 #0".into(), uuid: Some(uuid(0)) },
+        ]);
+        let text = environment_text(&env, &cuda);
+        assert!(text.contains("gpu 0      NVIDIA H100 #0") && text.contains("gpu 1      NVIDIA H100 #1"), "{text}");
+        assert!(text.contains("cuda       compiled in, 2 device(s) visible"), "{text}");
+        assert!(text.contains("cuda:0    NVIDIA H100 #1 (telemetry from gpu 1)"), "{text}");
+        assert!(text.contains("cuda:1    NVIDIA H100 #0 (telemetry from gpu 0)"), "{text}");
     }
 
     #[test]

@@ -317,7 +317,12 @@ pub fn seeded_input(
     dtype: DType,
     device: &Device,
 ) -> candle_core::Result<Tensor> {
-    seeded_tensor(&arch.input_shape(batch), 1.0, stream_seed(seed, "input"))?.to_device(device)?.to_dtype(dtype)
+    seeded_host_input(arch, batch, seed)?.to_device(device)?.to_dtype(dtype)
+}
+
+/// The seeded input batch as f32 values in host memory, before it is copied to a device.
+pub fn seeded_host_input(arch: &dyn Architecture, batch: usize, seed: u64) -> candle_core::Result<Tensor> {
+    seeded_tensor(&arch.input_shape(batch), 1.0, stream_seed(seed, "input"))
 }
 
 #[cfg(test)]

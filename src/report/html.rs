@@ -330,8 +330,8 @@ fn telemetry_series(
 /// GPU utilization of the GPU each run used when NVML sampled it, else the process's CPU use.
 fn telemetry_chart(result: &SuiteResult, workload: &str, runs: &[&RunResult]) -> Option<ChartView> {
     let gpu_series = telemetry_series(result, runs, |run, sample| {
-        let crate::suite::DeviceSpec::Cuda(ordinal) = run.device else { return None };
-        sample.gpus.iter().find(|gpu| gpu.index as usize == ordinal)?.utilization_gpu_percent
+        let index = run.gpu_index?;
+        sample.gpus.iter().find(|gpu| gpu.index == index)?.utilization_gpu_percent
     });
     let (series, what) = if gpu_series.is_empty() {
         (telemetry_series(result, runs, |_, sample| sample.host.process_cpu_percent), "process CPU (%)")

@@ -72,6 +72,17 @@ pub struct SweepResult {
     pub stop: SweepStop,
 }
 
+impl SweepResult {
+    /// Whether `run` is the batch that ended this sweep by running out of GPU memory after a
+    /// smaller batch worked: the limit the sweep was looking for, not a broken run.
+    pub fn found_memory_limit_at(&self, run: &RunResult) -> bool {
+        run.workload == self.workload
+            && run.phase == self.phase
+            && self.largest_working_batch.is_some()
+            && matches!(self.stop, SweepStop::OutOfDeviceMemory { batch_size } if batch_size == run.batch_size)
+    }
+}
+
 /// Throughput at one batch size of a sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
@@ -91,6 +102,11 @@ pub enum SweepStop {
     /// A batch size failed.
     Failed {
         /// The batch size that failed.
+        batch_size: usize,
+    },
+    /// A batch size ran out of GPU memory: the sweep found the largest batch that fits.
+    OutOfDeviceMemory {
+        /// The batch size that did not fit.
         batch_size: usize,
     },
     /// A batch size could not finish `min_steps` within `max_secs`; it is the last one tried.
@@ -188,6 +204,20 @@ pub struct RunResult {
     pub started_at: String,
     /// Time to convert the weights and build the model on the device, in seconds.
     pub load_secs: Option<f64>,
+    /// Time to copy the f32 weights and the inputs from the host to the device, in seconds (runs
+    /// on a GPU only; apart from `load_secs`).
+    #[serde(default)]
+    pub transfer_secs: Option<f64>,
+    /// Bytes of that host→device copy.
+    #[serde(default)]
+    pub transfer_bytes: Option<u64>,
+    /// NVML index of the physical GPU a CUDA run used, matched by its UUID (so it honours
+    /// `CUDA_VISIBLE_DEVICES`); absent for CPU runs and GPUs NVML does not list.
+    #[serde(default)]
+    pub gpu_index: Option<u32>,
+    /// The CUDA driver's view of the device's memory around the run (CUDA runs only).
+    #[serde(default)]
+    pub device_memory: Option<DeviceMemory>,
     /// Warm-up step times in seconds, never in statistics.
     pub warmup_step_secs: Vec<f64>,
     /// Measured step times in seconds, in order.
@@ -241,6 +271,31 @@ pub struct RunResult {
     pub host: Option<String>,
 }
 
+/// Device memory in use on the run's GPU (all processes, from the CUDA driver's `cuMemGetInfo`)
+/// at three moments, to show what the run allocated and that it gave it all back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeviceMemory {
+    /// Memory the device has.
+    pub total_bytes: u64,
+    /// In use when the run's device was opened, before anything of the run was allocated.
+    pub before_bytes: u64,
+    /// In use once the weights and inputs were on the device and the model was built.
+    pub loaded_bytes: Option<u64>,
+    /// In use after the run ended and everything it allocated was dropped.
+    pub after_bytes: Option<u64>,
+}
+
+impl DeviceMemory {
+    /// More than this left in use after a run means it did not give its memory back.
+    pub const LEAK_TOLERANCE_BYTES: u64 = 64 * 1024 * 1024;
+
+    /// Bytes still in use after the run beyond what was in use before it, when over the tolerance.
+    pub fn not_returned_bytes(&self) -> Option<u64> {
+        let extra = self.after_bytes?.saturating_sub(self.before_bytes);
+        (extra > Self::LEAK_TOLERANCE_BYTES).then_some(extra)
+    }
+}
+
 /// Where the time of each training step goes, and the loss it reached.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainingRecord {
@@ -272,8 +327,8 @@ impl RunResult {
 
     /// The telemetry aggregate of the GPU a CUDA run used (none for CPU runs).
     pub fn used_gpu(&self) -> Option<&crate::telemetry::GpuAggregate> {
-        let DeviceSpec::Cuda(ordinal) = self.device else { return None };
-        self.telemetry.as_ref()?.gpus.iter().find(|gpu| gpu.index as usize == ordinal)
+        let index = self.gpu_index?;
+        self.telemetry.as_ref()?.gpus.iter().find(|gpu| gpu.index == index)
     }
 
     /// Energy per measured step of the GPU the run used, when NVML measured it.

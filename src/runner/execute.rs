@@ -6,14 +6,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::steppers::{GenerationStepper, InferenceStepper, StepTiming, Stepper, StepperSetup, TrainingStepper};
+use super::steppers::{
+    GenerationStepper, InferenceStepper, Preparation, StepTiming, Stepper, StepperSetup, TrainingStepper,
+};
 use super::{CancelToken, EventSender, FaultKind, InjectedFault, RunEvent, STEP_BATCH_INTERVAL, StepKind, secs_since};
 use crate::device::{self, candle_error_text, panic_message};
 use crate::models::{self, Weights};
-use crate::results::{GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord};
+use crate::results::{DeviceMemory, GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord};
 use crate::runner::PlannedRun;
-use crate::suite::{Mode, Suite, Workload};
-use crate::telemetry::PeakRssMeter;
+use crate::suite::{DeviceSpec, Mode, Suite, Workload};
+use crate::telemetry::{PeakRssMeter, ValidityWarning};
 
 /// Items in the fixed probe input whose output is compared across phases.
 pub const PROBE_BATCH: usize = 2;
@@ -209,6 +211,10 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         status: RunStatus::Completed,
         started_at: Timestamp::now().rfc3339(),
         load_secs: None,
+        transfer_secs: None,
+        transfer_bytes: None,
+        gpu_index: None,
+        device_memory: None,
         warmup_step_secs: Vec::new(),
         step_secs: Vec::new(),
         step_start_secs: Vec::new(),
@@ -234,41 +240,97 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
 }
 
 /// The measuring part of a run; fills `result` as it goes so a failure keeps what was measured.
+/// On a GPU it also records the device memory before, during and after the run (once everything
+/// the run allocated is dropped) and names an out-of-memory failure as such.
 fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f32>>, String> {
+    let phase = &context.suite.phases[context.run.phase_index];
+    let weights = context.weights.as_ref().map_err(Clone::clone)?;
+    let device = device::open(phase.device).map_err(|error| error.to_string())?;
+    let memory_before = device::memory_in_use(&device);
+    result.device_memory = memory_before.map(|(before_bytes, total_bytes)| DeviceMemory {
+        total_bytes,
+        before_bytes,
+        ..DeviceMemory::default()
+    });
+    let outcome = measure_on(context, result, weights, &device);
+    if let (Some(memory), DeviceSpec::Cuda(ordinal)) = (result.device_memory.as_mut(), phase.device) {
+        // Frees on a stream are asynchronous: wait for them before reading.
+        let _ = device::synchronize(&device);
+        memory.after_bytes = device::memory_in_use(&device).map(|(used, _)| used);
+        if let Some(extra_bytes) = memory.not_returned_bytes() {
+            result.warnings.push(ValidityWarning::DeviceMemoryNotReturned { ordinal, extra_bytes });
+        }
+    }
+    outcome.map_err(|reason| match phase.device {
+        DeviceSpec::Cuda(ordinal) => {
+            out_of_memory_reason(ordinal, context.run.batch_size, result.device_memory, reason)
+        }
+        DeviceSpec::Cpu => reason,
+    })
+}
+
+/// A CUDA failure's reason, led by what a user needs when it is the GPU running out of memory.
+fn out_of_memory_reason(ordinal: usize, batch_size: usize, memory: Option<DeviceMemory>, reason: String) -> String {
+    if !device::is_out_of_memory(&reason) {
+        return reason;
+    }
+    let memory = memory.map_or_else(String::new, |memory| {
+        format!(
+            " ({} installed, {} in use before the run)",
+            crate::units::format_bytes(memory.total_bytes as f64),
+            crate::units::format_bytes(memory.before_bytes as f64)
+        )
+    });
+    format!(
+        "out of GPU memory on cuda:{ordinal} at batch {batch_size}{memory}; a smaller batch or dtype may fit: {reason}"
+    )
+}
+
+/// Builds the run's model on `device`, warms up, measures and probes; everything it allocates is
+/// dropped when it returns.
+fn measure_on(
+    context: &RunContext,
+    result: &mut RunResult,
+    weights: &Weights,
+    device: &candle_core::Device,
+) -> Result<Option<Vec<f32>>, String> {
     let (suite, run) = (&*context.suite, &context.run);
     let settings = &suite.settings;
     let workload = &suite.workloads[run.workload_index];
     let phase = &suite.phases[run.phase_index];
-    let weights = context.weights.as_ref().map_err(Clone::clone)?;
-    let device = device::open(phase.device).map_err(|error| error.to_string())?;
     let setup = StepperSetup {
         arch: models::architecture(&workload.model),
         weights,
         dtype: device::dtype(phase.dtype),
-        device: &device,
+        device,
         quantization: phase.quantization,
         batch_size: run.batch_size,
         seed: settings.seed,
         probe_seed: settings.seed ^ PROBE_SEED_SALT,
         probe_batch: PROBE_BATCH,
     };
-    let built: candle_core::Result<(Box<dyn Stepper>, f64)> = match workload.mode {
-        Mode::Inference => InferenceStepper::new(&setup).map(|(s, secs)| (Box::new(s) as Box<dyn Stepper>, secs)),
+    let built: candle_core::Result<(Box<dyn Stepper>, Preparation)> = match workload.mode {
+        Mode::Inference => InferenceStepper::new(&setup).map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep)),
         Mode::Training(training) => TrainingStepper::new(&setup, training, settings.warmup_steps + settings.min_steps)
-            .map(|(s, secs)| (Box::new(s) as Box<dyn Stepper>, secs)),
+            .map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep)),
         Mode::Generation(generation) => {
             result.generation =
                 Some(GenerationRecord { steps_per_generation: generation.steps, generation_secs: Vec::new() });
-            GenerationStepper::new(&setup, generation).map(|(s, secs)| (Box::new(s) as Box<dyn Stepper>, secs))
+            GenerationStepper::new(&setup, generation).map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
         }
     };
-    let (mut stepper, load_secs) = built.map_err(candle_error("cannot build the model"))?;
+    let (mut stepper, preparation) = built.map_err(candle_error("cannot build the model"))?;
+    result.load_secs = Some(preparation.load_secs);
+    result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
+    result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
     let mut flusher = if settings.flush_cache_between_steps {
-        Some(CacheFlusher::new(&device).map_err(candle_error("cannot allocate the cache-flush buffer"))?)
+        Some(CacheFlusher::new(device).map_err(candle_error("cannot allocate the cache-flush buffer"))?)
     } else {
         None
     };
-    result.load_secs = Some(load_secs);
+    if let Some(memory) = result.device_memory.as_mut() {
+        memory.loaded_bytes = device::memory_in_use(device).map(|(used, _)| used);
+    }
     if matches!(workload.mode, Mode::Training(_)) {
         result.training = Some(TrainingRecord::default());
     }
@@ -366,6 +428,9 @@ fn inject(context: &RunContext, fault: FaultKind, step: usize) -> Result<(), Str
             Err("abandoned after hanging".into())
         }
         FaultKind::NonFiniteOutput => Ok(()),
+        FaultKind::DeviceOutOfMemory => {
+            Err(format!("step {} failed: DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")", step + 1))
+        }
     }
 }
 
@@ -469,6 +534,21 @@ impl<'a> StepBatcher<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cuda_out_of_memory_failure_says_so_first() {
+        let raw = "warm-up step failed: DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")".to_owned();
+        let memory = DeviceMemory { total_bytes: 80 << 30, before_bytes: 1 << 29, ..DeviceMemory::default() };
+        let reason = out_of_memory_reason(1, 4096, Some(memory), raw.clone());
+        assert!(
+            reason.starts_with(
+                "out of GPU memory on cuda:1 at batch 4096 (80.0 GiB installed, 512.0 MiB in use before the run)"
+            ),
+            "{reason}"
+        );
+        assert!(reason.ends_with(&raw), "the driver's words are kept: {reason}");
+        assert_eq!(out_of_memory_reason(0, 1, None, "shape mismatch".into()), "shape mismatch");
+    }
 
     /// Every flush rewrites the whole buffer, in place, on the CPU here.
     #[test]

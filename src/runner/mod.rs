@@ -57,6 +57,8 @@ pub enum RunEvent {
     RunStarted {
         /// Plan index.
         index: usize,
+        /// NVML index of the GPU a CUDA run uses, for picking its telemetry (see [`RunResult::gpu_index`]).
+        gpu_index: Option<u32>,
     },
     /// Step times measured since the last batch.
     Steps {
@@ -140,6 +142,8 @@ pub enum FaultKind {
     Hang,
     /// The run measures normally but half its probe output is NaN.
     NonFiniteOutput,
+    /// The step fails as CUDA does when the GPU's memory is exhausted (same error text).
+    DeviceOutOfMemory,
 }
 
 /// A fault injected before a measured step of one run (tests of failure handling only).
@@ -369,6 +373,7 @@ impl Worker {
             self.events.send(RunEvent::RunFinished { result: Box::new(kept.clone()) });
         }
 
+        let gpu_indices = gpu_indices_of_phases(&self.suite, &result.environment.gpu.gpus);
         let (mut sources, gpu_unavailable_reason) = telemetry::open_sources(&self.options.telemetry);
         let interval = Duration::from_millis(self.suite.settings.telemetry_interval_ms.max(telemetry::MIN_INTERVAL_MS));
 
@@ -383,7 +388,8 @@ impl Worker {
             if result.runs.iter().any(|kept| kept.index == run.index) {
                 continue;
             }
-            self.events.send(RunEvent::RunStarted { index: run.index });
+            let gpu_index = gpu_indices[run.phase_index];
+            self.events.send(RunEvent::RunStarted { index: run.index, gpu_index });
             let rss_now = || telemetry::current_rss_bytes().unwrap_or(0);
             if let Some(reason) = sweeps.skip_reason(&mut result.sweeps, &self.suite, run, rss_now) {
                 let mut skipped = execute::new_run_result(&self.suite, run);
@@ -431,15 +437,10 @@ impl Worker {
                 faults: self.options.faults.clone(),
             };
             let (mut run_result, probe_output) = execute::execute(context, run_timeout);
+            run_result.gpu_index = gpu_index;
             if let Some((returned, samples, sampler_cost)) = sampler.and_then(Sampler::finish) {
                 sources = returned;
-                attach_telemetry(
-                    &mut run_result,
-                    samples,
-                    sampler_cost,
-                    gpu_unavailable_reason.clone(),
-                    self.suite.phases[run.phase_index].device,
-                );
+                attach_telemetry(&mut run_result, samples, sampler_cost, gpu_unavailable_reason.clone());
             }
             let reference = reference_outputs.get(&run.workload_index);
             derive(
@@ -515,6 +516,27 @@ fn insert_in_plan_order(runs: &mut Vec<RunResult>, run: RunResult) {
     runs.insert(at, run);
 }
 
+/// The NVML index of the GPU each phase runs on (`None` for CPU phases and GPUs NVML does not
+/// list), matched through the CUDA driver's device UUIDs when CUDA is compiled in and usable.
+fn gpu_indices_of_phases(suite: &Suite, gpus: &[telemetry::GpuInfo]) -> Vec<Option<u32>> {
+    let uses_cuda = suite.phases.iter().any(|phase| matches!(phase.device, DeviceSpec::Cuda(_)));
+    let cuda = if uses_cuda && !gpus.is_empty() {
+        crate::device::cuda_support()
+    } else {
+        crate::device::CudaSupport::NotCompiled
+    };
+    let visible_devices = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    suite
+        .phases
+        .iter()
+        .map(|phase| {
+            let DeviceSpec::Cuda(ordinal) = phase.device else { return None };
+            let uuid = cuda.devices().iter().find(|device| device.ordinal == ordinal).and_then(|d| d.uuid.as_deref());
+            telemetry::nvml_index_for_cuda(ordinal, uuid, visible_devices.as_deref(), gpus)
+        })
+        .collect()
+}
+
 /// Stores a run's telemetry with its aggregates over the measured window, and the warnings of the
 /// GPU the run used.
 fn attach_telemetry(
@@ -522,13 +544,10 @@ fn attach_telemetry(
     samples: Vec<TelemetrySample>,
     sampler_cost: telemetry::SamplerCost,
     gpu_unavailable_reason: Option<String>,
-    device: DeviceSpec,
 ) {
     let window = run.measured_window_secs.unwrap_or([0.0, samples.last().map_or(0.0, |s| s.t_secs)]);
     let (host, gpus) = telemetry::aggregate(&samples, window, run.step_secs.len());
-    if let DeviceSpec::Cuda(ordinal) = device
-        && let Some(gpu) = gpus.iter().find(|gpu| gpu.index as usize == ordinal)
-    {
+    if let Some(gpu) = gpus.iter().find(|gpu| Some(gpu.index) == run.gpu_index) {
         run.warnings.extend(gpu.warnings());
     }
     run.telemetry = Some(RunTelemetry {

@@ -65,6 +65,47 @@ fn to_f32_values(tensor: &Tensor) -> candle_core::Result<Vec<f32>> {
     tensor.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
 }
 
+/// How long a run took to get ready for its first step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Preparation {
+    /// Converting the weights to the phase's dtype (and quantization) and building the model on
+    /// the device, in seconds.
+    pub load_secs: f64,
+    /// The host→device copy of the f32 weights and the inputs, when the device is not the CPU.
+    pub transfer: Option<Transfer>,
+}
+
+/// One timed host→device copy.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Transfer {
+    /// Seconds from the first byte sent to the device having them all.
+    pub secs: f64,
+    /// Bytes copied.
+    pub bytes: u64,
+}
+
+/// Copies the f32 master weights and the host `inputs` to `device`, timed apart from everything
+/// else; on the CPU nothing is copied and no transfer is reported.
+fn upload(
+    device: &Device,
+    weights: &Weights,
+    inputs: &[Tensor],
+) -> candle_core::Result<(Weights, Vec<Tensor>, Option<Transfer>)> {
+    if device.is_cpu() {
+        return Ok((weights.clone(), inputs.to_vec(), None));
+    }
+    let bytes = weights.values().chain(inputs).map(|t| (t.elem_count() * t.dtype().size_in_bytes()) as u64).sum();
+    let ((on_device, inputs), secs) = timed(device, || {
+        let weights = weights
+            .iter()
+            .map(|(name, tensor)| Ok((name.clone(), tensor.to_device(device)?)))
+            .collect::<candle_core::Result<Weights>>()?;
+        let inputs = inputs.iter().map(|t| t.to_device(device)).collect::<candle_core::Result<Vec<_>>>()?;
+        Ok((weights, inputs))
+    })?;
+    Ok((on_device, inputs, Some(Transfer { secs, bytes })))
+}
+
 /// Seconds of `work`, with the device idle at the start and finished at the end.
 fn timed<T>(device: &Device, work: impl FnOnce() -> candle_core::Result<T>) -> candle_core::Result<(T, f64)> {
     device::synchronize(device)?;
@@ -83,16 +124,20 @@ pub struct InferenceStepper {
 }
 
 impl InferenceStepper {
-    /// Builds the model and inputs; returns it with the build time in seconds.
-    pub fn new(setup: &StepperSetup) -> candle_core::Result<(Self, f64)> {
+    /// Copies the weights and inputs to the device and builds the model; returns it with the time
+    /// each took.
+    pub fn new(setup: &StepperSetup) -> candle_core::Result<(Self, Preparation)> {
+        let host_inputs = [
+            models::seeded_host_input(setup.arch, setup.batch_size, setup.seed)?,
+            models::seeded_host_input(setup.arch, setup.probe_batch, setup.probe_seed)?,
+        ];
+        let (weights, inputs, transfer) = upload(setup.device, setup.weights, &host_inputs)?;
         let options = BuildOptions { quantization: setup.quantization, differentiable: false };
-        let (network, load_secs) = timed(setup.device, || {
-            models::build_network(setup.arch, setup.weights, setup.dtype, setup.device, options)
-        })?;
-        let input = models::seeded_input(setup.arch, setup.batch_size, setup.seed, setup.dtype, setup.device)?;
-        let probe_input =
-            models::seeded_input(setup.arch, setup.probe_batch, setup.probe_seed, setup.dtype, setup.device)?;
-        Ok((Self { network, input, probe_input, device: setup.device.clone() }, load_secs))
+        let (network, load_secs) =
+            timed(setup.device, || models::build_network(setup.arch, &weights, setup.dtype, setup.device, options))?;
+        let [input, probe_input] = [&inputs[0], &inputs[1]].map(|input| input.to_dtype(setup.dtype));
+        let stepper = Self { network, input: input?, probe_input: probe_input?, device: setup.device.clone() };
+        Ok((stepper, Preparation { load_secs, transfer }))
     }
 }
 
@@ -129,17 +174,23 @@ pub struct TrainingStepper {
 impl TrainingStepper {
     /// Builds a trainable model, its optimizer and the fixed batch; `probe_len` losses form the
     /// accuracy probe.
-    pub fn new(setup: &StepperSetup, training: TrainingSpec, probe_len: usize) -> candle_core::Result<(Self, f64)> {
+    pub fn new(
+        setup: &StepperSetup,
+        training: TrainingSpec,
+        probe_len: usize,
+    ) -> candle_core::Result<(Self, Preparation)> {
+        let host_input = models::seeded_host_input(setup.arch, setup.batch_size, setup.seed)?;
+        let (weights, inputs, transfer) = upload(setup.device, setup.weights, &[host_input])?;
         let ((network, vars), load_secs) =
-            timed(setup.device, || models::build_trainable(setup.arch, setup.weights, setup.dtype, setup.device))?;
+            timed(setup.device, || models::build_trainable(setup.arch, &weights, setup.dtype, setup.device))?;
         let optimizer = new_optimizer(vars, training.optimizer)?;
-        let input = models::seeded_input(setup.arch, setup.batch_size, setup.seed, setup.dtype, setup.device)?;
+        let input = inputs[0].to_dtype(setup.dtype)?;
         let output_shape = network.forward(&input)?.dims().to_vec();
         let target = models::seeded_tensor(&output_shape, 1.0, models::stream_seed(setup.seed, "target"))?
             .to_device(setup.device)?;
         let stepper =
             Self { network, optimizer, input, target, device: setup.device.clone(), losses: Vec::new(), probe_len };
-        Ok((stepper, load_secs))
+        Ok((stepper, Preparation { load_secs, transfer }))
     }
 }
 
@@ -194,8 +245,8 @@ pub struct GenerationStepper {
 
 impl GenerationStepper {
     /// Builds the model and the seeded starting noise.
-    pub fn new(setup: &StepperSetup, generation: GenerationSpec) -> candle_core::Result<(Self, f64)> {
-        let (inference, load_secs) = InferenceStepper::new(setup)?;
+    pub fn new(setup: &StepperSetup, generation: GenerationSpec) -> candle_core::Result<(Self, Preparation)> {
+        let (inference, preparation) = InferenceStepper::new(setup)?;
         let stepper = Self {
             network: inference.network,
             latent: inference.input.clone(),
@@ -206,7 +257,7 @@ impl GenerationStepper {
             generation_start: Instant::now(),
             device: setup.device.clone(),
         };
-        Ok((stepper, load_secs))
+        Ok((stepper, preparation))
     }
 
     fn denoise_step(&self, latent: &Tensor, step: usize) -> candle_core::Result<Tensor> {

@@ -102,6 +102,9 @@ impl SweepTracker {
                 let median_step_secs = run.step_secs.first().copied().unwrap_or(settings.max_secs);
                 entry.stop = SweepStop::TimeBudget { batch_size: run.batch_size, median_step_secs };
             }
+            (RunStatus::Failed { reason }, _) if crate::device::is_out_of_memory(reason) => {
+                entry.stop = SweepStop::OutOfDeviceMemory { batch_size: run.batch_size };
+            }
             (RunStatus::Failed { .. }, _) => entry.stop = SweepStop::Failed { batch_size: run.batch_size },
             (RunStatus::Cancelled, _) => entry.stop = SweepStop::Cancelled,
             (RunStatus::Skipped { .. }, _) => {}
@@ -122,6 +125,9 @@ pub fn describe_stop(stop: &SweepStop) -> String {
         SweepStop::Running => "still running".into(),
         SweepStop::Completed => "every batch size worked".into(),
         SweepStop::Failed { batch_size } => format!("batch {batch_size} failed"),
+        SweepStop::OutOfDeviceMemory { batch_size } => {
+            format!("batch {batch_size} ran out of GPU memory: the batches before it are the ones that fit")
+        }
         SweepStop::TimeBudget { batch_size, median_step_secs } => format!(
             "time budget: batch {batch_size} takes {median_step_secs:.3} s per step, too slow for min_steps within max_secs"
         ),

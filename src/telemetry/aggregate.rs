@@ -116,6 +116,13 @@ pub enum ValidityWarning {
         /// Most processes seen at once.
         count: usize,
     },
+    /// A CUDA run left more device memory in use after it ended than before it started.
+    DeviceMemoryNotReturned {
+        /// The CUDA ordinal of the run's device.
+        ordinal: usize,
+        /// Bytes still in use beyond the level before the run.
+        extra_bytes: u64,
+    },
     /// The baseline and this phase ran at SM clocks more than 5 % apart.
     ClocksDiffer {
         /// Baseline's mean SM clock.
@@ -144,6 +151,11 @@ impl std::fmt::Display for ValidityWarning {
             Self::OtherProcesses { gpu, count } => write!(
                 f,
                 "{count} other process(es) used GPU {gpu} during the run: timings include their contention; run on an idle GPU"
+            ),
+            Self::DeviceMemoryNotReturned { ordinal, extra_bytes } => write!(
+                f,
+                "cuda:{ordinal} had {} more device memory in use after the run than before it: memory was not given back (or another process took it), so later runs on this GPU have less",
+                crate::units::format_bytes(*extra_bytes as f64)
             ),
             Self::ClocksDiffer { baseline_mhz, phase_mhz } => write!(
                 f,

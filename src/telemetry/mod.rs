@@ -11,7 +11,7 @@ pub use aggregate::{
     EnergyMethod, GpuAggregate, HostAggregate, RunTelemetry, ValidityWarning, aggregate, compare_clocks,
 };
 pub use host::{HostSource, PeakRssMeter, current_rss_bytes};
-pub use nvml::{GpuEnvironment, GpuInfo, NvmlSource, gpu_environment};
+pub use nvml::{GpuEnvironment, GpuInfo, NvmlSource, gpu_environment, nvml_index_for_cuda};
 pub use sampler::{Sampler, SamplerCost};
 
 use serde::{Deserialize, Serialize};

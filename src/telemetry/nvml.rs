@@ -139,3 +139,84 @@ pub fn gpu_environment() -> GpuEnvironment {
         cuda_driver_version: cuda,
     }
 }
+
+/// The NVML index of the physical GPU that CUDA calls `ordinal`. CUDA numbers only the devices
+/// `CUDA_VISIBLE_DEVICES` lets through (`visible_devices`, its value), so `Cuda(0)` may be NVML's
+/// GPU 3. The device's UUID from the CUDA driver decides when known; otherwise the list entry at
+/// `ordinal` (an index, or a `GPU-` UUID or its prefix) does, and without the variable the
+/// ordinal itself. `None` when no listed GPU matches (e.g. a MIG instance).
+pub fn nvml_index_for_cuda(
+    ordinal: usize,
+    cuda_uuid: Option<&str>,
+    visible_devices: Option<&str>,
+    gpus: &[GpuInfo],
+) -> Option<u32> {
+    let with_uuid = |wanted: &str, prefix: bool| {
+        let mut matching = gpus.iter().filter(|gpu| {
+            gpu.uuid.as_deref().is_some_and(|uuid| {
+                let (uuid, wanted) = (uuid.to_ascii_lowercase(), wanted.to_ascii_lowercase());
+                if prefix { uuid.starts_with(&wanted) } else { uuid == wanted }
+            })
+        });
+        // A prefix must name one GPU, as it must for CUDA.
+        match (matching.next(), matching.next()) {
+            (Some(gpu), None) => Some(gpu.index),
+            _ => None,
+        }
+    };
+    if let Some(uuid) = cuda_uuid {
+        return with_uuid(uuid, false);
+    }
+    let Some(list) = visible_devices else {
+        return gpus.iter().find(|gpu| gpu.index as usize == ordinal).map(|gpu| gpu.index);
+    };
+    let entry = list.split(',').map(str::trim).nth(ordinal)?;
+    if let Ok(index) = entry.parse::<u32>() {
+        gpus.iter().find(|gpu| gpu.index == index).map(|gpu| gpu.index)
+    } else if entry.starts_with("GPU-") {
+        with_uuid(entry, true)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpus() -> Vec<GpuInfo> {
+        [
+            "GPU-aaaa1111-0000-0000-0000-000000000000",
+            "GPU-bbbb2222-0000-0000-0000-000000000000",
+            "GPU-bbbb3333-0000-0000-0000-000000000000",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(index, uuid)| GpuInfo {
+            index: index as u32,
+            name: "NVIDIA H100".into(),
+            uuid: Some((*uuid).into()),
+            ..GpuInfo::default()
+        })
+        .collect()
+    }
+
+    #[test]
+    fn the_cuda_uuid_names_the_nvml_gpu_whatever_the_ordinal() {
+        let uuid = Some("GPU-BBBB3333-0000-0000-0000-000000000000");
+        assert_eq!(nvml_index_for_cuda(0, uuid, Some("2"), &gpus()), Some(2));
+        assert_eq!(nvml_index_for_cuda(0, Some("GPU-cccc0000-0000-0000-0000-000000000000"), None, &gpus()), None);
+    }
+
+    #[test]
+    fn cuda_visible_devices_renumbers_the_gpus() {
+        assert_eq!(nvml_index_for_cuda(1, None, None, &gpus()), Some(1), "no variable: the ordinal is the index");
+        assert_eq!(nvml_index_for_cuda(0, None, Some("2,0"), &gpus()), Some(2));
+        assert_eq!(nvml_index_for_cuda(1, None, Some("2, 0"), &gpus()), Some(0));
+        assert_eq!(nvml_index_for_cuda(2, None, Some("2,0"), &gpus()), None, "only two are visible");
+        assert_eq!(nvml_index_for_cuda(0, None, Some(""), &gpus()), None, "none is visible");
+        assert_eq!(nvml_index_for_cuda(0, None, Some("GPU-aaaa"), &gpus()), Some(0), "a unique UUID prefix");
+        assert_eq!(nvml_index_for_cuda(0, None, Some("GPU-bbbb"), &gpus()), None, "an ambiguous prefix");
+        assert_eq!(nvml_index_for_cuda(0, None, Some("MIG-1234"), &gpus()), None);
+    }
+}

@@ -1,11 +1,10 @@
 //! The suite editor: name and description, the workloads and phases as lists (add, copy,
 //! remove, reorder), and a form for the selected workload, phase or the settings.
 
-use crate::app::{Selection, SuiteDocument, UiCommand, catalog_entry};
+use crate::app::{DeviceChoice, Selection, SuiteDocument, UiCommand, catalog_entry};
 use crate::models;
 use crate::suite::{
-    BatchSweep, DTypeSpec, DeviceSpec, GenerationSpec, LearningRate, Mode, ModelSpec, OptimizerSpec, Quantization,
-    TrainingSpec,
+    BatchSweep, DTypeSpec, GenerationSpec, LearningRate, Mode, ModelSpec, OptimizerSpec, Quantization, TrainingSpec,
 };
 use crate::suite::{MAX_DIMENSION, MAX_LAYERS};
 
@@ -17,6 +16,7 @@ pub fn editor_ui(
     document: &mut SuiteDocument,
     selection: Selection,
     running: bool,
+    devices: &[DeviceChoice],
     commands: &mut Vec<UiCommand>,
 ) {
     ui.heading("Suite");
@@ -109,7 +109,9 @@ pub fn editor_ui(
         Selection::Workload(index) if index < document.suite.workloads.len() => {
             workload_form_ui(ui, document, index, commands)
         }
-        Selection::Phase(index) if index < document.suite.phases.len() => phase_form_ui(ui, document, index, commands),
+        Selection::Phase(index) if index < document.suite.phases.len() => {
+            phase_form_ui(ui, document, index, devices, commands)
+        }
         _ => false,
     };
     if changed {
@@ -572,7 +574,13 @@ fn model_fields_ui(
     changed
 }
 
-fn phase_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument, index: usize, commands: &mut Vec<UiCommand>) -> bool {
+fn phase_form_ui(
+    ui: &mut egui::Ui,
+    document: &mut SuiteDocument,
+    index: usize,
+    devices: &[DeviceChoice],
+    commands: &mut Vec<UiCommand>,
+) -> bool {
     let is_baseline = document.suite.phases[index].name == document.suite.baseline;
     let fields = &mut document.fields;
     let phase = &mut document.suite.phases[index];
@@ -621,17 +629,19 @@ fn phase_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument, index: usize, 
         egui::ComboBox::from_id_salt(("device", index))
             .selected_text(phase.device.to_string())
             .show_ui(ui, |ui| {
-                changed |= ui.selectable_value(&mut phase.device, DeviceSpec::Cpu, "cpu").changed();
-                for ordinal in 0..4 {
-                    let device = DeviceSpec::Cuda(ordinal);
-                    let cuda = cfg!(feature = "cuda");
+                for choice in devices {
                     let response = ui
-                        .add_enabled(cuda, egui::Button::selectable(phase.device == device, device.to_string()))
-                        .on_disabled_hover_text(
-                            "this phasebench was built without CUDA (cargo build --release --features cuda)",
-                        );
+                        .add_enabled(
+                            choice.problem.is_none() || cfg!(feature = "cuda"),
+                            egui::Button::selectable(phase.device == choice.device, &choice.label),
+                        )
+                        .on_disabled_hover_text(choice.problem.as_deref().unwrap_or_default());
+                    let response = match &choice.problem {
+                        Some(problem) if cfg!(feature = "cuda") => response.on_hover_text(problem),
+                        _ => response,
+                    };
                     if response.clicked() {
-                        phase.device = device;
+                        phase.device = choice.device;
                         changed = true;
                     }
                 }
@@ -639,11 +649,12 @@ fn phase_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument, index: usize, 
             .response
             .labelled_by(label.id);
     });
-    if !cfg!(feature = "cuda") && phase.device != DeviceSpec::Cpu {
-        ui.colored_label(
-            ERROR_COLOR,
-            "CUDA is not compiled into this build: this phase's runs will fail with that reason",
-        );
+    let problem = match devices.iter().find(|choice| choice.device == phase.device) {
+        Some(choice) => choice.problem.clone(),
+        None => Some(format!("{} is not on this machine: this phase's runs will fail here", phase.device)),
+    };
+    if let Some(problem) = problem {
+        ui.colored_label(ERROR_COLOR, format!("{}: {problem}", phase.device));
     }
 
     let mut override_batch = phase.batch_size.is_some();

@@ -48,7 +48,9 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut PhasebenchApp, commands: &mut Vec<UiC
     egui::Panel::left("editor").resizable(true).default_size(380.0).min_size(300.0).show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             let running = app.is_running();
-            editor_ui(ui, &mut app.document, app.selection, running, commands);
+            let gpus = app.environment.as_ref().map_or(&[][..], |environment| &environment.gpu.gpus[..]);
+            let devices = crate::app::device_choices(app.cuda.as_ref(), gpus);
+            editor_ui(ui, &mut app.document, app.selection, running, &devices, commands);
         });
     });
     egui::CentralPanel::default().show(ui, |ui| match app.view {
@@ -295,21 +297,36 @@ fn about_ui(ui: &mut egui::Ui, app: &PhasebenchApp) {
         ui.label(if cfg!(debug_assertions) { "debug (timings not representative)" } else { "release" });
         ui.end_row();
         ui.label("CUDA");
-        ui.label(if cfg!(feature = "cuda") { "compiled in" } else { "not compiled in (--features cuda)" });
+        ui.label(app.cuda.as_ref().map_or_else(
+            || {
+                if cfg!(feature = "cuda") {
+                    "compiled in".to_owned()
+                } else {
+                    "not compiled in (--features cuda)".to_owned()
+                }
+            },
+            ToString::to_string,
+        ));
         ui.end_row();
         if let Some(environment) = &app.environment {
             ui.label("CPU");
             ui.label(format!("{} ({} threads for compute)", environment.cpu_model, environment.compute_threads));
             ui.end_row();
-            ui.label("GPU");
-            ui.label(match (&environment.gpu.gpus.first(), &environment.gpu.unavailable_reason) {
-                (Some(gpu), _) => {
-                    format!("{} (driver {})", gpu.name, environment.gpu.driver_version.as_deref().unwrap_or("?"))
+            let gpu = &environment.gpu;
+            match (gpu.gpus.is_empty(), &gpu.unavailable_reason) {
+                (false, _) => {
+                    for info in &gpu.gpus {
+                        ui.label(format!("GPU {}", info.index));
+                        ui.label(format!("{} (driver {})", info.name, gpu.driver_version.as_deref().unwrap_or("?")));
+                        ui.end_row();
+                    }
                 }
-                (None, Some(reason)) => format!("none usable: {reason}"),
-                (None, None) => "none".into(),
-            });
-            ui.end_row();
+                (true, reason) => {
+                    ui.label("GPU");
+                    ui.label(reason.as_ref().map_or("none".to_owned(), |reason| format!("none usable: {reason}")));
+                    ui.end_row();
+                }
+            }
         }
     });
 }

@@ -167,6 +167,7 @@ pub fn result_with_telemetry() -> Result<phasebench::results::SuiteResult, Box<d
     }
     let gpu_run = &mut result.runs[3];
     gpu_run.device = phasebench::suite::DeviceSpec::Cuda(0);
+    gpu_run.gpu_index = Some(0);
     gpu_run.telemetry = Some(RunTelemetry {
         samples: (0..20)
             .map(|i| TelemetrySample {

@@ -404,3 +404,49 @@ fn cold_cache_runs_flush_a_buffer_larger_than_the_caches_before_each_step() -> T
     assert!(growth[1] < 64 << 20, "the run without flushing grew by {} bytes", growth[1]);
     Ok(())
 }
+
+/// A batch sweep whose batch runs out of GPU memory (the CUDA driver's error, injected) stops
+/// there with that reason, skips the larger batches, keeps the largest batch that fit, and the
+/// next run (the other phase's sweep) still succeeds.
+#[test]
+fn a_sweep_batch_out_of_gpu_memory_ends_that_sweep_and_the_next_run_succeeds() -> TestResult {
+    use phasebench::results::SweepStop;
+    use phasebench::runner::{FaultKind, InjectedFault};
+    let suite = phasebench::parse_checked_suite(
+        r#"Suite(
+            version: 1,
+            name: "oom-sweep",
+            settings: Settings(warmup_steps: 1, min_steps: 3, max_steps: 3, min_secs: 0.0, max_secs: 5.0, seed: 3),
+            workloads: [Workload(name: "mlp", model: Mlp(input: 8, hidden: 16, layers: 1, output: 4),
+                                 batch_sweep: Sweep(from: 1, to: 16))],
+            phases: [Phase(name: "a", dtype: F32), Phase(name: "b", dtype: F32)],
+            baseline: "a",
+        )"#,
+        "oom-sweep.ron",
+    )?;
+    let plan = runner::expand(&suite);
+    let oom_run = plan.iter().find(|run| run.phase == "a" && run.batch_size == 4).ok_or("no batch 4")?.index;
+    let out = tempfile::tempdir()?;
+    let faults = vec![InjectedFault { run_index: oom_run, at_step: 1, kind: FaultKind::DeviceOutOfMemory }];
+    let options = RunOptions::new(out.path(), "oom").with_faults(faults);
+    let result = runner::drive(runner::start(suite, options, Arc::new(|| {}))?, |_| {})?;
+    let run_of = |phase: &str, batch: usize| {
+        result.runs.iter().find(|run| run.phase == phase && run.batch_size == batch).ok_or("run missing")
+    };
+    let oom = run_of("a", 4)?;
+    let RunStatus::Failed { reason } = &oom.status else { panic!("{:?}", oom.status) };
+    assert!(reason.contains("CUDA_ERROR_OUT_OF_MEMORY"), "{reason}");
+    for batch in [8, 16] {
+        assert!(matches!(run_of("a", batch)?.status, RunStatus::Skipped { .. }), "batch {batch} is not tried");
+    }
+    let sweep = result.sweeps.iter().find(|sweep| sweep.phase == "a").ok_or("no sweep")?;
+    assert_eq!(sweep.stop, SweepStop::OutOfDeviceMemory { batch_size: 4 });
+    assert_eq!(sweep.largest_working_batch, Some(2));
+    assert!(sweep.found_memory_limit_at(oom), "the limit the sweep looks for");
+    assert!(!sweep.found_memory_limit_at(run_of("a", 2)?));
+    // The run after the failure, and the whole other sweep, ran normally.
+    let other = result.sweeps.iter().find(|sweep| sweep.phase == "b").ok_or("no sweep b")?;
+    assert_eq!((other.stop.clone(), other.largest_working_batch), (SweepStop::Completed, Some(16)));
+    assert_eq!(result.runs.iter().filter(|run| run.failed()).count(), 1);
+    Ok(())
+}
