@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use phasebench::results::{RunResult, RunStatus, SuiteResult, SuiteStatus};
-pub use phasebench::units::format_secs;
+pub use phasebench::units::{format_bytes, format_secs};
 use phasebench::{models, runner, suite, telemetry};
 
 /// Longest cell shown; longer text is cut with `…` (full text stays in the result file).
@@ -166,6 +166,22 @@ fn median_of(values: &[f64]) -> Option<f64> {
 /// weight bytes of a quantized phase.
 fn run_details(run: &RunResult) -> Option<String> {
     let mut parts = Vec::new();
+    // Setup matters when the run was on a GPU (the copy) or the build was slow.
+    if let Some(setup) = phasebench::report::setup_text(run)
+        && (run.transfer_secs.is_some() || run.load_secs.is_some_and(|secs| secs >= 1.0))
+    {
+        parts.push(setup);
+    }
+    if let Some(memory) = run.device_memory {
+        let used = |bytes: Option<u64>| bytes.map_or("?".to_owned(), |b| format_bytes(b as f64));
+        parts.push(format!(
+            "GPU memory in use {} before, {} loaded, {} after (of {})",
+            used(Some(memory.before_bytes)),
+            used(memory.loaded_bytes),
+            used(memory.after_bytes),
+            format_bytes(memory.total_bytes as f64)
+        ));
+    }
     if let Some(training) = &run.training {
         let medians = [&training.forward_secs, &training.backward_secs, &training.optimizer_secs].map(|v| median_of(v));
         if let [Some(forward), Some(backward), Some(optimizer)] = medians {

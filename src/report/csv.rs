@@ -6,7 +6,7 @@ use crate::results::SuiteResult;
 use super::{ReportError, accuracy_pass, status_reason, status_text};
 
 /// The header row, in order.
-pub const COLUMNS: [&str; 30] = [
+pub const COLUMNS: [&str; 36] = [
     "workload",
     "phase",
     "batch_size",
@@ -37,6 +37,12 @@ pub const COLUMNS: [&str; 30] = [
     "accuracy_pass",
     "peak_rss_bytes",
     "energy_per_step_joules",
+    "gpu_memory_bytes",
+    "gpu_memory_source",
+    "load_secs",
+    "transfer_secs",
+    "transfer_bytes",
+    "gpu_index",
 ];
 
 fn number(value: Option<f64>) -> String {
@@ -50,7 +56,8 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
     for run in &result.runs {
         let summary = run.summary.as_ref();
         let speedup = run.speedup.as_ref();
-        let record: [String; 30] = [
+        let gpu_memory = run.gpu_memory_bytes();
+        let record: [String; 36] = [
             run.workload.clone(),
             run.phase.clone(),
             run.batch_size.to_string(),
@@ -81,6 +88,12 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             accuracy_pass(run).map_or_else(String::new, |pass| pass.to_string()),
             run.peak_rss_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
             number(run.energy_per_step_joules()),
+            gpu_memory.map_or_else(String::new, |(bytes, _)| bytes.to_string()),
+            gpu_memory.map_or("", |(_, nvml_peak)| if nvml_peak { "nvml_peak" } else { "driver_at_load" }).to_owned(),
+            number(run.load_secs),
+            number(run.transfer_secs),
+            run.transfer_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
+            run.gpu_index.map_or_else(String::new, |index| index.to_string()),
         ];
         writer.write_record(&record)?;
     }

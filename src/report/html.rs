@@ -67,6 +67,8 @@ struct RowView {
     max_abs_error: String,
     cosine: String,
     peak_rss: String,
+    gpu_memory: String,
+    setup: String,
     energy: String,
     warnings: Vec<String>,
 }
@@ -188,6 +190,8 @@ fn row_view(run: &RunResult) -> RowView {
         cosine: cells.cosine,
         peak_rss: cells.peak_rss,
         energy: cells.energy,
+        gpu_memory: cells.gpu_memory,
+        setup: cells.setup,
         warnings: run.warnings.iter().map(ToString::to_string).collect(),
     }
 }

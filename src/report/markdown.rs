@@ -70,8 +70,8 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> St
             workload.model.kind_name(),
             workload.mode.name().to_lowercase()
         );
-        md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [95 % CI] | Verdict | Accuracy | Peak RSS | Energy/step |\n");
-        md.push_str("|---|---:|---|---:|---:|---:|---|---|---|---:|---:|\n");
+        md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [95 % CI] | Verdict | Accuracy | Peak RSS | GPU memory | Energy/step | Setup |\n");
+        md.push_str("|---|---:|---|---:|---:|---:|---|---|---|---:|---:|---:|---|\n");
         for run in runs {
             let _ = writeln!(md, "{}", row(run));
         }
@@ -212,7 +212,7 @@ fn row(run: &RunResult) -> String {
         None => "—".to_owned(),
     };
     format!(
-        "| {phase} | {} | {} | {} | {} | {} | {} | {} | {accuracy} | {} | {} |",
+        "| {phase} | {} | {} | {} | {} | {} | {} | {} | {accuracy} | {} | {} | {} | {} |",
         run.batch_size,
         cells.p50,
         cells.p90,
@@ -221,7 +221,9 @@ fn row(run: &RunResult) -> String {
         cells.speedup,
         cells.verdict,
         cells.peak_rss,
-        cells.energy
+        cells.gpu_memory,
+        cells.energy,
+        cells.setup
     )
 }
 

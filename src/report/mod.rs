@@ -98,6 +98,10 @@ pub struct RunCells {
     pub peak_rss: String,
     /// GPU energy per measured step.
     pub energy: String,
+    /// GPU memory the run took (see [`RunResult::gpu_memory_bytes`]).
+    pub gpu_memory: String,
+    /// Model build time, and the host→device copy when there was one.
+    pub setup: String,
 }
 
 impl RunCells {
@@ -134,6 +138,26 @@ impl RunCells {
             cosine: run.accuracy.as_ref().and_then(|a| a.cosine_similarity).map_or_else(dash, |c| format!("{c:.6}")),
             peak_rss: run.peak_rss_bytes.map_or_else(dash, |bytes| format_bytes(bytes as f64)),
             energy: run.energy_per_step_joules().map_or_else(dash, |joules| format!("{joules:.3} J")),
+            gpu_memory: run.gpu_memory_bytes().map_or_else(dash, |(bytes, nvml_peak)| {
+                let text = format_bytes(bytes as f64);
+                if nvml_peak { text } else { format!("{text} at load") }
+            }),
+            setup: setup_text(run).unwrap_or_else(dash),
         }
     }
+}
+
+/// How long a run took before its first step: the model build, and the host→device copy of the
+/// weights and inputs (with its rate) when the run was on a GPU.
+pub fn setup_text(run: &RunResult) -> Option<String> {
+    let build = format!("build {}", format_secs(run.load_secs?));
+    Some(match (run.transfer_secs, run.transfer_bytes) {
+        (Some(secs), Some(bytes)) => format!(
+            "{build}, copy {} in {} ({}/s)",
+            format_bytes(bytes as f64),
+            format_secs(secs),
+            format_bytes(bytes as f64 / secs.max(1e-9))
+        ),
+        _ => build,
+    })
 }

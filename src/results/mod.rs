@@ -331,6 +331,17 @@ impl RunResult {
         self.telemetry.as_ref()?.gpus.iter().find(|gpu| gpu.index == index)
     }
 
+    /// GPU memory the run took: NVML's peak for this process on the run's GPU, or else (NVML
+    /// cannot see processes, e.g. in some containers) what the CUDA driver showed in use once the
+    /// model was built, beyond the level before the run. The flag says which (`true`: NVML peak).
+    pub fn gpu_memory_bytes(&self) -> Option<(u64, bool)> {
+        if let Some(peak) = self.used_gpu().and_then(|gpu| gpu.peak_process_memory_bytes) {
+            return Some((peak, true));
+        }
+        let memory = self.device_memory?;
+        Some((memory.loaded_bytes?.saturating_sub(memory.before_bytes), false))
+    }
+
     /// Energy per measured step of the GPU the run used, when NVML measured it.
     pub fn energy_per_step_joules(&self) -> Option<f64> {
         self.used_gpu()?.energy_per_step_joules
@@ -339,5 +350,24 @@ impl RunResult {
     /// Whether the run failed.
     pub fn failed(&self) -> bool {
         matches!(self.status, RunStatus::Failed { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_not_given_back_is_told_beyond_a_tolerance_only() {
+        let memory = |after| DeviceMemory {
+            total_bytes: 80 << 30,
+            before_bytes: 1 << 30,
+            loaded_bytes: Some(5 << 30),
+            after_bytes: Some(after),
+        };
+        assert_eq!(memory(1 << 30).not_returned_bytes(), None, "back to the level before");
+        assert_eq!(memory((1 << 30) + (32 << 20)).not_returned_bytes(), None, "within the tolerance");
+        assert_eq!(memory(3 << 30).not_returned_bytes(), Some(2 << 30));
+        assert_eq!(DeviceMemory { after_bytes: None, ..memory(0) }.not_returned_bytes(), None, "not read");
     }
 }

@@ -10,12 +10,12 @@ use crate::app::{BoxStats, DiffOutcome, DiffSide, DiffState, PhasebenchApp, Side
 use crate::compare::{self, Speedup};
 use crate::results::{RunResult, RunStatus};
 use crate::suite::Suite;
-use crate::units::{format_bytes, format_secs};
+use crate::units::format_secs;
 
 use super::widgets::{ERROR_COLOR, box_element, category_formatter, metric_hint, phase_color, verdict_color};
 
 /// Columns of the compare table, in order.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 18] = [
     "Phase",
     "Batch",
     "Status",
@@ -29,7 +29,9 @@ pub const COLUMNS: [&str; 16] = [
     "Cosine",
     "Accuracy",
     "Peak RSS",
+    "GPU memory",
     "Energy/step",
+    "Setup",
     "Warnings",
     "Diff",
 ];
@@ -282,9 +284,13 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
             ui.label("");
         }
     }
-    ui.label(run.peak_rss_bytes.map_or_else(|| "—".into(), |bytes| format_bytes(bytes as f64)));
-    let energy = run.energy_per_step_joules();
-    ui.label(energy.map_or_else(|| "—".into(), |joules| format!("{joules:.3} J")));
+    let cells = crate::report::RunCells::of(run);
+    ui.label(cells.peak_rss);
+    ui.label(cells.gpu_memory).on_hover_text(
+        "GPU memory of this process: NVML's peak, or (\"at load\") the CUDA driver's view once the model was built",
+    );
+    ui.label(cells.energy);
+    ui.label(cells.setup).on_hover_text("model build, and the host→device copy of weights and inputs (GPU runs)");
     if run.warnings.is_empty() {
         ui.label("");
     } else {

@@ -176,9 +176,16 @@ pub fn result_with_telemetry() -> Result<phasebench::results::SuiteResult, Box<d
                 gpus: vec![GpuSample { index: 0, utilization_gpu_percent: Some(30.0), ..Default::default() }],
             })
             .collect(),
-        gpus: vec![GpuAggregate { index: 0, mean_utilization_percent: Some(30.0), ..Default::default() }],
+        gpus: vec![GpuAggregate {
+            index: 0,
+            mean_utilization_percent: Some(30.0),
+            peak_process_memory_bytes: Some(3 << 30),
+            ..Default::default()
+        }],
         ..Default::default()
     });
+    gpu_run.transfer_secs = Some(0.05);
+    gpu_run.transfer_bytes = Some(1 << 30);
     gpu_run.generation = Some(phasebench::results::GenerationRecord {
         steps_per_generation: 4,
         generation_secs: vec![0.4, 0.41, 0.39, 0.42],
@@ -208,6 +215,8 @@ fn the_html_report_has_every_chart_escapes_names_and_embeds_the_result() -> Test
     );
     assert!(!html.contains("http://") && !html.contains("https://"), "no URL to load");
     assert!(html.contains("Try a larger batch than 1 for `matmul` in `bf16`"), "the GPU-utilization rule fired");
+    assert!(html.contains("<td>3.0 GiB</td>"), "the GPU run's peak GPU memory (NVML, this process)");
+    assert!(html.contains("build 10.00 ms, copy 1.0 GiB in 50.00 ms (20.0 GiB"), "load and transfer, apart");
 
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("report.html");
