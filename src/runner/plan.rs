@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::models::{self, Architecture};
-use crate::suite::Suite;
+use crate::suite::{DeviceSpec, Suite};
 
 /// One run of the plan: a workload in a phase at a batch size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,10 +108,18 @@ pub fn check_memory(suite: &Suite, available_bytes: u64) -> Vec<MemoryProblem> {
 }
 
 /// Host memory a run adds before its first step: the model's weights and its input batch, in the
-/// phase's dtype next to the f32 master (counted generously; activations are not included).
+/// phase's dtype next to the f32 master (counted generously; activations are not included), and
+/// on the CPU the cache-flush buffer and its source when the suite flushes between steps.
 pub fn run_memory_estimate_bytes(suite: &Suite, run: &PlannedRun) -> f64 {
     let arch = models::architecture(&suite.workloads[run.workload_index].model);
-    models::memory_estimate_bytes(arch, run.batch_size, suite.phases[run.phase_index].dtype.size_bytes())
+    let phase = &suite.phases[run.phase_index];
+    let model = models::memory_estimate_bytes(arch, run.batch_size, phase.dtype.size_bytes());
+    let flush = if suite.settings.flush_cache_between_steps && phase.device == DeviceSpec::Cpu {
+        2.0 * super::execute::CACHE_FLUSH_BYTES as f64
+    } else {
+        0.0
+    };
+    model + flush
 }
 
 /// Bytes in binary units, e.g. `1.5 GiB`.
@@ -139,7 +147,7 @@ fn format_count(count: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::{DTypeSpec, DeviceSpec, MatMulSpec, ModelSpec, Phase, Settings, Workload};
+    use crate::suite::{DTypeSpec, MatMulSpec, ModelSpec, Phase, Settings, Workload};
 
     fn suite(batch_override: Option<usize>) -> Suite {
         let phase = |name: &str, batch_size| Phase {
@@ -178,6 +186,17 @@ mod tests {
     fn a_batch_override_runs_once_after_the_workload_batches() {
         let labels: Vec<String> = expand(&suite(Some(64))).iter().map(PlannedRun::label).collect();
         assert_eq!(labels, ["w/base@1", "w/fast@1", "w/base@4", "w/fast@4", "w/big@64"]);
+    }
+
+    #[test]
+    fn the_cache_flush_buffers_count_in_a_cpu_runs_memory_estimate() {
+        let mut flushed = suite(None);
+        let plain = run_memory_estimate_bytes(&flushed, &expand(&flushed)[0]);
+        flushed.settings.flush_cache_between_steps = true;
+        let with_flush = run_memory_estimate_bytes(&flushed, &expand(&flushed)[0]);
+        assert_eq!(with_flush - plain, 256.0 * 1024.0 * 1024.0, "buffer and source, 128 MiB each");
+        flushed.phases[1].device = DeviceSpec::Cuda(0);
+        assert_eq!(run_memory_estimate_bytes(&flushed, &expand(&flushed)[0]), plain, "a GPU's buffer is on the GPU");
     }
 
     #[test]
