@@ -49,4 +49,6 @@ cat "$work/mixed.txt"
 result=$(ls "$work"/mixed/*/result.json)
 grep -q 'no CUDA driver found' "$result" || { echo "the CUDA run's failure does not say why" >&2; exit 1; }
 [[ $(grep -c '"Completed"' "$result") -ge 1 ]] || { echo "the CPU run did not complete" >&2; exit 1; }
+# The shipped GPU suites are valid for the CUDA build too.
+"$cuda" validate suites/gpu.ron suites/cpu-vs-cuda.ron
 echo "CUDA build without a GPU: starts, says why CUDA is unusable, CPU runs as normal, CUDA phases fail cleanly"
