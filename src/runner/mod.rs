@@ -576,6 +576,13 @@ fn derive(
             Ok(summary) => {
                 run.throughput_items_per_sec = Some(run.batch_size as f64 / summary.median);
                 run.summary = Some(summary);
+                if let Some(drift) = stats::warmup_drift(&run.step_secs) {
+                    run.warnings.push(telemetry::ValidityWarning::WarmupTooShort {
+                        head_steps: drift.head_steps,
+                        slower_percent: drift.slower_fraction * 100.0,
+                        warmup_steps: suite.settings.warmup_steps,
+                    });
+                }
             }
             Err(error) => run.notes.push(format!("no statistics: {error}")),
         }

@@ -271,6 +271,30 @@ pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Result<RankTest, StatsError> {
     Ok(RankTest { u, p_value: erfc(z / std::f64::consts::SQRT_2).min(1.0) })
 }
 
+/// The first measured steps running slower than the rest: warm-up did not reach the steady state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WarmupDrift {
+    /// How many of the first measured steps were compared with the rest.
+    pub head_steps: usize,
+    /// How much slower their median was than the rest's, as a fraction (0.3 = 30 %).
+    pub slower_fraction: f64,
+    /// Two-sided Mann-Whitney p-value of head against rest.
+    pub p_value: f64,
+}
+
+/// Whether the first tenth (at least 5) of `steps` is slower than the rest by more than 10 % of
+/// the median and beyond chance (Mann-Whitney p < 0.01); needs 20 steps or more.
+pub fn warmup_drift(steps: &[f64]) -> Option<WarmupDrift> {
+    if steps.len() < 20 {
+        return None;
+    }
+    let head_steps = (steps.len() / 10).max(5);
+    let (head, rest) = steps.split_at(head_steps);
+    let slower_fraction = median(head).ok()? / median(rest).ok()? - 1.0;
+    let p_value = mann_whitney_u(head, rest).ok()?.p_value;
+    (slower_fraction > 0.10 && p_value < 0.01).then_some(WarmupDrift { head_steps, slower_fraction, p_value })
+}
+
 /// Complementary error function, fractional error below 1.2e-7 (Numerical Recipes, 2nd ed., §6.2).
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
@@ -290,6 +314,23 @@ fn erfc(x: f64) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn slow_first_steps_are_told_apart_from_noise() {
+        // 40 steps of about 10 ms with ±2 % jitter; the first 6 at 15 ms: kernels still loading.
+        let jitter = |i: usize| 1.0 + 0.02 * ((i * 7919 % 13) as f64 / 6.0 - 1.0);
+        let steady: Vec<f64> = (0..40).map(|i| 0.010 * jitter(i)).collect();
+        assert_eq!(warmup_drift(&steady), None, "steady steps");
+        let mut cold = steady.clone();
+        cold.iter_mut().take(6).for_each(|step| *step *= 1.5);
+        let drift = warmup_drift(&cold);
+        assert_eq!(drift.map(|d| d.head_steps), Some(5), "the slow start is found");
+        assert!(drift.is_some_and(|d| (d.slower_fraction - 0.5).abs() < 0.05 && d.p_value < 0.01), "{drift:?}");
+        let mut one_outlier = steady.clone();
+        one_outlier[0] *= 3.0;
+        assert_eq!(warmup_drift(&one_outlier), None, "one slow step is not a trend");
+        assert_eq!(warmup_drift(&cold[..19]), None, "too few steps to tell");
+    }
 
     #[test]
     fn quantiles_interpolate_like_numpy() {

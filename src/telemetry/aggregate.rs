@@ -116,6 +116,15 @@ pub enum ValidityWarning {
         /// Most processes seen at once.
         count: usize,
     },
+    /// The first measured steps were slower than the rest: warm-up was too short.
+    WarmupTooShort {
+        /// How many first measured steps were compared.
+        head_steps: usize,
+        /// How much slower their median was, in percent.
+        slower_percent: f64,
+        /// The suite's warm-up steps.
+        warmup_steps: usize,
+    },
     /// A CUDA run left more device memory in use after it ended than before it started.
     DeviceMemoryNotReturned {
         /// The CUDA ordinal of the run's device.
@@ -151,6 +160,10 @@ impl std::fmt::Display for ValidityWarning {
             Self::OtherProcesses { gpu, count } => write!(
                 f,
                 "{count} other process(es) used GPU {gpu} during the run: timings include their contention; run on an idle GPU"
+            ),
+            Self::WarmupTooShort { head_steps, slower_percent, warmup_steps } => write!(
+                f,
+                "the first {head_steps} measured steps were {slower_percent:.0} % slower than the rest: {warmup_steps} warm-up step(s) did not reach the steady state (kernel loading, caches, clocks); raise warmup_steps"
             ),
             Self::DeviceMemoryNotReturned { ordinal, extra_bytes } => write!(
                 f,
