@@ -169,7 +169,7 @@ pub fn memory_in_use(device: &Device) -> Option<(u64, u64)> {
     {
         let cuda = device.as_cuda_device().ok()?;
         let (free, total) = cuda.cuda_stream().context().mem_get_info().ok()?;
-        Some(((total.saturating_sub(free)) as u64, total as u64))
+        Some((total.saturating_sub(free) as u64, total as u64))
     }
     #[cfg(not(feature = "cuda"))]
     {
