@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use phasebench::models;
 use phasebench::report::BaselineComparison;
-use phasebench::results::{self, RunResult, SuiteResult, SuiteStatus};
+use phasebench::results::{self, SuiteResult, SuiteStatus};
 use phasebench::runner::{self, RunEvent, RunOptions};
 use phasebench::suite::{self, Suite};
 
@@ -481,19 +481,11 @@ fn run(
 fn exit_code(result: &SuiteResult, save_failed: bool) -> u8 {
     if result.status == SuiteStatus::Cancelled {
         EXIT_CANCELLED
-    } else if save_failed
-        || result.runs.iter().any(|run| run.failed() && !ended_a_sweep_at_its_memory_limit(result, run))
-    {
+    } else if save_failed || result.has_unexpected_failures() {
         EXIT_RUN_FAILED
     } else {
         EXIT_OK
     }
-}
-
-/// Whether a failed run is a batch sweep's out-of-GPU-memory end, which the exit code does not
-/// count as a failure (the sweep found what it looks for; the report still shows the run).
-fn ended_a_sweep_at_its_memory_limit(result: &SuiteResult, run: &RunResult) -> bool {
-    result.sweeps.iter().any(|sweep| sweep.found_memory_limit_at(run))
 }
 
 /// The shard results right under `dir`; unreadable ones are reported and left out.

@@ -72,6 +72,14 @@ pub struct SweepResult {
     pub stop: SweepStop,
 }
 
+impl SuiteResult {
+    /// Whether a run failed other than by ending a batch sweep at its GPU memory limit (the
+    /// sweep found what it looks for there): what makes `run` exit 1.
+    pub fn has_unexpected_failures(&self) -> bool {
+        self.runs.iter().any(|run| run.failed() && !self.sweeps.iter().any(|sweep| sweep.found_memory_limit_at(run)))
+    }
+}
+
 impl SweepResult {
     /// Whether `run` is the batch that ended this sweep by running out of GPU memory after a
     /// smaller batch worked: the limit the sweep was looking for, not a broken run.

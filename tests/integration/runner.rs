@@ -448,5 +448,9 @@ fn a_sweep_batch_out_of_gpu_memory_ends_that_sweep_and_the_next_run_succeeds() -
     let other = result.sweeps.iter().find(|sweep| sweep.phase == "b").ok_or("no sweep b")?;
     assert_eq!((other.stop.clone(), other.largest_working_batch), (SweepStop::Completed, Some(16)));
     assert_eq!(result.runs.iter().filter(|run| run.failed()).count(), 1);
+    assert!(!result.has_unexpected_failures(), "the sweep's memory limit does not fail the suite");
+    let mut broken = result.clone();
+    broken.runs[0].status = RunStatus::Failed { reason: "step 1 failed: shape mismatch".into() };
+    assert!(broken.has_unexpected_failures(), "any other failure does");
     Ok(())
 }
