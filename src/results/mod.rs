@@ -212,8 +212,8 @@ pub struct RunResult {
     pub started_at: String,
     /// Time to convert the weights and build the model on the device, in seconds.
     pub load_secs: Option<f64>,
-    /// Time to copy the f32 weights and the inputs from the host to the device, in seconds (runs
-    /// on a GPU only; apart from `load_secs`).
+    /// Time to copy the weights (in the phase's dtype; f32 before quantization) and the inputs
+    /// from the host to the device, in seconds (runs on a GPU only; apart from `load_secs`).
     #[serde(default)]
     pub transfer_secs: Option<f64>,
     /// Bytes of that host→device copy.

@@ -68,10 +68,11 @@ fn to_f32_values(tensor: &Tensor) -> candle_core::Result<Vec<f32>> {
 /// How long a run took to get ready for its first step.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Preparation {
-    /// Converting the weights to the phase's dtype (and quantization) and building the model on
-    /// the device, in seconds.
+    /// Converting the weights to the phase's dtype, quantizing and building the model, in seconds
+    /// (everything before the first step but the copy to the device).
     pub load_secs: f64,
-    /// The host→device copy of the f32 weights and the inputs, when the device is not the CPU.
+    /// The host→device copy of the weights and inputs in the phase's dtype, when the device is
+    /// not the CPU.
     pub transfer: Option<Transfer>,
 }
 
@@ -84,26 +85,52 @@ pub struct Transfer {
     pub bytes: u64,
 }
 
-/// Copies the f32 master weights and the host `inputs` to `device`, timed apart from everything
-/// else; on the CPU nothing is copied and no transfer is reported.
-fn upload(
+/// What [`upload`] put on the device, and what it took.
+struct Uploaded {
+    weights: Weights,
+    inputs: Vec<Tensor>,
+    transfer: Option<Transfer>,
+    /// Seconds converting to the phase's dtype on the host (part of the load).
+    convert_secs: f64,
+}
+
+/// On a GPU: converts the f32 master weights and the host `inputs` to `dtype` on the host (so the
+/// device never holds an f32 copy of a reduced-precision model), then copies them to `device`,
+/// timed apart from everything else. On the CPU nothing is converted or copied here and no
+/// transfer is reported.
+fn upload(device: &Device, dtype: DType, weights: &Weights, inputs: &[Tensor]) -> candle_core::Result<Uploaded> {
+    if device.is_cpu() {
+        return Ok(Uploaded { weights: weights.clone(), inputs: inputs.to_vec(), transfer: None, convert_secs: 0.0 });
+    }
+    convert_and_copy(device, dtype, weights, inputs)
+}
+
+/// [`upload`]'s work for a device that is not the CPU (callable with the CPU in tests).
+fn convert_and_copy(
     device: &Device,
+    dtype: DType,
     weights: &Weights,
     inputs: &[Tensor],
-) -> candle_core::Result<(Weights, Vec<Tensor>, Option<Transfer>)> {
-    if device.is_cpu() {
-        return Ok((weights.clone(), inputs.to_vec(), None));
-    }
-    let bytes = weights.values().chain(inputs).map(|t| (t.elem_count() * t.dtype().size_in_bytes()) as u64).sum();
-    let ((on_device, inputs), secs) = timed(device, || {
+) -> candle_core::Result<Uploaded> {
+    let ((host_weights, host_inputs), convert_secs) = timed(&Device::Cpu, || {
         let weights = weights
+            .iter()
+            .map(|(name, tensor)| Ok((name.clone(), tensor.to_dtype(dtype)?)))
+            .collect::<candle_core::Result<Weights>>()?;
+        let inputs = inputs.iter().map(|t| t.to_dtype(dtype)).collect::<candle_core::Result<Vec<_>>>()?;
+        Ok((weights, inputs))
+    })?;
+    let bytes =
+        host_weights.values().chain(&host_inputs).map(|t| (t.elem_count() * t.dtype().size_in_bytes()) as u64).sum();
+    let ((weights, inputs), secs) = timed(device, || {
+        let weights = host_weights
             .iter()
             .map(|(name, tensor)| Ok((name.clone(), tensor.to_device(device)?)))
             .collect::<candle_core::Result<Weights>>()?;
-        let inputs = inputs.iter().map(|t| t.to_device(device)).collect::<candle_core::Result<Vec<_>>>()?;
+        let inputs = host_inputs.iter().map(|t| t.to_device(device)).collect::<candle_core::Result<Vec<_>>>()?;
         Ok((weights, inputs))
     })?;
-    Ok((on_device, inputs, Some(Transfer { secs, bytes })))
+    Ok(Uploaded { weights, inputs, transfer: Some(Transfer { secs, bytes }), convert_secs })
 }
 
 /// Seconds of `work`, with the device idle at the start and finished at the end.
@@ -131,13 +158,15 @@ impl InferenceStepper {
             models::seeded_host_input(setup.arch, setup.batch_size, setup.seed)?,
             models::seeded_host_input(setup.arch, setup.probe_batch, setup.probe_seed)?,
         ];
-        let (weights, inputs, transfer) = upload(setup.device, setup.weights, &host_inputs)?;
+        let uploaded = upload(setup.device, setup.dtype, setup.weights, &host_inputs)?;
         let options = BuildOptions { quantization: setup.quantization, differentiable: false };
-        let (network, load_secs) =
-            timed(setup.device, || models::build_network(setup.arch, &weights, setup.dtype, setup.device, options))?;
-        let [input, probe_input] = [&inputs[0], &inputs[1]].map(|input| input.to_dtype(setup.dtype));
+        let (network, build_secs) = timed(setup.device, || {
+            models::build_network(setup.arch, &uploaded.weights, setup.dtype, setup.device, options)
+        })?;
+        let [input, probe_input] = [&uploaded.inputs[0], &uploaded.inputs[1]].map(|input| input.to_dtype(setup.dtype));
         let stepper = Self { network, input: input?, probe_input: probe_input?, device: setup.device.clone() };
-        Ok((stepper, Preparation { load_secs, transfer }))
+        let load_secs = uploaded.convert_secs + build_secs;
+        Ok((stepper, Preparation { load_secs, transfer: uploaded.transfer }))
     }
 }
 
@@ -180,11 +209,12 @@ impl TrainingStepper {
         probe_len: usize,
     ) -> candle_core::Result<(Self, Preparation)> {
         let host_input = models::seeded_host_input(setup.arch, setup.batch_size, setup.seed)?;
-        let (weights, inputs, transfer) = upload(setup.device, setup.weights, &[host_input])?;
-        let ((network, vars), load_secs) =
-            timed(setup.device, || models::build_trainable(setup.arch, &weights, setup.dtype, setup.device))?;
+        let uploaded = upload(setup.device, setup.dtype, setup.weights, &[host_input])?;
+        let ((network, vars), build_secs) =
+            timed(setup.device, || models::build_trainable(setup.arch, &uploaded.weights, setup.dtype, setup.device))?;
+        let (load_secs, transfer) = (uploaded.convert_secs + build_secs, uploaded.transfer);
         let optimizer = new_optimizer(vars, training.optimizer)?;
-        let input = inputs[0].to_dtype(setup.dtype)?;
+        let input = uploaded.inputs[0].to_dtype(setup.dtype)?;
         let output_shape = network.forward(&input)?.dims().to_vec();
         let target = models::seeded_tensor(&output_shape, 1.0, models::stream_seed(setup.seed, "target"))?
             .to_device(setup.device)?;
@@ -306,6 +336,20 @@ impl Stepper for GenerationStepper {
 mod tests {
     use super::*;
     use crate::suite::{ConvNetSpec, DiffusionTransformerSpec, LearningRate, MlpSpec, ModelSpec, TransformerSpec};
+
+    #[test]
+    fn the_device_copy_is_of_the_converted_weights_and_inputs() -> candle_core::Result<()> {
+        let spec = crate::suite::MlpSpec { input: 8, hidden: 16, layers: 2, output: 4 };
+        let weights = models::generate_weights(&spec, 1)?;
+        let input = models::seeded_host_input(&spec, 3, 1)?;
+        let f32_bytes: usize = weights.values().chain([&input]).map(|t| t.elem_count() * 4).sum();
+        let uploaded = convert_and_copy(&Device::Cpu, DType::BF16, &weights, std::slice::from_ref(&input))?;
+        assert_eq!(uploaded.transfer.map(|t| t.bytes), Some(f32_bytes as u64 / 2), "bf16: half the bytes");
+        assert!(uploaded.weights.values().chain(&uploaded.inputs).all(|t| t.dtype() == DType::BF16));
+        let on_cpu = upload(&Device::Cpu, DType::BF16, &weights, std::slice::from_ref(&input))?;
+        assert!(on_cpu.transfer.is_none() && on_cpu.inputs[0].dtype() == DType::F32, "the CPU copies nothing");
+        Ok(())
+    }
 
     fn setup<'a>(arch: &'a dyn Architecture, weights: &'a Weights, device: &'a Device) -> StepperSetup<'a> {
         StepperSetup {
