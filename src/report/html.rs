@@ -412,7 +412,7 @@ fn environment_rows(result: &SuiteResult) -> Vec<(String, String)> {
     let gpus = if env.gpu.gpus.is_empty() {
         env.gpu.unavailable_reason.clone().unwrap_or_else(|| "none".to_owned())
     } else {
-        env.gpu.gpus.iter().map(|gpu| gpu.name.clone()).collect::<Vec<_>>().join(", ")
+        env.gpu.gpus.iter().map(|gpu| format!("{}: {}", gpu.index, gpu.name)).collect::<Vec<_>>().join(", ")
     };
     vec![
         ("Host".into(), env.hostname.clone().unwrap_or_else(|| "—".into())),

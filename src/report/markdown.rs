@@ -45,7 +45,12 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> St
         escape(&result.started_at),
         escape(&result.suite.baseline)
     );
-    let gpu = env.gpu.gpus.first().map_or_else(|| "no NVIDIA GPU".to_owned(), |gpu| escape(&gpu.name));
+    let gpu = match env.gpu.gpus.as_slice() {
+        [] => "no NVIDIA GPU".to_owned(),
+        gpus => {
+            gpus.iter().map(|gpu| format!("GPU {} {}", gpu.index, escape(&gpu.name))).collect::<Vec<_>>().join(", ")
+        }
+    };
     let _ = writeln!(
         md,
         "Machine: {} ({} threads for compute), {}, {}; phasebench {}, candle {}, {} build.\n",
