@@ -112,25 +112,23 @@ fn convert_and_copy(
     weights: &Weights,
     inputs: &[Tensor],
 ) -> candle_core::Result<Uploaded> {
-    let ((host_weights, host_inputs), convert_secs) = timed(&Device::Cpu, || {
-        let weights = weights
-            .iter()
-            .map(|(name, tensor)| Ok((name.clone(), tensor.to_dtype(dtype)?)))
-            .collect::<candle_core::Result<Weights>>()?;
-        let inputs = inputs.iter().map(|t| t.to_dtype(dtype)).collect::<candle_core::Result<Vec<_>>>()?;
-        Ok((weights, inputs))
-    })?;
+    let ((host_weights, host_inputs), convert_secs) =
+        timed(&Device::Cpu, || map_tensors(weights, inputs, |tensor| tensor.to_dtype(dtype)))?;
     let bytes =
         host_weights.values().chain(&host_inputs).map(|t| (t.elem_count() * t.dtype().size_in_bytes()) as u64).sum();
-    let ((weights, inputs), secs) = timed(device, || {
-        let weights = host_weights
-            .iter()
-            .map(|(name, tensor)| Ok((name.clone(), tensor.to_device(device)?)))
-            .collect::<candle_core::Result<Weights>>()?;
-        let inputs = host_inputs.iter().map(|t| t.to_device(device)).collect::<candle_core::Result<Vec<_>>>()?;
-        Ok((weights, inputs))
-    })?;
+    let ((weights, inputs), secs) =
+        timed(device, || map_tensors(&host_weights, &host_inputs, |tensor| tensor.to_device(device)))?;
     Ok(Uploaded { weights, inputs, transfer: Some(Transfer { secs, bytes }), convert_secs })
+}
+
+/// `change` applied to every weight (keeping its name) and every input.
+fn map_tensors(
+    weights: &Weights,
+    inputs: &[Tensor],
+    change: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
+) -> candle_core::Result<(Weights, Vec<Tensor>)> {
+    let weights = weights.iter().map(|(name, tensor)| Ok((name.clone(), change(tensor)?)));
+    Ok((weights.collect::<candle_core::Result<_>>()?, inputs.iter().map(&change).collect::<candle_core::Result<_>>()?))
 }
 
 /// Seconds of `work`, with the device idle at the start and finished at the end.
