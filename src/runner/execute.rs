@@ -323,14 +323,15 @@ fn measure_on(
     result.load_secs = Some(preparation.load_secs);
     result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
     result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
+    // The model and its inputs only: read before the cache-flush buffer is allocated.
+    if let Some(memory) = result.device_memory.as_mut() {
+        memory.loaded_bytes = device::memory_in_use(device).map(|(used, _)| used);
+    }
     let mut flusher = if settings.flush_cache_between_steps {
         Some(CacheFlusher::new(device).map_err(candle_error("cannot allocate the cache-flush buffer"))?)
     } else {
         None
     };
-    if let Some(memory) = result.device_memory.as_mut() {
-        memory.loaded_bytes = device::memory_in_use(device).map(|(used, _)| used);
-    }
     if matches!(workload.mode, Mode::Training(_)) {
         result.training = Some(TrainingRecord::default());
     }
