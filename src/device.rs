@@ -181,9 +181,7 @@ pub fn memory_in_use(device: &Device) -> Option<(u64, u64)> {
 /// Whether a failure's text is the GPU running out of memory (the CUDA driver's or cuBLAS's
 /// allocation error), as opposed to any other failure.
 pub fn is_out_of_memory(reason: &str) -> bool {
-    ["CUDA_ERROR_OUT_OF_MEMORY", "CUBLAS_STATUS_ALLOC_FAILED", "out of device memory"]
-        .iter()
-        .any(|marker| reason.contains(marker))
+    ["CUDA_ERROR_OUT_OF_MEMORY", "CUBLAS_STATUS_ALLOC_FAILED"].iter().any(|marker| reason.contains(marker))
 }
 
 /// The candle dtype of a phase's dtype.

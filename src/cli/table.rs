@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use phasebench::results::{RunResult, RunStatus, SuiteResult, SuiteStatus};
 pub use phasebench::units::{format_bytes, format_secs};
-use phasebench::{models, runner, suite, telemetry};
+use phasebench::{models, runner, suite};
 
 /// Longest cell shown; longer text is cut with `…` (full text stays in the result file).
 const MAX_CELL_CHARS: usize = 60;
@@ -271,17 +271,11 @@ pub fn environment_text(env: &phasebench::results::Environment, cuda: &phasebenc
         );
     }
     let _ = writeln!(text, "cuda       {cuda}");
-    let visible_devices = std::env::var("CUDA_VISIBLE_DEVICES").ok();
-    if let Some(list) = &visible_devices {
+    if let Ok(list) = std::env::var("CUDA_VISIBLE_DEVICES") {
         let _ = writeln!(text, "           CUDA_VISIBLE_DEVICES={list}");
     }
     for device in cuda.devices() {
-        let nvml = telemetry::nvml_index_for_cuda(
-            device.ordinal,
-            device.uuid.as_deref(),
-            visible_devices.as_deref(),
-            &gpu.gpus,
-        );
+        let nvml = runner::nvml_gpu_of_cuda_device(device.ordinal, cuda, &gpu.gpus);
         let telemetry = nvml.map_or("no NVML telemetry".to_owned(), |index| format!("telemetry from gpu {index}"));
         let _ = writeln!(text, "  cuda:{:<4} {} ({telemetry})", device.ordinal, device.name);
     }

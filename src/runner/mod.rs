@@ -525,16 +525,24 @@ fn gpu_indices_of_phases(suite: &Suite, gpus: &[telemetry::GpuInfo]) -> Vec<Opti
     } else {
         crate::device::CudaSupport::NotCompiled
     };
+    let gpu_of = |phase: &crate::suite::Phase| match phase.device {
+        DeviceSpec::Cuda(ordinal) => nvml_gpu_of_cuda_device(ordinal, &cuda, gpus),
+        DeviceSpec::Cpu => None,
+    };
+    suite.phases.iter().map(gpu_of).collect()
+}
+
+/// The NVML index of the GPU that CUDA device `ordinal` is in this process: by the device's UUID
+/// from `cuda` when known, else by this process's `CUDA_VISIBLE_DEVICES` (see
+/// [`telemetry::nvml_index_for_cuda`]).
+pub fn nvml_gpu_of_cuda_device(
+    ordinal: usize,
+    cuda: &crate::device::CudaSupport,
+    gpus: &[telemetry::GpuInfo],
+) -> Option<u32> {
+    let uuid = cuda.devices().iter().find(|device| device.ordinal == ordinal).and_then(|d| d.uuid.as_deref());
     let visible_devices = std::env::var("CUDA_VISIBLE_DEVICES").ok();
-    suite
-        .phases
-        .iter()
-        .map(|phase| {
-            let DeviceSpec::Cuda(ordinal) = phase.device else { return None };
-            let uuid = cuda.devices().iter().find(|device| device.ordinal == ordinal).and_then(|d| d.uuid.as_deref());
-            telemetry::nvml_index_for_cuda(ordinal, uuid, visible_devices.as_deref(), gpus)
-        })
-        .collect()
+    telemetry::nvml_index_for_cuda(ordinal, uuid, visible_devices.as_deref(), gpus)
 }
 
 /// Stores a run's telemetry with its aggregates over the measured window, and the warnings of the
