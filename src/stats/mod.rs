@@ -283,16 +283,23 @@ pub struct WarmupDrift {
 }
 
 /// Whether the first tenth (at least 5) of `steps` is slower than the rest by more than 10 % of
-/// the median and beyond chance (Mann-Whitney p < 0.01); needs 20 steps or more.
+/// the median, beyond chance (Mann-Whitney p < 0.01), and the slowest of all the blocks of that
+/// size (a burst of machine noise later in the run is not a warm-up problem); needs 20 steps.
 pub fn warmup_drift(steps: &[f64]) -> Option<WarmupDrift> {
     if steps.len() < 20 {
         return None;
     }
     let head_steps = (steps.len() / 10).max(5);
     let (head, rest) = steps.split_at(head_steps);
-    let slower_fraction = median(head).ok()? / median(rest).ok()? - 1.0;
+    let head_median = median(head).ok()?;
+    let slower_fraction = head_median / median(rest).ok()? - 1.0;
+    let slowest_later_block = rest.chunks_exact(head_steps).filter_map(|block| median(block).ok()).fold(0.0, f64::max);
     let p_value = mann_whitney_u(head, rest).ok()?.p_value;
-    (slower_fraction > 0.10 && p_value < 0.01).then_some(WarmupDrift { head_steps, slower_fraction, p_value })
+    (slower_fraction > 0.10 && p_value < 0.01 && head_median >= slowest_later_block).then_some(WarmupDrift {
+        head_steps,
+        slower_fraction,
+        p_value,
+    })
 }
 
 /// Complementary error function, fractional error below 1.2e-7 (Numerical Recipes, 2nd ed., §6.2).
@@ -326,6 +333,9 @@ mod tests {
         let drift = warmup_drift(&cold);
         assert_eq!(drift.map(|d| d.head_steps), Some(5), "the slow start is found");
         assert!(drift.is_some_and(|d| (d.slower_fraction - 0.5).abs() < 0.05 && d.p_value < 0.01), "{drift:?}");
+        let mut later_burst = cold.clone();
+        later_burst[20..26].iter_mut().for_each(|step| *step *= 2.0);
+        assert_eq!(warmup_drift(&later_burst), None, "a slower burst later on: noise, not warm-up");
         let mut one_outlier = steady.clone();
         one_outlier[0] *= 3.0;
         assert_eq!(warmup_drift(&one_outlier), None, "one slow step is not a trend");
