@@ -3,9 +3,11 @@
 //! `gui` feature) and the CLI drive it.
 
 pub mod accuracy;
+pub mod atomic_file;
 pub mod compare;
 pub mod device;
 pub mod models;
+pub mod plan;
 pub mod report;
 pub mod results;
 pub mod runner;
@@ -13,6 +15,7 @@ pub mod stats;
 pub mod suite;
 pub mod telemetry;
 pub mod units;
+pub mod warnings;
 
 #[cfg(feature = "gui")]
 pub mod app;
@@ -31,15 +34,21 @@ pub fn load_checked_suite(path: &Path) -> Result<Suite, SuiteError> {
 
 /// Parses suite text and checks it completely, like [`load_checked_suite`].
 pub fn parse_checked_suite(text: &str, origin: &str) -> Result<Suite, SuiteError> {
-    let suite = suite::parse_suite(text, origin)?;
-    check_resources(suite, text, origin)
+    parse_checked_suite_with_memory(text, origin, results::environment::available_memory_bytes())
 }
 
-fn check_resources(suite: Suite, text: &str, origin: &str) -> Result<Suite, SuiteError> {
-    let Some(available) = results::environment::available_memory_bytes() else {
+/// Parses suite text and checks it completely against `available_bytes` of memory (`None`: not
+/// known, so not checked), for callers that measured it once (the editor checks every edit).
+pub fn parse_checked_suite_with_memory(
+    text: &str,
+    origin: &str,
+    available_bytes: Option<u64>,
+) -> Result<Suite, SuiteError> {
+    let suite = suite::parse_suite(text, origin)?;
+    let Some(available) = available_bytes else {
         return Ok(suite);
     };
-    let problems: Vec<Problem> = runner::check_memory(&suite, available)
+    let problems: Vec<Problem> = plan::check_memory(&suite, available)
         .into_iter()
         .map(|problem| Problem {
             position: suite::find_name_position(text, &problem.workload),

@@ -2,18 +2,136 @@
 //! or saved, the text of fields being typed, and everything that blocks a run.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::suite::{self, Suite, SuiteError};
+use crate::suite::{self, Mode, ModelSpec, Phase, Suite, SuiteError, Workload};
 
-/// Text of the form's fields as typed, by field key, so a half-typed or wrong value is kept on
-/// screen (and blocks Run) instead of being lost or silently clamped.
+/// A field of a workload's form that holds typed text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WorkloadField {
+    /// A size parameter of the model, by its name in suites (`hidden`, `heads`…).
+    ModelParameter(&'static str),
+    /// The optimizer's learning rate (training).
+    LearningRate,
+    /// Denoising steps per generation.
+    GenerationSteps,
+    /// The comma-separated batch sizes.
+    BatchSizes,
+    /// The first batch size of a sweep.
+    SweepFrom,
+    /// The largest batch size of a sweep.
+    SweepTo,
+    /// The growth factor of a sweep.
+    SweepFactor,
+}
+
+/// Which form field a text belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// A measurement setting, by its name in suites (`warmup_steps`…).
+    Setting(&'static str),
+    /// A field of the workload at an index.
+    Workload(usize, WorkloadField),
+    /// The own batch size of the phase at an index.
+    PhaseBatch(usize),
+}
+
+impl Field {
+    /// The field's path as suites spell it, prefixed by its list position: `settings.seed`,
+    /// `w0.model.hidden`, `w1.batch_sizes`, `p2.batch_size`.
+    fn path(self) -> String {
+        match self {
+            Self::Setting(name) => format!("settings.{name}"),
+            Self::Workload(index, field) => match field {
+                WorkloadField::ModelParameter(name) => format!("w{index}.model.{name}"),
+                WorkloadField::LearningRate => format!("w{index}.lr"),
+                WorkloadField::GenerationSteps => format!("w{index}.steps"),
+                WorkloadField::BatchSizes => format!("w{index}.batch_sizes"),
+                WorkloadField::SweepFrom => format!("w{index}.sweep.from"),
+                WorkloadField::SweepTo => format!("w{index}.sweep.to"),
+                WorkloadField::SweepFactor => format!("w{index}.sweep.factor"),
+            },
+            Self::PhaseBatch(index) => format!("p{index}.batch_size"),
+        }
+    }
+}
+
+/// The key of a form field: the typed [`Field`], ordered, hashed and looked up by its path (so a
+/// key can also be found by the path text, e.g. in tests).
+#[derive(Clone, Debug)]
+pub struct FieldKey {
+    path: String,
+    field: Field,
+}
+
+impl FieldKey {
+    /// The key of `field`.
+    pub fn new(field: Field) -> Self {
+        Self { path: field.path(), field }
+    }
+
+    /// Which field it is.
+    pub fn field(&self) -> Field {
+        self.field
+    }
+}
+
+impl From<Field> for FieldKey {
+    fn from(field: Field) -> Self {
+        Self::new(field)
+    }
+}
+
+impl PartialEq for FieldKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for FieldKey {}
+
+impl std::hash::Hash for FieldKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.path.hash(state);
+    }
+}
+
+impl PartialOrd for FieldKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FieldKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.path.cmp(&other.path)
+    }
+}
+
+impl std::borrow::Borrow<str> for FieldKey {
+    fn borrow(&self) -> &str {
+        &self.path
+    }
+}
+
+/// Text of the form's fields as typed, by field, so a half-typed or wrong value is kept on screen
+/// (and blocks Run) instead of being lost or silently clamped.
 #[derive(Clone, Debug, Default)]
 pub struct FieldState {
     /// The text of each field that was edited.
-    pub text: HashMap<String, String>,
+    pub text: HashMap<FieldKey, String>,
     /// Fields whose text is not a valid value: the reason, naming the field.
-    pub errors: BTreeMap<String, String>,
+    pub errors: BTreeMap<FieldKey, String>,
+}
+
+impl FieldState {
+    /// Forgets the text and errors of the model parameters of workload `index` (its model changed).
+    pub fn forget_model_parameters(&mut self, index: usize) {
+        let of_model =
+            |key: &FieldKey| matches!(key.field(), Field::Workload(i, WorkloadField::ModelParameter(_)) if i == index);
+        self.text.retain(|key, _| !of_model(key));
+        self.errors.retain(|key, _| !of_model(key));
+    }
 }
 
 /// A suite open in the editor.
@@ -31,6 +149,13 @@ pub struct SuiteDocument {
     pub fields: FieldState,
     /// What the engine's validation says is wrong with the draft.
     pub problems: Vec<String>,
+    /// Runs the draft expands to (workloads × batch sizes × phases), as of the last validation.
+    pub planned_runs: usize,
+    /// The draft as last validated, so an unchanged draft is not checked again.
+    validated: Option<Suite>,
+    /// Memory available when the document was opened (or Run last checked it): what the editor
+    /// checks workloads against, so no keystroke asks the system.
+    available_memory_bytes: Option<u64>,
 }
 
 impl SuiteDocument {
@@ -43,6 +168,9 @@ impl SuiteDocument {
             origin: origin.into(),
             fields: FieldState::default(),
             problems: Vec::new(),
+            planned_runs: 0,
+            validated: None,
+            available_memory_bytes: crate::results::environment::available_memory_bytes(),
         };
         document.revalidate();
         document
@@ -66,14 +194,28 @@ impl SuiteDocument {
         self.revalidate();
     }
 
-    /// Checks the draft exactly as `phasebench run` would check a file with this content.
+    /// Checks the draft exactly as `phasebench run` would check a file with this content, against
+    /// the memory known when the document opened; skipped when the draft did not change since.
     pub fn revalidate(&mut self) {
-        self.problems =
-            match suite::suite_to_ron(&self.suite).and_then(|text| crate::parse_checked_suite(&text, "the suite")) {
-                Ok(_) => Vec::new(),
-                Err(SuiteError::Invalid { problems, .. }) => problems.into_iter().map(|p| p.message).collect(),
-                Err(error) => vec![error.to_string()],
-            };
+        if self.validated.as_ref() == Some(&self.suite) {
+            return;
+        }
+        let checked = suite::suite_to_ron(&self.suite)
+            .and_then(|text| crate::parse_checked_suite_with_memory(&text, "the suite", self.available_memory_bytes));
+        self.problems = match checked {
+            Ok(_) => Vec::new(),
+            Err(SuiteError::Invalid { problems, .. }) => problems.into_iter().map(|p| p.message).collect(),
+            Err(error) => vec![error.to_string()],
+        };
+        self.planned_runs = crate::plan::expand(&self.suite).len();
+        self.validated = Some(self.suite.clone());
+    }
+
+    /// Measures the memory available now and checks the draft against it (before a run).
+    pub fn refresh_available_memory(&mut self) {
+        self.available_memory_bytes = crate::results::environment::available_memory_bytes();
+        self.validated = None;
+        self.revalidate();
     }
 
     /// Why the draft cannot run now: fields that do not hold a valid value, then validation
@@ -82,15 +224,184 @@ impl SuiteDocument {
         self.fields.errors.values().cloned().chain(self.problems.iter().cloned()).collect()
     }
 
-    /// The error of one field, when its text is not valid.
-    pub fn field_error(&self, key: &str) -> Option<&str> {
-        self.fields.errors.get(key).map(String::as_str)
+    /// Appends a new MLP workload with a free name; returns its index.
+    pub fn add_workload(&mut self) -> usize {
+        let name = unique_name(self.suite.workloads.iter().map(|w| w.name.as_str()), "workload");
+        self.suite.workloads.push(Workload {
+            name,
+            model: ModelSpec::Mlp(Default::default()),
+            mode: Mode::Inference,
+            batch_sizes: vec![1],
+            batch_sweep: None,
+            weights: None,
+        });
+        self.structure_changed();
+        self.suite.workloads.len() - 1
+    }
+
+    /// Appends a new f32 CPU phase with a free name; returns its index.
+    pub fn add_phase(&mut self) -> usize {
+        let name = unique_name(self.suite.phases.iter().map(|p| p.name.as_str()), "phase");
+        self.suite.phases.push(Phase {
+            name,
+            dtype: Default::default(),
+            device: Default::default(),
+            batch_size: None,
+            quantization: None,
+        });
+        self.structure_changed();
+        self.suite.phases.len() - 1
+    }
+
+    /// Copies, removes or moves a workload; returns what to select afterwards (`Some(None)`: the
+    /// settings), or `None` when the edit did not apply.
+    pub fn edit_workloads(&mut self, edit: ListEdit) -> Option<Option<usize>> {
+        let workloads = &mut self.suite.workloads;
+        let selected = edit_list(workloads, edit, |w| w.name.as_str(), |w, name| Workload { name, ..w })?;
+        self.structure_changed();
+        Some(selected)
+    }
+
+    /// Copies, removes or moves a phase, as [`Self::edit_workloads`]; removing the baseline makes
+    /// the first phase left the baseline.
+    pub fn edit_phases(&mut self, edit: ListEdit) -> Option<Option<usize>> {
+        let phases = &mut self.suite.phases;
+        let selected = edit_list(phases, edit, |p| p.name.as_str(), |p, name| Phase { name, ..p })?;
+        let suite = &mut self.suite;
+        if !suite.phases.iter().any(|phase| phase.name == suite.baseline)
+            && let Some(first) = suite.phases.first()
+        {
+            suite.baseline = first.name.clone();
+        }
+        self.structure_changed();
+        Some(selected)
+    }
+
+    /// Makes the phase at `index` the baseline.
+    pub fn set_baseline(&mut self, index: usize) {
+        if let Some(phase) = self.suite.phases.get(index) {
+            self.suite.baseline = phase.name.clone();
+            self.revalidate();
+        }
     }
 
     /// The window title: suite name, where it lives, and `●` when there are unsaved changes.
     pub fn title(&self) -> String {
         let mark = if self.is_dirty() { "● " } else { "" };
         format!("{mark}{} — {} — phasebench", self.suite.name, self.origin)
+    }
+}
+
+/// The embedded default suite as a document.
+pub fn default_document() -> SuiteDocument {
+    // The embedded default suite is checked by a test; should it ever fail here (e.g. too little
+    // memory), the editor still opens it and lists the problems.
+    let suite = suite::default_suite().or_else(|_| {
+        let options = ron::Options::default();
+        options.from_str::<Suite>(suite::DEFAULT_SUITE_RON).map_err(|error| error.to_string())
+    });
+    match suite {
+        Ok(suite) => SuiteDocument::new(suite, None, suite::DEFAULT_SUITE_ORIGIN),
+        Err(error) => {
+            let mut document = SuiteDocument::new(minimal_suite(), None, "new suite");
+            document.problems.push(format!("the embedded default suite did not load: {error}"));
+            document
+        }
+    }
+}
+
+fn minimal_suite() -> Suite {
+    Suite {
+        version: suite::SUITE_VERSION,
+        name: "untitled".into(),
+        description: String::new(),
+        settings: Default::default(),
+        workloads: vec![Workload {
+            name: "mlp".into(),
+            model: ModelSpec::Mlp(Default::default()),
+            mode: Mode::Inference,
+            batch_sizes: vec![1],
+            batch_sweep: None,
+            weights: None,
+        }],
+        phases: vec![Phase {
+            name: "baseline".into(),
+            dtype: Default::default(),
+            device: Default::default(),
+            batch_size: None,
+            quantization: None,
+        }],
+        baseline: "baseline".into(),
+        targets: Vec::new(),
+    }
+}
+
+/// Reads and checks a suite file into a document; the error names file, line and column.
+pub fn load_document(path: &Path) -> Result<SuiteDocument, String> {
+    let suite = crate::load_checked_suite(path).map_err(|error| error.to_string())?;
+    Ok(SuiteDocument::new(suite, Some(path.to_path_buf()), path.display().to_string()))
+}
+
+/// `base`, or `base-2`, `base-3`… — the first not among `taken`.
+fn unique_name<'a>(taken: impl Iterator<Item = &'a str> + Clone, base: &str) -> String {
+    let base = base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+    let base = if base.is_empty() { "item" } else { base };
+    (1..)
+        .map(|n| if n == 1 { base.to_owned() } else { format!("{base}-{n}") })
+        .find(|candidate| !taken.clone().any(|name| name == candidate))
+        .unwrap_or_else(|| base.to_owned())
+}
+
+/// A change to the workload or phase list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListEdit {
+    /// Insert a copy (with a new name) after the item.
+    Duplicate(usize),
+    /// Remove the item (never the last one).
+    Remove(usize),
+    /// Move the item one place up or down.
+    Move {
+        /// Its index.
+        index: usize,
+        /// Towards the start.
+        up: bool,
+    },
+}
+
+/// Applies `edit` to `items`; returns what to select afterwards (`Some(None)`: nothing, i.e. the
+/// settings), or `None` when the edit did not apply.
+fn edit_list<T: Clone>(
+    items: &mut Vec<T>,
+    edit: ListEdit,
+    name: impl Fn(&T) -> &str,
+    renamed: impl Fn(T, String) -> T,
+) -> Option<Option<usize>> {
+    match edit {
+        ListEdit::Duplicate(index) => {
+            let item = items.get(index)?.clone();
+            let new_name = unique_name(items.iter().map(&name), name(&item));
+            items.insert(index + 1, renamed(item, new_name));
+            Some(Some(index + 1))
+        }
+        ListEdit::Remove(index) if index < items.len() && items.len() > 1 => {
+            items.remove(index);
+            Some(None)
+        }
+        ListEdit::Remove(_) => None,
+        ListEdit::Move { index, up } => {
+            let target = moved(index, up, items.len())?;
+            items.swap(index, target);
+            Some(Some(target))
+        }
+    }
+}
+
+/// The index `index` moves to, when it can move that way.
+fn moved(index: usize, up: bool, len: usize) -> Option<usize> {
+    match up {
+        true if index > 0 && index < len => Some(index - 1),
+        false if index + 1 < len => Some(index + 1),
+        _ => None,
     }
 }
 
@@ -111,5 +422,37 @@ mod tests {
         assert!(document.title().starts_with('●'));
         assert!(document.run_blockers().iter().any(|p| p.contains("nope")), "{:?}", document.run_blockers());
         Ok(())
+    }
+
+    #[test]
+    fn names_stay_unique() {
+        let taken = ["mlp", "mlp-2", "phase"];
+        assert_eq!(unique_name(taken.iter().copied(), "mlp"), "mlp-3");
+        assert_eq!(unique_name(taken.iter().copied(), "mlp-2"), "mlp-3");
+        assert_eq!(unique_name(taken.iter().copied(), "conv"), "conv");
+    }
+
+    #[test]
+    fn list_edits_copy_with_a_new_name_keep_one_item_and_move_within_bounds() {
+        let name = String::as_str;
+        let renamed = |_: String, new: String| new;
+        let mut items = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(edit_list(&mut items, ListEdit::Duplicate(0), name, renamed), Some(Some(1)));
+        assert_eq!(items, ["a", "a-2", "b"]);
+        assert_eq!(edit_list(&mut items, ListEdit::Move { index: 2, up: true }, name, renamed), Some(Some(1)));
+        assert_eq!(items, ["a", "b", "a-2"]);
+        assert_eq!(edit_list(&mut items, ListEdit::Move { index: 2, up: false }, name, renamed), None);
+        assert_eq!(edit_list(&mut items, ListEdit::Remove(0), name, renamed), Some(None));
+        assert_eq!(edit_list(&mut items, ListEdit::Remove(0), name, renamed), Some(None));
+        assert_eq!(edit_list(&mut items, ListEdit::Remove(0), name, renamed), None, "the last item stays");
+        assert_eq!(items, ["a-2"]);
+    }
+
+    #[test]
+    fn moves_stay_in_bounds() {
+        assert_eq!(moved(0, true, 3), None);
+        assert_eq!(moved(2, false, 3), None);
+        assert_eq!(moved(1, true, 3), Some(0));
+        assert_eq!(moved(1, false, 3), Some(2));
     }
 }

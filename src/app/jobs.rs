@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
-use crate::results::{self, Environment, RunStatus, SuiteResult, SuiteStatus};
+use crate::plan::Shard;
+use crate::report::Format as ExportFormat;
+use crate::results::{self, Environment, RunStatus, SuiteResult, SuiteStatus, Timestamp};
 use crate::runner::Wake;
 
 /// Outcomes waiting at most; a job finding the channel full waits on its own thread.
@@ -60,61 +62,36 @@ impl FilePurpose {
     }
 }
 
-/// A report format the app exports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExportFormat {
-    /// The self-contained HTML report (charts, tables, the embedded result).
-    Html,
-    /// The result file: every raw step and sample.
-    Json,
-    /// Summary tables for a PR comment.
-    Markdown,
-    /// One row per run.
-    Csv,
-}
-
-impl ExportFormat {
-    /// Every format, in menu order.
-    pub const ALL: [Self; 4] = [Self::Html, Self::Json, Self::Markdown, Self::Csv];
-
-    /// The format's name.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Html => "HTML",
-            Self::Json => "JSON",
-            Self::Markdown => "Markdown",
-            Self::Csv => "CSV",
-        }
-    }
-
-    /// The file extension, without the dot.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Html => "html",
-            Self::Json => "json",
-            Self::Markdown => "md",
-            Self::Csv => "csv",
-        }
-    }
-}
-
 /// One result directory in the history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryEntry {
     /// The result file.
     pub path: PathBuf,
-    /// Suite name, or the file's problem.
+    /// What the file holds, or why it could not be read.
+    pub summary: Result<HistorySummary, String>,
+}
+
+/// What the history shows of a readable result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistorySummary {
+    /// Suite name.
     pub suite: String,
     /// When it started.
-    pub started_at: String,
-    /// Host name and CPU.
-    pub machine: String,
+    pub started_at: Timestamp,
+    /// Host name, when recorded.
+    pub hostname: Option<String>,
+    /// CPU model.
+    pub cpu_model: String,
     /// Completed, cancelled or interrupted.
-    pub status: String,
-    /// Runs done of planned, and failures.
-    pub runs: String,
-    /// Which part of a sharded suite it holds (`2/3`), if one.
-    pub shard: Option<String>,
+    pub status: SuiteStatus,
+    /// Runs done.
+    pub runs: usize,
+    /// Runs planned.
+    pub planned_runs: usize,
+    /// Runs that failed.
+    pub failed_runs: usize,
+    /// Which part of a sharded suite it holds, if one.
+    pub shard: Option<Shard>,
 }
 
 /// What a finished job hands back.
@@ -181,11 +158,6 @@ impl Jobs {
     /// Replaces the wake-up callback (once the UI context is known).
     pub fn set_wake(&mut self, wake: Wake) {
         self.wake = wake;
-    }
-
-    /// Jobs started and not yet collected.
-    pub fn pending(&self) -> usize {
-        self.pending
     }
 
     /// Runs `job` on a thread named `phasebench-<name>`; its outcome arrives through [`Self::poll`].
@@ -270,21 +242,11 @@ pub fn load_result(purpose: FilePurpose, path: PathBuf) -> JobOutcome {
     JobOutcome::ResultLoaded { purpose, path, result }
 }
 
-/// Writes `result` in `format` to `path` with the same exporters as the CLI, through a
-/// temporary file, so a failure leaves no half-written report.
+/// Writes `result` in `format` to `path` with the same exporter and writer as the CLI, so a
+/// failure leaves no half-written report.
 pub fn export(result: &SuiteResult, format: ExportFormat, path: PathBuf) -> JobOutcome {
-    let bytes = match format {
-        ExportFormat::Html => {
-            crate::report::html::render(result, None).map(String::into_bytes).map_err(|error| error.to_string())
-        }
-        ExportFormat::Json => serde_json::to_vec_pretty(result).map_err(|error| error.to_string()),
-        ExportFormat::Markdown => Ok(crate::report::markdown::render(result, None).into_bytes()),
-        ExportFormat::Csv => crate::report::csv::render(result).map_err(|error| error.to_string()),
-    };
-    let outcome = bytes.and_then(|bytes| {
-        let temp = path.with_extension(format!("{}.tmp", format.extension()));
-        std::fs::write(&temp, bytes)
-            .and_then(|()| std::fs::rename(&temp, &path))
+    let outcome = crate::report::render(format, result, None).map_err(|error| error.to_string()).and_then(|bytes| {
+        crate::atomic_file::write_atomically(&path, &bytes)
             .map_err(|error| format!("cannot write {}: {error}", path.display()))
     });
     JobOutcome::Exported { path, outcome }
@@ -321,37 +283,16 @@ fn history_entries(root: &Path) -> Result<Vec<HistoryEntry>, String> {
 }
 
 fn history_entry(path: PathBuf) -> HistoryEntry {
-    match results::load_result(&path) {
-        Ok(result) => {
-            let failed = result.runs.iter().filter(|run| matches!(run.status, RunStatus::Failed { .. })).count();
-            let failures = if failed > 0 { format!(", {failed} failed") } else { String::new() };
-            HistoryEntry {
-                suite: result.suite.name.clone(),
-                started_at: result.started_at.clone(),
-                machine: format!(
-                    "{} ({})",
-                    result.environment.hostname.as_deref().unwrap_or("unknown host"),
-                    result.environment.cpu_model
-                ),
-                status: match result.status {
-                    SuiteStatus::Completed => "completed",
-                    SuiteStatus::Cancelled => "cancelled",
-                    SuiteStatus::Running => "interrupted",
-                }
-                .into(),
-                runs: format!("{}/{}{failures}", result.runs.len(), result.planned_runs),
-                shard: result.shard.map(|shard| shard.to_string()),
-                path,
-            }
-        }
-        Err(error) => HistoryEntry {
-            suite: "(unreadable)".into(),
-            started_at: String::new(),
-            machine: String::new(),
-            status: error.to_string(),
-            runs: String::new(),
-            shard: None,
-            path,
-        },
-    }
+    let summary = results::load_result(&path).map_err(|error| error.to_string()).map(|result| HistorySummary {
+        failed_runs: result.runs.iter().filter(|run| matches!(run.status, RunStatus::Failed { .. })).count(),
+        suite: result.suite.name,
+        started_at: result.started_at,
+        hostname: result.environment.hostname,
+        cpu_model: result.environment.cpu_model,
+        status: result.status,
+        runs: result.runs.len(),
+        planned_runs: result.planned_runs,
+        shard: result.shard,
+    });
+    HistoryEntry { path, summary }
 }

@@ -180,19 +180,19 @@ pub struct BoxStats {
 impl BoxStats {
     /// The box of `step_secs`, or `None` when it is empty.
     pub fn of(step_secs: &[f64]) -> Option<Self> {
-        if step_secs.is_empty() {
-            return None;
+        crate::stats::box_stats(step_secs).as_ref().map(Self::from_secs)
+    }
+
+    /// The box of step-time statistics in seconds, in milliseconds.
+    pub fn from_secs(stats: &crate::stats::BoxStats) -> Self {
+        let ms = |secs: f64| secs * 1e3;
+        Self {
+            min_ms: ms(stats.min),
+            q1_ms: ms(stats.q1),
+            median_ms: ms(stats.median),
+            q3_ms: ms(stats.q3),
+            max_ms: ms(stats.max),
         }
-        let mut sorted: Vec<f64> = step_secs.iter().map(|s| s * 1e3).collect();
-        sorted.sort_by(f64::total_cmp);
-        let q = |p| crate::stats::quantile_sorted(&sorted, p);
-        Some(Self {
-            min_ms: sorted[0],
-            q1_ms: q(0.25),
-            median_ms: q(0.5),
-            q3_ms: q(0.75),
-            max_ms: sorted[sorted.len() - 1],
-        })
     }
 }
 
@@ -207,8 +207,8 @@ pub struct LiveRun {
     pub measured: Series,
     /// Telemetry on the run's clock.
     pub telemetry: TelemetrySeries,
-    /// The finished result, once the run ended.
-    pub result: Option<RunResult>,
+    /// Where its result is in the session's finished runs, once the run ended.
+    pub finished: Option<usize>,
     /// Box of the measured steps, refreshed as steps arrive.
     pub box_stats: Option<BoxStats>,
     box_of_len: usize,
@@ -227,7 +227,7 @@ impl LiveRun {
             warmup: Series::default(),
             measured: Series::default(),
             telemetry: TelemetrySeries::default(),
-            result: None,
+            finished: None,
             box_stats: None,
             box_of_len: 0,
             box_refreshed: None,
@@ -240,7 +240,7 @@ impl LiveRun {
 
     /// Whether the run has started and not ended.
     pub fn is_running(&self) -> bool {
-        self.started.is_some() && self.result.is_none()
+        self.started.is_some() && self.finished.is_none()
     }
 }
 
@@ -269,17 +269,17 @@ pub struct LiveSession {
     pub current: Option<usize>,
     /// Where results are written.
     pub result_dir: PathBuf,
-    /// Runs finished so far, in order (what the compare view shows while running).
+    /// Runs finished so far, in order: the session's one copy of each result (what the compare
+    /// view shows, while running and after).
     pub finished: Vec<RunResult>,
     /// Where the session stands.
     pub state: SessionState,
     /// Problems to show (a result file that could not be written).
     pub messages: Vec<String>,
-    /// The final result once the worker ended.
-    pub final_result: Option<SuiteResult>,
+    /// The final result once the worker ended, its runs moved into `finished`.
+    ended: Option<SuiteResult>,
     started: Instant,
     ended_secs: Option<f64>,
-    events_seen: usize,
 }
 
 impl LiveSession {
@@ -295,10 +295,9 @@ impl LiveSession {
             finished: Vec::new(),
             state: SessionState::Running,
             messages: Vec::new(),
-            final_result: None,
+            ended: None,
             started: Instant::now(),
             ended_secs: None,
-            events_seen: 0,
         }
     }
 
@@ -310,15 +309,26 @@ impl LiveSession {
         }
     }
 
+    /// The result of a finished run of this session.
+    pub fn result_of(&self, run: &LiveRun) -> Option<&RunResult> {
+        self.finished.get(run.finished?)
+    }
+
+    /// Whether the worker ended and its final result is in.
+    pub fn has_final_result(&self) -> bool {
+        self.ended.is_some()
+    }
+
+    /// The final result (a copy with every run), once the worker ended.
+    pub fn final_result(&self) -> Option<SuiteResult> {
+        let ended = self.ended.as_ref()?;
+        Some(SuiteResult { runs: self.finished.clone(), ..ended.clone() })
+    }
+
     /// Whether the worker is still measuring, or has reported the end but not yet been joined
     /// (so that its final result is in place once this turns false).
     pub fn is_active(&self) -> bool {
         matches!(self.state, SessionState::Running | SessionState::Cancelling) || self.handle.is_some()
-    }
-
-    /// Events handled so far.
-    pub fn events_seen(&self) -> usize {
-        self.events_seen
     }
 
     /// Handles the events waiting, for at most `budget`; returns whether there is more to do
@@ -328,10 +338,7 @@ impl LiveSession {
         loop {
             let Some(handle) = &self.handle else { return false };
             match handle.events.try_recv() {
-                Ok(event) => {
-                    self.events_seen += 1;
-                    self.apply(event);
-                }
+                Ok(event) => self.apply(event),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
                     self.collect_worker();
@@ -362,11 +369,18 @@ impl LiveSession {
     fn collect_worker(&mut self) {
         let Some(handle) = self.handle.take() else { return };
         match handle.join() {
-            Ok(result) => {
+            Ok(mut result) => {
                 if !matches!(self.state, SessionState::Finished(_)) {
                     self.state = SessionState::Finished(result.status);
                 }
-                self.final_result = Some(result);
+                // The worker's record is the authority; keep one copy of each run.
+                self.finished = std::mem::take(&mut result.runs);
+                for (position, finished) in self.finished.iter().enumerate() {
+                    if let Some(run) = self.runs.get_mut(finished.index) {
+                        run.finished = Some(position);
+                    }
+                }
+                self.ended = Some(result);
             }
             Err(error) => self.state = SessionState::WorkerDied(error.to_string()),
         }
@@ -434,7 +448,7 @@ impl LiveSession {
             run.box_stats = BoxStats::of(&run.measured_secs);
             run.box_of_len = run.measured_secs.len();
             run.duration_secs = run.started.map(|started| started.elapsed().as_secs_f64());
-            run.result = Some(result.clone());
+            run.finished = Some(self.finished.len());
         }
         self.finished.push(result);
     }

@@ -91,3 +91,71 @@ impl Autosaver {
 pub fn default_recovery_file() -> Option<PathBuf> {
     eframe::storage_dir("phasebench").map(|dir| dir.join("recovery.json"))
 }
+use super::{Notice, Selection, default_document, load_document};
+
+impl super::PhasebenchApp {
+    /// Keeps the recovery file in step with the draft: written while there are unsaved changes (at
+    /// most every [`AUTOSAVE_INTERVAL`]), removed once there are none. Never while a recovery is
+    /// still offered, so the offer is not overwritten before the user answers.
+    pub(super) fn autosave(&mut self, ctx: &egui::Context) {
+        let Some(autosaver) = &self.autosaver else { return };
+        if self.recovery_offer.is_some() {
+            return;
+        }
+        if !self.document.is_dirty() {
+            if self.autosaved.take().is_some() {
+                autosaver.request(None);
+            }
+            return;
+        }
+        match &self.autosaved {
+            Some((_, suite)) if *suite == self.document.suite => {}
+            Some((at, _)) if at.elapsed() < AUTOSAVE_INTERVAL => {
+                // Come back when the interval is over, even if nothing else happens.
+                ctx.request_repaint_after(AUTOSAVE_INTERVAL.saturating_sub(at.elapsed()));
+            }
+            _ => {
+                if let Ok(recovery) = Recovery::of(&self.document) {
+                    autosaver.request(Some(recovery));
+                    self.autosaved = Some((std::time::Instant::now(), self.document.suite.clone()));
+                }
+            }
+        }
+    }
+
+    /// Forgets the offered draft and deletes its file unused.
+    pub(super) fn discard_recovery(&mut self) {
+        self.recovery_offer = None;
+        if let Some(autosaver) = &self.autosaver {
+            autosaver.request(None);
+        }
+    }
+
+    /// Removes the recovery file at a clean exit.
+    pub(super) fn forget_recovery(&mut self) {
+        if let Some(file) = &self.config.recovery_file
+            && self.recovery_offer.is_none()
+        {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
+    /// Opens the recovered draft, with unsaved changes against its file (or the default suite).
+    pub(super) fn restore(&mut self, recovery: &Recovery) {
+        let draft = match recovery.suite() {
+            Ok(draft) => draft,
+            Err(error) => {
+                self.notice = Some(Notice { title: "The draft could not be restored".into(), text: error.to_string() });
+                return;
+            }
+        };
+        let mut document = recovery.path.as_deref().and_then(|path| load_document(path).ok()).unwrap_or_else(|| {
+            SuiteDocument::new(default_document().suite, recovery.path.clone(), recovery.origin.clone())
+        });
+        document.suite = draft;
+        document.structure_changed();
+        self.document = document;
+        self.selection = Selection::Settings;
+        self.status = format!("restored the unsaved draft of {} from {}", self.document.suite.name, recovery.saved_at);
+    }
+}

@@ -1,6 +1,7 @@
 //! The headless command line: run suites with progress bars, validate suites, list the model
 //! catalog and show saved results. Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 cancelled.
 
+mod args;
 mod progress;
 mod slurm;
 mod table;
@@ -10,9 +11,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use args::{BaselineArgs, Cli, Command, ReportArgs, WindowArgs};
+use clap::Parser;
+use phasebench::atomic_file::write_atomically;
 use phasebench::models;
-use phasebench::report::BaselineComparison;
+use phasebench::report::{BaselineComparison, Format};
 use phasebench::results::{self, SuiteResult, SuiteStatus};
 use phasebench::runner::{self, RunEvent, RunOptions};
 use phasebench::suite::{self, Suite};
@@ -28,53 +31,22 @@ const REPORT_FILE_NAME: &str = "report.html";
 /// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
 const EXIT_CANCELLED: u8 = 130;
 
-#[derive(Parser)]
-#[command(
-    name = "phasebench",
-    version,
-    about = "Benchmark ML workloads across optimization phases and compare them honestly.",
-    long_about = "Benchmark ML workloads across optimization phases and compare them honestly.\n\n\
-                  Without a command, the desktop app opens (the suite open last time, or the embedded default).",
-    args_conflicts_with_subcommands = true
-)]
-struct Cli {
-    #[command(flatten)]
-    window: WindowArgs,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-/// Report files to write.
-#[derive(clap::Args, Clone, Debug, Default)]
-struct ReportArgs {
-    /// Write the self-contained HTML report (charts, tables, the embedded result) here.
-    #[arg(long, value_name = "FILE")]
-    html: Option<PathBuf>,
-    /// Write a Markdown summary (tables for a PR comment) here.
-    #[arg(long, value_name = "FILE")]
-    md: Option<PathBuf>,
-    /// Write one CSV row per run here.
-    #[arg(long, value_name = "FILE")]
-    csv: Option<PathBuf>,
-}
-
-/// Reads `5%` or `0.05` as 0.05.
-fn parse_fraction(text: &str) -> Result<f64, String> {
-    let (number, scale) = match text.trim().strip_suffix('%') {
-        Some(percent) => (percent, 100.0),
-        None => (text.trim(), 1.0),
+/// Writes the report in `format` to `path` through the one atomic writer and says where.
+fn write_report(
+    format: Format,
+    result: &SuiteResult,
+    baseline: Option<&BaselineComparison>,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let bytes = phasebench::report::render(format, result, baseline)?;
+    write_atomically(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    let what = match format {
+        Format::Html => "html report",
+        Format::Json => "result",
+        Format::Markdown => "markdown",
+        Format::Csv => "csv",
     };
-    match number.trim().parse::<f64>() {
-        Ok(value) if value.is_finite() && value >= 0.0 && value / scale < 1.0 => Ok(value / scale),
-        _ => Err(format!("`{text}` is not a fraction like 5% or 0.05")),
-    }
-}
-
-/// Writes the HTML report to `path` and says where.
-fn write_html(result: &SuiteResult, baseline: Option<&BaselineComparison>, path: &Path) -> anyhow::Result<()> {
-    let html = phasebench::report::html::render(result, baseline)?;
-    std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("html report: {}", path.display());
+    println!("{what}: {}", path.display());
     Ok(())
 }
 
@@ -84,180 +56,13 @@ fn write_reports(
     baseline: Option<&BaselineComparison>,
     reports: &ReportArgs,
 ) -> anyhow::Result<()> {
-    if let Some(path) = &reports.html {
-        write_html(result, baseline, path)?;
-    }
-    if let Some(path) = &reports.md {
-        std::fs::write(path, phasebench::report::markdown::render(result, baseline))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("markdown: {}", path.display());
-    }
-    if let Some(path) = &reports.csv {
-        let bytes = phasebench::report::csv::render(result)?;
-        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("csv: {}", path.display());
+    for (format, path) in [(Format::Html, &reports.html), (Format::Markdown, &reports.md), (Format::Csv, &reports.csv)]
+    {
+        if let Some(path) = path {
+            write_report(format, result, baseline, path)?;
+        }
     }
     Ok(())
-}
-
-/// A saved result to compare a new run against.
-#[derive(clap::Args, Clone, Debug, Default)]
-struct BaselineArgs {
-    /// Compare every run with the same run (workload, phase, batch) of this saved result.
-    #[arg(long, value_name = "RESULT")]
-    baseline: Option<PathBuf>,
-    /// Changes within this fraction count as noise: `5%` or `0.05` (default: the suite's regression_threshold, 10 %).
-    #[arg(long, value_parser = parse_fraction, requires = "baseline")]
-    threshold: Option<f64>,
-    /// Exit with 1 when a run regressed against the baseline.
-    #[arg(long, requires = "baseline")]
-    fail_on_regression: bool,
-}
-
-/// How the desktop app starts.
-#[derive(clap::Args, Clone, Debug)]
-struct WindowArgs {
-    /// Start running the suite as soon as the window opens.
-    #[arg(long)]
-    autorun: bool,
-    /// Close the window once the suite has finished (with --autorun, for scripts).
-    #[arg(long)]
-    exit_when_done: bool,
-    /// Directory under which result directories are created and listed in History.
-    #[arg(long, default_value = "results")]
-    results: PathBuf,
-    /// Write frame-time statistics (JSON) of the run here when the suite finishes.
-    #[arg(long, value_name = "FILE")]
-    frame_stats: Option<PathBuf>,
-    /// Open the embedded default suite instead of the one remembered from last time.
-    #[arg(long)]
-    default_suite: bool,
-    /// Write the time the first frame was drawn (ns since the Unix epoch) here and close (startup benchmark).
-    #[arg(long, value_name = "FILE", hide = true)]
-    first_frame_file: Option<PathBuf>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Open the desktop app with a suite (the remembered or embedded default one when none is given).
-    Gui {
-        /// Suite file (.ron).
-        suite: Option<PathBuf>,
-        #[command(flatten)]
-        window: WindowArgs,
-    },
-    /// Run a suite (the embedded quickstart suite when none is given) and write its results and
-    /// HTML report.
-    Run {
-        /// Suite file (.ron). Without it, the embedded default suite runs.
-        suite: Option<PathBuf>,
-        /// Directory under which a `<suite>-<time>/` result directory (result.json, report.html) is created.
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-        /// Continue the suite of this result directory after it stopped part-way (killed, crashed,
-        /// cancelled): finished runs are kept, the rest run into the same result.
-        #[arg(long, value_name = "RESULT_DIR", conflicts_with = "suite")]
-        resume: Option<PathBuf>,
-        /// Run only part I of N of the plan (whole comparison groups, with their baselines), e.g. 2/3.
-        #[arg(long, value_name = "I/N", conflicts_with = "resume")]
-        shard: Option<runner::Shard>,
-        #[command(flatten)]
-        reports: ReportArgs,
-        #[command(flatten)]
-        baseline: BaselineArgs,
-    },
-    /// Write reports of a saved result (a result.json, its directory, or an HTML report).
-    Report {
-        /// Result file, result directory, or HTML report.
-        result: PathBuf,
-        #[command(flatten)]
-        reports: ReportArgs,
-    },
-    /// Compare two saved results run by run (after against before) and flag regressions.
-    Compare {
-        /// The result before the change (file or directory).
-        before: PathBuf,
-        /// The result after the change (file or directory).
-        after: PathBuf,
-        /// Changes within this fraction count as noise: `5%` or `0.05` (default: the after suite's regression_threshold, 10 %).
-        #[arg(long, value_parser = parse_fraction)]
-        threshold: Option<f64>,
-        /// Exit with 1 when a run regressed.
-        #[arg(long)]
-        fail_on_regression: bool,
-    },
-    /// Combine the shard results under a directory (`run --shard`, `slurm`) into one result.
-    Merge {
-        /// Directory holding the shard result directories.
-        dir: PathBuf,
-        /// The merged result file to write.
-        #[arg(long)]
-        out: PathBuf,
-        #[command(flatten)]
-        reports: ReportArgs,
-    },
-    /// Run a suite on a Slurm cluster as a job array, one shard per array task.
-    Slurm {
-        /// Suite file (.ron).
-        suite: PathBuf,
-        /// Shared directory (visible to every node) for the script, logs and shard results.
-        #[arg(long)]
-        out: PathBuf,
-        /// Number of shards, one array task each.
-        #[arg(long, default_value_t = 2)]
-        nodes: usize,
-        /// Slurm partition.
-        #[arg(long)]
-        partition: Option<String>,
-        /// GPUs per array task.
-        #[arg(long)]
-        gpus_per_task: Option<u32>,
-        /// Time limit per task, e.g. 01:00:00.
-        #[arg(long)]
-        time: Option<String>,
-        /// Let tasks share nodes (by default each gets its node exclusively).
-        #[arg(long)]
-        shared_nodes: bool,
-        /// Submit only the shards missing or incomplete under --out.
-        #[arg(long)]
-        resume: bool,
-        /// Print the script instead of submitting it.
-        #[arg(long)]
-        dry_run: bool,
-    },
-    /// Check suite files without running them.
-    Validate {
-        /// Suite files (.ron).
-        #[arg(required = true)]
-        suites: Vec<PathBuf>,
-    },
-    /// List the model catalog with each model's parameters, defaults and modes.
-    Models,
-    /// Print the machine's environment and which telemetry sources work here.
-    Env,
-    /// Print the comparison table of a saved result (a result.json, its directory, or an HTML report).
-    Show {
-        /// Result file, result directory, or HTML report.
-        result: PathBuf,
-    },
-    /// Write a workload's seeded weights to a safetensors file, under the names `weights:` loads.
-    ExportWeights {
-        /// Suite file (.ron).
-        suite: PathBuf,
-        /// Name of the workload whose model's weights are written.
-        #[arg(long)]
-        workload: String,
-        /// The safetensors file to write.
-        #[arg(long)]
-        out: PathBuf,
-        /// Also write the seeded input batch phasebench measures (`input`) and the model's f32 CPU
-        /// output for it (`output`) to this safetensors file, to check another framework against.
-        #[arg(long, value_name = "FILE")]
-        io: Option<PathBuf>,
-        /// Items in the batch written by --io (at least 1).
-        #[arg(long, default_value_t = 1, requires = "io", value_parser = clap::value_parser!(u32).range(1..))]
-        batch: u32,
-    },
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -333,7 +138,7 @@ fn open_window(suite: Option<PathBuf>, window: WindowArgs) -> anyhow::Result<u8>
         recovery_file: phasebench::app::default_recovery_file(),
         first_frame_file: window.first_frame_file,
     };
-    phasebench::app::run_window(config)
+    phasebench::ui::run_window(config)
         .map_err(|error| anyhow::anyhow!("{error}\n(no display? `phasebench run` measures a suite headless)"))?;
     Ok(EXIT_OK)
 }
@@ -469,7 +274,7 @@ fn run(
         BaselineComparison { source: path.display().to_string(), threshold, diff }
     });
     println!("results: {}", result_file.display());
-    write_html(&result, comparison.as_ref(), &handle_dir.join(REPORT_FILE_NAME))?;
+    write_report(Format::Html, &result, comparison.as_ref(), &handle_dir.join(REPORT_FILE_NAME))?;
     write_reports(&result, comparison.as_ref(), reports)?;
     let regressed = comparison.as_ref().is_some_and(|comparison| comparison.diff.regressions() > 0);
     Ok(match exit_code(&result, save_failed) {
@@ -501,8 +306,8 @@ fn shard_results(dir: &Path) -> anyhow::Result<Vec<SuiteResult>> {
 fn merge(dir: &Path, out: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
     let merged = results::merge::merge(shard_results(dir)?)?;
     let result = &merged.result;
-    let json = serde_json::to_vec_pretty(result)?;
-    std::fs::write(out, json).with_context(|| format!("cannot write {}", out.display()))?;
+    let json = phasebench::report::render(Format::Json, result, None)?;
+    write_atomically(out, &json).with_context(|| format!("cannot write {}", out.display()))?;
     let hosts: std::collections::BTreeSet<&str> = result.runs.iter().filter_map(|run| run.host.as_deref()).collect();
     print!("{}", table::result_text(result));
     println!(

@@ -126,7 +126,10 @@ impl Progress {
                             summary.count,
                             format_secs(summary.median)
                         ),
-                        None => format!("done      {label}: {}", result.notes.join("; ")),
+                        None => format!(
+                            "done      {label}: {}",
+                            result.notes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                        ),
                     },
                 };
                 self.println(&line);

@@ -81,7 +81,7 @@ pub fn script(request: &JobRequest) -> String {
 /// Writes the script into the shared directory and returns its path.
 pub fn write_script(request: &JobRequest) -> std::io::Result<PathBuf> {
     let path = request.out.join(format!("phasebench-{}.sbatch", request.name));
-    std::fs::write(&path, script(request))?;
+    phasebench::atomic_file::write_atomically(&path, script(request).as_bytes())?;
     Ok(path)
 }
 

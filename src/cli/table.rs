@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use phasebench::report::RunCells;
 use phasebench::results::{RunResult, RunStatus, SuiteResult, SuiteStatus};
 pub use phasebench::units::{format_bytes, format_secs};
 use phasebench::{models, runner, suite};
@@ -41,6 +42,17 @@ fn layout(headers: &[&str], rows: &[Vec<String>]) -> String {
 
 /// The comparison table of a result, one block per workload.
 pub fn result_text(result: &SuiteResult) -> String {
+    let mut text = header_text(result);
+    for workload in &result.suite.workloads {
+        workload_text(result, workload, &mut text);
+    }
+    sweeps_text(result, &mut text);
+    failures_text(result, &mut text);
+    text
+}
+
+/// The suite's status and the machine.
+fn header_text(result: &SuiteResult) -> String {
     let env = &result.environment;
     let mut text = String::new();
     let status = match result.status {
@@ -54,12 +66,17 @@ pub fn result_text(result: &SuiteResult) -> String {
         result.suite.name,
         result.runs.len(),
         result.planned_runs,
-        result.started_at,
+        result.started_at.rfc3339(),
         env.cpu_model,
         env.compute_threads,
         env.build_profile,
         env.candle_version,
     );
+    text
+}
+
+/// The comparison table of one workload, with each run's details and warnings below it.
+fn workload_text(result: &SuiteResult, workload: &suite::Workload, text: &mut String) {
     let headers = [
         "phase",
         "batch",
@@ -73,59 +90,55 @@ pub fn result_text(result: &SuiteResult) -> String {
         "max abs err",
         "status",
     ];
-    for workload in &result.suite.workloads {
-        let rows: Vec<Vec<String>> = result
-            .runs
-            .iter()
-            .filter(|run| run.workload == workload.name)
-            .map(|run| {
-                let summary = run.summary.as_ref();
-                let speedup = match (&run.speedup, run.is_baseline) {
-                    (Some(s), _) => format!("{:.2}x [{:.2}, {:.2}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high),
-                    (None, true) => "baseline".to_owned(),
-                    (None, false) => "-".to_owned(),
-                };
-                let status = match &run.status {
-                    RunStatus::Completed => "ok".to_owned(),
-                    RunStatus::Cancelled => "cancelled".to_owned(),
-                    RunStatus::Failed { .. } => "FAILED (see below)".to_owned(),
-                    RunStatus::Skipped { .. } => "skipped".to_owned(),
-                };
-                vec![
-                    run.phase.clone(),
-                    run.batch_size.to_string(),
-                    run.dtype.to_string(),
-                    run.device.to_string(),
-                    summary.map_or("-".into(), |s| format_secs(s.median)),
-                    summary.map_or("-".into(), |s| format_secs(s.p90)),
-                    run.throughput_items_per_sec.map_or("-".into(), |t| format!("{t:.1}")),
-                    speedup,
-                    run.speedup.as_ref().map_or("-".into(), |s| s.verdict.to_string()),
-                    run.accuracy.as_ref().map_or("-".into(), |a| match a.nonfinite_values {
-                        0 => format!("{:.2e}", a.max_abs_error),
-                        bad => format!("NaN/inf x{bad}"),
-                    }),
-                    status,
-                ]
-            })
-            .collect();
-        let _ = write!(
-            text,
-            "\n{} ({}, {})\n{}",
-            workload.name,
-            workload.model.kind_name(),
-            workload.mode.name(),
-            layout(&headers, &rows)
-        );
-        for run in result.runs.iter().filter(|run| run.workload == workload.name) {
-            if let Some(details) = run_details(run) {
-                let _ = writeln!(text, "  {}@{}: {details}", run.phase, run.batch_size);
-            }
-            for warning in &run.warnings {
-                let _ = writeln!(text, "  {}@{}: WARNING: {warning}", run.phase, run.batch_size);
-            }
+    let rows: Vec<Vec<String>> = result
+        .runs
+        .iter()
+        .filter(|run| run.workload == workload.name)
+        .map(|run| {
+            let cells = RunCells::of(run);
+            // Plain ASCII in the terminal: `-` for nothing to show.
+            let plain = |text: String| if text == "—" { "-".to_owned() } else { text };
+            let status = match &run.status {
+                RunStatus::Completed => "ok".to_owned(),
+                RunStatus::Cancelled => "cancelled".to_owned(),
+                RunStatus::Failed { .. } => "FAILED (see below)".to_owned(),
+                RunStatus::Skipped { .. } => "skipped".to_owned(),
+            };
+            vec![
+                run.phase.clone(),
+                run.batch_size.to_string(),
+                run.dtype.to_string(),
+                run.device.to_string(),
+                plain(cells.median),
+                plain(cells.p90),
+                plain(cells.items_per_sec),
+                plain(cells.speedup_plain),
+                run.speedup.as_ref().map_or("-".into(), |s| s.verdict.to_string()),
+                plain(cells.max_abs_error_plain),
+                status,
+            ]
+        })
+        .collect();
+    let _ = write!(
+        text,
+        "\n{} ({}, {})\n{}",
+        workload.name,
+        workload.model.kind_name(),
+        workload.mode.name(),
+        layout(&headers, &rows)
+    );
+    for run in result.runs.iter().filter(|run| run.workload == workload.name) {
+        if let Some(details) = run_details(run) {
+            let _ = writeln!(text, "  {}@{}: {details}", run.phase, run.batch_size);
+        }
+        for warning in &run.warnings {
+            let _ = writeln!(text, "  {}@{}: WARNING: {warning}", run.phase, run.batch_size);
         }
     }
+}
+
+/// How far each batch sweep went.
+fn sweeps_text(result: &SuiteResult, text: &mut String) {
     for sweep in &result.sweeps {
         let curve: Vec<String> = sweep
             .throughput_curve
@@ -138,24 +151,25 @@ pub fn result_text(result: &SuiteResult) -> String {
             sweep.workload,
             sweep.phase,
             sweep.largest_working_batch.map_or("none".to_owned(), |batch| batch.to_string()),
-            runner::describe_stop(&sweep.stop),
+            sweep.stop.describe(),
             if curve.is_empty() { "-".to_owned() } else { curve.join(", ") }
         );
     }
+}
+
+/// Every failed run with its reason.
+fn failures_text(result: &SuiteResult, text: &mut String) {
     let failures: Vec<String> = result
         .runs
         .iter()
         .filter_map(|run| match &run.status {
-            RunStatus::Failed { reason } => {
-                Some(format!("  {}/{}@{}: {reason}", run.workload, run.phase, run.batch_size))
-            }
+            RunStatus::Failed { reason } => Some(format!("  {}: {reason}", run.label())),
             _ => None,
         })
         .collect();
     if !failures.is_empty() {
         let _ = write!(text, "\nFailed runs:\n{}\n", failures.join("\n"));
     }
-    text
 }
 
 fn median_of(values: &[f64]) -> Option<f64> {
@@ -308,7 +322,8 @@ pub fn catalog_text() -> String {
             let default = defaults[kind][name].to_string();
             let _ = writeln!(text, "  {name:<8} default {default:<6} {meaning}");
         }
-        let _ = writeln!(text, "  modes: {}", entry.modes.join(", "));
+        let _ =
+            writeln!(text, "  modes: {}", entry.modes.iter().map(|mode| mode.name()).collect::<Vec<_>>().join(", "));
         if let Ok(example) = suite::model_to_ron(&entry.default_spec) {
             let _ = writeln!(text, "  in a suite: model: {example}");
         }

@@ -1,86 +1,19 @@
 //! A phase against the baseline: speedup with its confidence interval and a verdict that needs
 //! both the interval and a rank test to clear the noise threshold.
 
+mod analysis;
 pub mod recommend;
 
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::Accuracy;
 use crate::results::{Environment, RunResult, RunStatus, SuiteResult};
+pub use crate::stats::speedup::{SIGNIFICANCE, Speedup, Verdict, speedup};
 use crate::stats::{self, Interval, StatsError};
 use crate::suite::{Suite, Target, TargetMetric};
 
+pub use analysis::Analysis;
 pub use recommend::{Recommendation, Rule, recommendations, recommendations_for};
-
-/// Significance level of the rank test behind a verdict.
-pub const SIGNIFICANCE: f64 = 0.05;
-
-/// What a comparison concludes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Verdict {
-    /// The phase is faster than the baseline beyond noise.
-    Faster,
-    /// The phase is slower than the baseline beyond noise.
-    Slower,
-    /// No change larger than the noise threshold could be shown.
-    NoChange,
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Faster => "faster",
-            Self::Slower => "slower",
-            Self::NoChange => "no change",
-        })
-    }
-}
-
-/// Speed of a phase relative to the baseline, per batch item.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Speedup {
-    /// Median baseline time per item over median phase time per item (> 1 means faster).
-    pub ratio: f64,
-    /// 95 % bootstrap CI of `ratio`.
-    pub ratio_ci: Interval,
-    /// Two-sided Mann-Whitney U p-value of the per-item times.
-    pub p_value: f64,
-    /// Threshold used: changes within 1 ± this fraction count as noise.
-    pub noise_threshold: f64,
-    /// The conclusion.
-    pub verdict: Verdict,
-}
-
-impl Speedup {
-    /// The ratio with its CI, as the reports show it: `1.234× [1.200–1.270]`.
-    pub fn ratio_text(&self) -> String {
-        format!("{:.3}× [{:.3}–{:.3}]", self.ratio, self.ratio_ci.low, self.ratio_ci.high)
-    }
-}
-
-/// Compares per-item step times of a phase (`candidate_secs`) with the baseline's.
-///
-/// The verdict is *faster* only when the whole CI lies above `1 + noise_threshold` and the rank
-/// test gives p < [`SIGNIFICANCE`]; *slower* symmetrically below `1 − noise_threshold`.
-pub fn speedup(
-    baseline_secs: &[f64],
-    candidate_secs: &[f64],
-    noise_threshold: f64,
-    resamples: usize,
-    seed: u64,
-) -> Result<Speedup, StatsError> {
-    let (ratio, ratio_ci) = stats::ratio_of_medians(baseline_secs, candidate_secs, resamples, seed)?;
-    let p_value = stats::mann_whitney_u(baseline_secs, candidate_secs)?.p_value;
-    let significant = p_value < SIGNIFICANCE;
-    let verdict = if significant && ratio_ci.low > 1.0 + noise_threshold {
-        Verdict::Faster
-    } else if significant && ratio_ci.high < 1.0 - noise_threshold {
-        Verdict::Slower
-    } else {
-        Verdict::NoChange
-    };
-    Ok(Speedup { ratio, ratio_ci, p_value, noise_threshold, verdict })
-}
 
 /// Smallest cosine similarity with the baseline's output at which a phase's accuracy passes,
 /// until suites set their own targets.
@@ -180,10 +113,6 @@ impl ResultDiff {
     }
 }
 
-fn run_label(run: &RunResult) -> String {
-    format!("{}/{}@{}", run.workload, run.phase, run.batch_size)
-}
-
 /// Pairs the runs of two results by workload, phase and batch size and compares each pair's
 /// per-item step times, `after` against `before`, with `threshold` as the noise threshold.
 pub fn diff_results(before: &SuiteResult, after: &SuiteResult, threshold: f64, resamples: usize) -> ResultDiff {
@@ -206,9 +135,9 @@ pub fn diff_results(before: &SuiteResult, after: &SuiteResult, threshold: f64, r
             // Runs measured on different machines (merged shards) say so in their label.
             let label = match (&before_run.host, &after_run.host) {
                 (Some(before_host), Some(after_host)) if before_host != after_host => {
-                    format!("{} ({before_host} → {after_host})", run_label(after_run))
+                    format!("{} ({before_host} → {after_host})", after_run.label())
                 }
-                _ => run_label(after_run),
+                _ => after_run.label(),
             };
             Some(RunDiff {
                 label,
@@ -219,7 +148,7 @@ pub fn diff_results(before: &SuiteResult, after: &SuiteResult, threshold: f64, r
         })
         .collect();
     let only = |of: &SuiteResult, other: &SuiteResult| -> Vec<String> {
-        of.runs.iter().filter(|run| !other.runs.iter().any(|o| same(o, run))).map(run_label).collect()
+        of.runs.iter().filter(|run| !other.runs.iter().any(|o| same(o, run))).map(RunResult::label).collect()
     };
     ResultDiff {
         runs,
@@ -372,7 +301,7 @@ pub fn evaluate_targets(suite: &Suite, runs: &[RunResult]) -> Vec<TargetCheck> {
             let (outcome, score) = check_target(target, value, interval);
             checks.push(TargetCheck {
                 target_index,
-                run: format!("{}/{}@{}", run.workload, run.phase, run.batch_size),
+                run: run.label(),
                 phase: run.phase.clone(),
                 value,
                 interval,

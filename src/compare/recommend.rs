@@ -186,7 +186,7 @@ fn sweep_limited_by_budget(result: &Evidence<'_>, found: &mut Vec<Recommendation
         if !matches!(sweep.stop, SweepStop::TimeBudget { .. } | SweepStop::MemoryBudget { .. }) {
             continue;
         }
-        let budget = crate::runner::describe_stop(&sweep.stop);
+        let budget = sweep.stop.describe();
         let [.., previous, last] = sweep.throughput_curve.as_slice() else { continue };
         if last.items_per_sec <= previous.items_per_sec * (1.0 + STILL_RISING_FRACTION) {
             continue;
@@ -212,8 +212,7 @@ fn noisy_timings(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
         .filter_map(|run| {
             let summary = run.summary.as_ref()?;
             let spread = summary.iqr / summary.median;
-            (summary.median > 0.0 && spread > NOISY_IQR_FRACTION)
-                .then(|| (format!("{}/{}@{}", run.workload, run.phase, run.batch_size), spread))
+            (summary.median > 0.0 && spread > NOISY_IQR_FRACTION).then(|| (run.label(), spread))
         })
         .collect();
     if noisy.is_empty() {

@@ -24,7 +24,8 @@ pub use layers::BuildOptions;
 pub use weights_file::{WeightsError, load_weights, save_weights};
 
 use crate::suite::{
-    ConvNetSpec, DiffusionTransformerSpec, MatMulSpec, MlpSpec, ModelSpec, NoopSpec, Quantization, TransformerSpec,
+    ConvNetSpec, DiffusionTransformerSpec, MatMulSpec, MlpSpec, ModeKind, ModelSpec, NoopSpec, Quantization,
+    TransformerSpec,
 };
 
 /// Weights of one workload by tensor name (f32, on the CPU), the master copy every phase converts.
@@ -129,7 +130,12 @@ pub struct CatalogEntry {
     /// Each size parameter with its meaning.
     pub parameters: &'static [(&'static str, &'static str)],
     /// Workload modes it supports.
-    pub modes: &'static [&'static str],
+    pub modes: &'static [ModeKind],
+}
+
+/// The catalog entry of a model kind (as [`ModelSpec::kind_name`] names it).
+pub fn catalog_entry(kind: &str) -> Option<CatalogEntry> {
+    catalog().into_iter().find(|entry| entry.default_spec.kind_name() == kind)
 }
 
 /// Every model in the catalog, with defaults.
@@ -143,7 +149,7 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("n", "output features (columns of the weight)"),
                 ("k", "input features (inner dimension)"),
             ],
-            modes: &["Inference", "Training"],
+            modes: &[ModeKind::Inference, ModeKind::Training],
         },
         CatalogEntry {
             default_spec: ModelSpec::Mlp(MlpSpec::default()),
@@ -154,7 +160,7 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("layers", "number of hidden layers"),
                 ("output", "output features"),
             ],
-            modes: &["Inference", "Training"],
+            modes: &[ModeKind::Inference, ModeKind::Training],
         },
         CatalogEntry {
             default_spec: ModelSpec::ConvNet(ConvNetSpec::default()),
@@ -166,7 +172,7 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("blocks", "residual blocks"),
                 ("classes", "output classes"),
             ],
-            modes: &["Inference", "Training"],
+            modes: &[ModeKind::Inference, ModeKind::Training],
         },
         CatalogEntry {
             default_spec: ModelSpec::Transformer(TransformerSpec::default()),
@@ -179,7 +185,7 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("ffn_mult", "MLP width as a multiple of hidden"),
                 ("causal", "mask attention to earlier tokens (true/false)"),
             ],
-            modes: &["Inference", "Training"],
+            modes: &[ModeKind::Inference, ModeKind::Training],
         },
         CatalogEntry {
             default_spec: ModelSpec::DiffusionTransformer(DiffusionTransformerSpec::default()),
@@ -192,13 +198,13 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("layers", "transformer blocks"),
                 ("heads", "attention heads (must divide hidden)"),
             ],
-            modes: &["Inference", "Training", "Generation"],
+            modes: &[ModeKind::Inference, ModeKind::Training, ModeKind::Generation],
         },
         CatalogEntry {
             default_spec: ModelSpec::Noop(NoopSpec::default()),
             summary: "returns its input: a step costs only the harness around it, to measure phasebench's own overhead",
             parameters: &[("features", "features of each input item")],
-            modes: &["Inference"],
+            modes: &[ModeKind::Inference],
         },
     ]
 }

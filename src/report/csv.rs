@@ -3,7 +3,7 @@
 
 use crate::results::SuiteResult;
 
-use super::{ReportError, accuracy_pass, status_reason, status_text};
+use super::{ReportError, accuracy_pass};
 
 /// The header row, in order.
 pub const COLUMNS: [&str; 36] = [
@@ -67,8 +67,8 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             run.dtype.to_string(),
             run.device.to_string(),
             run.quantization.map_or_else(String::new, |q| q.to_string()),
-            status_text(&run.status).to_owned(),
-            status_reason(&run.status).to_owned(),
+            run.status.to_string(),
+            run.status.reason().to_owned(),
             run.step_secs.len().to_string(),
             number(summary.map(|s| s.median)),
             number(summary.map(|s| s.median_ci.low)),

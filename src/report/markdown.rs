@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{BaselineComparison, RunCells, status_reason, status_text, suite_status_text};
+use super::{BaselineComparison, RunCells};
 use crate::results::{RunResult, SuiteResult};
 
 /// Escapes text for a Markdown table cell: pipes, backticks, HTML and line breaks.
@@ -30,8 +30,21 @@ pub fn escape(text: &str) -> String {
 
 /// The Markdown report of `result`, with its comparison against a saved result when given.
 pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> String {
-    let env = &result.environment;
     let mut md = String::new();
+    header_section(result, &mut md);
+    workload_sections(result, &mut md);
+    targets_section(result, &mut md);
+    if let Some(comparison) = baseline {
+        regression_section(comparison, &mut md);
+    }
+    recommendations_section(result, &mut md);
+    problems_section(result, &mut md);
+    md
+}
+
+/// Title, description, status and the machine.
+fn header_section(result: &SuiteResult, md: &mut String) {
+    let env = &result.environment;
     let _ = writeln!(md, "# {} — phasebench report\n", escape(&result.suite.name));
     if !result.suite.description.is_empty() {
         let _ = writeln!(md, "{}\n", escape(&result.suite.description));
@@ -41,8 +54,8 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> St
         "{} of {} runs, {}; started {}. Every phase is compared with **{}**.\n",
         result.runs.len(),
         result.planned_runs,
-        suite_status_text(result.status),
-        escape(&result.started_at),
+        result.status,
+        escape(&result.started_at.to_string()),
         escape(&result.suite.baseline)
     );
     let gpu = match env.gpu.gpus.as_slice() {
@@ -62,7 +75,10 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> St
         escape(&env.candle_version),
         escape(&env.build_profile)
     );
+}
 
+/// One table per workload that has runs.
+fn workload_sections(result: &SuiteResult, md: &mut String) {
     for workload in &result.suite.workloads {
         let runs: Vec<&RunResult> = result.runs.iter().filter(|run| run.workload == workload.name).collect();
         if runs.is_empty() {
@@ -82,11 +98,10 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> St
         }
         md.push('\n');
     }
+}
 
-    targets_section(result, &mut md);
-    if let Some(comparison) = baseline {
-        regression_section(comparison, &mut md);
-    }
+/// The rule set's advice with its evidence.
+fn recommendations_section(result: &SuiteResult, md: &mut String) {
     let recommendations = crate::compare::recommendations(result);
     if !recommendations.is_empty() {
         md.push_str("## Recommendations\n\n");
@@ -96,18 +111,15 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> St
         }
         md.push('\n');
     }
+}
 
-    let problems: Vec<&RunResult> = result.runs.iter().filter(|run| !status_reason(&run.status).is_empty()).collect();
+/// Runs that failed or were skipped, and every validity warning.
+fn problems_section(result: &SuiteResult, md: &mut String) {
+    let problems: Vec<&RunResult> = result.runs.iter().filter(|run| !run.status.reason().is_empty()).collect();
     if !problems.is_empty() {
         md.push_str("## Failed or skipped runs\n\n");
         for run in problems {
-            let _ = writeln!(
-                md,
-                "- {}: {} — {}",
-                run_name(run),
-                status_text(&run.status),
-                escape(status_reason(&run.status))
-            );
+            let _ = writeln!(md, "- {}: {} — {}", run_name(run), run.status, escape(run.status.reason()));
         }
         md.push('\n');
     }
@@ -121,7 +133,6 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> St
         }
         md.push('\n');
     }
-    md
 }
 
 /// The targets table and the score per phase, when the suite declares targets.
@@ -200,7 +211,7 @@ fn regression_section(comparison: &BaselineComparison, md: &mut String) {
 
 /// `workload/phase@batch`, escaped.
 fn run_name(run: &RunResult) -> String {
-    format!("{}/{}@{}", escape(&run.workload), escape(&run.phase), run.batch_size)
+    escape(&run.label())
 }
 
 fn row(run: &RunResult) -> String {

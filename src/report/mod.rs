@@ -9,7 +9,7 @@ pub mod markdown;
 pub mod svg;
 
 use crate::compare::{self, ResultDiff};
-use crate::results::{RunResult, RunStatus, SuiteStatus};
+use crate::results::{RunResult, SuiteResult};
 use crate::units::{format_bytes, format_secs};
 
 /// Why a report could not be rendered.
@@ -24,36 +24,62 @@ pub enum ReportError {
     /// The HTML template failed to render.
     #[error("cannot render the HTML report: {0}")]
     Html(#[from] minijinja::Error),
-    /// The result could not be embedded as JSON.
-    #[error("cannot embed the result in the HTML report: {0}")]
+    /// The result could not be written as JSON (the export, or the copy embedded in HTML).
+    #[error("cannot write the result as JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
 
-/// The words for a run's status.
-pub fn status_text(status: &RunStatus) -> &'static str {
-    match status {
-        RunStatus::Completed => "completed",
-        RunStatus::Failed { .. } => "failed",
-        RunStatus::Cancelled => "cancelled",
-        RunStatus::Skipped { .. } => "skipped",
+/// A file format the result is exported in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The self-contained HTML report (charts, tables, the embedded result).
+    Html,
+    /// The result file: every raw step and sample.
+    Json,
+    /// Summary tables for a PR comment.
+    Markdown,
+    /// One row per run.
+    Csv,
+}
+
+impl Format {
+    /// Every format, in menu order.
+    pub const ALL: [Self; 4] = [Self::Html, Self::Json, Self::Markdown, Self::Csv];
+
+    /// The format's name.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Html => "HTML",
+            Self::Json => "JSON",
+            Self::Markdown => "Markdown",
+            Self::Csv => "CSV",
+        }
+    }
+
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Html => "html",
+            Self::Json => "json",
+            Self::Markdown => "md",
+            Self::Csv => "csv",
+        }
     }
 }
 
-/// The reason a run failed or was skipped, or nothing.
-pub fn status_reason(status: &RunStatus) -> &str {
-    match status {
-        RunStatus::Failed { reason } | RunStatus::Skipped { reason } => reason,
-        RunStatus::Completed | RunStatus::Cancelled => "",
-    }
-}
-
-/// The words for a suite's status.
-pub fn suite_status_text(status: SuiteStatus) -> &'static str {
-    match status {
-        SuiteStatus::Completed => "completed",
-        SuiteStatus::Cancelled => "cancelled",
-        SuiteStatus::Running => "interrupted while running",
-    }
+/// The bytes of `result` in `format`, compared with a saved result where one is given (HTML and
+/// Markdown show that comparison): what the CLI and the app write, through one writer.
+pub fn render(
+    format: Format,
+    result: &SuiteResult,
+    baseline: Option<&BaselineComparison>,
+) -> Result<Vec<u8>, ReportError> {
+    Ok(match format {
+        Format::Html => html::render(result, baseline)?.into_bytes(),
+        Format::Json => serde_json::to_vec_pretty(result)?,
+        Format::Markdown => markdown::render(result, baseline).into_bytes(),
+        Format::Csv => csv::render(result)?,
+    })
 }
 
 /// Whether the run's output passes the accuracy check against the baseline's (`None`: not
@@ -73,11 +99,20 @@ pub struct BaselineComparison {
     pub diff: ResultDiff,
 }
 
-/// The figures of one run as the report tables show them; `—` where there is nothing to show.
+/// The figures of one run as every table shows them (the app's compare view, the terminal, the
+/// HTML, Markdown and CSV reports); `—` where there is nothing to show.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunCells {
     /// Median step time with its 95 % CI, or the run's status when it has no steps.
     pub p50: String,
+    /// Median step time alone (narrow tables).
+    pub median: String,
+    /// Items per second as a bare number (tables whose header gives the unit).
+    pub items_per_sec: String,
+    /// Speedup with its CI in plain ASCII, two decimals: `1.23x [1.20, 1.27]` (terminal).
+    pub speedup_plain: String,
+    /// Largest absolute error, or how many output values were NaN or infinite (terminal).
+    pub max_abs_error_plain: String,
     /// 90th percentile step time.
     pub p90: String,
     /// 99th percentile step time.
@@ -119,7 +154,7 @@ impl RunCells {
                 format_secs(s.p90),
                 format_secs(s.p99),
             ),
-            None => (status_text(&run.status).to_owned(), dash(), dash()),
+            None => (run.status.to_string(), dash(), dash()),
         };
         let (speedup, verdict) = match (&run.speedup, run.is_baseline) {
             (_, true) => ("1×".to_owned(), String::new()),
@@ -128,6 +163,17 @@ impl RunCells {
         };
         Self {
             p50,
+            median: run.summary.as_ref().map_or_else(dash, |s| format_secs(s.median)),
+            items_per_sec: run.throughput_items_per_sec.map_or_else(dash, |t| format!("{t:.1}")),
+            speedup_plain: match (&run.speedup, run.is_baseline) {
+                (Some(s), _) => format!("{:.2}x [{:.2}, {:.2}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high),
+                (None, true) => "baseline".to_owned(),
+                (None, false) => dash(),
+            },
+            max_abs_error_plain: run.accuracy.as_ref().map_or_else(dash, |a| match a.nonfinite_values {
+                0 => format!("{:.2e}", a.max_abs_error),
+                bad => format!("NaN/inf x{bad}"),
+            }),
             p90,
             p99,
             throughput: run.throughput_items_per_sec.map_or_else(dash, |t| format!("{t:.1}/s")),

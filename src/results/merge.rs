@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{RunStatus, SuiteResult, SuiteStatus};
-use crate::runner::{self, Shard};
+use crate::plan::{self, Shard};
 
 /// Shard results combined, with what is missing.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,7 @@ pub fn merge(shards: Vec<SuiteResult>) -> Result<Merged, MergeError> {
         let Some(shard) = result.shard else { continue };
         let slot = &mut chosen[shard.index - 1];
         let better = slot.as_ref().is_none_or(|current| {
-            let rank = |r: &SuiteResult| (r.status == SuiteStatus::Completed, r.started_at.clone());
+            let rank = |r: &SuiteResult| (r.status == SuiteStatus::Completed, r.started_at);
             rank(&result) > rank(current)
         });
         if better {
@@ -87,9 +87,9 @@ pub fn merge(shards: Vec<SuiteResult>) -> Result<Merged, MergeError> {
     let Some(base) = present.first() else { return Err(MergeError::NoShards) };
     let mut merged = (*base).clone();
     merged.shard = None;
-    merged.planned_runs = runner::expand(&suite).len();
-    merged.started_at = present.iter().map(|r| r.started_at.clone()).min().unwrap_or_default();
-    merged.finished_at = present.iter().filter_map(|r| r.finished_at.clone()).max();
+    merged.planned_runs = plan::expand(&suite).len();
+    merged.started_at = present.iter().map(|r| r.started_at).min().unwrap_or_else(super::Timestamp::now);
+    merged.finished_at = present.iter().filter_map(|r| r.finished_at).max();
     merged.resumed_at = present.iter().flat_map(|r| r.resumed_at.clone()).collect();
     merged.runs = present
         .iter()

@@ -6,18 +6,17 @@ pub mod merge;
 mod store;
 mod time;
 
+pub use crate::atomic_file::write_atomically;
 pub use environment::Environment;
 pub use store::{
     EMBEDDED_RESULT_ID, RESULT_FILE_NAME, ResultError, ResultStore, file_name_safe, load_result, parse_result,
-    write_atomically,
 };
-pub use time::{Timestamp, compact_timestamp};
+pub use time::Timestamp;
 
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::Accuracy;
-use crate::compare::Speedup;
-use crate::stats::Summary;
+use crate::stats::{Speedup, Summary};
 use crate::suite::{DTypeSpec, DeviceSpec, Mode, Quantization, Suite};
 use crate::telemetry::{RunTelemetry, ValidityWarning};
 
@@ -36,9 +35,9 @@ pub struct SuiteResult {
     /// The machine and software it ran on.
     pub environment: Environment,
     /// When the suite started (UTC, RFC 3339).
-    pub started_at: String,
+    pub started_at: Timestamp,
     /// When it ended, if it did.
-    pub finished_at: Option<String>,
+    pub finished_at: Option<Timestamp>,
     /// Whether it is still running, completed or was cancelled.
     pub status: SuiteStatus,
     /// How many runs the plan has.
@@ -50,11 +49,11 @@ pub struct SuiteResult {
     pub sweeps: Vec<SweepResult>,
     /// When the suite was resumed (`run --resume`) after it stopped part-way, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resumed_at: Vec<String>,
+    pub resumed_at: Vec<Timestamp>,
     /// The part of the plan this result holds (`run --shard I/N`); absent for a whole suite or a
     /// merged result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<crate::runner::Shard>,
+    pub shard: Option<crate::plan::Shard>,
 }
 
 /// How far a batch-size sweep of one workload in one phase went.
@@ -138,6 +137,29 @@ pub enum SweepStop {
     Cancelled,
 }
 
+impl SweepStop {
+    /// Why a sweep stopped, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            SweepStop::Running => "still running".into(),
+            SweepStop::Completed => "every batch size worked".into(),
+            SweepStop::Failed { batch_size } => format!("batch {batch_size} failed"),
+            SweepStop::OutOfDeviceMemory { batch_size } => {
+                format!("batch {batch_size} ran out of GPU memory: the batches before it are the ones that fit")
+            }
+            SweepStop::TimeBudget { batch_size, median_step_secs } => format!(
+                "time budget: batch {batch_size} takes {median_step_secs:.3} s per step, too slow for min_steps within max_secs"
+            ),
+            SweepStop::MemoryBudget { batch_size, predicted_bytes, budget_bytes } => format!(
+                "memory budget: batch {batch_size} would need about {} of resident memory, over the budget of {}",
+                crate::units::format_bytes(*predicted_bytes as f64),
+                crate::units::format_bytes(*budget_bytes as f64)
+            ),
+            SweepStop::Cancelled => "cancelled".into(),
+        }
+    }
+}
+
 /// State of a suite result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SuiteStatus {
@@ -166,6 +188,37 @@ pub enum RunStatus {
         /// Why.
         reason: String,
     },
+}
+
+impl std::fmt::Display for SuiteStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+            Self::Running => "interrupted while running",
+        })
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Completed => "completed",
+            Self::Failed { .. } => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Skipped { .. } => "skipped",
+        })
+    }
+}
+
+impl RunStatus {
+    /// Why the run failed or was skipped; empty otherwise.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Failed { reason } | Self::Skipped { reason } => reason,
+            Self::Completed | Self::Cancelled => "",
+        }
+    }
 }
 
 /// Why measuring stopped.
@@ -209,7 +262,7 @@ pub struct RunResult {
     /// How the run ended.
     pub status: RunStatus,
     /// When the run started (UTC, RFC 3339).
-    pub started_at: String,
+    pub started_at: Timestamp,
     /// Time to convert the weights and build the model on the device, in seconds.
     pub load_secs: Option<f64>,
     /// Time to copy the weights (in the phase's dtype; f32 before quantization) and the inputs
@@ -273,10 +326,96 @@ pub struct RunResult {
     #[serde(default)]
     pub warnings: Vec<ValidityWarning>,
     /// Things the reader should know about this run (e.g. why accuracy is absent).
-    pub notes: Vec<String>,
+    pub notes: Vec<RunNote>,
+    /// What kind of failure ended the run, when the runner could tell (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureKind>,
     /// The machine that measured it, in a result merged from shards of several machines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+}
+
+/// A failure the runner recognises and acts on (a batch sweep ends at a GPU's memory limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailureKind {
+    /// The GPU ran out of memory (CUDA or cuBLAS could not allocate).
+    OutOfDeviceMemory,
+}
+
+/// Something the reader should know about a run. Stored as its text, so result files of every
+/// version read the same; the kinds the program acts on are told apart when read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum RunNote {
+    /// No statistics could be derived from the steps.
+    NoStatistics {
+        /// Why.
+        reason: String,
+    },
+    /// The output could not be compared with the baseline's.
+    NoAccuracy {
+        /// Why.
+        reason: String,
+    },
+    /// No speedup against the baseline could be given.
+    NoSpeedup {
+        /// Why.
+        reason: String,
+    },
+    /// Anything else worth knowing.
+    Info(String),
+}
+
+impl RunNote {
+    const NO_STATISTICS: &'static str = "no statistics: ";
+    const NO_ACCURACY: &'static str = "no accuracy: ";
+    const NO_SPEEDUP: &'static str = "no speedup: ";
+
+    /// Whether the note, as a reader sees it, contains `needle`.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.to_string().contains(needle)
+    }
+
+    /// Why there is no speedup, when this note says so.
+    pub fn no_speedup_reason(&self) -> Option<&str> {
+        match self {
+            Self::NoSpeedup { reason } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for RunNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoStatistics { reason } => write!(f, "{}{reason}", Self::NO_STATISTICS),
+            Self::NoAccuracy { reason } => write!(f, "{}{reason}", Self::NO_ACCURACY),
+            Self::NoSpeedup { reason } => write!(f, "{}{reason}", Self::NO_SPEEDUP),
+            Self::Info(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<RunNote> for String {
+    fn from(note: RunNote) -> Self {
+        note.to_string()
+    }
+}
+
+impl From<String> for RunNote {
+    /// Reads a stored note; its kind is told by the words it starts with, as every version wrote it.
+    fn from(text: String) -> Self {
+        let rest = |prefix: &str| text.strip_prefix(prefix).map(str::to_owned);
+        if let Some(reason) = rest(Self::NO_STATISTICS) {
+            Self::NoStatistics { reason }
+        } else if let Some(reason) = rest(Self::NO_ACCURACY) {
+            Self::NoAccuracy { reason }
+        } else if let Some(reason) = rest(Self::NO_SPEEDUP) {
+            Self::NoSpeedup { reason }
+        } else {
+            Self::Info(text)
+        }
+    }
 }
 
 /// Device memory in use on the run's GPU (all processes, from the CUDA driver's `cuMemGetInfo`)
@@ -327,10 +466,9 @@ pub struct GenerationRecord {
 }
 
 impl RunResult {
-    /// Achieved GFLOP/s at the median step time, when the model's FLOP count is known.
-    pub fn gflops_per_sec(&self) -> Option<f64> {
-        let flops = self.flops_per_item? * self.batch_size as f64;
-        Some(flops / self.summary.as_ref()?.median / 1e9)
+    /// `workload/phase@batch`: the run's name in tables, charts, progress lines and diffs.
+    pub fn label(&self) -> String {
+        format!("{}/{}@{}", self.workload, self.phase, self.batch_size)
     }
 
     /// The telemetry aggregate of the GPU a CUDA run used (none for CPU runs).

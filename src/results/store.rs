@@ -1,8 +1,7 @@
 //! Writing results to disk after every run (write to a temporary file, then rename, so a crash
 //! leaves the previous complete file) and reading them back with a version check.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -130,24 +129,8 @@ impl ResultStore {
     /// leaves either the old file or the new one, whole.
     fn write_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), ResultError> {
         let path = self.directory.join(name);
-        write_atomically(&path, bytes).map_err(io_error(&path))
+        crate::atomic_file::write_atomically(&path, bytes).map_err(io_error(&path))
     }
-}
-
-/// Replaces `path` with `bytes` through a synced temporary file beside it and a rename, so a crash
-/// leaves either the old file or the new one, whole.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let directory = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(|| "file".into(), |name| name.to_string_lossy());
-    let temp_path = directory.join(format!(".{name}.tmp"));
-    let mut file = File::create(&temp_path)?;
-    file.write_all(bytes).and_then(|()| file.sync_all())?;
-    fs::rename(&temp_path, path)?;
-    // Make the rename itself durable; not every platform can open a directory, so best effort.
-    if let Ok(directory) = File::open(directory) {
-        let _ = directory.sync_all();
-    }
-    Ok(())
 }
 
 /// Keeps letters, digits, `-` and `_` of a name for use in a file name; the rest become `-`.

@@ -2,8 +2,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A moment in UTC, broken into calendar fields.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A moment in UTC, broken into calendar fields (ordered by time). Stored in records as its RFC
+/// 3339 text, so every result file reads the same as before it had a type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
     year: i64,
     month: u32,
@@ -51,9 +52,58 @@ impl Timestamp {
     }
 }
 
-/// The current time in the compact file-name form.
-pub fn compact_timestamp() -> String {
-    Timestamp::now().compact()
+impl std::fmt::Display for Timestamp {
+    /// RFC 3339 to the second, for people (`2026-11-22T13:45:07Z`); records keep milliseconds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = String;
+
+    /// Reads RFC 3339 UTC text: `2026-11-22T13:45:07Z`, optionally with a fraction of a second.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let invalid = || format!("`{text}` is not a UTC time like 2026-11-22T13:45:07.123Z");
+        let rest = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00")).ok_or_else(invalid)?;
+        let (date, time) = rest.split_once('T').ok_or_else(invalid)?;
+        let (time, fraction) = time.split_once('.').unwrap_or((time, ""));
+        let number = |part: Option<&str>| part.and_then(|p| p.parse::<u32>().ok()).ok_or_else(invalid);
+        let mut date_parts = date.splitn(3, '-');
+        let year = date_parts.next().and_then(|p| p.parse::<i64>().ok()).ok_or_else(invalid)?;
+        let (month, day) = (number(date_parts.next())?, number(date_parts.next())?);
+        let mut time_parts = time.splitn(3, ':');
+        let (hour, minute, second) =
+            (number(time_parts.next())?, number(time_parts.next())?, number(time_parts.next())?);
+        let millis = match fraction {
+            "" => 0,
+            digits if digits.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{digits:0<3}")[..3].parse::<u32>().map_err(|_| invalid())?
+            }
+            _ => return Err(invalid()),
+        };
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+            return Err(invalid());
+        }
+        Ok(Self { year, month, day, hour, minute, second, millis })
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.rfc3339())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]
@@ -66,5 +116,20 @@ mod tests {
         // 2024-02-29T23:59:59Z, a leap day.
         assert_eq!(Timestamp::from_unix(1_709_251_199, 5).rfc3339(), "2024-02-29T23:59:59.005Z");
         assert_eq!(Timestamp::from_unix(1_795_354_507, 0).compact(), "20261122-133507");
+    }
+
+    #[test]
+    fn rfc3339_text_reads_back_to_the_same_moment() {
+        let moment = Timestamp::from_unix(1_764_000_000, 123);
+        assert_eq!(moment.rfc3339().parse::<Timestamp>(), Ok(moment));
+        assert_eq!(
+            "2026-11-22T12:00:00Z".parse::<Timestamp>().map(|t| t.rfc3339()),
+            Ok("2026-11-22T12:00:00.000Z".into())
+        );
+        assert!("2026-11-22T12:00:00.5Z".parse::<Timestamp>() > "2026-11-22T12:00:00Z".parse::<Timestamp>());
+        assert_eq!(moment.to_string(), "2025-11-24T16:00:00Z", "people read seconds");
+        for bad in ["", "2026-11-22", "2026-13-01T00:00:00Z", "2026-11-22T12:00:00", "2026-11-22T12:00:00.x1Z"] {
+            assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
+        }
     }
 }

@@ -6,14 +6,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::flush::CacheFlusher;
 use super::steppers::{
     GenerationStepper, InferenceStepper, Preparation, StepTiming, Stepper, StepperSetup, TrainingStepper,
 };
 use super::{CancelToken, EventSender, FaultKind, InjectedFault, RunEvent, STEP_BATCH_INTERVAL, StepKind, secs_since};
 use crate::device::{self, candle_error_text, panic_message};
 use crate::models::{self, Weights};
-use crate::results::{DeviceMemory, GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord};
-use crate::runner::PlannedRun;
+use crate::plan::PlannedRun;
+use crate::results::{
+    DeviceMemory, FailureKind, GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord,
+};
 use crate::suite::{DeviceSpec, Mode, Suite, Workload};
 use crate::telemetry::{PeakRssMeter, ValidityWarning};
 
@@ -209,7 +212,7 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         quantization: phase.quantization,
         mode: workload.mode,
         status: RunStatus::Completed,
-        started_at: Timestamp::now().rfc3339(),
+        started_at: Timestamp::now(),
         load_secs: None,
         transfer_secs: None,
         transfer_bytes: None,
@@ -235,6 +238,7 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         telemetry: None,
         warnings: Vec::new(),
         notes: Vec::new(),
+        failure: None,
         host: None,
     }
 }
@@ -261,11 +265,17 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
             result.warnings.push(ValidityWarning::DeviceMemoryNotReturned { ordinal, extra_bytes });
         }
     }
-    outcome.map_err(|reason| match phase.device {
-        DeviceSpec::Cuda(ordinal) => {
-            out_of_memory_reason(ordinal, context.run.batch_size, result.device_memory, reason)
+    outcome.map_err(|reason| {
+        if !device::is_out_of_memory(&reason) {
+            return reason;
         }
-        DeviceSpec::Cpu => reason,
+        result.failure = Some(FailureKind::OutOfDeviceMemory);
+        match phase.device {
+            DeviceSpec::Cuda(ordinal) => {
+                out_of_memory_reason(ordinal, context.run.batch_size, result.device_memory, reason)
+            }
+            DeviceSpec::Cpu => reason,
+        }
     })
 }
 
@@ -294,6 +304,47 @@ fn measure_on(
     weights: &Weights,
     device: &candle_core::Device,
 ) -> Result<Option<Vec<f32>>, String> {
+    let settings = &context.suite.settings;
+    let (mut stepper, preparation) = build_stepper(context, result, weights, device)?;
+    result.load_secs = Some(preparation.load_secs);
+    result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
+    result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
+    // The model and its inputs only: read before the cache-flush buffer is allocated.
+    if let Some(memory) = result.device_memory.as_mut() {
+        memory.loaded_bytes = device::memory_in_use(device).map(|(used, _)| used);
+    }
+    let mut flusher = if settings.flush_cache_between_steps {
+        Some(CacheFlusher::new(device).map_err(candle_error("cannot allocate the cache-flush buffer"))?)
+    } else {
+        None
+    };
+    if matches!(context.suite.workloads[context.run.workload_index].mode, Mode::Training(_)) {
+        result.training = Some(TrainingRecord::default());
+    }
+    if !warm_up(context, result, stepper.as_mut(), &mut flusher)? {
+        result.stop_reason = Some(StopReason::Cancelled);
+        return Ok(None);
+    }
+    stepper.restart().map_err(candle_error("cannot restart after warm-up"))?;
+    let stop_reason = measure_steps(context, result, stepper.as_mut(), &mut flusher)?;
+    result.stop_reason = Some(stop_reason);
+    if stop_reason == StopReason::Cancelled {
+        return Ok(None);
+    }
+    let mut probe_output = stepper.probe().map_err(candle_error("probe for the accuracy check failed"))?;
+    if context.outputs_made_non_finite() {
+        probe_output.iter_mut().step_by(2).for_each(|value| *value = f32::NAN);
+    }
+    Ok(Some(probe_output))
+}
+
+/// The stepper of the run's mode on `device`, with what building it took.
+fn build_stepper(
+    context: &RunContext,
+    result: &mut RunResult,
+    weights: &Weights,
+    device: &candle_core::Device,
+) -> Result<(Box<dyn Stepper>, Preparation), String> {
     let (suite, run) = (&*context.suite, &context.run);
     let settings = &suite.settings;
     let workload = &suite.workloads[run.workload_index];
@@ -319,29 +370,21 @@ fn measure_on(
             GenerationStepper::new(&setup, generation).map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
         }
     };
-    let (mut stepper, preparation) = built.map_err(candle_error("cannot build the model"))?;
-    result.load_secs = Some(preparation.load_secs);
-    result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
-    result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
-    // The model and its inputs only: read before the cache-flush buffer is allocated.
-    if let Some(memory) = result.device_memory.as_mut() {
-        memory.loaded_bytes = device::memory_in_use(device).map(|(used, _)| used);
-    }
-    let mut flusher = if settings.flush_cache_between_steps {
-        Some(CacheFlusher::new(device).map_err(candle_error("cannot allocate the cache-flush buffer"))?)
-    } else {
-        None
-    };
-    if matches!(workload.mode, Mode::Training(_)) {
-        result.training = Some(TrainingRecord::default());
-    }
+    built.map_err(candle_error("cannot build the model"))
+}
 
-    let mut batcher = StepBatcher::new(&context.events, run.index, StepKind::Warmup);
-    for _ in 0..settings.warmup_steps {
+/// Runs the warm-up steps (recorded apart); `Ok(false)` when cancelled during them.
+fn warm_up(
+    context: &RunContext,
+    result: &mut RunResult,
+    stepper: &mut dyn Stepper,
+    flusher: &mut Option<CacheFlusher>,
+) -> Result<bool, String> {
+    let mut batcher = StepBatcher::new(&context.events, context.run.index, StepKind::Warmup);
+    for _ in 0..context.suite.settings.warmup_steps {
         if context.cancel.is_cancelled() {
             batcher.finish();
-            result.stop_reason = Some(StopReason::Cancelled);
-            return Ok(None);
+            return Ok(false);
         }
         if let Some(reason) = context.memory.exceeded() {
             batcher.finish();
@@ -356,9 +399,19 @@ fn measure_on(
         batcher.push(timing.secs);
     }
     batcher.finish();
-    stepper.restart().map_err(candle_error("cannot restart after warm-up"))?;
+    Ok(true)
+}
 
-    let mut batcher = StepBatcher::new(&context.events, run.index, StepKind::Measured);
+/// Measures steps until the stopping rules (min/max steps and seconds, between generations) or a
+/// cancel say so; records the measured window.
+fn measure_steps(
+    context: &RunContext,
+    result: &mut RunResult,
+    stepper: &mut dyn Stepper,
+    flusher: &mut Option<CacheFlusher>,
+) -> Result<StopReason, String> {
+    let settings = &context.suite.settings;
+    let mut batcher = StepBatcher::new(&context.events, context.run.index, StepKind::Measured);
     let measure_start = Instant::now();
     let window_start = secs_since(context.origin);
     let stop_reason = loop {
@@ -403,15 +456,7 @@ fn measure_on(
     };
     batcher.finish();
     result.measured_window_secs = Some([window_start, secs_since(context.origin)]);
-    result.stop_reason = Some(stop_reason);
-    if stop_reason == StopReason::Cancelled {
-        return Ok(None);
-    }
-    let mut probe_output = stepper.probe().map_err(candle_error("probe for the accuracy check failed"))?;
-    if context.outputs_made_non_finite() {
-        probe_output.iter_mut().step_by(2).for_each(|value| *value = f32::NAN);
-    }
-    Ok(Some(probe_output))
+    Ok(stop_reason)
 }
 
 /// Acts out an injected fault before measured step `step` (from 0).
@@ -432,41 +477,6 @@ fn inject(context: &RunContext, fault: FaultKind, step: usize) -> Result<(), Str
         FaultKind::DeviceOutOfMemory => {
             Err(format!("step {} failed: DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")", step + 1))
         }
-    }
-}
-
-/// Bytes overwritten before each step for cold-cache timing: above the L2 of current GPUs (H100:
-/// 50 MB) and the last-level cache one CPU core sees.
-pub(super) const CACHE_FLUSH_BYTES: usize = 128 << 20;
-
-/// Overwrites a device buffer of [`CACHE_FLUSH_BYTES`] so the next step starts with cold caches.
-pub(super) struct CacheFlusher {
-    buffer: candle_core::Tensor,
-    /// What the buffer is overwritten with, made at the first flush (so memory is taken only by a
-    /// flusher that flushes).
-    source: Option<candle_core::Tensor>,
-}
-
-/// The value the flush writes (any value does; a known one lets tests check the whole buffer).
-const CACHE_FLUSH_VALUE: f32 = 2.0;
-
-impl CacheFlusher {
-    /// Allocates the buffer on `device`.
-    pub(super) fn new(device: &candle_core::Device) -> candle_core::Result<Self> {
-        let buffer = candle_core::Tensor::zeros(CACHE_FLUSH_BYTES / 4, candle_core::DType::F32, device)?;
-        Ok(Self { buffer, source: None })
-    }
-
-    /// Copies the source over the whole buffer in place (no allocation per step) and waits for
-    /// the device, so the flush is over before the step's clock starts.
-    pub(super) fn flush(&mut self) -> candle_core::Result<()> {
-        let source = match self.source.take() {
-            Some(source) => source,
-            None => candle_core::Tensor::full(CACHE_FLUSH_VALUE, self.buffer.elem_count(), self.buffer.device())?,
-        };
-        self.buffer.slice_set(&source, 0, 0)?;
-        self.source = Some(source);
-        device::synchronize(self.buffer.device())
     }
 }
 
@@ -549,18 +559,5 @@ mod tests {
         );
         assert!(reason.ends_with(&raw), "the driver's words are kept: {reason}");
         assert_eq!(out_of_memory_reason(0, 1, None, "shape mismatch".into()), "shape mismatch");
-    }
-
-    /// Every flush rewrites the whole buffer, in place, on the CPU here.
-    #[test]
-    fn a_cache_flush_rewrites_the_whole_buffer() -> candle_core::Result<()> {
-        let mut flusher = CacheFlusher::new(&candle_core::Device::Cpu)?;
-        assert_eq!(flusher.buffer.elem_count() * 4, CACHE_FLUSH_BYTES);
-        assert_eq!(flusher.buffer.max(0)?.to_scalar::<f32>()?, 0.0);
-        flusher.flush()?;
-        flusher.flush()?;
-        assert_eq!(flusher.buffer.min(0)?.to_scalar::<f32>()?, 2.0);
-        assert_eq!(flusher.buffer.max(0)?.to_scalar::<f32>()?, 2.0);
-        Ok(())
     }
 }

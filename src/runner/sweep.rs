@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::results::{RunResult, RunStatus, SweepPoint, SweepResult, SweepStop};
+use crate::results::{FailureKind, RunResult, RunStatus, SweepPoint, SweepResult, SweepStop};
 use crate::runner::PlannedRun;
 use crate::suite::Suite;
 
@@ -60,18 +60,18 @@ impl SweepTracker {
         let growth = self.last_growth.get(&(run.workload_index, run.phase_index)).copied();
         let entry = self.entry(sweeps, run)?;
         if !matches!(entry.stop, SweepStop::Running) {
-            return Some(format!("the batch sweep stopped earlier ({})", describe_stop(&entry.stop)));
+            return Some(format!("the batch sweep stopped earlier ({})", entry.stop.describe()));
         }
         let added_bytes = match growth {
             // Activations grow with the batch: scale the last run's growth.
             Some((batch, growth)) => growth.saturating_mul(run.batch_size as u64) / batch.max(1) as u64,
             // Nothing measured yet: the weights and the input batch (counted generously).
-            None => super::plan::run_memory_estimate_bytes(suite, run) as u64,
+            None => crate::plan::run_memory_estimate_bytes(suite, run) as u64,
         };
         let predicted_bytes = current_rss_bytes().saturating_add(added_bytes);
         if predicted_bytes > budget_bytes {
             entry.stop = SweepStop::MemoryBudget { batch_size: run.batch_size, predicted_bytes, budget_bytes };
-            return Some(format!("the batch sweep stopped here ({})", describe_stop(&entry.stop)));
+            return Some(format!("the batch sweep stopped here ({})", entry.stop.describe()));
         }
         None
     }
@@ -102,7 +102,7 @@ impl SweepTracker {
                 let median_step_secs = run.step_secs.first().copied().unwrap_or(settings.max_secs);
                 entry.stop = SweepStop::TimeBudget { batch_size: run.batch_size, median_step_secs };
             }
-            (RunStatus::Failed { reason }, _) if crate::device::is_out_of_memory(reason) => {
+            (RunStatus::Failed { .. }, _) if run.failure == Some(FailureKind::OutOfDeviceMemory) => {
                 entry.stop = SweepStop::OutOfDeviceMemory { batch_size: run.batch_size };
             }
             (RunStatus::Failed { .. }, _) => entry.stop = SweepStop::Failed { batch_size: run.batch_size },
@@ -116,26 +116,5 @@ impl SweepTracker {
 pub(super) fn cancel_running(sweeps: &mut [SweepResult]) {
     for entry in sweeps.iter_mut().filter(|entry| matches!(entry.stop, SweepStop::Running)) {
         entry.stop = SweepStop::Cancelled;
-    }
-}
-
-/// Why a sweep stopped, in words.
-pub fn describe_stop(stop: &SweepStop) -> String {
-    match stop {
-        SweepStop::Running => "still running".into(),
-        SweepStop::Completed => "every batch size worked".into(),
-        SweepStop::Failed { batch_size } => format!("batch {batch_size} failed"),
-        SweepStop::OutOfDeviceMemory { batch_size } => {
-            format!("batch {batch_size} ran out of GPU memory: the batches before it are the ones that fit")
-        }
-        SweepStop::TimeBudget { batch_size, median_step_secs } => format!(
-            "time budget: batch {batch_size} takes {median_step_secs:.3} s per step, too slow for min_steps within max_secs"
-        ),
-        SweepStop::MemoryBudget { batch_size, predicted_bytes, budget_bytes } => format!(
-            "memory budget: batch {batch_size} would need about {} of resident memory, over the budget of {}",
-            super::plan::format_bytes(*predicted_bytes as f64),
-            super::plan::format_bytes(*budget_bytes as f64)
-        ),
-        SweepStop::Cancelled => "cancelled".into(),
     }
 }

@@ -1,6 +1,10 @@
 //! Pure statistics over samples (step times in seconds): summaries with bootstrap confidence
 //! intervals, Tukey outlier counts and two-sample tests. Every function states what it needs.
 
+pub mod speedup;
+
+pub use speedup::{Speedup, Verdict};
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -117,6 +121,47 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let below = position.floor() as usize;
     let above = position.ceil() as usize;
     sorted[below] + (sorted[above] - sorted[below]) * (position - below as f64)
+}
+
+/// The five numbers of a box plot and the extremes, over the finite values of a sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BoxStats {
+    /// Smallest value.
+    pub min: f64,
+    /// Lower whisker: the smallest value within 1.5 IQR below the first quartile (Tukey).
+    pub low_whisker: f64,
+    /// First quartile.
+    pub q1: f64,
+    /// Median.
+    pub median: f64,
+    /// Third quartile.
+    pub q3: f64,
+    /// Upper whisker: the largest value within 1.5 IQR above the third quartile (Tukey).
+    pub high_whisker: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// Quartiles (type 7, as [`quantile_sorted`]), Tukey whiskers and extremes of the finite values
+/// of `values`; `None` when there are none. The one box statistic of the app, terminal and reports.
+pub fn box_stats(values: &[f64]) -> Option<BoxStats> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let (q1, median, q3) =
+        (quantile_sorted(&sorted, 0.25), quantile_sorted(&sorted, 0.5), quantile_sorted(&sorted, 0.75));
+    let fence = 1.5 * (q3 - q1);
+    Some(BoxStats {
+        min: sorted[0],
+        low_whisker: sorted.iter().copied().find(|v| *v >= q1 - fence).unwrap_or(q1),
+        q1,
+        median,
+        q3,
+        high_whisker: sorted.iter().rev().copied().find(|v| *v <= q3 + fence).unwrap_or(q3),
+        max: sorted[sorted.len() - 1],
+    })
 }
 
 /// Median of at least one finite sample.
@@ -418,5 +463,13 @@ mod tests {
             let test = mann_whitney_u(&samples, &samples).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(test.p_value > 0.9, "{}", test.p_value);
         }
+    }
+
+    #[test]
+    fn box_stats_give_quartiles_tukey_whiskers_and_extremes() {
+        let Some(stats) = box_stats(&[1.0, 2.0, 3.0, 4.0, 5.0, 100.0, f64::NAN]) else { panic!("no box") };
+        assert_eq!((stats.min, stats.q1, stats.median, stats.q3, stats.max), (1.0, 2.25, 3.5, 4.75, 100.0));
+        assert_eq!((stats.low_whisker, stats.high_whisker), (1.0, 5.0), "100 lies beyond 1.5 IQR");
+        assert_eq!(box_stats(&[f64::NAN]), None);
     }
 }

@@ -1,14 +1,16 @@
 //! Suite files: the schema, loading and saving RON, and validation whose errors name the file and,
 //! where the text tells, the line and column at fault.
 
+mod parameters;
 mod schema;
 mod validate;
 
+pub use parameters::ModelParameter;
 pub use schema::*;
 pub use validate::{MAX_DIMENSION, MAX_LAYERS, Problem, find_name_position, validate};
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ron::extensions::Extensions;
 use serde::Deserialize;
@@ -267,10 +269,7 @@ fn list_names(names: &[&str]) -> String {
 pub fn save_suite(path: &Path, suite: &Suite) -> Result<(), SuiteError> {
     let text = suite_to_ron(suite)?;
     let origin = path.display().to_string();
-    let temp_path: PathBuf = path.with_extension("ron.tmp");
-    std::fs::write(&temp_path, text)
-        .and_then(|()| std::fs::rename(&temp_path, path))
-        .map_err(|source| SuiteError::Write { origin, source })
+    crate::atomic_file::write_atomically(path, text.as_bytes()).map_err(|source| SuiteError::Write { origin, source })
 }
 
 /// The suite as pretty RON text.

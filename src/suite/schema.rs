@@ -248,10 +248,48 @@ pub enum Mode {
 impl Mode {
     /// The mode's name as written in suites.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Which mode this is, without its settings.
+    pub fn kind(&self) -> ModeKind {
+        match self {
+            Self::Inference => ModeKind::Inference,
+            Self::Training(_) => ModeKind::Training,
+            Self::Generation(_) => ModeKind::Generation,
+        }
+    }
+}
+
+/// A [`Mode`] without its settings: what the catalog says a model supports and the editor offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModeKind {
+    /// [`Mode::Inference`].
+    Inference,
+    /// [`Mode::Training`].
+    Training,
+    /// [`Mode::Generation`].
+    Generation,
+}
+
+impl ModeKind {
+    /// The mode's name as written in suites.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Inference => "Inference",
-            Self::Training(_) => "Training",
-            Self::Generation(_) => "Generation",
+            Self::Training => "Training",
+            Self::Generation => "Generation",
+        }
+    }
+
+    /// The mode with the settings a new workload starts from (AdamW at 1e-3; 20 denoising steps).
+    pub fn default_mode(self) -> Mode {
+        match self {
+            Self::Inference => Mode::Inference,
+            Self::Training => {
+                Mode::Training(TrainingSpec { optimizer: OptimizerSpec::AdamW(LearningRate { lr: 1e-3 }) })
+            }
+            Self::Generation => Mode::Generation(GenerationSpec { steps: 20 }),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{DeviceSpec, Mode, ModelSpec, OptimizerSpec, Suite, TextPosition};
+use super::{DeviceSpec, Mode, ModelSpec, OptimizerSpec, Suite, TextPosition, Workload};
 
 /// Largest value accepted for a single model dimension or batch size.
 pub const MAX_DIMENSION: usize = 1 << 20;
@@ -35,6 +35,14 @@ pub fn validate(suite: &Suite, text: &str) -> Vec<Problem> {
     }
     check_settings(suite, text, &mut report);
 
+    check_workloads(suite, text, &mut report);
+    check_phases(suite, text, &mut report);
+    check_targets(suite, text, &mut report);
+    problems.sort_by_key(|problem| problem.position.map(|p| (p.line, p.col)).unwrap_or((usize::MAX, 0)));
+    problems
+}
+
+fn check_workloads(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
     if suite.workloads.is_empty() {
         report(find_field(text, "workloads", 0), "the suite has no workloads; add at least one".into());
     }
@@ -51,47 +59,60 @@ pub fn validate(suite: &Suite, text: &str) -> Vec<Problem> {
                 format!("workload name `{}` is used twice; names must be unique", workload.name),
             );
         }
-        if let Some(sweep) = workload.batch_sweep {
-            if workload.batch_sizes != [1] {
-                report(
-                    at(),
-                    format!("workload `{}` has both `batch_sizes` and `batch_sweep`; give one of them", workload.name),
-                );
-            }
-            if sweep.from == 0 || sweep.to < sweep.from || sweep.factor < 2 || sweep.to > MAX_DIMENSION {
-                report(
-                    at(),
-                    format!(
-                        "workload `{}`: `batch_sweep` needs 1 <= from <= to <= {MAX_DIMENSION} and factor >= 2 (got from {}, to {}, factor {})",
-                        workload.name, sweep.from, sweep.to, sweep.factor
-                    ),
-                );
-            }
+        check_workload(suite, workload, text, &mut *report);
+    }
+}
+
+/// Batch sizes or sweep, model sizes and mode of one workload.
+fn check_workload(
+    suite: &Suite,
+    workload: &Workload,
+    text: &str,
+    report: &mut impl FnMut(Option<TextPosition>, String),
+) {
+    let at = || find_name(text, &workload.name, 0);
+    if let Some(sweep) = workload.batch_sweep {
+        if workload.batch_sizes != [1] {
+            report(
+                at(),
+                format!("workload `{}` has both `batch_sizes` and `batch_sweep`; give one of them", workload.name),
+            );
         }
-        if workload.batch_sizes.is_empty() {
-            report(at(), format!("workload `{}` has no batch sizes; give at least one, e.g. [1]", workload.name));
-        }
-        for &batch in &workload.batch_sizes {
-            if let Some(message) = check_dimension("batch size", batch) {
-                report(at(), format!("workload `{}`: {message}", workload.name));
-            }
-        }
-        for message in check_model(&workload.model).into_iter().chain(check_mode(workload.mode, &workload.model)) {
-            report(at(), format!("workload `{}`: {message}", workload.name));
-        }
-        if matches!(workload.mode, Mode::Training(_)) {
-            for phase in suite.phases.iter().filter(|phase| phase.quantization.is_some()) {
-                report(
-                    at(),
-                    format!(
-                        "workload `{}` trains, but phase `{}` quantizes its weights; quantized weights cannot be trained (drop the quantization or use Inference)",
-                        workload.name, phase.name
-                    ),
-                );
-            }
+        if sweep.from == 0 || sweep.to < sweep.from || sweep.factor < 2 || sweep.to > MAX_DIMENSION {
+            report(
+                at(),
+                format!(
+                    "workload `{}`: `batch_sweep` needs 1 <= from <= to <= {MAX_DIMENSION} and factor >= 2 (got from {}, to {}, factor {})",
+                    workload.name, sweep.from, sweep.to, sweep.factor
+                ),
+            );
         }
     }
+    if workload.batch_sizes.is_empty() {
+        report(at(), format!("workload `{}` has no batch sizes; give at least one, e.g. [1]", workload.name));
+    }
+    for &batch in &workload.batch_sizes {
+        if let Some(message) = check_dimension("batch size", batch) {
+            report(at(), format!("workload `{}`: {message}", workload.name));
+        }
+    }
+    for message in check_model(&workload.model).into_iter().chain(check_mode(workload.mode, &workload.model)) {
+        report(at(), format!("workload `{}`: {message}", workload.name));
+    }
+    if matches!(workload.mode, Mode::Training(_)) {
+        for phase in suite.phases.iter().filter(|phase| phase.quantization.is_some()) {
+            report(
+                at(),
+                format!(
+                    "workload `{}` trains, but phase `{}` quantizes its weights; quantized weights cannot be trained (drop the quantization or use Inference)",
+                    workload.name, phase.name
+                ),
+            );
+        }
+    }
+}
 
+fn check_phases(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
     if suite.phases.is_empty() {
         report(find_field(text, "phases", 0), "the suite has no phases; add at least one".into());
     }
@@ -122,9 +143,6 @@ pub fn validate(suite: &Suite, text: &str) -> Vec<Problem> {
             ),
         );
     }
-    check_targets(suite, text, &mut report);
-    problems.sort_by_key(|problem| problem.position.map(|p| (p.line, p.col)).unwrap_or((usize::MAX, 0)));
-    problems
 }
 
 fn check_targets(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {

@@ -7,9 +7,8 @@ mod host;
 mod nvml;
 mod sampler;
 
-pub use aggregate::{
-    EnergyMethod, GpuAggregate, HostAggregate, RunTelemetry, ValidityWarning, aggregate, compare_clocks,
-};
+pub use crate::warnings::ValidityWarning;
+pub use aggregate::{EnergyMethod, GpuAggregate, HostAggregate, RunTelemetry, aggregate, compare_clocks};
 pub use host::{HostSource, PeakRssMeter, current_rss_bytes};
 pub use nvml::{GpuEnvironment, GpuInfo, NvmlSource, gpu_environment, nvml_index_for_cuda};
 pub use sampler::{Sampler, SamplerCost};

@@ -7,7 +7,8 @@ use egui::RichText;
 use egui_plot::{Bar, BarChart, BoxPlot, HLine, Line, Plot, PlotPoints};
 
 use crate::app::{BoxStats, DiffOutcome, DiffSide, DiffState, PhasebenchApp, Side, UiCommand};
-use crate::compare::{self, Speedup};
+use crate::compare::{self, Analysis, Speedup};
+use crate::report::RunCells;
 use crate::results::{RunResult, RunStatus};
 use crate::suite::Suite;
 use crate::units::format_secs;
@@ -45,7 +46,7 @@ pub fn compare_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiC
         if ui.button("Open result…").on_hover_text("show a saved result.json").clicked() {
             commands.push(UiCommand::OpenResultDialog);
         }
-        let exportable = app.opened_result.is_some() || app.session.as_ref().is_some_and(|s| s.final_result.is_some());
+        let exportable = app.opened_result.is_some() || app.session.as_ref().is_some_and(|s| s.has_final_result());
         for format in crate::app::ExportFormat::ALL {
             if ui
                 .add_enabled(exportable, egui::Button::new(format!("Export {}…", format.describe())))
@@ -57,17 +58,32 @@ pub fn compare_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiC
             }
         }
     });
-    match app.shown_comparison() {
-        Some((label, suite, runs)) => comparison_ui(ui, &label, suite, runs, commands),
-        None => {
+    match (app.shown_comparison(), &app.analysis) {
+        (Some((label, suite, runs)), Some(analysis)) => {
+            analyzed_comparison_ui(ui, &label, suite, runs, analysis, commands)
+        }
+        (Some((label, suite, runs)), None) => comparison_ui(ui, &label, suite, runs, commands),
+        (None, _) => {
             ui.label("Nothing to compare yet: run the suite (Ctrl+R) or open a result from History.");
         }
     }
 }
 
 /// The comparison of `runs` of `suite`, titled `label`: one table per workload, the speedup
-/// chart and the distributions.
+/// chart and the distributions. Derives the [`Analysis`] on the spot; the app keeps one instead.
 pub fn comparison_ui(ui: &mut egui::Ui, label: &str, suite: &Suite, runs: &[RunResult], commands: &mut Vec<UiCommand>) {
+    analyzed_comparison_ui(ui, label, suite, runs, &Analysis::of(suite, runs, &[]), commands);
+}
+
+/// [`comparison_ui`] with the targets, recommendations and boxes derived already.
+pub fn analyzed_comparison_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    suite: &Suite,
+    runs: &[RunResult],
+    analysis: &Analysis,
+    commands: &mut Vec<UiCommand>,
+) {
     ui.heading(format!("{} — compared with “{}”", suite.name, suite.baseline));
     ui.label(RichText::new(label).small().weak());
     if runs.is_empty() {
@@ -100,41 +116,35 @@ pub fn comparison_ui(ui: &mut egui::Ui, label: &str, suite: &Suite, runs: &[RunR
             });
         });
     }
-    targets_ui(ui, suite, runs);
-    recommendations_ui(ui, suite, runs);
+    targets_ui(ui, suite, analysis);
+    recommendations_ui(ui, analysis);
     ui.add_space(8.0);
     ui.columns(2, |columns| {
         speedup_chart_ui(&mut columns[0], suite, runs);
-        distributions_ui(&mut columns[1], suite, runs);
+        distributions_ui(&mut columns[1], suite, runs, analysis);
     });
 }
 
 /// The rule set's advice, each piece with its evidence on the line below.
-fn recommendations_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
-    let found =
-        cached_for_runs(ui.ctx(), "recommendations", suite, runs, || compare::recommendations_for(suite, runs, &[]));
-    if found.is_empty() {
+fn recommendations_ui(ui: &mut egui::Ui, analysis: &Analysis) {
+    if analysis.recommendations.is_empty() {
         return;
     }
     ui.add_space(6.0);
     ui.strong("Recommendations")
         .on_hover_text("each from a rule of the README's table, with the figures that triggered it");
-    for recommendation in found.iter() {
+    for recommendation in &analysis.recommendations {
         ui.label(format!("• {}", recommendation.advice));
         ui.label(RichText::new(format!("   Evidence: {}", recommendation.evidence)).small().weak());
     }
 }
 
-fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
+fn targets_ui(ui: &mut egui::Ui, suite: &Suite, analysis: &Analysis) {
     if suite.targets.is_empty() {
         return;
     }
-    let (checks, scores) = &*cached_for_runs(ui.ctx(), "targets", suite, runs, || {
-        let checks = compare::evaluate_targets(suite, runs);
-        let scores: Vec<String> =
-            compare::phase_scores(suite, &checks).iter().map(|(phase, score)| format!("{phase} {score:.0}")).collect();
-        (checks, scores)
-    });
+    let scores: Vec<String> =
+        analysis.phase_scores.iter().map(|(phase, score)| format!("{phase} {score:.0}")).collect();
     ui.add_space(6.0);
     ui.strong("Targets").on_hover_text(
         "pass or fail only when the whole 95 % CI is on one side of the bound; undecided otherwise (more steps would tell)",
@@ -144,8 +154,9 @@ fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
             ui.strong(header);
         }
         ui.end_row();
-        for check in checks {
-            ui.label(suite.targets[check.target_index].to_string());
+        for check in &analysis.target_checks {
+            let Some(target) = suite.targets.get(check.target_index) else { continue };
+            ui.label(target.to_string());
             ui.label(&check.run);
             ui.label(check.measured_text());
             let color = match check.outcome {
@@ -163,55 +174,53 @@ fn targets_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     }
 }
 
-/// What `compute` derives from the runs of a comparison, computed once per set of runs (a session
-/// only adds runs; an opened result never changes) and kept in egui's temporary memory.
-fn cached_for_runs<T: Send + Sync + 'static>(
-    ctx: &egui::Context,
-    what: &'static str,
-    suite: &Suite,
-    runs: &[RunResult],
-    compute: impl FnOnce() -> T,
-) -> std::sync::Arc<T> {
-    let id = egui::Id::unique((
-        what,
-        &suite.name,
-        suite.targets.len(),
-        runs.len(),
-        runs.first().map(|run| &run.started_at),
-        runs.last().map(|run| (&run.started_at, run.step_secs.len())),
-    ));
-    if let Some(value) = ctx.data(|data| data.get_temp::<std::sync::Arc<T>>(id)) {
-        return value;
-    }
-    let value = std::sync::Arc::new(compute());
-    ctx.data_mut(|data| data.insert_temp(id, std::sync::Arc::clone(&value)));
-    value
-}
-
-/// The box of a run's steps, sorted once and kept in egui's temporary memory (a long run's
-/// steps would otherwise be sorted again every frame).
-fn cached_box_stats(ctx: &egui::Context, run: &RunResult) -> Option<BoxStats> {
-    let id = egui::Id::unique((
-        "box-stats",
-        &run.started_at,
-        &run.workload,
-        &run.phase,
-        run.batch_size,
-        run.step_secs.len(),
-    ));
-    if let Some(stats) = ctx.data(|data| data.get_temp::<BoxStats>(id)) {
-        return Some(stats);
-    }
-    let stats = BoxStats::of(&run.step_secs)?;
-    ctx.data_mut(|data| data.insert_temp(id, stats));
-    Some(stats)
-}
-
 fn phase_index(suite: &Suite, run: &RunResult) -> usize {
     suite.phases.iter().position(|phase| phase.name == run.phase).unwrap_or(0)
 }
 
 fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, commands: &mut Vec<UiCommand>) {
+    identity_cells_ui(ui, suite, run);
+    let cells = RunCells::of(run);
+    match &run.summary {
+        Some(summary) => {
+            ui.label(cells.p50.as_str()).on_hover_text(format!(
+                "{} steps, {} outliers (kept)",
+                summary.count,
+                summary.outliers.total()
+            ));
+            ui.label(cells.p90.as_str());
+            ui.label(cells.p99.as_str());
+        }
+        None => {
+            let why = match &run.status {
+                RunStatus::Failed { reason } => reason.clone(),
+                _ => run.notes.first().map_or_else(|| "no measured steps".into(), ToString::to_string),
+            };
+            ui.label("—").on_hover_text(why);
+            ui.label("—");
+            ui.label("—");
+        }
+    }
+    ui.label(cells.throughput.as_str());
+    speedup_and_accuracy_cells_ui(ui, run, &cells);
+    ui.label(cells.peak_rss);
+    ui.label(cells.gpu_memory).on_hover_text(
+        "GPU memory of this process: NVML's peak, or (\"at load\") the CUDA driver's view once the model was built",
+    );
+    ui.label(cells.energy);
+    ui.label(cells.setup).on_hover_text("model build, and the host→device copy of weights and inputs (GPU runs)");
+    if run.warnings.is_empty() {
+        ui.label("");
+    } else {
+        let text: Vec<String> = run.warnings.iter().map(ToString::to_string).collect();
+        ui.colored_label(egui::Color32::from_rgb(0xe0, 0xa0, 0x20), format!("⚠ {}", run.warnings.len()))
+            .on_hover_text(text.join("\n"));
+    }
+    diff_buttons_ui(ui, run, run_index, commands);
+}
+
+/// Phase (coloured, the baseline marked), batch and status with its reason.
+fn identity_cells_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult) {
     let phase_text = if run.is_baseline && !run.phase.contains("baseline") {
         format!("{} (baseline)", run.phase)
     } else {
@@ -226,52 +235,29 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
         RunStatus::Cancelled => ui.label("cancelled"),
         RunStatus::Skipped { reason } => ui.label("skipped").on_hover_text(reason.as_str()),
     };
-    match &run.summary {
-        Some(summary) => {
-            ui.label(format!(
-                "{} [{}–{}]",
-                format_secs(summary.median),
-                format_secs(summary.median_ci.low),
-                format_secs(summary.median_ci.high)
-            ))
-            .on_hover_text(format!(
-                "{} steps, {} outliers (kept)",
-                summary.count,
-                summary.outliers.total()
-            ));
-            ui.label(format_secs(summary.p90));
-            ui.label(format_secs(summary.p99));
-        }
-        None => {
-            let why = match &run.status {
-                RunStatus::Failed { reason } => reason.clone(),
-                _ => run.notes.first().cloned().unwrap_or_else(|| "no measured steps".into()),
-            };
-            ui.label("—").on_hover_text(why);
-            ui.label("—");
-            ui.label("—");
-        }
-    }
-    ui.label(run.throughput_items_per_sec.map_or_else(|| "—".into(), |t| format!("{t:.1}/s")));
+}
+
+/// Speedup with its verdict, then the accuracy against the baseline.
+fn speedup_and_accuracy_cells_ui(ui: &mut egui::Ui, run: &RunResult, cells: &RunCells) {
     match (&run.speedup, run.is_baseline) {
         (_, true) => {
-            ui.label("1× (baseline)");
+            ui.label(format!("{} (baseline)", cells.speedup));
             ui.label("");
         }
         (Some(speedup), false) => {
-            speedup_cells_ui(ui, speedup);
+            speedup_cells_ui(ui, speedup, cells.speedup.clone());
         }
         (None, false) => {
-            let why = run.notes.iter().find(|note| note.starts_with("no speedup")).cloned().unwrap_or_default();
-            ui.label("—").on_hover_text(why);
+            let why = run.notes.iter().find_map(|note| note.no_speedup_reason().map(|_| note.to_string()));
+            ui.label("—").on_hover_text(why.unwrap_or_default());
             ui.label("");
         }
     }
-    match &run.accuracy {
-        Some(accuracy) => {
-            ui.label(format!("{:.2e}", accuracy.max_abs_error));
-            ui.label(accuracy.cosine_similarity.map_or_else(|| "—".into(), |c| format!("{c:.6}")));
-            if compare::accuracy_passes(accuracy) {
+    match cells.accuracy_pass {
+        Some(passes) => {
+            ui.label(cells.max_abs_error.as_str());
+            ui.label(cells.cosine.as_str());
+            if passes {
                 ui.colored_label(verdict_color(compare::Verdict::Faster), "pass");
             } else {
                 ui.colored_label(ERROR_COLOR, "fail");
@@ -284,20 +270,10 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
             ui.label("");
         }
     }
-    let cells = crate::report::RunCells::of(run);
-    ui.label(cells.peak_rss);
-    ui.label(cells.gpu_memory).on_hover_text(
-        "GPU memory of this process: NVML's peak, or (\"at load\") the CUDA driver's view once the model was built",
-    );
-    ui.label(cells.energy);
-    ui.label(cells.setup).on_hover_text("model build, and the host→device copy of weights and inputs (GPU runs)");
-    if run.warnings.is_empty() {
-        ui.label("");
-    } else {
-        let text: Vec<String> = run.warnings.iter().map(ToString::to_string).collect();
-        ui.colored_label(egui::Color32::from_rgb(0xe0, 0xa0, 0x20), format!("⚠ {}", run.warnings.len()))
-            .on_hover_text(text.join("\n"));
-    }
+}
+
+/// The Before/After buttons that put this run into the diff.
+fn diff_buttons_ui(ui: &mut egui::Ui, run: &RunResult, run_index: usize, commands: &mut Vec<UiCommand>) {
     ui.horizontal(|ui| {
         let enabled = !run.step_secs.is_empty();
         if ui
@@ -317,8 +293,8 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
     });
 }
 
-fn speedup_cells_ui(ui: &mut egui::Ui, speedup: &Speedup) {
-    ui.label(speedup.ratio_text()).on_hover_text(format!(
+fn speedup_cells_ui(ui: &mut egui::Ui, speedup: &Speedup, ratio_text: String) {
+    ui.label(ratio_text).on_hover_text(format!(
         "Mann-Whitney U p = {:.3}; noise threshold ±{:.1} %",
         speedup.p_value,
         speedup.noise_threshold * 100.0
@@ -330,8 +306,7 @@ fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     ui.strong("Speedup vs baseline")
         .on_hover_text("bars: median ratio per item; whiskers: 95 % bootstrap CI; line: no change");
     let with_speedup: Vec<&RunResult> = runs.iter().filter(|run| run.speedup.is_some()).collect();
-    let labels: Vec<String> =
-        with_speedup.iter().map(|run| format!("{}/{}@{}", run.workload, run.phase, run.batch_size)).collect();
+    let labels: Vec<String> = with_speedup.iter().map(|run| run.label()).collect();
     Plot::new("speedups").height(240.0).y_axis_label("× baseline").x_axis_formatter(category_formatter(labels)).show(
         ui,
         |plot_ui| {
@@ -340,7 +315,7 @@ fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
                 let Some(speedup) = &run.speedup else { continue };
                 let x = position as f64;
                 let color = phase_color(phase_index(suite, run));
-                let name = format!("{}/{}@{}", run.workload, run.phase, run.batch_size);
+                let name = run.label();
                 plot_ui.bar_chart(
                     BarChart::new(name.clone(), vec![Bar::new(x, speedup.ratio).width(0.6).name(&name)]).color(color),
                 );
@@ -355,7 +330,7 @@ fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     );
 }
 
-fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
+fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult], analysis: &Analysis) {
     ui.strong("Step-time distributions")
         .on_hover_text("per run: quartiles, median, fastest and slowest measured step (ms)");
     let workloads: Vec<&str> = suite
@@ -369,9 +344,13 @@ fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
         for workload in workloads {
             ui.vertical(|ui| {
                 ui.label(workload);
-                let shown: Vec<&RunResult> =
-                    runs.iter().filter(|run| run.workload == workload && !run.step_secs.is_empty()).collect();
-                let names: Vec<String> = shown.iter().map(|run| format!("{}@{}", run.phase, run.batch_size)).collect();
+                let shown: Vec<(usize, &RunResult)> = runs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, run)| run.workload == workload && !run.step_secs.is_empty())
+                    .collect();
+                let names: Vec<String> =
+                    shown.iter().map(|(_, run)| format!("{}@{}", run.phase, run.batch_size)).collect();
                 Plot::new(("compare-distributions", workload))
                     .width(width)
                     .height(220.0)
@@ -379,8 +358,9 @@ fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
                     .show_x(false)
                     .x_axis_formatter(category_formatter(names))
                     .show(ui, |plot_ui| {
-                        for (position, run) in shown.iter().enumerate() {
-                            let Some(stats) = cached_box_stats(plot_ui.ctx(), run) else { continue };
+                        for (position, (run_index, run)) in shown.iter().enumerate() {
+                            let Some(Some(stats)) = analysis.step_boxes.get(*run_index) else { continue };
+                            let stats = BoxStats::from_secs(stats);
                             let color = phase_color(phase_index(suite, run));
                             let name = format!("{}@{}", run.phase, run.batch_size);
                             let element = box_element(position, stats, &name, color);
@@ -475,9 +455,7 @@ fn run_diff_ui(ui: &mut egui::Ui, before: &RunResult, after: &RunResult, outcome
         ui.strong("Before");
         ui.strong("After");
         ui.end_row();
-        let identity = |run: &RunResult| {
-            format!("{}/{}@{} ({} {})", run.workload, run.phase, run.batch_size, run.dtype, run.device)
-        };
+        let identity = |run: &RunResult| format!("{} ({} {})", run.label(), run.dtype, run.device);
         ui.label("Run");
         ui.label(identity(before));
         ui.label(identity(after));
@@ -509,7 +487,7 @@ fn run_diff_ui(ui: &mut egui::Ui, before: &RunResult, after: &RunResult, outcome
         Ok(speedup) => {
             ui.horizontal(|ui| {
                 ui.label("After vs before (per item):");
-                speedup_cells_ui(ui, speedup);
+                speedup_cells_ui(ui, speedup, speedup.ratio_text());
             });
         }
         Err(reason) => {

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::app::{HistoryEntry, Side, UiCommand};
+use crate::results::SuiteStatus;
 
 /// The history view.
 pub fn history_ui(
@@ -17,7 +18,9 @@ pub fn history_ui(
         if ui.button("Refresh").clicked() {
             commands.push(UiCommand::RefreshHistory);
         }
-        let sharded = history.as_ref().is_ok_and(|entries| entries.iter().any(|entry| entry.shard.is_some()));
+        let sharded = history
+            .as_ref()
+            .is_ok_and(|entries| entries.iter().any(|entry| entry.summary.as_ref().is_ok_and(|s| s.shard.is_some())));
         if sharded
             && ui
                 .button("Merge shards")
@@ -48,15 +51,7 @@ pub fn history_ui(
             }
             ui.end_row();
             for entry in entries {
-                let suite = match &entry.shard {
-                    Some(shard) => format!("{} (shard {shard})", entry.suite),
-                    None => entry.suite.clone(),
-                };
-                ui.label(suite).on_hover_text(entry.path.display().to_string());
-                ui.label(&entry.started_at);
-                ui.label(&entry.machine);
-                ui.label(&entry.status);
-                ui.label(&entry.runs);
+                entry_cells_ui(ui, entry);
                 ui.horizontal(|ui| {
                     if ui.button("Open").on_hover_text("show it in the compare view (read-only)").clicked() {
                         commands.push(UiCommand::OpenResult(entry.path.clone()));
@@ -72,4 +67,37 @@ pub fn history_ui(
             }
         });
     });
+}
+
+/// Suite, start, machine, status and runs of one entry; an unreadable file says why.
+fn entry_cells_ui(ui: &mut egui::Ui, entry: &HistoryEntry) {
+    let path = entry.path.display().to_string();
+    match &entry.summary {
+        Ok(summary) => {
+            let suite = match &summary.shard {
+                Some(shard) => format!("{} (shard {shard})", summary.suite),
+                None => summary.suite.clone(),
+            };
+            ui.label(suite).on_hover_text(path);
+            ui.label(summary.started_at.to_string());
+            ui.label(format!("{} ({})", summary.hostname.as_deref().unwrap_or("unknown host"), summary.cpu_model));
+            ui.label(match summary.status {
+                SuiteStatus::Running => "interrupted".to_owned(),
+                status => status.to_string(),
+            });
+            let failures = match summary.failed_runs {
+                0 => String::new(),
+                failed => format!(", {failed} failed"),
+            };
+            ui.label(format!("{}/{}{failures}", summary.runs, summary.planned_runs));
+        }
+        Err(error) => {
+            ui.label("(unreadable)").on_hover_text(path);
+            for _ in 0..2 {
+                ui.label("");
+            }
+            ui.label(error.as_str());
+            ui.label("");
+        }
+    }
 }

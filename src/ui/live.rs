@@ -16,7 +16,7 @@ pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComm
         ui.label(format!(
             "“{}”: {} runs ({} workloads × {} phases). Press Run (Ctrl+R) to measure; step times and telemetry draw here as they arrive.",
             app.document.suite.name,
-            crate::runner::expand(&app.document.suite).len(),
+            app.document.planned_runs,
             app.document.suite.workloads.len(),
             app.document.suite.phases.len(),
         ));
@@ -49,7 +49,7 @@ fn status_ui(ui: &mut egui::Ui, session: &LiveSession, commands: &mut Vec<UiComm
             SessionState::Running => "Running".to_owned(),
             SessionState::Cancelling => "Cancelling after the current step…".to_owned(),
             SessionState::Finished(status) => {
-                format!("Finished ({status:?})").replace("Completed", "completed").replace("Cancelled", "cancelled")
+                format!("Finished ({status})")
             }
             SessionState::WorkerDied(reason) => format!("The worker stopped: {reason}"),
         };
@@ -168,9 +168,9 @@ fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, focus: &LiveRun) {
     ui.horizontal(|ui| {
         ui.strong("Telemetry").on_hover_text("sampled on the run's clock (seconds since the run started)");
         if !telemetry.has_gpu() {
-            let reason = focus
-                .result
-                .as_ref()
+            let session = app.session.as_ref();
+            let reason = session
+                .and_then(|session| session.result_of(focus))
                 .and_then(|result| result.telemetry.as_ref())
                 .and_then(|telemetry| telemetry.gpu_unavailable_reason.clone())
                 .or_else(|| app.environment.as_ref().and_then(|env| env.gpu.unavailable_reason.clone()))
@@ -181,7 +181,11 @@ fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, focus: &LiveRun) {
             );
         }
     });
-    let window = focus.result.as_ref().and_then(|result| result.measured_window_secs);
+    let window = app
+        .session
+        .as_ref()
+        .and_then(|session| session.result_of(focus))
+        .and_then(|result| result.measured_window_secs);
     let columns = plots.len().min(if telemetry.has_gpu() { 4 } else { 2 });
     let width = (ui.available_width() / columns as f32 - 8.0).max(120.0);
     let height = 120.0;
@@ -220,7 +224,7 @@ fn runs_list_ui(ui: &mut egui::Ui, session: &LiveSession) {
         |ui| {
             egui::ScrollArea::vertical().max_height(160.0).show(ui, |ui| {
                 for run in &session.finished {
-                    let label = format!("{}/{}@{}", run.workload, run.phase, run.batch_size);
+                    let label = run.label();
                     match &run.status {
                         RunStatus::Completed => {
                             let median =

@@ -7,12 +7,14 @@ mod editor;
 mod history;
 mod live;
 mod widgets;
+mod window;
 
 pub use compare::{COLUMNS, compare_ui, comparison_ui, diff_ui};
 pub use editor::editor_ui;
 pub use history::history_ui;
 pub use live::live_ui;
 pub use widgets::{phase_color, verdict_color};
+pub use window::{DesktopApp, run_window};
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use egui::{Color32, Stroke, StrokeKind};
 use egui_plot::{BoxElem, BoxSpread, GridMark};
 
-use crate::app::{BoxStats, FieldState};
+use crate::app::{BoxStats, Field, FieldKey, FieldState};
 use crate::compare::Verdict;
 
 /// Colour of invalid input and failures.
@@ -44,7 +44,7 @@ pub fn verdict_color(verdict: Verdict) -> Color32 {
 pub fn number_field<T>(
     ui: &mut egui::Ui,
     fields: &mut FieldState,
-    key: &str,
+    field: Field,
     label: &str,
     unit: &str,
     hint: &str,
@@ -54,10 +54,11 @@ pub fn number_field<T>(
 where
     T: FromStr + ToString + PartialOrd + Copy,
 {
+    let key = FieldKey::new(field);
     let mut accepted = None;
     ui.horizontal(|ui| {
         let label_response = ui.label(label).on_hover_text(hint);
-        let text = fields.text.entry(key.to_owned()).or_insert_with(|| current.to_string());
+        let text = fields.text.entry(key.clone()).or_insert_with(|| current.to_string());
         let response = ui
             .add(egui::TextEdit::singleline(text).desired_width(90.0))
             .labelled_by(label_response.id)
@@ -68,12 +69,12 @@ where
         if response.changed() {
             match text.trim().parse::<T>() {
                 Ok(value) if range.contains(&value) => {
-                    fields.errors.remove(key);
+                    fields.errors.remove(&key);
                     accepted = Some(value);
                 }
                 Ok(_) => {
                     fields.errors.insert(
-                        key.to_owned(),
+                        key.clone(),
                         format!(
                             "{label} must be between {} and {}",
                             range.start().to_string(),
@@ -82,11 +83,11 @@ where
                     );
                 }
                 Err(_) => {
-                    fields.errors.insert(key.to_owned(), format!("{label}: “{}” is not a number", text.trim()));
+                    fields.errors.insert(key.clone(), format!("{label}: “{}” is not a number", text.trim()));
                 }
             }
         }
-        if fields.errors.contains_key(key) {
+        if fields.errors.contains_key(&key) {
             ui.painter().rect_stroke(
                 response.rect.expand(1.0),
                 2.0,
@@ -95,7 +96,7 @@ where
             );
         }
     });
-    if let Some(error) = fields.errors.get(key) {
+    if let Some(error) = fields.errors.get(&key) {
         ui.colored_label(ERROR_COLOR, error);
     }
     accepted

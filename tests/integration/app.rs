@@ -189,7 +189,9 @@ fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -
     assert_eq!(session.state, SessionState::Finished(SuiteStatus::Completed));
     assert_eq!(session.finished.len(), 6);
     assert!(session.runs.iter().all(|run| run.telemetry.has_gpu()), "fake GPU telemetry reached the live plots");
-    assert!(session.runs.iter().all(|run| run.measured.len() == run.result.as_ref().map_or(0, |r| r.step_secs.len())));
+    assert!(
+        session.runs.iter().all(|run| run.measured.len() == session.result_of(run).map_or(0, |r| r.step_secs.len()))
+    );
     assert_eq!(app.view, View::Compare);
     let on_disk = load_result(&session.result_dir)?;
     assert_eq!(on_disk.runs.len(), 6);

@@ -44,7 +44,7 @@ pub fn fixed_run(
         quantization: None,
         mode: Mode::Inference,
         status: RunStatus::Completed,
-        started_at: "2026-11-22T12:00:00Z".into(),
+        started_at: phasebench::results::Timestamp::from_unix(1_795_348_800, 0),
         load_secs: Some(0.01),
         transfer_secs: None,
         transfer_bytes: None,
@@ -79,6 +79,7 @@ pub fn fixed_run(
         warnings: Vec::new(),
         step_secs,
         notes: Vec::new(),
+        failure: None,
         host: None,
     }
 }
@@ -114,8 +115,8 @@ pub fn fixed_result() -> Result<phasebench::results::SuiteResult, Box<dyn std::e
         suite_origin: "tests/fixtures/valid_suites/tiny.ron".into(),
         suite,
         environment,
-        started_at: "2026-11-22T12:00:00Z".into(),
-        finished_at: Some("2026-11-22T12:00:05Z".into()),
+        started_at: "2026-11-22T12:00:00Z".parse()?,
+        finished_at: Some("2026-11-22T12:00:05Z".parse()?),
         status: phasebench::results::SuiteStatus::Completed,
         planned_runs: 4,
         runs,

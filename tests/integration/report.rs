@@ -330,3 +330,31 @@ fn run_writes_the_html_report_and_checks_a_saved_baseline() -> TestResult {
     assert!(!dir.path().join("third").exists(), "nothing was measured");
     Ok(())
 }
+
+/// A result written before its records had types (notes, failure kinds and times as plain text;
+/// `format1-before-typed-records.ron`, run by that version) loads with typed values and writes
+/// back the same text.
+#[test]
+fn a_result_written_before_records_had_types_still_loads() -> TestResult {
+    use phasebench::results::{RunNote, RunStatus, load_result};
+    let path = fixture("results/format1-before-typed-records.json");
+    let result = load_result(&path)?;
+    assert_eq!(result.started_at.rfc3339(), "2026-12-01T21:54:03.023Z");
+    assert!(matches!(result.runs[0].status, RunStatus::Failed { .. }));
+    assert_eq!(result.runs[0].failure, None, "older files do not say which kind of failure");
+    let cpu = &result.runs[1];
+    assert_eq!(
+        cpu.notes,
+        [
+            RunNote::NoAccuracy {
+                reason: "the baseline phase has no output for this workload (it failed or was cancelled)".into()
+            },
+            RunNote::NoSpeedup { reason: "the baseline run of this workload did not complete".into() },
+        ]
+    );
+    let written = serde_json::to_value(&result)?;
+    let original: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    assert_eq!(written["runs"][1]["notes"], original["runs"][1]["notes"], "notes are written as the same text");
+    assert_eq!(written["started_at"], original["started_at"]);
+    Ok(())
+}

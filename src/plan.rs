@@ -1,10 +1,16 @@
-//! Expanding a suite into runs (workload × batch × phase, the baseline first in each group) and
-//! estimating each workload's memory before anything is allocated.
+//! The plan: a suite expanded into runs (workload × batch × phase, the baseline first in each
+//! group), shards of it, and each workload's memory estimated before anything is allocated. The
+//! runner, the result records and merging all speak of runs in these terms.
 
 use serde::{Deserialize, Serialize};
 
 use crate::models::{self, Architecture};
 use crate::suite::{DeviceSpec, Suite};
+use crate::units::{format_bytes, format_count};
+
+/// Bytes overwritten before each step for cold-cache timing (`flush_cache_between_steps`): above
+/// the L2 of current GPUs (H100: 50 MB) and the last-level cache one CPU core sees.
+pub const CACHE_FLUSH_BYTES: usize = 128 << 20;
 
 /// One run of the plan: a workload in a phase at a batch size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,33 +121,11 @@ pub fn run_memory_estimate_bytes(suite: &Suite, run: &PlannedRun) -> f64 {
     let phase = &suite.phases[run.phase_index];
     let model = models::memory_estimate_bytes(arch, run.batch_size, phase.dtype.size_bytes());
     let flush = if suite.settings.flush_cache_between_steps && phase.device == DeviceSpec::Cpu {
-        2.0 * super::execute::CACHE_FLUSH_BYTES as f64
+        2.0 * CACHE_FLUSH_BYTES as f64
     } else {
         0.0
     };
     model + flush
-}
-
-/// Bytes in binary units, e.g. `1.5 GiB`.
-pub fn format_bytes(bytes: f64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.1} {}", UNITS[unit]) }
-}
-
-fn format_count(count: f64) -> String {
-    match count {
-        c if c >= 1e12 => format!("{:.1}T", c / 1e12),
-        c if c >= 1e9 => format!("{:.1}B", c / 1e9),
-        c if c >= 1e6 => format!("{:.1}M", c / 1e6),
-        c if c >= 1e3 => format!("{:.1}K", c / 1e3),
-        c => format!("{c:.0}"),
-    }
 }
 
 #[cfg(test)]

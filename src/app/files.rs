@@ -1,0 +1,196 @@
+//! Files the user names: suites opened, saved and picked, result files loaded, exports written,
+//! native dialogs on a job thread, and the typed path where no dialog can open.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    ExportFormat, FilePurpose, MAX_RECENT_FILES, Notice, PathPrompt, PhasebenchApp, Selection, Side, SuiteDocument,
+    UiCommand, dialog_unavailable_reason, jobs,
+};
+use crate::results::SuiteResult;
+use crate::suite;
+
+impl PhasebenchApp {
+    pub(super) fn new_suite(&mut self) {
+        let mut document = super::default_document();
+        document.suite.name = "untitled".into();
+        document.origin = "new suite".into();
+        self.replace_document(document, "new suite from the default");
+    }
+
+    pub(super) fn open_suite(&mut self, path: PathBuf) {
+        match super::load_document(&path) {
+            Ok(document) => {
+                self.remember(&path);
+                self.replace_document(document, &format!("opened {}", path.display()));
+            }
+            Err(error) => self.notice = Some(Notice { title: "The suite could not be opened".into(), text: error }),
+        }
+    }
+
+    pub(super) fn open_example(&mut self, file_name: &'static str) {
+        match suite::example_suite(file_name) {
+            Some(text) => match crate::parse_checked_suite(text, &format!("example {file_name}")) {
+                Ok(suite) => {
+                    let document = SuiteDocument::new(suite, None, format!("example {file_name}"));
+                    self.replace_document(document, &format!("opened the example {file_name}"));
+                }
+                Err(error) => self.notice = Some(Notice { title: "Example".into(), text: error.to_string() }),
+            },
+            None => self.status = format!("no example named {file_name}"),
+        }
+    }
+
+    pub(super) fn save_suite_to(&mut self, path: PathBuf) {
+        let path = if path.extension().is_none() { path.with_extension("ron") } else { path };
+        match suite::save_suite(&path, &self.document.suite) {
+            Ok(()) => {
+                self.document.mark_saved(path.clone());
+                self.remember(&path);
+                self.status = format!("saved {}", path.display());
+            }
+            Err(error) => {
+                self.notice = Some(Notice { title: "The suite could not be saved".into(), text: error.to_string() })
+            }
+        }
+    }
+
+    pub(super) fn export_dialog(&mut self, format: ExportFormat) {
+        if self.exportable().is_none() {
+            self.status = "nothing to export yet: run the suite or open a result".into();
+        } else {
+            self.pick(FilePurpose::Export(format));
+        }
+    }
+
+    pub(super) fn export_to(&mut self, format: ExportFormat, path: PathBuf) {
+        match self.exportable() {
+            Some(result) => {
+                if let Err(error) = self.jobs.spawn("export", move || jobs::export(&result, format, path)) {
+                    self.status = error;
+                }
+            }
+            None => self.status = "nothing to export yet: run the suite or open a result".into(),
+        }
+    }
+
+    pub(super) fn merge_shards(&mut self) {
+        let root = self.config.results_dir.clone();
+        if let Err(error) = self.jobs.spawn("merge-shards", move || jobs::merge_shards(&root)) {
+            self.status = error;
+        }
+    }
+
+    pub(super) fn submit_path_prompt(&mut self) {
+        if let Some(prompt) = self.path_prompt.take() {
+            let text = prompt.text.trim();
+            if text.is_empty() {
+                self.path_prompt = Some(PathPrompt { note: "type a path first".into(), ..prompt });
+            } else {
+                self.picked(prompt.purpose, PathBuf::from(text));
+            }
+        }
+    }
+
+    pub(super) fn replace_document(&mut self, document: SuiteDocument, status: &str) {
+        self.document = document;
+        self.selection = Selection::Settings;
+        self.status = status.to_owned();
+    }
+
+    pub(super) fn remember(&mut self, path: &Path) {
+        let path = path.to_path_buf();
+        self.remembered.recent_suites.retain(|known| known != &path);
+        self.remembered.recent_suites.insert(0, path.clone());
+        self.remembered.recent_suites.truncate(MAX_RECENT_FILES);
+        self.remembered.last_suite = Some(path);
+    }
+
+    /// The shown result, complete: an opened file, else the session once it ended.
+    pub(super) fn exportable(&self) -> Option<SuiteResult> {
+        match &self.opened_result {
+            Some((_, result)) => Some((**result).clone()),
+            None => self.session.as_ref()?.final_result(),
+        }
+    }
+
+    pub(super) fn refresh_history(&mut self) {
+        let root = self.config.results_dir.clone();
+        self.history_generation += 1;
+        let generation = self.history_generation;
+        if let Err(error) = self.jobs.spawn("history", move || jobs::list_history(&root, generation)) {
+            self.history = Err(error);
+        }
+    }
+
+    pub(super) fn spawn_load(&mut self, purpose: FilePurpose, path: PathBuf) {
+        if let Err(error) = self.jobs.spawn("load-result", move || jobs::load_result(purpose, path)) {
+            self.status = error;
+        }
+    }
+
+    /// Opens a native dialog on a thread, or the path prompt where none can open.
+    pub(super) fn pick(&mut self, purpose: FilePurpose) {
+        if !self.config.native_dialogs {
+            self.prompt_path(purpose, "type the path".into());
+            return;
+        }
+        if let Some(reason) = dialog_unavailable_reason() {
+            self.prompt_path(purpose, reason);
+            return;
+        }
+        let start_dir = match purpose {
+            FilePurpose::OpenSuite | FilePurpose::SaveSuiteAs | FilePurpose::Weights(_) => {
+                self.document.path.as_deref().and_then(Path::parent).map(Path::to_path_buf)
+            }
+            _ => Some(self.config.results_dir.clone()),
+        };
+        let suggested = match purpose {
+            FilePurpose::Export(format) => {
+                format!("{}-report.{}", crate::results::file_name_safe(&self.document.suite.name), format.extension())
+            }
+            _ => format!("{}.ron", crate::results::file_name_safe(&self.document.suite.name)),
+        };
+        if let Err(error) = self.jobs.spawn("dialog", move || jobs::pick_file(purpose, start_dir, suggested)) {
+            self.prompt_path(purpose, error);
+        }
+    }
+
+    pub(super) fn prompt_path(&mut self, purpose: FilePurpose, note: String) {
+        let text = match purpose {
+            FilePurpose::SaveSuiteAs => self.document.path.as_ref().map_or_else(
+                || format!("{}.ron", crate::results::file_name_safe(&self.document.suite.name)),
+                |path| path.display().to_string(),
+            ),
+            FilePurpose::Export(format) => {
+                let name = format!("report.{}", format.extension());
+                match &self.session {
+                    Some(session) => session.result_dir.join(name).display().to_string(),
+                    None => name,
+                }
+            }
+            _ => String::new(),
+        };
+        self.path_prompt = Some(PathPrompt { purpose, text, note });
+    }
+
+    pub(super) fn picked(&mut self, purpose: FilePurpose, path: PathBuf) {
+        match purpose {
+            FilePurpose::OpenSuite => self.apply(UiCommand::OpenSuite(path)),
+            FilePurpose::SaveSuiteAs => self.apply(UiCommand::SaveSuiteTo(path)),
+            FilePurpose::Export(format) => self.apply(UiCommand::ExportTo(format, path)),
+            FilePurpose::OpenResult => self.apply(UiCommand::OpenResult(path)),
+            FilePurpose::DiffBefore => self.apply(UiCommand::LoadDiffResult { side: Side::Before, path }),
+            FilePurpose::DiffAfter => self.apply(UiCommand::LoadDiffResult { side: Side::After, path }),
+            FilePurpose::Weights(index) => {
+                // Relative to the suite's folder when it lies inside it, as suites are shared.
+                let base = self.document.path.as_deref().and_then(Path::parent);
+                let shown = base.and_then(|base| path.strip_prefix(base).ok()).unwrap_or(&path);
+                if let Some(workload) = self.document.suite.workloads.get_mut(index) {
+                    workload.weights = Some(shown.display().to_string());
+                    self.document.structure_changed();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Frame times while a suite runs (`--frame-stats`): the app's own performance check.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::PhasebenchApp;
+
+/// Frame times measured while a suite runs, for the performance check.
+#[derive(Clone, Debug, Default)]
+pub struct FrameTimes {
+    /// CPU seconds of each frame (UI and rendering, as eframe reports it), during runs.
+    pub frame_secs: Vec<f64>,
+    /// Plotted points in the frame with the most.
+    pub max_plotted_points: usize,
+    /// Whether the frame now being drawn began while a suite ran.
+    pub previous_frame_ran_during_run: bool,
+    /// CPU seconds of each frame that handled typing (a key or text event), running or not.
+    pub typing_frame_secs: Vec<f64>,
+    /// Whether the frame now being drawn handled typing.
+    pub previous_frame_typed: bool,
+}
+
+/// Frame-time statistics written by `--frame-stats`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FrameStats {
+    /// Frames measured (while the suite ran).
+    pub frames: usize,
+    /// Median frame time in milliseconds.
+    pub p50_ms: f64,
+    /// 99th-percentile frame time in milliseconds.
+    pub p99_ms: f64,
+    /// Longest frame in milliseconds.
+    pub max_ms: f64,
+    /// Most step-time points the live plots held in one frame.
+    pub max_plotted_points: usize,
+    /// Frames that took longer than 16 ms (one frame at 60 Hz).
+    pub frames_over_16_ms: usize,
+    /// Every frame time in milliseconds, in order.
+    pub frame_ms: Vec<f64>,
+    /// The result directory of the run.
+    pub result_dir: Option<PathBuf>,
+    /// Frames that handled typing (a key or text event), whether a suite ran or not.
+    #[serde(default)]
+    pub typing_frames: usize,
+    /// Median time of a typing frame in milliseconds.
+    #[serde(default)]
+    pub typing_p50_ms: f64,
+    /// 99th-percentile time of a typing frame in milliseconds.
+    #[serde(default)]
+    pub typing_p99_ms: f64,
+    /// Longest typing frame in milliseconds.
+    #[serde(default)]
+    pub typing_max_ms: f64,
+}
+
+impl PhasebenchApp {
+    /// Records the time of the previous frame (UI and rendering, as eframe measures it) when that
+    /// whole frame ran while a suite was running; the frame that started the run is not counted.
+    pub fn record_frame(&mut self, previous_frame_secs: Option<f32>, plotted_points: usize) {
+        if self.frame_times.previous_frame_ran_during_run
+            && self.is_running()
+            && let Some(secs) = previous_frame_secs
+        {
+            self.frame_times.frame_secs.push(f64::from(secs));
+            self.frame_times.max_plotted_points = self.frame_times.max_plotted_points.max(plotted_points);
+        }
+        self.frame_times.previous_frame_ran_during_run = self.is_running();
+        if self.frame_times.previous_frame_typed
+            && let Some(secs) = previous_frame_secs
+        {
+            self.frame_times.typing_frame_secs.push(f64::from(secs));
+        }
+    }
+
+    /// Frame-time statistics of the last run.
+    pub fn frame_stats(&self) -> FrameStats {
+        let frame_ms: Vec<f64> = self.frame_times.frame_secs.iter().map(|s| s * 1e3).collect();
+        let mut sorted = frame_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let q = |p| if sorted.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&sorted, p) };
+        let mut typing: Vec<f64> = self.frame_times.typing_frame_secs.iter().map(|s| s * 1e3).collect();
+        typing.sort_by(f64::total_cmp);
+        let typed = |p| if typing.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&typing, p) };
+        FrameStats {
+            frames: sorted.len(),
+            p50_ms: q(0.5),
+            p99_ms: q(0.99),
+            max_ms: sorted.last().copied().unwrap_or(0.0),
+            max_plotted_points: self.frame_times.max_plotted_points,
+            frames_over_16_ms: sorted.iter().filter(|&&ms| ms > 16.0).count(),
+            frame_ms,
+            result_dir: self.session.as_ref().map(|session| session.result_dir.clone()),
+            typing_frames: typing.len(),
+            typing_p50_ms: typed(0.5),
+            typing_p99_ms: typed(0.99),
+            typing_max_ms: typing.last().copied().unwrap_or(0.0),
+        }
+    }
+
+    pub(super) fn write_frame_stats(&mut self) {
+        let Some(path) = self.config.frame_stats.clone() else { return };
+        if self.frame_stats_written {
+            return;
+        }
+        self.frame_stats_written = true;
+        let written =
+            serde_json::to_string_pretty(&self.frame_stats()).map_err(|error| error.to_string()).and_then(|text| {
+                crate::atomic_file::write_atomically(&path, text.as_bytes()).map_err(|error| error.to_string())
+            });
+        if let Err(error) = written {
+            self.status = format!("cannot write frame stats to {}: {error}", path.display());
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! What is derived from a run's raw steps once it ended: telemetry aggregates and warnings,
+//! summary statistics, accuracy against the baseline's probe output and the speedup against the
+//! baseline run; and which NVML GPU each phase's telemetry comes from.
+
+use crate::accuracy;
+use crate::compare;
+use crate::results::{RunNote, RunResult, RunStatus};
+use crate::stats;
+use crate::suite::{DeviceSpec, Suite};
+use crate::telemetry::{self, RunTelemetry, TelemetrySample};
+
+/// The NVML index of the GPU each phase runs on (`None` for CPU phases and GPUs NVML does not
+/// list), matched through the CUDA driver's device UUIDs when CUDA is compiled in and usable.
+pub(super) fn gpu_indices_of_phases(suite: &Suite, gpus: &[telemetry::GpuInfo]) -> Vec<Option<u32>> {
+    let uses_cuda = suite.phases.iter().any(|phase| matches!(phase.device, DeviceSpec::Cuda(_)));
+    let cuda = if uses_cuda && !gpus.is_empty() {
+        crate::device::cuda_support()
+    } else {
+        crate::device::CudaSupport::NotCompiled
+    };
+    let gpu_of = |phase: &crate::suite::Phase| match phase.device {
+        DeviceSpec::Cuda(ordinal) => nvml_gpu_of_cuda_device(ordinal, &cuda, gpus),
+        DeviceSpec::Cpu => None,
+    };
+    suite.phases.iter().map(gpu_of).collect()
+}
+
+/// The NVML index of the GPU that CUDA device `ordinal` is in this process: by the device's UUID
+/// from `cuda` when known, else by this process's `CUDA_VISIBLE_DEVICES` (see
+/// [`telemetry::nvml_index_for_cuda`]).
+pub fn nvml_gpu_of_cuda_device(
+    ordinal: usize,
+    cuda: &crate::device::CudaSupport,
+    gpus: &[telemetry::GpuInfo],
+) -> Option<u32> {
+    let uuid = cuda.devices().iter().find(|device| device.ordinal == ordinal).and_then(|d| d.uuid.as_deref());
+    let visible_devices = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    telemetry::nvml_index_for_cuda(ordinal, uuid, visible_devices.as_deref(), gpus)
+}
+
+/// Stores a run's telemetry with its aggregates over the measured window, and the warnings of the
+/// GPU the run used.
+pub(super) fn attach_telemetry(
+    run: &mut RunResult,
+    samples: Vec<TelemetrySample>,
+    sampler_cost: telemetry::SamplerCost,
+    gpu_unavailable_reason: Option<String>,
+) {
+    let window = run.measured_window_secs.unwrap_or([0.0, samples.last().map_or(0.0, |s| s.t_secs)]);
+    let (host, gpus) = telemetry::aggregate(&samples, window, run.step_secs.len());
+    if let Some(gpu) = gpus.iter().find(|gpu| Some(gpu.index) == run.gpu_index) {
+        run.warnings.extend(gpu.warnings());
+    }
+    run.telemetry = Some(RunTelemetry {
+        samples,
+        measured_window_secs: run.measured_window_secs,
+        host,
+        gpus,
+        gpu_unavailable_reason,
+        sampler_cost,
+    });
+}
+
+/// Fills in what is derived from the raw steps: summary, throughput, speedup against the
+/// baseline run and accuracy against the baseline's probe output.
+pub(super) fn derive(
+    run: &mut RunResult,
+    probe_output: Option<&[f32]>,
+    reference_output: Option<&Vec<f32>>,
+    earlier_runs: &[RunResult],
+    suite: &Suite,
+    resamples: usize,
+) {
+    let seed = suite.settings.seed ^ (run.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    summarize_steps(run, suite, resamples, seed);
+    compare_output(run, probe_output, reference_output);
+    if run.is_baseline || !matches!(run.status, RunStatus::Completed) || run.summary.is_none() {
+        return;
+    }
+    speedup_against_baseline(run, earlier_runs, suite, resamples, seed);
+}
+
+/// Summary statistics, throughput and the warm-up check of the measured steps.
+fn summarize_steps(run: &mut RunResult, suite: &Suite, resamples: usize, seed: u64) {
+    if run.step_secs.len() >= 2 {
+        match stats::summarize(&run.step_secs, resamples, seed) {
+            Ok(summary) => {
+                run.throughput_items_per_sec = Some(run.batch_size as f64 / summary.median);
+                run.summary = Some(summary);
+                if let Some(drift) = stats::warmup_drift(&run.step_secs) {
+                    run.warnings.push(telemetry::ValidityWarning::WarmupTooShort {
+                        head_steps: drift.head_steps,
+                        slower_percent: drift.slower_fraction * 100.0,
+                        warmup_steps: suite.settings.warmup_steps,
+                    });
+                }
+            }
+            Err(error) => run.notes.push(RunNote::NoStatistics { reason: error.to_string() }),
+        }
+    } else if matches!(run.status, RunStatus::Completed) {
+        run.notes.push(RunNote::Info(format!(
+            "only {} measured step(s) fit in max_secs; statistics need 2 (raise max_secs)",
+            run.step_secs.len()
+        )));
+    }
+}
+
+/// Output drift against the baseline's probe output, when both exist.
+fn compare_output(run: &mut RunResult, probe_output: Option<&[f32]>, reference_output: Option<&Vec<f32>>) {
+    if let (Some(output), Some(reference)) = (probe_output, reference_output) {
+        // Training probes are loss trajectories; runs stopped by time may have fewer steps, so
+        // they are compared over the steps both have.
+        let (reference, output) = if run.training.is_some() && reference.len() != output.len() {
+            let common = reference.len().min(output.len());
+            run.notes.push(RunNote::Info(format!(
+                "loss trajectory compared with the baseline's over the first {common} steps"
+            )));
+            (&reference[..common], &output[..common])
+        } else {
+            (reference.as_slice(), output)
+        };
+        match accuracy::compare_outputs(reference, output) {
+            Ok(drift) => {
+                if drift.nonfinite_values > 0 {
+                    run.notes
+                        .push(RunNote::Info(format!("{} output values are NaN or infinite", drift.nonfinite_values)));
+                }
+                run.accuracy = Some(drift);
+            }
+            Err(error) => run.notes.push(RunNote::NoAccuracy { reason: error.to_string() }),
+        }
+    } else if !run.is_baseline && !run.failed() {
+        run.notes.push(RunNote::NoAccuracy {
+            reason: "the baseline phase has no output for this workload (it failed or was cancelled)".into(),
+        });
+    }
+}
+
+/// The speedup against the completed baseline run of the same workload, with the clock check of
+/// their GPUs; a note says why when there is none.
+fn speedup_against_baseline(
+    run: &mut RunResult,
+    earlier_runs: &[RunResult],
+    suite: &Suite,
+    resamples: usize,
+    seed: u64,
+) {
+    if run.accuracy.as_ref().is_some_and(|accuracy| accuracy.nonfinite_values > 0) {
+        run.notes.push(RunNote::NoSpeedup {
+            reason: "the outputs are NaN or infinite, so its speed is not comparable".into(),
+        });
+        return;
+    }
+    let completed_baselines =
+        || earlier_runs.iter().filter(|r| r.is_baseline && r.workload == run.workload && r.summary.is_some());
+    let baseline =
+        completed_baselines().find(|r| r.batch_size == run.batch_size).or_else(|| completed_baselines().next());
+    let Some(baseline) = baseline else {
+        run.notes.push(RunNote::NoSpeedup { reason: "the baseline run of this workload did not complete".into() });
+        return;
+    };
+    if let (Some(baseline_gpu), Some(run_gpu)) = (baseline.used_gpu(), run.used_gpu())
+        && let Some(warning) = telemetry::compare_clocks(baseline_gpu, run_gpu)
+    {
+        run.warnings.push(warning);
+    }
+    if baseline.batch_size != run.batch_size {
+        run.notes.push(RunNote::Info(format!(
+            "speedup is per item against the baseline at batch {} (this run: batch {})",
+            baseline.batch_size, run.batch_size
+        )));
+    }
+    match compare::diff_runs(baseline, run, suite.settings.noise_threshold, resamples, seed) {
+        Ok(speedup) => run.speedup = Some(speedup),
+        Err(error) => run.notes.push(RunNote::NoSpeedup { reason: error.to_string() }),
+    }
+}

@@ -1,0 +1,273 @@
+//! The worker thread's loop: the result record set up (or resumed), then each planned run
+//! skipped, refused or executed in isolation, derived, recorded and saved before the next starts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::derive::{attach_telemetry, derive, gpu_indices_of_phases};
+use super::{CancelToken, EventSender, RunEvent, RunOptions, execute, sweep};
+use crate::plan::{self, PlannedRun, expand, shard_plan};
+use crate::results::{
+    Environment, RESULT_FORMAT_VERSION, ResultStore, RunResult, RunStatus, SuiteResult, SuiteStatus, Timestamp,
+};
+use crate::suite::Suite;
+use crate::telemetry::{self, Sampler, TelemetrySource};
+
+pub(super) struct Worker {
+    pub(super) suite: Suite,
+    pub(super) options: RunOptions,
+    pub(super) store: ResultStore,
+    pub(super) events: EventSender,
+    pub(super) cancel: CancelToken,
+}
+
+/// What the worker carries from run to run.
+struct Progress {
+    result: SuiteResult,
+    sweeps: sweep::SweepTracker,
+    /// The baseline phase's probe output per workload, once its first run succeeds.
+    reference_outputs: HashMap<usize, Vec<f32>>,
+    /// Telemetry sources, lent to each run's sampler and handed back after it.
+    sources: Vec<Box<dyn TelemetrySource>>,
+    gpu_unavailable_reason: Option<String>,
+    gpu_indices: Vec<Option<u32>>,
+    memory: Arc<execute::MemoryGuard>,
+    prepared: execute::PreparedWorkload,
+    budget_bytes: u64,
+}
+
+impl Worker {
+    pub(super) fn run(self, started: Timestamp, previous: Option<SuiteResult>) -> SuiteResult {
+        let plan = match self.options.shard {
+            Some(shard) => shard_plan(&expand(&self.suite), &self.suite, shard),
+            None => expand(&self.suite),
+        };
+        let mut progress = self.begin(&plan, started, previous);
+        let shared_suite = Arc::new(self.suite.clone());
+        for run in &plan {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            if progress.result.runs.iter().any(|kept| kept.index == run.index) {
+                continue;
+            }
+            if self.run_one(&mut progress, &shared_suite, run) {
+                break;
+            }
+        }
+        self.finish(progress.result)
+    }
+
+    /// The result record (fresh, or the earlier attempt's when resuming), saved and announced,
+    /// and everything the runs share.
+    fn begin(&self, plan: &[PlannedRun], started: Timestamp, previous: Option<SuiteResult>) -> Progress {
+        let mut result = SuiteResult {
+            format_version: RESULT_FORMAT_VERSION,
+            suite_origin: self.options.suite_origin.clone(),
+            suite: self.suite.clone(),
+            environment: Environment::capture(),
+            started_at: started,
+            finished_at: None,
+            status: SuiteStatus::Running,
+            planned_runs: plan.len(),
+            runs: Vec::with_capacity(plan.len()),
+            sweeps: Vec::new(),
+            resumed_at: Vec::new(),
+            shard: self.options.shard,
+        };
+        let budget_bytes =
+            self.suite.settings.max_memory_bytes.unwrap_or(match result.environment.available_memory_bytes {
+                0 => u64::MAX,
+                available => available / 2,
+            });
+        let (sweeps, sweep_results) = sweep::SweepTracker::new(&self.suite, budget_bytes);
+        result.sweeps = sweep_results;
+        let mut reference_outputs = HashMap::new();
+        if let Some(previous) = previous {
+            reference_outputs = self.resume_into(&mut result, previous, started);
+        }
+        self.save(&result);
+        self.events.send(RunEvent::Planned { runs: plan.to_vec(), result_dir: self.store.directory().to_owned() });
+        for kept in &result.runs {
+            self.events.send(RunEvent::RunFinished { result: Box::new(kept.clone()) });
+        }
+        let gpu_indices = gpu_indices_of_phases(&self.suite, &result.environment.gpu.gpus);
+        let (sources, gpu_unavailable_reason) = telemetry::open_sources(&self.options.telemetry);
+        Progress {
+            result,
+            sweeps,
+            reference_outputs,
+            sources,
+            gpu_unavailable_reason,
+            gpu_indices,
+            memory: Arc::new(execute::MemoryGuard::new(budget_bytes)),
+            prepared: execute::PreparedWorkload::none(),
+            budget_bytes,
+        }
+    }
+
+    /// Takes over an earlier attempt: its identity, environment and kept runs stay, the sweeps go
+    /// on from where they were. Returns the baseline probes it saved.
+    fn resume_into(
+        &self,
+        result: &mut SuiteResult,
+        previous: SuiteResult,
+        started: Timestamp,
+    ) -> HashMap<usize, Vec<f32>> {
+        result.suite_origin = previous.suite_origin;
+        result.environment = previous.environment;
+        result.started_at = previous.started_at;
+        result.resumed_at = previous.resumed_at;
+        result.resumed_at.push(started);
+        result.runs = previous.runs.into_iter().filter(kept_on_resume).collect();
+        if previous.sweeps.len() == result.sweeps.len() {
+            result.sweeps = previous.sweeps;
+        }
+        self.store.load_probes(self.suite.workloads.len())
+    }
+
+    /// Skips, refuses or executes one planned run and records it; returns whether it was cancelled.
+    fn run_one(&self, progress: &mut Progress, shared_suite: &Arc<Suite>, run: &PlannedRun) -> bool {
+        let gpu_index = progress.gpu_indices[run.phase_index];
+        self.events.send(RunEvent::RunStarted { index: run.index, gpu_index });
+        let rss_now = || telemetry::current_rss_bytes().unwrap_or(0);
+        let not_run = match progress.sweeps.skip_reason(&mut progress.result.sweeps, &self.suite, run, rss_now) {
+            Some(reason) => Some(RunStatus::Skipped { reason }),
+            None => predicted_over_budget(&self.suite, run, progress.budget_bytes, rss_now)
+                .map(|reason| RunStatus::Failed { reason }),
+        };
+        if let Some(status) = not_run {
+            let mut not_run = execute::new_run_result(&self.suite, run);
+            not_run.status = status;
+            self.record(&mut progress.result, not_run);
+            return false;
+        }
+        let (mut run_result, probe_output) = self.execute(progress, shared_suite, run);
+        run_result.gpu_index = gpu_index;
+        let reference = progress.reference_outputs.get(&run.workload_index);
+        let resamples = self.options.resamples;
+        derive(&mut run_result, probe_output.as_deref(), reference, &progress.result.runs, &self.suite, resamples);
+        if run.is_baseline
+            && matches!(run_result.status, RunStatus::Completed)
+            && let Some(output) = probe_output
+            && !progress.reference_outputs.contains_key(&run.workload_index)
+        {
+            if let Err(error) = self.store.save_probe(run.workload_index, &output) {
+                self.events.send(RunEvent::SaveFailed { message: error.to_string() });
+            }
+            progress.reference_outputs.insert(run.workload_index, output);
+        }
+        let cancelled = matches!(run_result.status, RunStatus::Cancelled);
+        progress.sweeps.record(&mut progress.result.sweeps, &self.suite, &run_result, run);
+        self.record(&mut progress.result, run_result);
+        cancelled
+    }
+
+    /// Measures one run on its own thread with a telemetry sampler beside it; returns the raw
+    /// result (telemetry attached) and the probe output.
+    fn execute(
+        &self,
+        progress: &mut Progress,
+        shared_suite: &Arc<Suite>,
+        run: &PlannedRun,
+    ) -> (RunResult, Option<Vec<f32>>) {
+        let settings = &self.suite.settings;
+        let workload = &self.suite.workloads[run.workload_index];
+        progress.prepared.prepare(run.workload_index, workload, settings.seed, &self.options.base_dir);
+        progress.memory.reset();
+        let origin = Instant::now();
+        let interval = Duration::from_millis(settings.telemetry_interval_ms.max(telemetry::MIN_INTERVAL_MS));
+        let sampler = if progress.sources.is_empty() {
+            None
+        } else {
+            let events = self.events.clone();
+            let index = run.index;
+            let sources = std::mem::take(&mut progress.sources);
+            let memory = Arc::clone(&progress.memory);
+            Sampler::start(sources, interval, origin, move |samples| {
+                memory.observe(&samples);
+                // Live plots only: every sample is also kept in the run's result.
+                let _ = events.try_send(RunEvent::Telemetry { index, samples });
+            })
+            .ok()
+        };
+        let context = execute::RunContext {
+            origin,
+            memory: Arc::clone(&progress.memory),
+            suite: Arc::clone(shared_suite),
+            run: run.clone(),
+            weights: progress.prepared.weights(),
+            cancel: self.cancel.clone(),
+            abandoned: CancelToken::default(),
+            events: self.events.clone(),
+            faults: self.options.faults.clone(),
+        };
+        let (mut run_result, probe_output) =
+            execute::execute(context, Duration::from_secs_f64(settings.run_timeout_secs));
+        if let Some((returned, samples, sampler_cost)) = sampler.and_then(Sampler::finish) {
+            progress.sources = returned;
+            attach_telemetry(&mut run_result, samples, sampler_cost, progress.gpu_unavailable_reason.clone());
+        }
+        (run_result, probe_output)
+    }
+
+    /// Puts a finished run into the result, saves it and tells the front end.
+    fn record(&self, result: &mut SuiteResult, run: RunResult) {
+        insert_in_plan_order(&mut result.runs, run.clone());
+        self.save(result);
+        self.events.send(RunEvent::RunFinished { result: Box::new(run) });
+    }
+
+    /// Closes the result (completed or cancelled), saves it and says so.
+    fn finish(&self, mut result: SuiteResult) -> SuiteResult {
+        result.status = if self.cancel.is_cancelled() { SuiteStatus::Cancelled } else { SuiteStatus::Completed };
+        if result.status == SuiteStatus::Cancelled {
+            sweep::cancel_running(&mut result.sweeps);
+        }
+        result.finished_at = Some(Timestamp::now());
+        self.save(&result);
+        self.events.send(RunEvent::SuiteFinished { status: result.status });
+        result
+    }
+
+    fn save(&self, result: &SuiteResult) {
+        if let Err(error) = self.store.save(result) {
+            self.events.send(RunEvent::SaveFailed { message: error.to_string() });
+        }
+    }
+}
+
+/// Whether a run of an earlier, interrupted attempt is kept when the suite resumes.
+fn kept_on_resume(run: &RunResult) -> bool {
+    matches!(run.status, RunStatus::Completed | RunStatus::Failed { .. } | RunStatus::Skipped { .. })
+}
+
+/// Why `run` must not start: its predicted memory (the process now plus the model's weights and
+/// input batch) is over the budget. Batch sweeps make this prediction themselves.
+fn predicted_over_budget(
+    suite: &Suite,
+    run: &PlannedRun,
+    budget_bytes: u64,
+    current_rss_bytes: impl FnOnce() -> u64,
+) -> Option<String> {
+    if suite.workloads[run.workload_index].batch_sweep.is_some() && suite.phases[run.phase_index].batch_size.is_none() {
+        return None;
+    }
+    let added = plan::run_memory_estimate_bytes(suite, run);
+    let predicted = current_rss_bytes() as f64 + added;
+    (predicted > budget_bytes as f64).then(|| {
+        format!(
+            "out of memory budget: not started, as it would need about {} (the process now plus {} for weights and inputs) and max_memory_bytes is {}",
+            crate::units::format_bytes(predicted),
+            crate::units::format_bytes(added),
+            crate::units::format_bytes(budget_bytes as f64)
+        )
+    })
+}
+
+/// Adds `run` to `runs` before the first run planned after it (a resumed suite fills gaps).
+fn insert_in_plan_order(runs: &mut Vec<RunResult>, run: RunResult) {
+    let at = runs.iter().position(|other| other.index > run.index).unwrap_or(runs.len());
+    runs.insert(at, run);
+}

@@ -1,0 +1,154 @@
+//! The settings form: how long each run measures, and how runs are compared.
+
+use crate::app::{Field, SuiteDocument};
+
+use super::super::widgets::number_field;
+
+/// A number field bound to a setting: sets it and `changed` when valid text was typed.
+macro_rules! field {
+    ($ui:expr, $fields:expr, $changed:expr, $value:expr, $key:expr, $label:literal, $unit:literal, $hint:literal, $range:expr) => {
+        if let Some(value) = number_field($ui, $fields, $key, $label, $unit, $hint, $range, $value) {
+            $value = value;
+            $changed = true;
+        }
+    };
+}
+
+pub(super) fn settings_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
+    ui.strong("Settings");
+    let mut changed = budget_fields_ui(ui, document);
+    changed |= comparison_fields_ui(ui, document);
+    changed
+}
+
+/// Warm-up and how long each run measures.
+fn budget_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
+    let settings = &mut document.suite.settings;
+    let fields = &mut document.fields;
+    let mut changed = false;
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.warmup_steps,
+        Field::Setting("warmup_steps"),
+        "Warm-up",
+        "steps",
+        "steps run before measuring; kept apart, never in statistics",
+        0..=100_000
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.min_steps,
+        Field::Setting("min_steps"),
+        "Min steps",
+        "steps",
+        "a run measures at least this many steps (unless max seconds runs out)",
+        1..=10_000_000
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.max_steps,
+        Field::Setting("max_steps"),
+        "Max steps",
+        "steps",
+        "a run stops after this many measured steps",
+        2..=10_000_000
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.min_secs,
+        Field::Setting("min_secs"),
+        "Min time",
+        "s",
+        "a run measures at least this long (unless max steps is reached)",
+        0.0..=86_400.0
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.max_secs,
+        Field::Setting("max_secs"),
+        "Max time",
+        "s",
+        "a run stops measuring after this long",
+        0.001..=86_400.0
+    );
+    changed
+}
+
+/// Seed, thresholds, timeout, telemetry and cold caches.
+fn comparison_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
+    let settings = &mut document.suite.settings;
+    let fields = &mut document.fields;
+    let mut changed = false;
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.seed,
+        Field::Setting("seed"),
+        "Seed",
+        "",
+        "seed of weights, inputs and bootstrap resampling",
+        0..=u64::MAX
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.noise_threshold,
+        Field::Setting("noise_threshold"),
+        "Noise threshold",
+        "(0.02 = 2 %)",
+        "changes between phases smaller than this count as no change",
+        0.0..=1.0
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.regression_threshold,
+        Field::Setting("regression_threshold"),
+        "Regression threshold",
+        "(0.10 = 10 %)",
+        "against a saved result (compare, run --baseline), changes smaller than this count as unchanged: separate runs also differ by the machine's state",
+        0.0..=1.0
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.run_timeout_secs,
+        Field::Setting("run_timeout_secs"),
+        "Run timeout",
+        "s",
+        "a run still going after this long (a hung step) is abandoned as timed out; the suite goes on",
+        0.001..=1e7
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.telemetry_interval_ms,
+        Field::Setting("telemetry_interval_ms"),
+        "Telemetry every",
+        "ms",
+        "how often GPU and host figures are sampled during a run",
+        10..=60_000
+    );
+    changed |= ui
+        .checkbox(&mut settings.flush_cache_between_steps, "Cold caches (flush between steps)")
+        .on_hover_text(
+            "overwrite a buffer larger than the GPU's L2 / the CPU's last-level cache before every step, outside the timed region",
+        )
+        .changed();
+    changed
+}

@@ -1,0 +1,294 @@
+//! The workload form: name, model from the catalog and its sizes, mode, batch sizes or a sweep,
+//! and the weights file.
+
+use crate::app::{Field, FieldKey, FieldState, SuiteDocument, UiCommand, WorkloadField};
+use crate::models::{self, catalog_entry};
+use crate::suite::{
+    BatchSweep, LearningRate, MAX_DIMENSION, MAX_LAYERS, Mode, ModeKind, ModelParameter, ModelSpec, OptimizerSpec,
+    Workload,
+};
+
+use super::super::widgets::{ERROR_COLOR, number_field, text_field};
+
+fn model_units(parameter: &str) -> &'static str {
+    match parameter {
+        "image_size" => "px",
+        "seq_len" => "tokens",
+        "ffn_mult" => "× hidden",
+        "layers" | "blocks" => "layers",
+        "heads" => "heads",
+        "channels" | "in_channels" => "channels",
+        "classes" => "classes",
+        "patch" => "px",
+        _ => "features",
+    }
+}
+
+pub(super) fn workload_form_ui(
+    ui: &mut egui::Ui,
+    document: &mut SuiteDocument,
+    index: usize,
+    commands: &mut Vec<UiCommand>,
+) -> bool {
+    let workload = &mut document.suite.workloads[index];
+    ui.strong(format!("Workload “{}”", workload.name));
+    let mut changed = text_field(ui, "Workload name", "unique within the suite", &mut workload.name, 200.0);
+    if let Some(model) = model_picker_ui(ui, index, &workload.model) {
+        workload.model = model;
+        document.fields.forget_model_parameters(index);
+        return true;
+    }
+    let fields = &mut document.fields;
+    let entry = catalog_entry(workload.model.kind_name());
+    if let Some(entry) = &entry {
+        ui.label(egui::RichText::new(entry.summary).small().weak());
+    }
+    changed |= model_fields_ui(ui, fields, index, &mut workload.model, entry.as_ref());
+    let modes = entry.as_ref().map_or(&[ModeKind::Inference][..], |entry| entry.modes);
+    changed |= mode_ui(ui, fields, index, &mut workload.mode, modes);
+    changed |= batch_ui(ui, fields, index, workload);
+    changed |= weights_ui(ui, index, workload, commands);
+    changed
+}
+
+/// The model picked from the catalog; returns the new model's default spec when another was picked.
+fn model_picker_ui(ui: &mut egui::Ui, index: usize, model: &ModelSpec) -> Option<ModelSpec> {
+    let kind = model.kind_name();
+    let mut new_model = None;
+    ui.horizontal(|ui| {
+        let label = ui.label("Model");
+        egui::ComboBox::from_id_salt(("model", index))
+            .selected_text(kind)
+            .width(200.0)
+            .show_ui(ui, |ui| {
+                for entry in models::catalog() {
+                    let name = entry.default_spec.kind_name();
+                    let text = format!("{name} — {}", entry.summary);
+                    if ui.selectable_label(name == kind, text).clicked() && name != kind {
+                        new_model = Some(entry.default_spec.clone());
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    new_model
+}
+
+/// The mode (among those the model supports) and its settings.
+fn mode_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, mode: &mut Mode, modes: &[ModeKind]) -> bool {
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        let label = ui.label("Mode").on_hover_text("what one measured step does");
+        egui::ComboBox::from_id_salt(("mode", index))
+            .selected_text(mode.name())
+            .show_ui(ui, |ui| {
+                for &kind in modes {
+                    if ui.selectable_label(mode.kind() == kind, kind.name()).clicked() && mode.kind() != kind {
+                        *mode = kind.default_mode();
+                        changed = true;
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    match mode {
+        Mode::Inference => {}
+        Mode::Training(training) => {
+            let (is_adamw, lr) = match training.optimizer {
+                OptimizerSpec::AdamW(rate) => (true, rate.lr),
+                OptimizerSpec::Sgd(rate) => (false, rate.lr),
+            };
+            let mut adamw = is_adamw;
+            ui.horizontal(|ui| {
+                ui.label("Optimizer");
+                changed |= ui.radio_value(&mut adamw, true, "AdamW").changed();
+                changed |= ui.radio_value(&mut adamw, false, "SGD").changed();
+            });
+            let field = Field::Workload(index, WorkloadField::LearningRate);
+            let lr =
+                number_field(ui, fields, field, "Learning rate", "", "step size of the optimizer", 1e-12..=10.0, lr)
+                    .inspect(|_| changed = true)
+                    .unwrap_or(lr);
+            training.optimizer =
+                if adamw { OptimizerSpec::AdamW(LearningRate { lr }) } else { OptimizerSpec::Sgd(LearningRate { lr }) };
+        }
+        Mode::Generation(generation) => {
+            if let Some(steps) = number_field(
+                ui,
+                fields,
+                Field::Workload(index, WorkloadField::GenerationSteps),
+                "Denoising steps",
+                "per image",
+                "steps of one generation; each is measured",
+                1..=10_000,
+                generation.steps,
+            ) {
+                generation.steps = steps;
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// Batch sizes as a list, or a sweep.
+fn batch_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, workload: &mut Workload) -> bool {
+    let mut changed = false;
+    let mut sweep = workload.batch_sweep.is_some();
+    ui.horizontal(|ui| {
+        ui.label("Batch").on_hover_text("items per step");
+        if ui.radio_value(&mut sweep, false, "Sizes").changed() {
+            workload.batch_sweep = None;
+            changed = true;
+        }
+        if ui
+            .radio_value(&mut sweep, true, "Sweep")
+            .on_hover_text("double the batch until it fails or hits the time or memory budget")
+            .changed()
+        {
+            workload.batch_sweep = Some(BatchSweep { from: 1, to: 256, factor: 2 });
+            workload.batch_sizes = vec![1];
+            changed = true;
+        }
+    });
+    match &mut workload.batch_sweep {
+        None => changed |= batch_sizes_ui(ui, fields, index, &mut workload.batch_sizes),
+        Some(batch_sweep) => {
+            let key = |field| Field::Workload(index, field);
+            let max = MAX_DIMENSION;
+            if let Some(from) = number_field(
+                ui,
+                fields,
+                key(WorkloadField::SweepFrom),
+                "Sweep from",
+                "items",
+                "first batch size",
+                1..=max,
+                batch_sweep.from,
+            ) {
+                batch_sweep.from = from;
+                changed = true;
+            }
+            if let Some(to) = number_field(
+                ui,
+                fields,
+                key(WorkloadField::SweepTo),
+                "Sweep to",
+                "items",
+                "largest batch size tried",
+                1..=max,
+                batch_sweep.to,
+            ) {
+                batch_sweep.to = to;
+                changed = true;
+            }
+            if let Some(factor) = number_field(
+                ui,
+                fields,
+                key(WorkloadField::SweepFactor),
+                "Growth",
+                "×",
+                "each batch size is the last times this",
+                2..=64,
+                batch_sweep.factor,
+            ) {
+                batch_sweep.factor = factor;
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// The comma-separated batch sizes; text that is not such a list stays, with its error.
+fn batch_sizes_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, batch_sizes: &mut Vec<usize>) -> bool {
+    let mut changed = false;
+    let field_key = FieldKey::new(Field::Workload(index, WorkloadField::BatchSizes));
+    let current = batch_sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    ui.horizontal(|ui| {
+        let label = ui.label("Batch sizes").on_hover_text("comma-separated, e.g. 1, 8, 32");
+        let text = fields.text.entry(field_key.clone()).or_insert(current);
+        let response = ui.add(egui::TextEdit::singleline(text).desired_width(140.0)).labelled_by(label.id);
+        if response.changed() {
+            let parsed: Result<Vec<usize>, _> =
+                text.split(',').map(str::trim).filter(|part| !part.is_empty()).map(str::parse::<usize>).collect();
+            match parsed {
+                Ok(sizes) if !sizes.is_empty() && sizes.iter().all(|&size| (1..=MAX_DIMENSION).contains(&size)) => {
+                    fields.errors.remove(&field_key);
+                    *batch_sizes = sizes;
+                    changed = true;
+                }
+                _ => {
+                    let error = format!(
+                        "batch sizes: “{}” is not a list of whole numbers from 1 to {MAX_DIMENSION}",
+                        text.trim()
+                    );
+                    fields.errors.insert(field_key.clone(), error);
+                }
+            }
+        }
+    });
+    if let Some(error) = fields.errors.get(&field_key) {
+        ui.colored_label(ERROR_COLOR, error);
+    }
+    changed
+}
+
+/// The weights file: typed, or picked with the dialog.
+fn weights_ui(ui: &mut egui::Ui, index: usize, workload: &mut Workload, commands: &mut Vec<UiCommand>) -> bool {
+    let mut changed = false;
+    let mut weights = workload.weights.clone().unwrap_or_default();
+    ui.horizontal(|ui| {
+        let label = ui.label("Weights file").on_hover_text(
+            "a safetensors file with the model's weights (relative to the suite's folder); empty: weights from the seed",
+        );
+        let field = egui::TextEdit::singleline(&mut weights).desired_width(170.0).hint_text("from the seed");
+        if ui.add(field).labelled_by(label.id).changed() {
+            workload.weights = if weights.trim().is_empty() { None } else { Some(weights.clone()) };
+            changed = true;
+        }
+        if ui.button("Browse…").on_hover_text("pick a .safetensors file").clicked() {
+            commands.push(UiCommand::PickWeights(index));
+        }
+    });
+    changed
+}
+
+/// The size parameters of a model as typed fields, in the catalog's order (m, n, k …) and then
+/// any the catalog does not list, so every catalog model gets a form without code of its own.
+fn model_fields_ui(
+    ui: &mut egui::Ui,
+    fields: &mut FieldState,
+    index: usize,
+    model: &mut ModelSpec,
+    entry: Option<&models::CatalogEntry>,
+) -> bool {
+    let mut parameters = model.parameters();
+    if let Some(entry) = entry {
+        let rank = |name: &str| entry.parameters.iter().position(|(listed, _)| *listed == name).unwrap_or(usize::MAX);
+        parameters.sort_by_key(|(name, _)| rank(name));
+    }
+    let mut changed = false;
+    for (name, value) in parameters {
+        let hint = entry
+            .and_then(|entry| entry.parameters.iter().find(|(parameter, _)| *parameter == name))
+            .map_or("", |(_, meaning)| *meaning);
+        let new_value = match value {
+            ModelParameter::Flag(mut flag) => {
+                ui.checkbox(&mut flag, name).on_hover_text(hint).changed().then_some(ModelParameter::Flag(flag))
+            }
+            ModelParameter::Count(count) => {
+                let max = if matches!(name, "layers" | "blocks") { MAX_LAYERS } else { MAX_DIMENSION };
+                let field = Field::Workload(index, WorkloadField::ModelParameter(name));
+                number_field(ui, fields, field, name, model_units(name), hint, 1..=max, count)
+                    .map(ModelParameter::Count)
+            }
+        };
+        if let Some(new_value) = new_value {
+            changed |= model.set_parameter(name, new_value);
+        }
+    }
+    changed
+}
