@@ -3,7 +3,9 @@
 #   1. cargo bench --bench harness            overhead, fidelity, suite parse, export (and its
 #                                             fidelity part again with RAYON_NUM_THREADS=1)
 #   2. cargo bench --bench telemetry_overhead sampler CPU at 100 ms and 10 ms
-#   3. cargo bench --bench gui_overhead       app vs headless, frame times, startup (under Xvfb)
+#   3. cargo bench --bench editor_validation  the editor's check per keystroke (before/now, A/A)
+#      benches/editor_typing.sh               frames while typing in the window (Xvfb, xdotool)
+#      cargo bench --bench gui_overhead       app vs headless, frame times, startup (under Xvfb)
 #   4. benches/peers/run.sh                   numpy / PyTorch eager, output agreement
 #   5. phasebench run benches/peers/options.ron, with 1 candle thread and with the default
 #   6. benches/peers/profile.sh                where the peers' Transformer and ConvNet spend time (perf)
@@ -46,6 +48,15 @@ grep -E '^\| (fidelity|control|plain-loop|workload|---|Every|[A-Z])' "$logs/harn
 section "telemetry sampler (10 s per interval, 3 rounds)"
 cargo bench --quiet --bench telemetry_overhead -- 10 3 >"$logs/telemetry.txt" 2>&1 || { cat "$logs/telemetry.txt"; exit 1; }
 tables "$logs/telemetry.txt"
+
+section "editor: one check per keystroke, memory read each time against measured once ($rounds rounds)"
+cargo bench --quiet --bench editor_validation -- "$rounds" >"$logs/editor.txt" 2>&1 || { cat "$logs/editor.txt"; exit 1; }
+tables "$logs/editor.txt"
+
+section "editor: frames while typing in the window ($rounds rounds)"
+benches/editor_typing.sh "$target/release/phasebench" "$rounds" >"$logs/editor-typing.txt" 2>&1 \
+    || { cat "$logs/editor-typing.txt"; exit 1; }
+tables "$logs/editor-typing.txt"
 
 section "app: against headless, frame times, startup ($rounds rounds)"
 xvfb-run -a -s "-screen 0 1600x1000x24" cargo bench --quiet --bench gui_overhead -- "$rounds" \

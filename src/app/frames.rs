@@ -19,6 +19,9 @@ pub struct FrameTimes {
     pub typing_frame_secs: Vec<f64>,
     /// Whether the frame now being drawn handled typing.
     pub previous_frame_typed: bool,
+    /// CPU seconds of each other frame outside runs (mouse moves, key releases): the control for
+    /// the typing frames.
+    pub other_frame_secs: Vec<f64>,
 }
 
 /// Frame-time statistics written by `--frame-stats`.
@@ -52,6 +55,15 @@ pub struct FrameStats {
     /// Longest typing frame in milliseconds.
     #[serde(default)]
     pub typing_max_ms: f64,
+    /// Frames outside runs that handled no typing (the control for the typing frames).
+    #[serde(default)]
+    pub other_frames: usize,
+    /// Median time of those frames in milliseconds.
+    #[serde(default)]
+    pub other_p50_ms: f64,
+    /// 99th-percentile time of those frames in milliseconds.
+    #[serde(default)]
+    pub other_p99_ms: f64,
 }
 
 impl PhasebenchApp {
@@ -66,10 +78,12 @@ impl PhasebenchApp {
             self.frame_times.max_plotted_points = self.frame_times.max_plotted_points.max(plotted_points);
         }
         self.frame_times.previous_frame_ran_during_run = self.is_running();
-        if self.frame_times.previous_frame_typed
-            && let Some(secs) = previous_frame_secs
-        {
-            self.frame_times.typing_frame_secs.push(f64::from(secs));
+        if let Some(secs) = previous_frame_secs {
+            if self.frame_times.previous_frame_typed {
+                self.frame_times.typing_frame_secs.push(f64::from(secs));
+            } else if !self.is_running() {
+                self.frame_times.other_frame_secs.push(f64::from(secs));
+            }
         }
     }
 
@@ -82,6 +96,9 @@ impl PhasebenchApp {
         let mut typing: Vec<f64> = self.frame_times.typing_frame_secs.iter().map(|s| s * 1e3).collect();
         typing.sort_by(f64::total_cmp);
         let typed = |p| if typing.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&typing, p) };
+        let mut other: Vec<f64> = self.frame_times.other_frame_secs.iter().map(|s| s * 1e3).collect();
+        other.sort_by(f64::total_cmp);
+        let other_q = |p| if other.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&other, p) };
         FrameStats {
             frames: sorted.len(),
             p50_ms: q(0.5),
@@ -95,6 +112,9 @@ impl PhasebenchApp {
             typing_p50_ms: typed(0.5),
             typing_p99_ms: typed(0.99),
             typing_max_ms: typing.last().copied().unwrap_or(0.0),
+            other_frames: other.len(),
+            other_p50_ms: other_q(0.5),
+            other_p99_ms: other_q(0.99),
         }
     }
 

@@ -53,8 +53,12 @@ impl Timestamp {
 }
 
 impl std::fmt::Display for Timestamp {
-    /// RFC 3339 to the second, for people (`2026-11-22T13:45:07Z`); records keep milliseconds.
+    /// RFC 3339 as records store it, without a fraction of a second when there is none
+    /// (`2026-11-22T13:45:07.123Z`, `2026-11-22T13:45:07Z`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.millis != 0 {
+            return f.write_str(&self.rfc3339());
+        }
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -127,7 +131,8 @@ mod tests {
             Ok("2026-11-22T12:00:00.000Z".into())
         );
         assert!("2026-11-22T12:00:00.5Z".parse::<Timestamp>() > "2026-11-22T12:00:00Z".parse::<Timestamp>());
-        assert_eq!(moment.to_string(), "2025-11-24T16:00:00Z", "people read seconds");
+        assert_eq!(moment.to_string(), "2025-11-24T16:00:00.123Z");
+        assert_eq!(Timestamp::from_unix(1_764_000_000, 0).to_string(), "2025-11-24T16:00:00Z");
         for bad in ["", "2026-11-22", "2026-13-01T00:00:00Z", "2026-11-22T12:00:00", "2026-11-22T12:00:00.x1Z"] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
         }
