@@ -73,6 +73,33 @@ pub fn expand(suite: &Suite) -> Vec<PlannedRun> {
     runs
 }
 
+/// Which baseline output a run's accuracy is checked against: the workload's, or, when the probe
+/// depends on the batch (a training run's probe is the loss trajectory on its measured batch), the
+/// workload's at that batch size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProbeKey {
+    /// Index of the workload in the suite.
+    pub workload_index: usize,
+    /// The batch size, for probes that depend on it.
+    pub batch_size: Option<usize>,
+}
+
+impl ProbeKey {
+    /// The key of `run` in `suite`.
+    pub fn of(suite: &Suite, run: &PlannedRun) -> Self {
+        let training = matches!(suite.workloads[run.workload_index].mode, crate::suite::Mode::Training(_));
+        Self { workload_index: run.workload_index, batch_size: training.then_some(run.batch_size) }
+    }
+
+    /// The name of the file a result directory keeps this probe in.
+    pub fn file_name(&self) -> String {
+        match self.batch_size {
+            None => format!("baseline-probe-{}.json", self.workload_index),
+            Some(batch) => format!("baseline-probe-{}-batch-{batch}.json", self.workload_index),
+        }
+    }
+}
+
 /// A workload whose estimated memory need exceeds what the machine has available.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MemoryProblem {

@@ -6,7 +6,7 @@ use crate::results::SuiteResult;
 use super::{ReportError, accuracy_pass};
 
 /// The header row, in order.
-pub const COLUMNS: [&str; 36] = [
+pub const COLUMNS: [&str; 37] = [
     "workload",
     "phase",
     "batch_size",
@@ -37,6 +37,7 @@ pub const COLUMNS: [&str; 36] = [
     "accuracy_pass",
     "peak_rss_bytes",
     "energy_per_step_joules",
+    "energy_per_item_joules",
     "gpu_memory_bytes",
     "gpu_memory_source",
     "load_secs",
@@ -57,7 +58,7 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
         let summary = run.summary.as_ref();
         let speedup = run.speedup.as_ref();
         let gpu_memory = run.gpu_memory_bytes();
-        let record: [String; 36] = [
+        let record: [String; 37] = [
             run.workload.clone(),
             run.phase.clone(),
             run.batch_size.to_string(),
@@ -88,6 +89,7 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             accuracy_pass(run).map_or_else(String::new, |pass| pass.to_string()),
             run.peak_rss_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
             number(run.energy_per_step_joules()),
+            number(run.energy_per_item_joules()),
             gpu_memory.map_or_else(String::new, |(bytes, _)| bytes.to_string()),
             gpu_memory.map_or("", |(_, nvml_peak)| if nvml_peak { "nvml_peak" } else { "driver_at_load" }).to_owned(),
             number(run.load_secs),

@@ -131,7 +131,7 @@ pub struct RunCells {
     pub cosine: String,
     /// Peak resident memory of the process.
     pub peak_rss: String,
-    /// GPU energy per measured step.
+    /// GPU energy per measured step, and per item when a step holds several.
     pub energy: String,
     /// GPU memory the run took (see [`RunResult::gpu_memory_bytes`]).
     pub gpu_memory: String,
@@ -183,7 +183,10 @@ impl RunCells {
             max_abs_error: run.accuracy.as_ref().map_or_else(dash, |a| format!("{:.2e}", a.max_abs_error)),
             cosine: run.accuracy.as_ref().and_then(|a| a.cosine_similarity).map_or_else(dash, |c| format!("{c:.6}")),
             peak_rss: run.peak_rss_bytes.map_or_else(dash, |bytes| format_bytes(bytes as f64)),
-            energy: run.energy_per_step_joules().map_or_else(dash, |joules| format!("{joules:.3} J")),
+            energy: run.energy_per_step_joules().map_or_else(dash, |joules| match run.batch_size {
+                0 | 1 => format!("{joules:.3} J"),
+                batch => format!("{joules:.3} J ({:.4} J/item)", joules / batch as f64),
+            }),
             gpu_memory: run.gpu_memory_bytes().map_or_else(dash, |(bytes, nvml_peak)| {
                 let text = format_bytes(bytes as f64);
                 if nvml_peak { text } else { format!("{text} at load") }

@@ -283,7 +283,8 @@ pub struct RunResult {
     pub warmup_step_secs: Vec<f64>,
     /// Measured step times in seconds, in order.
     pub step_secs: Vec<f64>,
-    /// When each measured step started, in seconds on the run's clock (shared with telemetry).
+    /// When each measured step started, in seconds on the run's clock (shared with telemetry),
+    /// after any cache flush before it: with `step_secs`, the step's own interval.
     #[serde(default)]
     pub step_start_secs: Vec<f64>,
     /// The measured window on the run's clock, `[start, end]` seconds.
@@ -461,7 +462,8 @@ pub struct TrainingRecord {
 pub struct GenerationRecord {
     /// Denoising steps per generation.
     pub steps_per_generation: usize,
-    /// Wall time of each complete measured generation, in seconds.
+    /// Time of each complete measured generation, in seconds: the sum of its timed denoising steps
+    /// (files written before that fix hold wall time, cache flushes between steps included).
     pub generation_secs: Vec<f64>,
 }
 
@@ -491,6 +493,11 @@ impl RunResult {
     /// Energy per measured step of the GPU the run used, when NVML measured it.
     pub fn energy_per_step_joules(&self) -> Option<f64> {
         self.used_gpu()?.energy_per_step_joules
+    }
+
+    /// GPU energy per batch item of a measured step, so runs at different batch sizes compare.
+    pub fn energy_per_item_joules(&self) -> Option<f64> {
+        Some(self.energy_per_step_joules()? / self.batch_size.max(1) as f64)
     }
 
     /// Whether the run failed.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{RESULT_FORMAT_VERSION, SuiteResult};
+use crate::plan::ProbeKey;
 
 /// Name of the result file inside a result directory.
 pub const RESULT_FILE_NAME: &str = "result.json";
@@ -107,20 +108,23 @@ impl ResultStore {
 
     /// Keeps the baseline phase's probe output of workload `workload_index`, so a resumed suite
     /// checks the accuracy of its remaining runs against the same reference.
-    pub fn save_probe(&self, workload_index: usize, output: &[f32]) -> Result<(), ResultError> {
-        let name = format!("baseline-probe-{workload_index}.json");
+    pub fn save_probe(&self, key: ProbeKey, output: &[f32]) -> Result<(), ResultError> {
+        let name = key.file_name();
         let json = serde_json::to_vec(output)
             .map_err(|error| ResultError::Malformed { path: self.directory.join(&name), message: error.to_string() })?;
         self.write_atomically(&name, &json)
     }
 
-    /// The baseline probe outputs kept by [`Self::save_probe`], by workload index; a missing or
-    /// unreadable one is left out (the runs that need it then report no accuracy, with the reason).
-    pub fn load_probes(&self, workloads: usize) -> std::collections::HashMap<usize, Vec<f32>> {
-        (0..workloads)
-            .filter_map(|index| {
-                let text = fs::read(self.directory.join(format!("baseline-probe-{index}.json"))).ok()?;
-                Some((index, serde_json::from_slice(&text).ok()?))
+    /// The baseline probe outputs kept by [`Self::save_probe`] for `keys`; a missing or unreadable
+    /// one is left out (the runs that need it then report no accuracy, with the reason).
+    pub fn load_probes(
+        &self,
+        keys: impl IntoIterator<Item = ProbeKey>,
+    ) -> std::collections::HashMap<ProbeKey, Vec<f32>> {
+        keys.into_iter()
+            .filter_map(|key| {
+                let text = fs::read(self.directory.join(key.file_name())).ok()?;
+                Some((key, serde_json::from_slice(&text).ok()?))
             })
             .collect()
     }

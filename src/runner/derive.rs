@@ -47,7 +47,9 @@ pub(super) fn attach_telemetry(
     gpu_unavailable_reason: Option<String>,
 ) {
     let window = run.measured_window_secs.unwrap_or([0.0, samples.last().map_or(0.0, |s| s.t_secs)]);
-    let (host, gpus) = telemetry::aggregate(&samples, window, run.step_secs.len());
+    let steps: Vec<[f64; 2]> =
+        run.step_start_secs.iter().zip(&run.step_secs).map(|(start, secs)| [*start, *secs]).collect();
+    let (host, gpus) = telemetry::aggregate(&samples, window, &steps);
     if let Some(gpu) = gpus.iter().find(|gpu| Some(gpu.index) == run.gpu_index) {
         run.warnings.extend(gpu.warnings());
     }
@@ -151,12 +153,28 @@ fn speedup_against_baseline(
         });
         return;
     }
-    let completed_baselines =
-        || earlier_runs.iter().filter(|r| r.is_baseline && r.workload == run.workload && r.summary.is_some());
-    let baseline =
-        completed_baselines().find(|r| r.batch_size == run.batch_size).or_else(|| completed_baselines().next());
+    // The reference is the completed baseline run at the same batch size. Only a phase with its own
+    // batch size is compared with the workload's first completed baseline: an explicit, labelled
+    // per-item comparison across batch sizes.
+    let completed_baselines = || {
+        earlier_runs.iter().filter(|r| {
+            r.is_baseline && r.workload == run.workload && r.status == RunStatus::Completed && r.summary.is_some()
+        })
+    };
+    let own_batch = suite.phases.iter().any(|phase| phase.name == run.phase && phase.batch_size.is_some());
+    let baseline = completed_baselines()
+        .find(|r| r.batch_size == run.batch_size)
+        .or_else(|| if own_batch { completed_baselines().next() } else { None });
     let Some(baseline) = baseline else {
-        run.notes.push(RunNote::NoSpeedup { reason: "the baseline run of this workload did not complete".into() });
+        let reason = if own_batch {
+            "the baseline run of this workload did not complete".to_owned()
+        } else {
+            format!(
+                "the baseline run of this workload at batch {} did not complete, and a run at another batch size is no reference",
+                run.batch_size
+            )
+        };
+        run.notes.push(RunNote::NoSpeedup { reason });
         return;
     };
     if let (Some(baseline_gpu), Some(run_gpu)) = (baseline.used_gpu(), run.used_gpu())

@@ -133,6 +133,13 @@ impl RunContext {
             .map(|fault| fault.kind)
     }
 
+    /// Whether the run must stop at its next step: the suite was cancelled, or this run overran its
+    /// timeout and was abandoned (its result is already recorded; it must not go on measuring
+    /// beside the next run).
+    fn stopped(&self) -> bool {
+        self.cancel.is_cancelled() || self.abandoned.is_cancelled()
+    }
+
     fn outputs_made_non_finite(&self) -> bool {
         self.faults.iter().any(|fault| fault.run_index == self.run.index && fault.kind == FaultKind::NonFiniteOutput)
     }
@@ -380,9 +387,9 @@ fn warm_up(
     stepper: &mut dyn Stepper,
     flusher: &mut Option<CacheFlusher>,
 ) -> Result<bool, String> {
-    let mut batcher = StepBatcher::new(&context.events, context.run.index, StepKind::Warmup);
+    let mut batcher = StepBatcher::new(context, StepKind::Warmup);
     for _ in 0..context.suite.settings.warmup_steps {
-        if context.cancel.is_cancelled() {
+        if context.stopped() {
             batcher.finish();
             return Ok(false);
         }
@@ -411,12 +418,12 @@ fn measure_steps(
     flusher: &mut Option<CacheFlusher>,
 ) -> Result<StopReason, String> {
     let settings = &context.suite.settings;
-    let mut batcher = StepBatcher::new(&context.events, context.run.index, StepKind::Measured);
+    let mut batcher = StepBatcher::new(context, StepKind::Measured);
     let measure_start = Instant::now();
     let window_start = secs_since(context.origin);
     let stop_reason = loop {
         let (steps, elapsed) = (result.step_secs.len(), secs_since(measure_start));
-        if context.cancel.is_cancelled() {
+        if context.stopped() {
             break StopReason::Cancelled;
         }
         if let Some(reason) = context.memory.exceeded() {
@@ -434,13 +441,15 @@ fn measure_steps(
                 break StopReason::MinimumReached;
             }
         }
-        let step_start = secs_since(context.origin);
         if let Some(fault) = context.fault_at(steps) {
             inject(context, fault, steps)?;
         }
         if let Some(flusher) = flusher.as_mut() {
             flusher.flush().map_err(candle_error("cache flush failed"))?;
         }
+        // After the flush: a step's interval on the run's clock is the step alone (energy per step
+        // integrates over these intervals).
+        let step_start = secs_since(context.origin);
         match stepper.step() {
             Ok(timing) => {
                 result.step_secs.push(timing.secs);
@@ -467,11 +476,12 @@ fn inject(context: &RunContext, fault: FaultKind, step: usize) -> Result<(), Str
             Err(candle_error("step failed")(candle_core::Error::Msg(format!("injected error at step {}", step + 1))))
         }
         FaultKind::Hang => {
-            // Hangs until the run is abandoned, then lets its thread end.
+            // A step that overruns the run's timeout and then finishes, as a slow kernel would:
+            // the run must notice it was abandoned and stop there.
             while !context.abandoned.is_cancelled() {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err("abandoned after hanging".into())
+            Ok(())
         }
         FaultKind::NonFiniteOutput => Ok(()),
         FaultKind::DeviceOutOfMemory => {
@@ -504,9 +514,11 @@ fn candle_error(what: &'static str) -> impl Fn(candle_core::Error) -> String {
 }
 
 /// Collects step times and sends them about every [`STEP_BATCH_INTERVAL`], never blocking a
-/// step: when the channel is full the times wait for the next send.
+/// step: when the channel is full the times wait for the next send. A run abandoned at its
+/// timeout sends nothing more: its steps are no longer the front end's business.
 struct StepBatcher<'a> {
     events: &'a EventSender,
+    abandoned: &'a CancelToken,
     index: usize,
     kind: StepKind,
     pending: Vec<f64>,
@@ -514,11 +526,21 @@ struct StepBatcher<'a> {
 }
 
 impl<'a> StepBatcher<'a> {
-    fn new(events: &'a EventSender, index: usize, kind: StepKind) -> Self {
-        Self { events, index, kind, pending: Vec::new(), last_send: Instant::now() }
+    fn new(context: &'a RunContext, kind: StepKind) -> Self {
+        Self {
+            events: &context.events,
+            abandoned: &context.abandoned,
+            index: context.run.index,
+            kind,
+            pending: Vec::new(),
+            last_send: Instant::now(),
+        }
     }
 
     fn push(&mut self, secs: f64) {
+        if self.abandoned.is_cancelled() {
+            return;
+        }
         self.pending.push(secs);
         if self.last_send.elapsed() >= STEP_BATCH_INTERVAL {
             let event = self.take_event();
@@ -535,7 +557,7 @@ impl<'a> StepBatcher<'a> {
 
     /// Sends what is left, waiting for room if needed (outside the measured loop).
     fn finish(&mut self) {
-        if !self.pending.is_empty() {
+        if !self.pending.is_empty() && !self.abandoned.is_cancelled() {
             let event = self.take_event();
             self.events.send(event);
         }
@@ -559,5 +581,49 @@ mod tests {
         );
         assert!(reason.ends_with(&raw), "the driver's words are kept: {reason}");
         assert_eq!(out_of_memory_reason(0, 1, None, "shape mismatch".into()), "shape mismatch");
+    }
+
+    /// A step counter standing in for a model.
+    struct CountingStepper(usize);
+
+    impl Stepper for CountingStepper {
+        fn step(&mut self) -> candle_core::Result<StepTiming> {
+            self.0 += 1;
+            Ok(StepTiming { secs: 1e-6, breakdown: None, loss: None, generation_secs: None })
+        }
+
+        fn probe(&mut self) -> candle_core::Result<Vec<f32>> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Issue 18, defect 1: an abandoned run takes no further step and sends no step event, in
+    /// warm-up and measurement alike (the suite's own cancel token is untouched).
+    #[test]
+    fn an_abandoned_run_takes_no_further_step() -> Result<(), crate::suite::SuiteError> {
+        let suite = crate::suite::default_suite()?;
+        let run = crate::plan::expand(&suite).remove(0);
+        let (sender, receiver) = std::sync::mpsc::sync_channel(16);
+        let context = RunContext {
+            origin: Instant::now(),
+            memory: Arc::new(MemoryGuard::new(u64::MAX)),
+            suite: Arc::new(suite),
+            run,
+            weights: Err("not needed".into()),
+            cancel: CancelToken::default(),
+            abandoned: CancelToken::default(),
+            events: EventSender { sender, wake: Arc::new(|| {}) },
+            faults: Vec::new(),
+        };
+        context.abandoned.cancel();
+        let mut result = new_run_result(&context.suite, &context.run);
+        let mut stepper = CountingStepper(0);
+        assert_eq!(warm_up(&context, &mut result, &mut stepper, &mut None), Ok(false));
+        assert_eq!(measure_steps(&context, &mut result, &mut stepper, &mut None), Ok(StopReason::Cancelled));
+        assert_eq!(stepper.0, 0, "no step after the run was abandoned");
+        assert!(result.step_secs.is_empty() && result.warmup_step_secs.is_empty());
+        assert!(receiver.try_recv().is_err(), "no event from an abandoned run");
+        assert!(!context.cancel.is_cancelled());
+        Ok(())
     }
 }

@@ -136,7 +136,8 @@ pub enum FaultKind {
     Panic,
     /// The step returns a candle error.
     CandleError,
-    /// The step never returns (until the run is abandoned at its timeout).
+    /// The step does not return until the run is abandoned at its timeout, then finishes (a slow
+    /// kernel that overran): the run must stop there instead of measuring on.
     Hang,
     /// The run measures normally but half its probe output is NaN.
     NonFiniteOutput,

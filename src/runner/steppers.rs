@@ -19,7 +19,7 @@ pub struct StepTiming {
     pub breakdown: Option<[f64; 3]>,
     /// Training only: the loss before this step's update.
     pub loss: Option<f64>,
-    /// Generation only: set on the step that completes a generation, its wall time.
+    /// Generation only: set on the step that completes a generation, the sum of its timed steps.
     pub generation_secs: Option<f64>,
 }
 
@@ -267,7 +267,9 @@ pub struct GenerationStepper {
     probe_latent: Tensor,
     steps_per_generation: usize,
     step_in_generation: usize,
-    generation_start: Instant,
+    /// Timed seconds of this generation's steps so far (what runs between steps, such as a cache
+    /// flush, is not part of a generation's time).
+    generation_secs: f64,
     device: Device,
 }
 
@@ -282,7 +284,7 @@ impl GenerationStepper {
             probe_latent: inference.probe_input,
             steps_per_generation: generation.steps,
             step_in_generation: 0,
-            generation_start: Instant::now(),
+            generation_secs: 0.0,
             device: setup.device.clone(),
         };
         Ok((stepper, preparation))
@@ -297,15 +299,13 @@ impl GenerationStepper {
 
 impl Stepper for GenerationStepper {
     fn step(&mut self) -> candle_core::Result<StepTiming> {
-        if self.step_in_generation == 0 {
-            self.generation_start = Instant::now();
-        }
         let (latent, secs) = timed(&self.device, || self.denoise_step(&self.latent, self.step_in_generation))?;
         self.latent = latent;
         self.step_in_generation += 1;
+        self.generation_secs += secs;
         let mut timing = StepTiming { secs, ..StepTiming::default() };
         if self.step_in_generation == self.steps_per_generation {
-            timing.generation_secs = Some(self.generation_start.elapsed().as_secs_f64());
+            timing.generation_secs = Some(self.generation_secs);
             self.restart()?;
         }
         Ok(timing)
@@ -318,6 +318,7 @@ impl Stepper for GenerationStepper {
     fn restart(&mut self) -> candle_core::Result<()> {
         self.latent = self.initial_latent.clone();
         self.step_in_generation = 0;
+        self.generation_secs = 0.0;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::derive::{attach_telemetry, derive, gpu_indices_of_phases};
 use super::{CancelToken, EventSender, RunEvent, RunOptions, execute, sweep};
-use crate::plan::{self, PlannedRun, expand, shard_plan};
+use crate::plan::{self, PlannedRun, ProbeKey, expand, shard_plan};
 use crate::results::{
     Environment, RESULT_FORMAT_VERSION, ResultStore, RunResult, RunStatus, SuiteResult, SuiteStatus, Timestamp,
 };
@@ -26,8 +26,9 @@ pub(super) struct Worker {
 struct Progress {
     result: SuiteResult,
     sweeps: sweep::SweepTracker,
-    /// The baseline phase's probe output per workload, once its first run succeeds.
-    reference_outputs: HashMap<usize, Vec<f32>>,
+    /// The baseline phase's probe output per workload (per batch size where the probe depends on
+    /// it), once its first run there succeeds.
+    reference_outputs: HashMap<ProbeKey, Vec<f32>>,
     /// Telemetry sources, lent to each run's sampler and handed back after it.
     sources: Vec<Box<dyn TelemetrySource>>,
     gpu_unavailable_reason: Option<String>,
@@ -85,7 +86,7 @@ impl Worker {
         result.sweeps = sweep_results;
         let mut reference_outputs = HashMap::new();
         if let Some(previous) = previous {
-            reference_outputs = self.resume_into(&mut result, previous, started);
+            reference_outputs = self.resume_into(&mut result, previous, started, plan);
         }
         self.save(&result);
         self.events.send(RunEvent::Planned { runs: plan.to_vec(), result_dir: self.store.directory().to_owned() });
@@ -114,7 +115,8 @@ impl Worker {
         result: &mut SuiteResult,
         previous: SuiteResult,
         started: Timestamp,
-    ) -> HashMap<usize, Vec<f32>> {
+        plan: &[PlannedRun],
+    ) -> HashMap<ProbeKey, Vec<f32>> {
         result.suite_origin = previous.suite_origin;
         result.environment = previous.environment;
         result.started_at = previous.started_at;
@@ -124,7 +126,7 @@ impl Worker {
         if previous.sweeps.len() == result.sweeps.len() {
             result.sweeps = previous.sweeps;
         }
-        self.store.load_probes(self.suite.workloads.len())
+        self.store.load_probes(plan.iter().map(|run| ProbeKey::of(&self.suite, run)))
     }
 
     /// Skips, refuses or executes one planned run and records it; returns whether it was cancelled.
@@ -145,18 +147,19 @@ impl Worker {
         }
         let (mut run_result, probe_output) = self.execute(progress, shared_suite, run);
         run_result.gpu_index = gpu_index;
-        let reference = progress.reference_outputs.get(&run.workload_index);
+        let probe_key = ProbeKey::of(&self.suite, run);
+        let reference = progress.reference_outputs.get(&probe_key);
         let resamples = self.options.resamples;
         derive(&mut run_result, probe_output.as_deref(), reference, &progress.result.runs, &self.suite, resamples);
         if run.is_baseline
             && matches!(run_result.status, RunStatus::Completed)
             && let Some(output) = probe_output
-            && !progress.reference_outputs.contains_key(&run.workload_index)
+            && !progress.reference_outputs.contains_key(&probe_key)
         {
-            if let Err(error) = self.store.save_probe(run.workload_index, &output) {
+            if let Err(error) = self.store.save_probe(probe_key, &output) {
                 self.events.send(RunEvent::SaveFailed { message: error.to_string() });
             }
-            progress.reference_outputs.insert(run.workload_index, output);
+            progress.reference_outputs.insert(probe_key, output);
         }
         let cancelled = matches!(run_result.status, RunStatus::Cancelled);
         progress.sweeps.record(&mut progress.result.sweeps, &self.suite, &run_result, run);

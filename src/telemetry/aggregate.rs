@@ -112,11 +112,13 @@ fn max(values: impl Iterator<Item = f64>) -> Option<f64> {
     values.fold(None, |best, value| Some(best.map_or(value, |b: f64| b.max(value))))
 }
 
-/// Aggregates a series over the measured window `[start, end]` that held `measured_steps` steps.
+/// Aggregates a series over the measured window `[start, end]`; energy per step is integrated over
+/// the measured steps themselves (`steps`: each step's start and duration on the run's clock), so
+/// what runs between steps (a cache flush, the harness) is not counted.
 pub fn aggregate(
     samples: &[TelemetrySample],
     window: [f64; 2],
-    measured_steps: usize,
+    steps: &[[f64; 2]],
 ) -> (HostAggregate, Vec<GpuAggregate>) {
     let [start, end] = window;
     let in_window = |t: f64| t >= start && t <= end;
@@ -127,7 +129,7 @@ pub fn aggregate(
         mean_process_cpu_percent: mean(&process_cpu),
         peak_process_cpu_percent: max(process_cpu.iter().copied()),
         mean_system_cpu_percent: mean(&system_cpu),
-        peak_rss_bytes: samples.iter().filter_map(|s| s.host.process_rss_bytes).max(),
+        peak_rss_bytes: windowed.iter().filter_map(|s| s.host.process_rss_bytes).max(),
     };
 
     let mut indices: Vec<u32> = samples.iter().flat_map(|s| s.gpus.iter().map(|g| g.index)).collect();
@@ -151,40 +153,64 @@ pub fn aggregate(
             let temperature = pick(|g| g.temperature_celsius);
             let energy = pick(|g| g.energy_millijoules.map(|mj| mj as f64));
             let power = pick(|g| g.power_watts);
-            let steps = measured_steps.max(1) as f64;
-            let (energy_per_step_joules, energy_method) = if energy.len() >= 2 {
-                let joules = (value_at(&energy, end).unwrap_or(0.0) - value_at(&energy, start).unwrap_or(0.0)) / 1000.0;
-                (Some(joules / steps), Some(EnergyMethod::Counter))
-            } else if power.len() >= 2 {
-                (integral(&power, start, end).map(|joules| joules / steps), Some(EnergyMethod::PowerIntegral))
-            } else {
-                (None, None)
-            };
+            let (energy_per_step_joules, energy_method) = energy_over_steps(&energy, &power, steps);
+            let windowed_series = || series.iter().filter(|(t, _)| in_window(*t)).map(|(_, g)| *g);
             let mut throttle_reasons_seen: Vec<String> =
-                series.iter().flat_map(|(_, g)| g.throttle_reasons.iter().cloned()).collect();
+                windowed_series().flat_map(|g| g.throttle_reasons.iter().cloned()).collect();
             throttle_reasons_seen.sort();
             throttle_reasons_seen.dedup();
             GpuAggregate {
                 index,
                 mean_utilization_percent: mean(&utilization),
                 peak_utilization_percent: max(utilization.iter().copied()),
-                peak_memory_used_bytes: series.iter().filter_map(|(_, g)| g.memory_used_bytes).max(),
-                peak_process_memory_bytes: series.iter().filter_map(|(_, g)| g.process_memory_bytes).max(),
+                peak_memory_used_bytes: windowed_series().filter_map(|g| g.memory_used_bytes).max(),
+                peak_process_memory_bytes: windowed_series().filter_map(|g| g.process_memory_bytes).max(),
                 mean_power_watts: integral(&power, start, end).map(|joules| joules / (end - start).max(f64::EPSILON)),
                 energy_per_step_joules,
                 energy_method,
-                temperature_start_celsius: temperature.first().map(|(_, v)| *v),
-                temperature_end_celsius: temperature.last().map(|(_, v)| *v),
-                temperature_max_celsius: max(temperature.iter().map(|(_, v)| *v)),
+                temperature_start_celsius: value_at(&temperature, start),
+                temperature_end_celsius: value_at(&temperature, end),
+                temperature_max_celsius: max(temperature
+                    .iter()
+                    .filter(|(t, _)| in_window(*t))
+                    .map(|(_, v)| *v)
+                    .chain(value_at(&temperature, start))),
                 sm_clock_mean_mhz: mean(&sm_clock),
                 sm_clock_min_mhz: sm_clock.iter().copied().reduce(f64::min),
                 sm_clock_max_mhz: max(sm_clock.iter().copied()),
                 throttle_reasons_seen,
-                max_other_processes: series.iter().filter_map(|(_, g)| g.other_processes).max(),
+                max_other_processes: windowed_series().filter_map(|g| g.other_processes).max(),
             }
         })
         .collect();
     (host, gpus)
+}
+
+/// Energy per measured step in joules and how it was found: the energy counter's (interpolated)
+/// increase, else the power integral, over each step's own interval, averaged over the steps.
+fn energy_over_steps(
+    energy_millijoules: &[(f64, f64)],
+    power_watts: &[(f64, f64)],
+    steps: &[[f64; 2]],
+) -> (Option<f64>, Option<EnergyMethod>) {
+    if steps.is_empty() {
+        return (None, None);
+    }
+    let count = steps.len() as f64;
+    if energy_millijoules.len() >= 2 {
+        let joules: Option<f64> = steps
+            .iter()
+            .map(|[start, secs]| {
+                Some((value_at(energy_millijoules, start + secs)? - value_at(energy_millijoules, *start)?) / 1000.0)
+            })
+            .sum();
+        (joules.map(|joules| joules / count), Some(EnergyMethod::Counter))
+    } else if power_watts.len() >= 2 {
+        let joules: Option<f64> = steps.iter().map(|[start, secs]| integral(power_watts, *start, start + secs)).sum();
+        (joules.map(|joules| joules / count), Some(EnergyMethod::PowerIntegral))
+    } else {
+        (None, None)
+    }
 }
 
 /// Throttle reasons that mean the clocks were slowed (not idle or a user's clock setting).
@@ -251,14 +277,20 @@ mod tests {
         (0..=20).map(|i| make(f64::from(i) * 0.1)).collect()
     }
 
+    /// `count` back-to-back steps filling `[start, end]`.
+    fn steps(start: f64, end: f64, count: usize) -> Vec<[f64; 2]> {
+        let secs = (end - start) / count as f64;
+        (0..count).map(|i| [start + i as f64 * secs, secs]).collect()
+    }
+
     #[test]
     fn energy_per_step_from_the_counter_is_exact() {
         // Window 0.5..1.5 s holds 10 steps: 30 J/s × 1 s / 10 = 3 J per step.
-        let (_, gpus) = aggregate(&series(clean), [0.5, 1.5], 10);
+        let (_, gpus) = aggregate(&series(clean), [0.5, 1.5], &steps(0.5, 1.5, 10));
         assert_eq!(gpus[0].energy_method, Some(EnergyMethod::Counter));
         assert!((gpus[0].energy_per_step_joules.unwrap_or(0.0) - 3.0).abs() < 1e-9);
         // Between samples too: 0.55..1.25 s at 30 J/s over 7 steps.
-        let (_, gpus) = aggregate(&series(clean), [0.55, 1.25], 7);
+        let (_, gpus) = aggregate(&series(clean), [0.55, 1.25], &steps(0.55, 1.25, 7));
         assert!((gpus[0].energy_per_step_joules.unwrap_or(0.0) - 30.0 * 0.7 / 7.0).abs() < 1e-9);
     }
 
@@ -270,7 +302,7 @@ mod tests {
             sample.gpus[0].power_watts = Some(if t < 1.0 { 20.0 } else { 40.0 });
             sample
         };
-        let (_, gpus) = aggregate(&series(no_counter), [0.0, 2.0], 4);
+        let (_, gpus) = aggregate(&series(no_counter), [0.0, 2.0], &steps(0.0, 2.0, 4));
         assert_eq!(gpus[0].energy_method, Some(EnergyMethod::PowerIntegral));
         // 20 W for 0.9 s, a ramp to 40 W over 0.1 s, 40 W for 1 s: 18 + 3 + 40 = 61 J over 4 steps.
         assert!((gpus[0].energy_per_step_joules.unwrap_or(0.0) - 61.0 / 4.0).abs() < 1e-9);
@@ -278,7 +310,7 @@ mod tests {
 
     #[test]
     fn a_clean_run_raises_no_warning() {
-        let (_, gpus) = aggregate(&series(clean), [0.0, 2.0], 10);
+        let (_, gpus) = aggregate(&series(clean), [0.0, 2.0], &steps(0.0, 2.0, 10));
         assert_eq!(gpus[0].warnings(), vec![]);
         assert_eq!(compare_clocks(&gpus[0], &gpus[0]), None);
     }
@@ -295,7 +327,7 @@ mod tests {
             }
             sample
         };
-        let (_, gpus) = aggregate(&series(throttled), [0.0, 2.0], 10);
+        let (_, gpus) = aggregate(&series(throttled), [0.0, 2.0], &steps(0.0, 2.0, 10));
         let warnings = gpus[0].warnings();
         assert!(warnings.contains(&ValidityWarning::Throttled { gpu: 0, reasons: vec!["SW_THERMAL_SLOWDOWN".into()] }));
         assert!(warnings.contains(&ValidityWarning::ClockDrop { gpu: 0, min_mhz: 1500.0, max_mhz: 1980.0 }));
@@ -305,7 +337,7 @@ mod tests {
             end_celsius: 75.0
         }));
         assert!(warnings.contains(&ValidityWarning::OtherProcesses { gpu: 0, count: 2 }));
-        let (_, baseline) = aggregate(&series(clean), [0.0, 2.0], 10);
+        let (_, baseline) = aggregate(&series(clean), [0.0, 2.0], &steps(0.0, 2.0, 10));
         let warning = compare_clocks(&baseline[0], &gpus[0]).map(|w| w.to_string()).unwrap_or_default();
         assert!(warning.starts_with("comparison may be unfair: clocks differ"), "{warning}");
     }
@@ -316,14 +348,55 @@ mod tests {
             t_secs: t,
             host: super::super::HostSample {
                 process_cpu_percent: Some(if t < 1.0 { 100.0 } else { 200.0 }),
-                process_rss_bytes: Some((t * 1000.0) as u64),
+                // Highest while the model is built, before the window: a windowed peak must not see it.
+                process_rss_bytes: Some(if t < 1.0 { 9000 } else { (t * 1000.0) as u64 }),
                 ..Default::default()
             },
             gpus: vec![],
         };
-        let (aggregate, gpus) = aggregate(&series(host), [1.0, 2.0], 5);
+        let (aggregate, gpus) = aggregate(&series(host), [1.0, 2.0], &steps(1.0, 2.0, 5));
         assert!(gpus.is_empty());
         assert_eq!(aggregate.mean_process_cpu_percent, Some(200.0));
         assert_eq!(aggregate.peak_rss_bytes, Some(2000));
+    }
+
+    /// Issue 18, defect 6: energy per step covers the steps, not the gaps between them (cache
+    /// flushes, the harness): 10 steps of 50 ms with 50 ms gaps at 30 W are 1.5 J each, not 3.
+    #[test]
+    fn energy_per_step_leaves_out_the_gaps_between_steps() {
+        let gapped: Vec<[f64; 2]> = (0..10).map(|i| [0.5 + f64::from(i) * 0.1, 0.05]).collect();
+        let (_, gpus) = aggregate(&series(clean), [0.5, 1.5], &gapped);
+        assert!((gpus[0].energy_per_step_joules.unwrap_or(0.0) - 1.5).abs() < 1e-9, "{:?}", gpus[0]);
+        let no_counter = |t| {
+            let mut sample = clean(t);
+            sample.gpus[0].energy_millijoules = None;
+            sample
+        };
+        let (_, gpus) = aggregate(&series(no_counter), [0.5, 1.5], &gapped);
+        assert!((gpus[0].energy_per_step_joules.unwrap_or(0.0) - 1.5).abs() < 1e-9, "{:?}", gpus[0]);
+    }
+
+    /// Issue 18, defect 9: what happened outside the measured window (throttling while the model
+    /// was built, a neighbour on the GPU, a hot device after the run) raises no warning for it.
+    #[test]
+    fn warnings_and_peaks_cover_the_measured_window_only() {
+        let noisy_outside = |t: f64| {
+            let mut sample = clean(t);
+            if t < 0.5 {
+                sample.gpus[0].throttle_reasons = vec!["SW_THERMAL_SLOWDOWN".into()];
+                sample.gpus[0].other_processes = Some(2);
+                sample.gpus[0].memory_used_bytes = Some(80 << 30);
+            }
+            if t > 1.5 {
+                sample.gpus[0].temperature_celsius = Some(80.0);
+            }
+            sample
+        };
+        let (_, gpus) = aggregate(&series(noisy_outside), [0.5, 1.5], &steps(0.5, 1.5, 10));
+        assert_eq!(gpus[0].warnings(), vec![], "{:?}", gpus[0]);
+        assert_eq!(gpus[0].temperature_end_celsius, Some(50.0));
+        assert_eq!(gpus[0].peak_memory_used_bytes, None);
+        let (_, whole) = aggregate(&series(noisy_outside), [0.0, 2.0], &steps(0.0, 2.0, 10));
+        assert!(!whole[0].warnings().is_empty(), "the same samples inside the window do warn");
     }
 }

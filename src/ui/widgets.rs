@@ -132,7 +132,10 @@ pub const METRIC_HINTS: &[(&str, &str)] = &[
     ("Cosine", "cosine similarity of the output with the baseline's (1 = same direction)"),
     ("Accuracy", "pass when every output is finite and the cosine similarity is at least 0.999"),
     ("Peak RSS", "largest resident memory of the process during the run"),
-    ("Energy/step", "GPU energy per measured step (energy counter, else integrated power); needs NVML"),
+    (
+        "Energy/step",
+        "GPU energy per measured step, integrated over the steps themselves (not the gaps between them), and per item at batch > 1 (energy counter, else integrated power); needs NVML",
+    ),
     ("Warnings", "reasons to distrust the timing (throttling, clock drops, other processes); hover for the fix"),
 ];
 

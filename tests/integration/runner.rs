@@ -322,6 +322,174 @@ fn injected_faults_fail_their_run_only_and_the_suite_goes_on() -> TestResult {
     Ok(())
 }
 
+/// Issue 18, defect 1: a run abandoned at its timeout must stop at its next step, not measure on
+/// beside the next run and send it stale step events. The middle of three runs hangs past its
+/// timeout and then steps on (as a slow kernel that finally returns would).
+#[test]
+fn a_timed_out_run_stops_at_its_next_step_and_sends_nothing_after_it_was_recorded() -> TestResult {
+    use phasebench::runner::{FaultKind, InjectedFault};
+    let suite = phasebench::parse_checked_suite(
+        r#"Suite(
+            version: 1,
+            name: "timeout",
+            settings: Settings(warmup_steps: 1, min_steps: 20000, max_steps: 1000000, min_secs: 0.0, max_secs: 3.0,
+                               seed: 1),
+            workloads: [Workload(name: "matmul", model: MatMul(m: 32, n: 32, k: 32))],
+            phases: [Phase(name: "a"), Phase(name: "hangs"), Phase(name: "c")],
+            baseline: "a",
+        )"#,
+        "timeout test",
+    )?;
+    // Each run stops after 20 000 steps; the hanging one has 19 998 left when its step returns.
+    // A timeout below max_secs is refused by validation; here it is what the test is about.
+    let mut suite = suite;
+    suite.settings.run_timeout_secs = 1.0;
+    let hang = InjectedFault { run_index: 1, at_step: 2, kind: FaultKind::Hang };
+    let out = tempfile::tempdir()?;
+    let options = RunOptions::new(out.path(), "timeout").with_faults(vec![hang]);
+    let mut events: Vec<(usize, usize)> = Vec::new(); // (run index, steps) of every Steps event
+    let mut finished: Vec<usize> = Vec::new();
+    let mut late_steps_of_hung_run = 0;
+    let mut steps_of_last_run = 0;
+    let result = runner::drive(runner::start(suite, options, Arc::new(|| {}))?, |event| match event {
+        RunEvent::Steps { index, kind: StepKind::Measured, step_secs } => {
+            events.push((*index, step_secs.len()));
+            if *index == 1 && finished.contains(&1) {
+                late_steps_of_hung_run += step_secs.len();
+            }
+            if *index == 2 {
+                steps_of_last_run += step_secs.len();
+            }
+        }
+        RunEvent::RunFinished { result } => finished.push(result.index),
+        _ => {}
+    })?;
+    // `drive` returns once every sender is gone, the abandoned run's too: whatever it sent is in.
+    let RunStatus::Failed { reason } = &result.runs[1].status else { panic!("{:?}", result.runs[1].status) };
+    assert!(reason.starts_with("timed out"), "{reason}");
+    assert_eq!(late_steps_of_hung_run, 0, "the abandoned run sent steps after it was recorded: {events:?}");
+    let last = &result.runs[2];
+    assert_eq!(last.status, RunStatus::Completed);
+    assert_eq!(last.step_secs.len(), steps_of_last_run, "the last run's steps are the ones it reported");
+    Ok(())
+}
+
+/// Issue 18, defect 4: a speedup needs a completed baseline run at the same batch size. A baseline
+/// that failed part-way (it has steps, so statistics) is no reference, nor is the baseline at
+/// another batch size; only a phase with its own batch size is compared across batch sizes.
+#[test]
+fn a_speedup_needs_a_completed_baseline_at_the_same_batch() -> TestResult {
+    use phasebench::runner::{FaultKind, InjectedFault};
+    let suite = phasebench::parse_checked_suite(
+        r#"Suite(
+            version: 1,
+            name: "baselines",
+            settings: Settings(warmup_steps: 1, min_steps: 5, max_steps: 20, min_secs: 0.0, max_secs: 1.0, seed: 1),
+            workloads: [Workload(name: "mlp", model: Mlp(input: 16, hidden: 32, layers: 2, output: 4), batch_sizes: [1, 8, 16])],
+            phases: [Phase(name: "base"), Phase(name: "other"), Phase(name: "big", batch_size: 4)],
+            baseline: "base",
+        )"#,
+        "baseline test",
+    )?;
+    // Plan: 0 base@1, 1 other@1, 2 base@8, 3 other@8, 4 base@16, 5 other@16, 6 big@4.
+    let faults = vec![
+        InjectedFault { run_index: 2, at_step: 3, kind: FaultKind::CandleError },
+        InjectedFault { run_index: 4, at_step: 0, kind: FaultKind::CandleError },
+    ];
+    let out = tempfile::tempdir()?;
+    let result = runner::run_to_end(suite, RunOptions::new(out.path(), "baselines").with_faults(faults))?;
+    let labels: Vec<String> = result.runs.iter().map(|run| run.label()).collect();
+    assert_eq!(
+        labels,
+        ["mlp/base@1", "mlp/other@1", "mlp/base@8", "mlp/other@8", "mlp/base@16", "mlp/other@16", "mlp/big@4"]
+    );
+    assert!(result.runs[1].speedup.is_some(), "a completed baseline at the same batch is the reference");
+    assert!(result.runs[2].summary.is_some(), "the failed baseline has statistics of its 3 steps");
+    for index in [3, 5] {
+        let run = &result.runs[index];
+        assert!(run.speedup.is_none(), "{}: compared with {:?}", run.label(), run.speedup);
+        let why: Vec<String> = run.notes.iter().filter_map(|n| n.no_speedup_reason().map(str::to_owned)).collect();
+        assert!(
+            why.iter().any(|reason| reason.contains(&format!("at batch {} did not complete", run.batch_size))),
+            "{why:?}"
+        );
+    }
+    let big = &result.runs[6];
+    assert!(big.speedup.is_some(), "a phase with its own batch size is compared per item");
+    assert!(big.notes.iter().any(|note| note.contains("per item against the baseline at batch 1")), "{:?}", big.notes);
+    Ok(())
+}
+
+/// Issue 18, defect 5: a generation's time is its denoising steps, not the wall time from its first
+/// step, which with cold caches holds a 128 MiB flush before every step.
+#[test]
+fn a_generation_is_the_sum_of_its_steps_even_with_cache_flushes_between_them() -> TestResult {
+    let suite = phasebench::parse_checked_suite(
+        r#"Suite(
+            version: 1,
+            name: "generation-flush",
+            settings: Settings(warmup_steps: 1, min_steps: 8, max_steps: 8, min_secs: 0.0, max_secs: 10.0, seed: 1,
+                               flush_cache_between_steps: true),
+            workloads: [Workload(
+                name: "dit",
+                model: DiffusionTransformer(image_size: 8, patch: 4, channels: 2, hidden: 32, layers: 1, heads: 2),
+                mode: Generation(steps: 4),
+            )],
+            phases: [Phase(name: "base")],
+            baseline: "base",
+        )"#,
+        "generation test",
+    )?;
+    let out = tempfile::tempdir()?;
+    let result = runner::run_to_end(suite, RunOptions::new(out.path(), "generation"))?;
+    let run = &result.runs[0];
+    assert_eq!(run.status, RunStatus::Completed);
+    let generation = run.generation.as_ref().ok_or("no generation record")?;
+    assert_eq!(generation.generation_secs.len(), 2);
+    for (generation_secs, steps) in generation.generation_secs.iter().zip(run.step_secs.chunks(4)) {
+        let steps_secs: f64 = steps.iter().sum();
+        assert!(
+            (generation_secs - steps_secs).abs() <= 1e-9 * steps_secs.max(1e-9),
+            "generation {generation_secs} s against its steps {steps_secs} s: flushes counted in"
+        );
+    }
+    Ok(())
+}
+
+/// Issue 18, defect 2: a training run's probe is the loss trajectory on its measured batch, so it
+/// is compared with the baseline's at the same batch size. Two identical phases at two batch sizes
+/// must agree exactly at both; the baseline at the second batch size is a reference, not a run
+/// with an error against the first.
+#[test]
+fn training_accuracy_is_checked_against_the_baseline_at_the_same_batch() -> TestResult {
+    let suite = phasebench::parse_checked_suite(
+        r#"Suite(
+            version: 1,
+            name: "training-batches",
+            settings: Settings(warmup_steps: 1, min_steps: 4, max_steps: 4, min_secs: 0.0, max_secs: 10.0, seed: 2),
+            workloads: [Workload(
+                name: "train",
+                model: Mlp(input: 16, hidden: 32, layers: 2, output: 4),
+                mode: Training(optimizer: Sgd(lr: 0.05)),
+                batch_sizes: [1, 8],
+            )],
+            phases: [Phase(name: "base"), Phase(name: "same")],
+            baseline: "base",
+        )"#,
+        "training test",
+    )?;
+    let out = tempfile::tempdir()?;
+    let result = runner::run_to_end(suite, RunOptions::new(out.path(), "training"))?;
+    let labels: Vec<String> = result.runs.iter().map(|run| run.label()).collect();
+    assert_eq!(labels, ["train/base@1", "train/same@1", "train/base@8", "train/same@8"]);
+    for index in [1, 3] {
+        let accuracy = result.runs[index].accuracy.as_ref().ok_or("no accuracy")?;
+        assert_eq!(accuracy.max_abs_error, 0.0, "{}: {accuracy:?}", result.runs[index].label());
+    }
+    assert_eq!(result.runs[2].accuracy, None, "the baseline at batch 8 is the reference there");
+    Ok(())
+}
+
 #[test]
 fn a_weights_file_deleted_mid_suite_and_a_vanished_result_directory_cost_only_what_they_must() -> TestResult {
     let dir = tempfile::tempdir()?;
