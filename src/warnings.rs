@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::format_bytes;
 
+/// Share of one core, in percent, the telemetry sampler may use before a run is warned about it
+/// (measured here: 0.3 % at a 100 ms interval, 2.6 % at 10 ms; BENCHMARKS.md §4).
+pub const SAMPLER_BUDGET_PERCENT: f64 = 2.0;
+
 /// A reason to distrust a measurement, with what to do about it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ValidityWarning {
@@ -50,6 +54,14 @@ pub enum ValidityWarning {
         /// The suite's warm-up steps.
         warmup_steps: usize,
     },
+    /// The telemetry sampler used more than [`SAMPLER_BUDGET_PERCENT`] of a core: on a busy CPU it
+    /// takes time from the measured threads.
+    SamplerCost {
+        /// Its CPU time per wall time, in percent of one core.
+        percent_of_core: f64,
+        /// The sampling interval.
+        interval_ms: u64,
+    },
     /// A CUDA run left more device memory in use after it ended than before it started.
     DeviceMemoryNotReturned {
         /// The CUDA ordinal of the run's device.
@@ -89,6 +101,10 @@ impl std::fmt::Display for ValidityWarning {
             Self::WarmupTooShort { head_steps, slower_percent, warmup_steps } => write!(
                 f,
                 "the first {head_steps} measured steps were {slower_percent:.0} % slower than the rest: {warmup_steps} warm-up step(s) did not reach the steady state (kernel loading, caches, clocks); raise warmup_steps"
+            ),
+            Self::SamplerCost { percent_of_core, interval_ms } => write!(
+                f,
+                "the telemetry sampler used {percent_of_core:.1} % of a core (a sample every {interval_ms} ms), over the {SAMPLER_BUDGET_PERCENT} % budget: it takes CPU time from the measured threads; raise telemetry_interval_ms"
             ),
             Self::DeviceMemoryNotReturned { ordinal, extra_bytes } => write!(
                 f,

@@ -78,7 +78,7 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             number(summary.map(|s| s.p99)),
             number(summary.map(|s| s.mean)),
             number(summary.map(|s| s.sd)),
-            number(run.throughput_items_per_sec),
+            number(run.items_per_sec()),
             number(speedup.map(|s| s.ratio)),
             number(speedup.map(|s| s.ratio_ci.low)),
             number(speedup.map(|s| s.ratio_ci.high)),

@@ -107,7 +107,7 @@ pub struct RunCells {
     pub p50: String,
     /// Median step time alone (narrow tables).
     pub median: String,
-    /// Items per second as a bare number (tables whose header gives the unit).
+    /// Items finished per second as a bare number (images for generation; the header gives the unit).
     pub items_per_sec: String,
     /// Speedup with its CI in plain ASCII, two decimals: `1.23x [1.20, 1.27]` (terminal).
     pub speedup_plain: String,
@@ -117,7 +117,7 @@ pub struct RunCells {
     pub p90: String,
     /// 99th percentile step time.
     pub p99: String,
-    /// Items per second.
+    /// Items finished per second (images per second for generation).
     pub throughput: String,
     /// Speedup against the baseline with its CI (`1×` for the baseline).
     pub speedup: String,
@@ -164,7 +164,7 @@ impl RunCells {
         Self {
             p50,
             median: run.summary.as_ref().map_or_else(dash, |s| format_secs(s.median)),
-            items_per_sec: run.throughput_items_per_sec.map_or_else(dash, |t| format!("{t:.1}")),
+            items_per_sec: run.items_per_sec().map_or_else(dash, |t| format!("{t:.1}")),
             speedup_plain: match (&run.speedup, run.is_baseline) {
                 (Some(s), _) => format!("{:.2}x [{:.2}, {:.2}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high),
                 (None, true) => "baseline".to_owned(),
@@ -176,7 +176,11 @@ impl RunCells {
             }),
             p90,
             p99,
-            throughput: run.throughput_items_per_sec.map_or_else(dash, |t| format!("{t:.1}/s")),
+            throughput: match (run.items_per_sec(), &run.generation) {
+                (None, _) => dash(),
+                (Some(images), Some(_)) => format!("{images:.2} img/s"),
+                (Some(items), None) => format!("{items:.1}/s"),
+            },
             speedup,
             verdict,
             accuracy_pass: accuracy_pass(run),

@@ -495,6 +495,19 @@ impl RunResult {
         self.used_gpu()?.energy_per_step_joules
     }
 
+    /// Items finished per second: for inference and training the batch items of a step at the
+    /// median step time; for generation, images finished per second at the median time of a whole
+    /// generation (a denoising step finishes no image).
+    pub fn items_per_sec(&self) -> Option<f64> {
+        match &self.generation {
+            Some(generation) => {
+                let median = crate::stats::median(&generation.generation_secs).ok()?;
+                Some(self.batch_size as f64 / median)
+            }
+            None => self.throughput_items_per_sec,
+        }
+    }
+
     /// GPU energy per batch item of a measured step, so runs at different batch sizes compare.
     pub fn energy_per_item_joules(&self) -> Option<f64> {
         Some(self.energy_per_step_joules()? / self.batch_size.max(1) as f64)

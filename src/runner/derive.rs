@@ -8,6 +8,7 @@ use crate::results::{RunNote, RunResult, RunStatus};
 use crate::stats;
 use crate::suite::{DeviceSpec, Suite};
 use crate::telemetry::{self, RunTelemetry, TelemetrySample};
+use crate::warnings::{SAMPLER_BUDGET_PERCENT, ValidityWarning};
 
 /// The NVML index of the GPU each phase runs on (`None` for CPU phases and GPUs NVML does not
 /// list), matched through the CUDA driver's device UUIDs when CUDA is compiled in and usable.
@@ -44,6 +45,7 @@ pub(super) fn attach_telemetry(
     run: &mut RunResult,
     samples: Vec<TelemetrySample>,
     sampler_cost: telemetry::SamplerCost,
+    interval_ms: u64,
     gpu_unavailable_reason: Option<String>,
 ) {
     let window = run.measured_window_secs.unwrap_or([0.0, samples.last().map_or(0.0, |s| s.t_secs)]);
@@ -53,6 +55,7 @@ pub(super) fn attach_telemetry(
     if let Some(gpu) = gpus.iter().find(|gpu| Some(gpu.index) == run.gpu_index) {
         run.warnings.extend(gpu.warnings());
     }
+    run.warnings.extend(sampler_cost_warning(&sampler_cost, interval_ms));
     run.telemetry = Some(RunTelemetry {
         samples,
         measured_window_secs: run.measured_window_secs,
@@ -61,6 +64,18 @@ pub(super) fn attach_telemetry(
         gpu_unavailable_reason,
         sampler_cost,
     });
+}
+
+/// Shortest run whose sampler cost is judged: in a shorter one the first sample (the process
+/// table read once) dominates a share that says nothing about the sampling rate.
+const SAMPLER_COST_MIN_WALL_SECS: f64 = 1.0;
+
+/// A warning when the sampler cost more than its budget of a core during a run of at least
+/// [`SAMPLER_COST_MIN_WALL_SECS`].
+fn sampler_cost_warning(cost: &telemetry::SamplerCost, interval_ms: u64) -> Option<ValidityWarning> {
+    let percent_of_core = cost.cpu_share()? * 100.0;
+    (cost.wall_secs >= SAMPLER_COST_MIN_WALL_SECS && percent_of_core > SAMPLER_BUDGET_PERCENT)
+        .then_some(ValidityWarning::SamplerCost { percent_of_core, interval_ms })
 }
 
 /// Fills in what is derived from the raw steps: summary, throughput, speedup against the
@@ -191,5 +206,26 @@ fn speedup_against_baseline(
     match compare::diff_runs(baseline, run, suite.settings.noise_threshold, resamples, seed) {
         Ok(speedup) => run.speedup = Some(speedup),
         Err(error) => run.notes.push(RunNote::NoSpeedup { reason: error.to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 18, defect 10: the sampler's own cost is warned about above its budget, not below.
+    #[test]
+    fn a_sampler_over_its_budget_of_a_core_is_warned_about() {
+        let cost = |cpu_secs| telemetry::SamplerCost { cpu_secs: Some(cpu_secs), wall_secs: 2.0, samples: 200 };
+        assert_eq!(sampler_cost_warning(&cost(0.006), 100), None, "0.3 % of a core");
+        let Some(ValidityWarning::SamplerCost { percent_of_core, interval_ms }) = sampler_cost_warning(&cost(0.1), 10)
+        else {
+            panic!("5 % of a core is over the budget")
+        };
+        assert!((percent_of_core - 5.0).abs() < 1e-9 && interval_ms == 10);
+        let unknown = telemetry::SamplerCost { cpu_secs: None, wall_secs: 2.0, samples: 200 };
+        assert_eq!(sampler_cost_warning(&unknown, 10), None, "no figure, no warning");
+        let short = telemetry::SamplerCost { cpu_secs: Some(0.01), wall_secs: 0.2, samples: 3 };
+        assert_eq!(sampler_cost_warning(&short, 100), None, "a short run's share is its first sample's");
     }
 }

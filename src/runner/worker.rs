@@ -210,7 +210,9 @@ impl Worker {
             execute::execute(context, Duration::from_secs_f64(settings.run_timeout_secs));
         if let Some((returned, samples, sampler_cost)) = sampler.and_then(Sampler::finish) {
             progress.sources = returned;
-            attach_telemetry(&mut run_result, samples, sampler_cost, progress.gpu_unavailable_reason.clone());
+            let interval_ms = interval.as_millis() as u64;
+            let reason = progress.gpu_unavailable_reason.clone();
+            attach_telemetry(&mut run_result, samples, sampler_cost, interval_ms, reason);
         }
         (run_result, probe_output)
     }

@@ -213,8 +213,14 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
         ui.label("");
     } else {
         let text: Vec<String> = run.warnings.iter().map(ToString::to_string).collect();
-        ui.colored_label(egui::Color32::from_rgb(0xe0, 0xa0, 0x20), format!("⚠ {}", run.warnings.len()))
-            .on_hover_text(text.join("\n"));
+        ui.colored_label(
+            egui::Color32::from_rgb(0xe0, 0xa0, 0x20),
+            match run.warnings.len() {
+                1 => "1 warning".to_owned(),
+                count => format!("{count} warnings"),
+            },
+        )
+        .on_hover_text(text.join("\n"));
     }
     diff_buttons_ui(ui, run, run_index, commands);
 }

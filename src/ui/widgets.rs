@@ -122,7 +122,10 @@ pub const METRIC_HINTS: &[(&str, &str)] = &[
     ("p50", "median step time with its 95 % bootstrap confidence interval"),
     ("p90", "90th-percentile step time: 1 step in 10 is slower"),
     ("p99", "99th-percentile step time: 1 step in 100 is slower"),
-    ("Throughput", "batch items per second at the median step time"),
+    (
+        "Throughput",
+        "items finished per second: batch items at the median step time; for generation, images at the median time of a whole generation",
+    ),
     ("Speedup", "baseline time per item ÷ this phase's, with its 95 % CI (> 1 is faster)"),
     (
         "Verdict",

@@ -299,6 +299,28 @@ fn the_compare_view_of_fixed_results_matches_its_snapshot() -> TestResult {
     Ok(())
 }
 
+/// A run with validity warnings is drawn with words the app's fonts have (a "⚠" was drawn as an
+/// empty box in the window, and kittest refuses glyphs a font lacks).
+#[test]
+fn warnings_in_the_compare_table_are_drawn_in_words() -> TestResult {
+    use phasebench::telemetry::ValidityWarning;
+    let fixed = crate::fixed_result()?;
+    let (suite, mut runs) = (fixed.suite, fixed.runs);
+    runs[1].warnings = vec![
+        ValidityWarning::WarmupTooShort { head_steps: 6, slower_percent: 20.0, warmup_steps: 2 },
+        ValidityWarning::SamplerCost { percent_of_core: 3.5, interval_ms: 10 },
+    ];
+    let mut harness = Harness::builder().with_size([1450.0, 620.0]).build_ui(move |ui| {
+        let mut commands = Vec::new();
+        egui::CentralPanel::default().show(ui, |ui| {
+            phasebench::ui::comparison_ui(ui, "fixed results", &suite, &runs, &mut commands);
+        });
+    });
+    harness.run();
+    harness.get_by_label("2 warnings");
+    Ok(())
+}
+
 #[test]
 fn the_compare_view_lists_target_checks_and_scores() -> TestResult {
     use phasebench::suite::{Target, TargetMetric};

@@ -207,7 +207,20 @@ fn telemetry_series_line_up_with_the_steps_and_are_aggregated() -> TestResult {
         assert!(telemetry.host.peak_rss_bytes.is_some() && telemetry.host.mean_process_cpu_percent.is_some());
         let gpu = telemetry.gpus.first().ok_or("no GPU aggregate from the fake source")?;
         assert_eq!(gpu.energy_method, Some(EnergyMethod::Counter));
-        assert!(gpu.energy_per_step_joules.is_some_and(|joules| joules > 0.0));
+        // The counter rose 50 J a sample; the steps are a part of the measured window, so their
+        // energy is positive and at most the window's.
+        let energy: Vec<(f64, f64)> = telemetry
+            .samples
+            .iter()
+            .filter_map(|s| Some((s.t_secs, s.gpus.first()?.energy_millijoules? as f64 / 1000.0)))
+            .collect();
+        let at = |t: f64| energy.iter().rev().find(|(time, _)| *time <= t).map_or(0.0, |(_, joules)| *joules);
+        let window_joules = at(end) - at(start) + 50.0;
+        let steps_joules = gpu.energy_per_step_joules.ok_or("no energy")? * run.step_secs.len() as f64;
+        assert!(
+            steps_joules > 0.0 && steps_joules <= window_joules,
+            "{steps_joules} J over steps, {window_joules} J in the window"
+        );
         assert!(telemetry.sampler_cost.samples == telemetry.samples.len());
     }
     Ok(())
@@ -453,6 +466,11 @@ fn a_generation_is_the_sum_of_its_steps_even_with_cache_flushes_between_them() -
             "generation {generation_secs} s against its steps {steps_secs} s: flushes counted in"
         );
     }
+    // Defect 10: a generation run's throughput is images per second, labelled so.
+    let median = phasebench::stats::median(&generation.generation_secs)?;
+    assert_eq!(run.items_per_sec(), Some(1.0 / median));
+    let cells = phasebench::report::RunCells::of(run);
+    assert!(cells.throughput.ends_with(" img/s"), "{}", cells.throughput);
     Ok(())
 }
 
