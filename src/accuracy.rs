@@ -21,6 +21,11 @@ pub struct Accuracy {
     pub cosine_similarity: Option<f64>,
     /// Peak signal-to-noise ratio in dB, peak = largest reference magnitude; absent when identical.
     pub psnr_db: Option<f64>,
+    /// Relative error of the whole output, ‖candidate − reference‖₂ / ‖reference‖₂ (for training,
+    /// of the loss trajectory): unlike the cosine it sees a rescaled output. Absent for an all-zero
+    /// reference and in results written before it was recorded.
+    #[serde(default)]
+    pub relative_error: Option<f64>,
 }
 
 /// Why two outputs cannot be compared.
@@ -83,6 +88,7 @@ pub fn compare_outputs(reference: &[f32], candidate: &[f32]) -> Result<Accuracy,
         mean_squared_error: mse,
         cosine_similarity: cosine,
         psnr_db,
+        relative_error: (norm_ref > 0.0).then(|| (sum_sq / norm_ref).sqrt()),
     })
 }
 

@@ -95,7 +95,7 @@ fn workload_text(result: &SuiteResult, workload: &suite::Workload, text: &mut St
         .iter()
         .filter(|run| run.workload == workload.name)
         .map(|run| {
-            let cells = RunCells::of(run);
+            let cells = RunCells::of(run, &result.suite.settings.accuracy);
             // Plain ASCII in the terminal: `-` for nothing to show.
             let plain = |text: String| if text == "—" { "-".to_owned() } else { text };
             let status = match &run.status {

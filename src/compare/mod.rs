@@ -10,20 +10,31 @@ use crate::accuracy::Accuracy;
 use crate::results::{Environment, RunResult, RunStatus, SuiteResult};
 pub use crate::stats::speedup::{SIGNIFICANCE, Speedup, Verdict, speedup};
 use crate::stats::{self, Interval, StatsError};
-use crate::suite::{Suite, Target, TargetMetric};
+use crate::suite::{AccuracyBounds, ModeKind, Suite, Target, TargetMetric};
 
 pub use analysis::Analysis;
 pub use recommend::{Recommendation, Rule, recommendations, recommendations_for};
 
-/// Smallest cosine similarity with the baseline's output at which a phase's accuracy passes,
-/// until suites set their own targets.
-pub const DEFAULT_MIN_COSINE: f64 = 0.999;
-
-/// Whether a phase's output stays close to the baseline's: every value finite and the cosine
-/// similarity at least [`DEFAULT_MIN_COSINE`] (an all-zero output passes only when identical).
-pub fn accuracy_passes(accuracy: &Accuracy) -> bool {
-    accuracy.nonfinite_values == 0
-        && accuracy.cosine_similarity.map_or(accuracy.max_abs_error == 0.0, |cosine| cosine >= DEFAULT_MIN_COSINE)
+/// Whether a phase's output stays close to the baseline's under `bounds`: every value finite, the
+/// cosine similarity within its bound (an all-zero output passes only when identical), the
+/// relative error within its bound — of the whole output (‖Δ‖/‖baseline‖), or for training the
+/// largest relative difference of a step's loss — and for a generation run the PSNR when a bound
+/// is set. An output of a result written before the relative error was recorded is judged without
+/// it.
+pub fn accuracy_passes(accuracy: &Accuracy, bounds: &AccuracyBounds, mode: ModeKind) -> bool {
+    let cosine_holds =
+        accuracy.cosine_similarity.map_or(accuracy.max_abs_error == 0.0, |cosine| cosine >= bounds.min_cosine);
+    // What people read per mode: a training run's loss, step by step; any other output as a whole.
+    let relative_error = match mode {
+        ModeKind::Training => Some(accuracy.max_rel_error),
+        ModeKind::Inference | ModeKind::Generation => accuracy.relative_error,
+    };
+    let size_holds = relative_error.is_none_or(|error| error <= bounds.max_relative_error);
+    let psnr_holds = match (mode, bounds.min_psnr_db) {
+        (ModeKind::Generation, Some(min)) => accuracy.psnr_db.is_none_or(|psnr| psnr >= min),
+        _ => true,
+    };
+    accuracy.nonfinite_values == 0 && cosine_holds && size_holds && psnr_holds
 }
 
 /// Per-item step times of a run, so runs at different batch sizes compare fairly.
@@ -406,11 +417,38 @@ mod tests {
             mean_squared_error: 1e-8,
             cosine_similarity: Some(0.99999),
             psnr_db: Some(60.0),
+            relative_error: Some(1e-3),
         };
-        assert!(accuracy_passes(&close));
-        assert!(!accuracy_passes(&Accuracy { cosine_similarity: Some(0.99), ..close.clone() }));
-        assert!(!accuracy_passes(&Accuracy { nonfinite_values: 1, ..close.clone() }));
-        assert!(!accuracy_passes(&Accuracy { cosine_similarity: None, ..close }));
+        let (bounds, mode) = (AccuracyBounds::default(), ModeKind::Inference);
+        let passes = |accuracy: &Accuracy| accuracy_passes(accuracy, &bounds, mode);
+        assert!(passes(&close));
+        assert!(!passes(&Accuracy { cosine_similarity: Some(0.99), ..close.clone() }));
+        assert!(!passes(&Accuracy { nonfinite_values: 1, ..close.clone() }));
+        assert!(!passes(&Accuracy { cosine_similarity: None, ..close.clone() }));
+        assert!(passes(&Accuracy { relative_error: None, ..close.clone() }), "older results: cosine alone");
+        let generation_bounds = AccuracyBounds { min_psnr_db: Some(70.0), ..bounds };
+        assert!(!accuracy_passes(&close, &generation_bounds, ModeKind::Generation));
+        assert!(accuracy_passes(&close, &generation_bounds, ModeKind::Inference), "PSNR bounds generation only");
+    }
+
+    /// Issue 18, defect 7: an output scaled by 2 points the same way (cosine 1) but is wrong; a
+    /// loss curve whose second half drifts 10 % keeps a cosine above 0.999. Both fail now.
+    #[test]
+    fn a_rescaled_output_and_a_drifting_loss_curve_fail_the_accuracy_check()
+    -> Result<(), crate::accuracy::AccuracyError> {
+        let bounds = AccuracyBounds::default();
+        let reference: Vec<f32> = (0..64).map(|i| ((i as f32) * 0.37).sin() + 0.1).collect();
+        let doubled: Vec<f32> = reference.iter().map(|v| v * 2.0).collect();
+        let scaled = crate::accuracy::compare_outputs(&reference, &doubled)?;
+        assert!(scaled.cosine_similarity.is_some_and(|c| c > 0.999_999), "{scaled:?}");
+        assert!(!accuracy_passes(&scaled, &bounds, ModeKind::Inference), "{scaled:?}");
+        let losses: Vec<f32> = (0..40).map(|i| 2.0 / (1.0 + i as f32 * 0.1)).collect();
+        let drifting: Vec<f32> =
+            losses.iter().enumerate().map(|(i, loss)| if i < 20 { *loss } else { loss * 1.1 }).collect();
+        let drift = crate::accuracy::compare_outputs(&losses, &drifting)?;
+        assert!(drift.cosine_similarity.is_some_and(|c| c > 0.999), "{drift:?}");
+        assert!(!accuracy_passes(&drift, &bounds, ModeKind::Training), "{drift:?}");
+        Ok(())
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::results::{RunResult, RunStatus, SuiteResult, SweepResult, SweepStop};
 use crate::suite::{DTypeSpec, Suite};
 
-use super::{DEFAULT_MIN_COSINE, Verdict, accuracy_passes};
+use super::{Verdict, accuracy_passes};
 
 /// Mean GPU utilization (percent) below which a larger batch is advised.
 pub const LOW_GPU_UTILIZATION_PERCENT: f64 = 50.0;
@@ -116,9 +116,26 @@ fn accuracy_words(run: &RunResult) -> String {
         || "no accuracy measured".to_owned(),
         |accuracy| {
             let cosine = accuracy.cosine_similarity.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.6}"));
-            format!("max abs error {:.3e}, cosine {cosine}", accuracy.max_abs_error)
+            let relative = accuracy.relative_error.map_or_else(String::new, |e| format!(", relative error {e:.2e}"));
+            format!("max abs error {:.3e}, cosine {cosine}{relative}", accuracy.max_abs_error)
         },
     )
+}
+
+/// The accuracy tolerance of `suite` in words.
+fn tolerance_words(suite: &Suite) -> String {
+    let bounds = &suite.settings.accuracy;
+    format!("cosine ≥ {}, relative error ≤ {}", bounds.min_cosine, bounds.max_relative_error)
+}
+
+/// Whether `run`'s output passed the accuracy check of `suite` (false when not compared).
+fn passed(suite: &Suite, run: &RunResult) -> bool {
+    run.accuracy.as_ref().is_some_and(|a| accuracy_passes(a, &suite.settings.accuracy, run.mode.kind()))
+}
+
+/// Whether `run`'s output was compared and failed the accuracy check of `suite`.
+fn failed_accuracy(suite: &Suite, run: &RunResult) -> bool {
+    run.accuracy.as_ref().is_some_and(|a| !accuracy_passes(a, &suite.settings.accuracy, run.mode.kind()))
 }
 
 fn adopt_reduced_precision(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
@@ -129,7 +146,7 @@ fn adopt_reduced_precision(result: &Evidence<'_>, found: &mut Vec<Recommendation
             continue;
         }
         let all_faster = runs.iter().all(|run| run.speedup.as_ref().is_some_and(|s| s.verdict == Verdict::Faster));
-        let all_accurate = runs.iter().all(|run| run.accuracy.as_ref().is_some_and(accuracy_passes));
+        let all_accurate = runs.iter().all(|run| passed(result.suite, run));
         if !all_faster || !all_accurate {
             continue;
         }
@@ -149,10 +166,11 @@ fn adopt_reduced_precision(result: &Evidence<'_>, found: &mut Vec<Recommendation
             phase: Some(phase.to_owned()),
             advice: format!("Adopt `{phase}` ({}) for `{workload}`.", first.dtype),
             evidence: format!(
-                "Faster than `{}` beyond noise: {}; output within tolerance ({}; cosine ≥ {DEFAULT_MIN_COSINE}).",
+                "Faster than `{}` beyond noise: {}; output within tolerance ({}; {}).",
                 result.suite.baseline,
                 speedups.join(", "),
-                accuracy_words(first)
+                accuracy_words(first),
+                tolerance_words(result.suite)
             ),
         });
     }
@@ -161,7 +179,7 @@ fn adopt_reduced_precision(result: &Evidence<'_>, found: &mut Vec<Recommendation
 fn keep_unquantized(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
     for (workload, phase) in pairs(result) {
         let runs = runs_of(result, workload, phase);
-        let Some(drifted) = runs.iter().find(|run| run.accuracy.as_ref().is_some_and(|a| !accuracy_passes(a))) else {
+        let Some(drifted) = runs.iter().find(|run| failed_accuracy(result.suite, run)) else {
             continue;
         };
         let Some(quantization) = drifted.quantization else { continue };
@@ -174,8 +192,9 @@ fn keep_unquantized(result: &Evidence<'_>, found: &mut Vec<Recommendation>) {
                 drifted.dtype
             ),
             evidence: format!(
-                "With {quantization} linear weights the output drifts beyond tolerance: {} (tolerance: finite, cosine ≥ {DEFAULT_MIN_COSINE}).",
-                accuracy_words(drifted)
+                "With {quantization} linear weights the output drifts beyond tolerance: {} (tolerance: finite, {}).",
+                accuracy_words(drifted),
+                tolerance_words(result.suite)
             ),
         });
     }

@@ -6,7 +6,7 @@ use crate::results::SuiteResult;
 use super::{ReportError, accuracy_pass};
 
 /// The header row, in order.
-pub const COLUMNS: [&str; 37] = [
+pub const COLUMNS: [&str; 38] = [
     "workload",
     "phase",
     "batch_size",
@@ -34,6 +34,7 @@ pub const COLUMNS: [&str; 37] = [
     "p_value",
     "max_abs_error",
     "cosine_similarity",
+    "relative_error",
     "accuracy_pass",
     "peak_rss_bytes",
     "energy_per_step_joules",
@@ -58,7 +59,7 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
         let summary = run.summary.as_ref();
         let speedup = run.speedup.as_ref();
         let gpu_memory = run.gpu_memory_bytes();
-        let record: [String; 37] = [
+        let record: [String; 38] = [
             run.workload.clone(),
             run.phase.clone(),
             run.batch_size.to_string(),
@@ -86,7 +87,8 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             number(speedup.map(|s| s.p_value)),
             number(run.accuracy.as_ref().map(|a| a.max_abs_error)),
             number(run.accuracy.as_ref().and_then(|a| a.cosine_similarity)),
-            accuracy_pass(run).map_or_else(String::new, |pass| pass.to_string()),
+            number(run.accuracy.as_ref().and_then(|a| a.relative_error)),
+            accuracy_pass(run, &result.suite.settings.accuracy).map_or_else(String::new, |pass| pass.to_string()),
             run.peak_rss_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
             number(run.energy_per_step_joules()),
             number(run.energy_per_item_joules()),

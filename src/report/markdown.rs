@@ -94,7 +94,7 @@ fn workload_sections(result: &SuiteResult, md: &mut String) {
         md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [95 % CI] | Verdict | Accuracy | Peak RSS | GPU memory | Energy/step | Setup |\n");
         md.push_str("|---|---:|---|---:|---:|---:|---|---|---|---:|---:|---:|---|\n");
         for run in runs {
-            let _ = writeln!(md, "{}", row(run));
+            let _ = writeln!(md, "{}", row(run, &result.suite.settings.accuracy));
         }
         md.push('\n');
     }
@@ -214,9 +214,9 @@ fn run_name(run: &RunResult) -> String {
     escape(&run.label())
 }
 
-fn row(run: &RunResult) -> String {
+fn row(run: &RunResult, bounds: &crate::suite::AccuracyBounds) -> String {
     let phase = if run.is_baseline { format!("**{}** (baseline)", escape(&run.phase)) } else { escape(&run.phase) };
-    let cells = RunCells::of(run);
+    let cells = RunCells::of(run, bounds);
     let accuracy = match cells.accuracy_pass {
         Some(pass) => format!(
             "{} (max abs {}, cos {})",

@@ -10,6 +10,7 @@ pub mod svg;
 
 use crate::compare::{self, ResultDiff};
 use crate::results::{RunResult, SuiteResult};
+use crate::suite::AccuracyBounds;
 use crate::units::{format_bytes, format_secs};
 
 /// Why a report could not be rendered.
@@ -82,10 +83,10 @@ pub fn render(
     })
 }
 
-/// Whether the run's output passes the accuracy check against the baseline's (`None`: not
-/// compared, e.g. the baseline itself).
-pub fn accuracy_pass(run: &RunResult) -> Option<bool> {
-    run.accuracy.as_ref().map(compare::accuracy_passes)
+/// Whether the run's output passes the accuracy check against the baseline's under `bounds`
+/// (`None`: not compared, e.g. the baseline itself).
+pub fn accuracy_pass(run: &RunResult, bounds: &AccuracyBounds) -> Option<bool> {
+    run.accuracy.as_ref().map(|accuracy| compare::accuracy_passes(accuracy, bounds, run.mode.kind()))
 }
 
 /// A saved result the report compares against, run by run.
@@ -140,8 +141,8 @@ pub struct RunCells {
 }
 
 impl RunCells {
-    /// The cells of `run`.
-    pub fn of(run: &RunResult) -> Self {
+    /// The cells of `run`, its accuracy judged by `bounds` (the suite's).
+    pub fn of(run: &RunResult, bounds: &AccuracyBounds) -> Self {
         let dash = || "—".to_owned();
         let (p50, p90, p99) = match &run.summary {
             Some(s) => (
@@ -183,7 +184,7 @@ impl RunCells {
             },
             speedup,
             verdict,
-            accuracy_pass: accuracy_pass(run),
+            accuracy_pass: accuracy_pass(run, bounds),
             max_abs_error: run.accuracy.as_ref().map_or_else(dash, |a| format!("{:.2e}", a.max_abs_error)),
             cosine: run.accuracy.as_ref().and_then(|a| a.cosine_similarity).map_or_else(dash, |c| format!("{c:.6}")),
             peak_rss: run.peak_rss_bytes.map_or_else(dash, |bytes| format_bytes(bytes as f64)),

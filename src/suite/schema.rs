@@ -144,6 +144,28 @@ pub struct Settings {
     /// level) on the phase's device before every step, outside the timed region, so no step finds
     /// the previous step's data cached.
     pub flush_cache_between_steps: bool,
+    /// How close a phase's output must stay to the baseline's to pass the accuracy check.
+    pub accuracy: AccuracyBounds,
+}
+
+/// How close a phase's output must stay to the baseline phase's on the probe input to pass: every
+/// value finite, and each bound below held.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccuracyBounds {
+    /// Smallest cosine similarity of the outputs as vectors (direction).
+    pub min_cosine: f64,
+    /// Largest relative error: of the whole output, ‖phase − baseline‖₂ / ‖baseline‖₂ (size as well
+    /// as direction); for training, the largest relative difference of a step's loss.
+    pub max_relative_error: f64,
+    /// Smallest PSNR in dB of a generated image (generation only); none by default.
+    pub min_psnr_db: Option<f64>,
+}
+
+impl Default for AccuracyBounds {
+    fn default() -> Self {
+        Self { min_cosine: 0.999, max_relative_error: 0.05, min_psnr_db: None }
+    }
 }
 
 impl Default for Settings {
@@ -161,6 +183,7 @@ impl Default for Settings {
             telemetry_interval_ms: 100,
             run_timeout_secs: 600.0,
             flush_cache_between_steps: false,
+            accuracy: AccuracyBounds::default(),
         }
     }
 }

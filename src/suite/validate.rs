@@ -182,6 +182,22 @@ fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<Text
     if s.min_steps < 2 {
         report(at("min_steps"), format!("`min_steps` is {}; statistics need at least 2 measured steps", s.min_steps));
     }
+    let bounds = &s.accuracy;
+    if !(-1.0..=1.0).contains(&bounds.min_cosine) {
+        report(at("min_cosine"), format!("`min_cosine` is {}; a cosine similarity lies in -1 to 1", bounds.min_cosine));
+    }
+    if !bounds.max_relative_error.is_finite() || bounds.max_relative_error < 0.0 {
+        report(
+            at("max_relative_error"),
+            format!(
+                "`max_relative_error` is {}; it must be a finite fraction, 0 or more (0.05 = 5 %)",
+                bounds.max_relative_error
+            ),
+        );
+    }
+    if bounds.min_psnr_db.is_some_and(|psnr| !psnr.is_finite()) {
+        report(at("min_psnr_db"), "`min_psnr_db` must be a finite number of dB".into());
+    }
     if s.max_steps < s.min_steps {
         report(at("max_steps"), format!("`max_steps` ({}) is below `min_steps` ({})", s.max_steps, s.min_steps));
     }

@@ -180,7 +180,7 @@ fn phase_index(suite: &Suite, run: &RunResult) -> usize {
 
 fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, commands: &mut Vec<UiCommand>) {
     identity_cells_ui(ui, suite, run);
-    let cells = RunCells::of(run);
+    let cells = RunCells::of(run, &suite.settings.accuracy);
     match &run.summary {
         Some(summary) => {
             ui.label(cells.p50.as_str()).on_hover_text(format!(

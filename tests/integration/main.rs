@@ -72,6 +72,7 @@ pub fn fixed_run(
             mean_squared_error: 3e-7,
             cosine_similarity: Some(0.99996),
             psnr_db: Some(58.0),
+            relative_error: Some(8.9e-3),
         }),
         training: None,
         generation: None,

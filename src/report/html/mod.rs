@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::compare::{self, Change, TargetOutcome, Verdict};
 use crate::results::{EMBEDDED_RESULT_ID, RunResult, SuiteResult};
+use crate::suite::AccuracyBounds;
 use crate::units::format_secs;
 
 use super::{BaselineComparison, ReportError, RunCells};
@@ -161,8 +162,8 @@ fn verdict_class(verdict: Option<Verdict>) -> &'static str {
     }
 }
 
-fn row_view(run: &RunResult) -> RowView {
-    let cells = RunCells::of(run);
+fn row_view(run: &RunResult, bounds: &AccuracyBounds) -> RowView {
+    let cells = RunCells::of(run, bounds);
     let (accuracy, accuracy_class) = match cells.accuracy_pass {
         Some(true) => ("pass", "good"),
         Some(false) => ("fail", "bad"),
@@ -315,7 +316,7 @@ fn workload_views(result: &SuiteResult, multi_host: bool) -> Vec<WorkloadView> {
                 name: workload.name.clone(),
                 model: workload.model.kind_name().to_owned(),
                 mode: workload.mode.name().to_lowercase(),
-                rows: runs.iter().map(|run| row_view(run)).collect(),
+                rows: runs.iter().map(|run| row_view(run, &result.suite.settings.accuracy)).collect(),
                 charts: workload_charts(result, &workload.name, &runs),
             })
         })

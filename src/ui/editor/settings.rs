@@ -18,6 +18,37 @@ pub(super) fn settings_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) 
     ui.strong("Settings");
     let mut changed = budget_fields_ui(ui, document);
     changed |= comparison_fields_ui(ui, document);
+    changed |= accuracy_fields_ui(ui, document);
+    changed
+}
+
+/// The accuracy check's bounds: how close a phase's output must stay to the baseline's.
+fn accuracy_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
+    let settings = &mut document.suite.settings;
+    let fields = &mut document.fields;
+    let mut changed = false;
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.accuracy.min_cosine,
+        Field::Setting("accuracy.min_cosine"),
+        "Accuracy: min cosine",
+        "",
+        "a phase's output passes when its cosine similarity with the baseline's is at least this",
+        -1.0..=1.0
+    );
+    field!(
+        ui,
+        fields,
+        changed,
+        settings.accuracy.max_relative_error,
+        Field::Setting("accuracy.max_relative_error"),
+        "Accuracy: max relative error",
+        "(0.05 = 5 %)",
+        "…and its relative error ‖phase − baseline‖ / ‖baseline‖ at most this (for training: each step's loss)",
+        0.0..=1e6
+    );
     changed
 }
 
