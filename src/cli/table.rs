@@ -201,13 +201,14 @@ fn run_details(run: &RunResult) -> Option<String> {
         if let [Some(forward), Some(backward), Some(optimizer)] = medians {
             let total = forward + backward + optimizer;
             parts.push(format!(
-                "forward {} ({:.0}%), backward {} ({:.0}%), optimizer {} ({:.0}%)",
+                "forward {} ({:.0}%), backward {} ({:.0}%), optimizer {} ({:.0}%) in {} step(s) timed in parts",
                 format_secs(forward),
                 100.0 * forward / total,
                 format_secs(backward),
                 100.0 * backward / total,
                 format_secs(optimizer),
-                100.0 * optimizer / total
+                100.0 * optimizer / total,
+                training.forward_secs.len()
             ));
         }
         if let (Some(first), Some(last)) = (training.losses.first(), training.losses.last()) {

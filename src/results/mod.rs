@@ -447,14 +447,19 @@ impl DeviceMemory {
 /// Where the time of each training step goes, and the loss it reached.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainingRecord {
-    /// Forward pass and loss, per measured step, in seconds.
+    /// Forward pass and loss, in seconds, of each step timed in parts (every
+    /// `breakdown_every`th step; such steps are not in the run's step times).
     pub forward_secs: Vec<f64>,
-    /// Backward pass, per measured step, in seconds.
+    /// Backward pass of each step timed in parts, in seconds.
     pub backward_secs: Vec<f64>,
-    /// Optimizer update, per measured step, in seconds.
+    /// Optimizer update of each step timed in parts, in seconds.
     pub optimizer_secs: Vec<f64>,
-    /// Loss of every step, warm-up first, in order.
+    /// Loss of every step taken, warm-up first, in order (the steps timed in parts too).
     pub losses: Vec<f64>,
+    /// Which steps were timed in parts: every this-many-th (0 in files from before: every measured
+    /// step, its parts summing to its time).
+    #[serde(default)]
+    pub breakdown_every: usize,
 }
 
 /// Timing of whole generations (each `steps_per_generation` measured denoising steps).

@@ -326,7 +326,10 @@ fn measure_on(
         None
     };
     if matches!(context.suite.workloads[context.run.workload_index].mode, Mode::Training(_)) {
-        result.training = Some(TrainingRecord::default());
+        result.training = Some(TrainingRecord {
+            breakdown_every: super::steppers::TRAINING_BREAKDOWN_EVERY,
+            ..TrainingRecord::default()
+        });
     }
     if !warm_up(context, result, stepper.as_mut(), &mut flusher)? {
         result.stop_reason = Some(StopReason::Cancelled);
@@ -451,6 +454,10 @@ fn measure_steps(
         // integrates over these intervals).
         let step_start = secs_since(context.origin);
         match stepper.step() {
+            Ok(timing) if timing.breakdown.is_some() => {
+                // Timed in parts for the breakdown: not a headline step time.
+                record_extras(result, &timing, true);
+            }
             Ok(timing) => {
                 result.step_secs.push(timing.secs);
                 result.step_start_secs.push(step_start);

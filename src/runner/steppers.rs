@@ -15,7 +15,8 @@ use crate::suite::{GenerationSpec, OptimizerSpec, Quantization, TrainingSpec};
 pub struct StepTiming {
     /// The whole step, in seconds.
     pub secs: f64,
-    /// Training only: forward+loss, backward and optimizer seconds.
+    /// Training only, on the steps timed in parts ([`TRAINING_BREAKDOWN_EVERY`]): forward+loss,
+    /// backward and optimizer seconds. Such a step serves the breakdown, not the step times.
     pub breakdown: Option<[f64; 3]>,
     /// Training only: the loss before this step's update.
     pub loss: Option<f64>,
@@ -185,8 +186,15 @@ enum TrainOptimizer {
     Sgd(candle_nn::SGD),
 }
 
+/// How often a training step is measured in parts (forward, backward, optimizer, each between two
+/// synchronizations) instead of whole: the breakdown, kept apart from the headline step times.
+pub const TRAINING_BREAKDOWN_EVERY: usize = 10;
+
 /// Forward, MSE loss against a fixed seeded target, backward and an optimizer update per step, on
-/// one fixed batch. The loss is computed in f32 whatever the phase's dtype (candle reduces f16 in
+/// one fixed batch. A step is timed whole, with one synchronization before and after, as a real
+/// training loop runs; the first of every [`TRAINING_BREAKDOWN_EVERY`] steps is instead timed in
+/// its three parts (which serializes launches against the device's work) and serves only the
+/// breakdown. The loss is computed in f32 whatever the phase's dtype (candle reduces f16 in
 /// f16, which saturates on large tensors). The accuracy probe is the loss trajectory.
 pub struct TrainingStepper {
     network: Box<dyn Network>,
@@ -196,6 +204,8 @@ pub struct TrainingStepper {
     device: Device,
     losses: Vec<f64>,
     probe_len: usize,
+    /// Steps taken so far, warm-up included.
+    steps_taken: usize,
 }
 
 impl TrainingStepper {
@@ -216,8 +226,9 @@ impl TrainingStepper {
         let output_shape = network.forward(&input)?.dims().to_vec();
         let target = models::seeded_tensor(&output_shape, 1.0, models::stream_seed(setup.seed, "target"))?
             .to_device(setup.device)?;
-        let stepper =
-            Self { network, optimizer, input, target, device: setup.device.clone(), losses: Vec::new(), probe_len };
+        let device = setup.device.clone();
+        let losses = Vec::new();
+        let stepper = Self { network, optimizer, input, target, device, losses, probe_len, steps_taken: 0 };
         Ok((stepper, Preparation { load_secs, transfer }))
     }
 }
@@ -232,25 +243,56 @@ fn new_optimizer(vars: Vec<Var>, spec: OptimizerSpec) -> candle_core::Result<Tra
     })
 }
 
+impl TrainingStepper {
+    fn loss(&self) -> candle_core::Result<Tensor> {
+        let output = self.network.forward(&self.input)?.to_dtype(DType::F32)?;
+        candle_nn::loss::mse(&output, &self.target)
+    }
+
+    fn update(&mut self, grads: &candle_core::backprop::GradStore) -> candle_core::Result<()> {
+        match &mut self.optimizer {
+            TrainOptimizer::AdamW(adam) => adam.step(grads),
+            TrainOptimizer::Sgd(sgd) => sgd.step(grads),
+        }
+    }
+
+    /// One step in three synchronized parts: the breakdown's sample.
+    fn step_in_parts(&mut self) -> candle_core::Result<(Tensor, [f64; 3])> {
+        let (loss, forward) = timed(&self.device, || self.loss())?;
+        let (grads, backward) = timed(&self.device, || loss.backward())?;
+        let device = self.device.clone();
+        let ((), optimizer) = timed(&device, || self.update(&grads))?;
+        Ok((loss, [forward, backward, optimizer]))
+    }
+}
+
 impl Stepper for TrainingStepper {
     fn step(&mut self) -> candle_core::Result<StepTiming> {
-        let (loss, forward) = timed(&self.device, || {
-            let output = self.network.forward(&self.input)?.to_dtype(DType::F32)?;
-            candle_nn::loss::mse(&output, &self.target)
-        })?;
-        let (grads, backward) = timed(&self.device, || loss.backward())?;
-        let ((), optimizer) = timed(&self.device, || match &mut self.optimizer {
-            TrainOptimizer::AdamW(adam) => adam.step(&grads),
-            TrainOptimizer::Sgd(sgd) => sgd.step(&grads),
-        })?;
+        self.steps_taken += 1;
+        // The first step after a (re)start and every TRAINING_BREAKDOWN_EVERY-th after it.
+        let (loss, secs, breakdown) = if self.steps_taken % TRAINING_BREAKDOWN_EVERY == 1 {
+            let (loss, parts) = self.step_in_parts()?;
+            (loss, parts.iter().sum(), Some(parts))
+        } else {
+            let device = self.device.clone();
+            let (loss, secs) = timed(&device, || {
+                let loss = self.loss()?;
+                let grads = loss.backward()?;
+                self.update(&grads)?;
+                Ok(loss)
+            })?;
+            (loss, secs, None)
+        };
         let loss_value = f64::from(loss.to_scalar::<f32>()?);
         self.losses.push(loss_value);
-        Ok(StepTiming {
-            secs: forward + backward + optimizer,
-            breakdown: Some([forward, backward, optimizer]),
-            loss: Some(loss_value),
-            generation_secs: None,
-        })
+        Ok(StepTiming { secs, breakdown, loss: Some(loss_value), generation_secs: None })
+    }
+
+    /// After warm-up: training goes on from where it is; the breakdown schedule starts over, so
+    /// the first measured step is timed in parts and every run has a breakdown.
+    fn restart(&mut self) -> candle_core::Result<()> {
+        self.steps_taken = 0;
+        Ok(())
     }
 
     fn probe(&mut self) -> candle_core::Result<Vec<f32>> {
@@ -397,10 +439,17 @@ mod tests {
             let (mut stepper, _) =
                 TrainingStepper::new(&setup(arch, &weights, &Device::Cpu), TrainingSpec { optimizer }, 20)?;
             let mut losses = Vec::new();
-            for _ in 0..20 {
+            for step in 0..20 {
                 let timing = stepper.step()?;
-                let [forward, backward, update] = timing.breakdown.unwrap_or_default();
-                assert!(forward > 0.0 && backward > 0.0 && update > 0.0);
+                // Steps 1 and 11 are timed in parts (the breakdown); the others whole.
+                match timing.breakdown {
+                    Some([forward, backward, update]) => {
+                        assert!(step % TRAINING_BREAKDOWN_EVERY == 0, "step {step} in parts");
+                        assert!(forward > 0.0 && backward > 0.0 && update > 0.0);
+                        assert!((forward + backward + update - timing.secs).abs() < 1e-12);
+                    }
+                    None => assert!(step % TRAINING_BREAKDOWN_EVERY != 0 && timing.secs > 0.0, "step {step} whole"),
+                }
                 losses.push(timing.loss.unwrap_or(f64::NAN));
             }
             assert!(losses[19] < 0.9 * losses[0], "{}: {losses:?}", spec.kind_name());
