@@ -140,7 +140,7 @@ pub fn aggregate(
         .map(|index| {
             let series: Vec<(f64, &GpuSample)> = samples
                 .iter()
-                .filter_map(|s| s.gpus.iter().find(|g| g.index == index).map(|g| (s.t_secs, g)))
+                .filter_map(|s| s.gpus.iter().find(|g| g.index == index).map(|g| (g.t_secs.unwrap_or(s.t_secs), g)))
                 .collect();
             let pick = |field: fn(&GpuSample) -> Option<f64>| -> Vec<(f64, f64)> {
                 series.iter().filter_map(|(t, g)| field(g).map(|v| (*t, v))).collect()

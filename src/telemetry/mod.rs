@@ -21,7 +21,8 @@ pub const MIN_INTERVAL_MS: u64 = 10;
 /// One sample of every source, taken at `t_secs` on the run's clock.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TelemetrySample {
-    /// Seconds since the run's clock origin (the same clock as its step times).
+    /// Seconds since the run's clock origin (the same clock as its step times), in the middle of
+    /// reading every source; each GPU carries its own read time too.
     pub t_secs: f64,
     /// This process and the host.
     pub host: HostSample,
@@ -49,6 +50,10 @@ pub struct HostSample {
 pub struct GpuSample {
     /// NVML device index.
     pub index: u32,
+    /// When this GPU was read, in seconds on the run's clock (the middle of its source's read);
+    /// absent in results from before it was recorded, where the sample's time stands for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t_secs: Option<f64>,
     /// Percent of time a kernel was running.
     pub utilization_gpu_percent: Option<f64>,
     /// Percent of time device memory was read or written.

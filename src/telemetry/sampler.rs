@@ -73,10 +73,17 @@ impl Sampler {
             let mut last_batch = Instant::now();
             let mut take_sample = |samples: &mut Vec<TelemetrySample>, unsent: &mut Vec<TelemetrySample>| {
                 let mut sample = TelemetrySample::default();
+                let read_start = origin.elapsed().as_secs_f64();
                 for source in &mut sources {
+                    let (before, gpus_before) = (origin.elapsed().as_secs_f64(), sample.gpus.len());
                     source.sample(&mut sample);
+                    // Each GPU is stamped at its own source's read, not after every source.
+                    let read_at = (before + origin.elapsed().as_secs_f64()) / 2.0;
+                    for gpu in &mut sample.gpus[gpus_before..] {
+                        gpu.t_secs = Some(read_at);
+                    }
                 }
-                sample.t_secs = origin.elapsed().as_secs_f64();
+                sample.t_secs = (read_start + origin.elapsed().as_secs_f64()) / 2.0;
                 samples.push(sample.clone());
                 unsent.push(sample);
             };
@@ -148,5 +155,59 @@ mod tests {
         assert!(last >= stop_requested && last < stop_requested + 0.05, "{last} vs {stop_requested}");
         assert_eq!(cost.samples, samples.len());
         assert_eq!(receiver.try_iter().sum::<usize>(), samples.len(), "every sample reaches the callback");
+    }
+
+    /// A GPU source that notes when it was read, on the sampler's clock.
+    struct NotingSource {
+        origin: Instant,
+        reads: Arc<Mutex<Vec<f64>>>,
+    }
+
+    impl TelemetrySource for NotingSource {
+        fn name(&self) -> &'static str {
+            "noting"
+        }
+
+        fn sample(&mut self, sample: &mut TelemetrySample) {
+            if let Ok(mut reads) = self.reads.lock() {
+                reads.push(self.origin.elapsed().as_secs_f64());
+            }
+            sample.gpus.push(GpuSample { index: 0, energy_millijoules: Some(1), ..GpuSample::default() });
+        }
+    }
+
+    /// A source that takes 40 ms to read (a slow process table).
+    struct SlowSource;
+
+    impl TelemetrySource for SlowSource {
+        fn name(&self) -> &'static str {
+            "slow"
+        }
+
+        fn sample(&mut self, _sample: &mut TelemetrySample) {
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+
+    /// Issue 18, defect 10: a GPU's figures (its energy counter) are stamped when that GPU was
+    /// read, not after a slow source read after it (40 ms later here).
+    #[test]
+    fn each_gpu_is_stamped_at_its_own_read() {
+        let origin = Instant::now();
+        let reads = Arc::new(Mutex::new(Vec::new()));
+        let sources: Vec<Box<dyn TelemetrySource>> =
+            vec![Box::new(NotingSource { origin, reads: Arc::clone(&reads) }), Box::new(SlowSource)];
+        let Ok(sampler) = Sampler::start(sources, Duration::from_millis(10), origin, |_| {}) else {
+            panic!("cannot start the sampler")
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let Some((_, samples, _)) = sampler.finish() else { panic!("sampler thread died") };
+        let reads = reads.lock().map(|reads| reads.clone()).unwrap_or_default();
+        assert_eq!(reads.len(), samples.len());
+        for (sample, read_at) in samples.iter().zip(&reads) {
+            let stamped = sample.gpus[0].t_secs.unwrap_or(sample.t_secs);
+            assert!((stamped - read_at).abs() < 0.005, "GPU stamped at {stamped}, read at {read_at}");
+            assert!(sample.t_secs > *read_at, "the sample's own time is the middle of all reads");
+        }
     }
 }
