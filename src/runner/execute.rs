@@ -6,11 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::batcher::StepBatcher;
 use super::flush::CacheFlusher;
 use super::steppers::{
     GenerationStepper, InferenceStepper, Preparation, StepTiming, Stepper, StepperSetup, TrainingStepper,
 };
-use super::{CancelToken, EventSender, FaultKind, InjectedFault, RunEvent, STEP_BATCH_INTERVAL, StepKind, secs_since};
+use super::{CancelToken, EventSender, FaultKind, InjectedFault, StepKind, secs_since};
 use crate::device::{self, candle_error_text, panic_message};
 use crate::models::{self, Weights};
 use crate::plan::PlannedRun;
@@ -518,57 +519,6 @@ fn record_extras(result: &mut RunResult, timing: &StepTiming, measured: bool) {
 /// Turns a candle error into a failure reason that says what was being done.
 fn candle_error(what: &'static str) -> impl Fn(candle_core::Error) -> String {
     move |error| format!("{what}: {}", candle_error_text(&error))
-}
-
-/// Collects step times and sends them about every [`STEP_BATCH_INTERVAL`], never blocking a
-/// step: when the channel is full the times wait for the next send. A run abandoned at its
-/// timeout sends nothing more: its steps are no longer the front end's business.
-struct StepBatcher<'a> {
-    events: &'a EventSender,
-    abandoned: &'a CancelToken,
-    index: usize,
-    kind: StepKind,
-    pending: Vec<f64>,
-    last_send: Instant,
-}
-
-impl<'a> StepBatcher<'a> {
-    fn new(context: &'a RunContext, kind: StepKind) -> Self {
-        Self {
-            events: &context.events,
-            abandoned: &context.abandoned,
-            index: context.run.index,
-            kind,
-            pending: Vec::new(),
-            last_send: Instant::now(),
-        }
-    }
-
-    fn push(&mut self, secs: f64) {
-        if self.abandoned.is_cancelled() {
-            return;
-        }
-        self.pending.push(secs);
-        if self.last_send.elapsed() >= STEP_BATCH_INTERVAL {
-            let event = self.take_event();
-            if let Some(RunEvent::Steps { step_secs, .. }) = self.events.try_send(event) {
-                self.pending = step_secs;
-            }
-            self.last_send = Instant::now();
-        }
-    }
-
-    fn take_event(&mut self) -> RunEvent {
-        RunEvent::Steps { index: self.index, kind: self.kind, step_secs: std::mem::take(&mut self.pending) }
-    }
-
-    /// Sends what is left, waiting for room if needed (outside the measured loop).
-    fn finish(&mut self) {
-        if !self.pending.is_empty() && !self.abandoned.is_cancelled() {
-            let event = self.take_event();
-            self.events.send(event);
-        }
-    }
 }
 
 #[cfg(test)]

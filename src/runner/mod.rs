@@ -2,6 +2,7 @@
 //! (errors and panics become failed runs), sends [`RunEvent`]s over a bounded channel, writes the
 //! result file after every run and stops within one step when cancelled.
 
+mod batcher;
 mod derive;
 mod execute;
 mod flush;

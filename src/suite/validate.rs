@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{DeviceSpec, Mode, ModelSpec, OptimizerSpec, Suite, TextPosition, Workload};
+use super::{AccuracyBounds, DeviceSpec, Mode, ModelSpec, OptimizerSpec, Suite, TextPosition, Workload};
 
 /// Largest value accepted for a single model dimension or batch size.
 pub const MAX_DIMENSION: usize = 1 << 20;
@@ -170,19 +170,9 @@ fn check_targets(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextP
     }
 }
 
-fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
-    let s = &suite.settings;
+/// The accuracy check's bounds: a cosine in −1…1, a finite relative error of 0 or more, a finite PSNR.
+fn check_accuracy_bounds(bounds: &AccuracyBounds, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
     let at = |field: &str| find_field(text, field, 0);
-    if s.warmup_steps == 0 && suite.phases.iter().any(|phase| matches!(phase.device, DeviceSpec::Cuda(_))) {
-        report(
-            at("warmup_steps"),
-            "`warmup_steps` is 0, but CUDA phases need at least 1: kernels load and cuBLAS sets up on first use, which would be timed as a step".into(),
-        );
-    }
-    if s.min_steps < 2 {
-        report(at("min_steps"), format!("`min_steps` is {}; statistics need at least 2 measured steps", s.min_steps));
-    }
-    let bounds = &s.accuracy;
     if !(-1.0..=1.0).contains(&bounds.min_cosine) {
         report(at("min_cosine"), format!("`min_cosine` is {}; a cosine similarity lies in -1 to 1", bounds.min_cosine));
     }
@@ -198,6 +188,21 @@ fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<Text
     if bounds.min_psnr_db.is_some_and(|psnr| !psnr.is_finite()) {
         report(at("min_psnr_db"), "`min_psnr_db` must be a finite number of dB".into());
     }
+}
+
+fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
+    let s = &suite.settings;
+    let at = |field: &str| find_field(text, field, 0);
+    if s.warmup_steps == 0 && suite.phases.iter().any(|phase| matches!(phase.device, DeviceSpec::Cuda(_))) {
+        report(
+            at("warmup_steps"),
+            "`warmup_steps` is 0, but CUDA phases need at least 1: kernels load and cuBLAS sets up on first use, which would be timed as a step".into(),
+        );
+    }
+    if s.min_steps < 2 {
+        report(at("min_steps"), format!("`min_steps` is {}; statistics need at least 2 measured steps", s.min_steps));
+    }
+    check_accuracy_bounds(&s.accuracy, text, report);
     if s.max_steps < s.min_steps {
         report(at("max_steps"), format!("`max_steps` ({}) is below `min_steps` ({})", s.max_steps, s.min_steps));
     }
