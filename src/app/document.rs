@@ -159,21 +159,35 @@ pub struct SuiteDocument {
 }
 
 impl SuiteDocument {
-    /// A document for a suite just loaded from `path` (or from nowhere, with `origin` naming it).
+    /// A document for a suite just loaded from `path` (or from nowhere, with `origin` naming it),
+    /// checked against the memory available now.
     pub fn new(suite: Suite, path: Option<PathBuf>, origin: impl Into<String>) -> Self {
-        let mut document = Self {
+        let available = crate::results::environment::available_memory_bytes();
+        let mut document = Self::unchecked(suite, path, origin.into(), available);
+        document.revalidate();
+        document
+    }
+
+    /// A document whose suite was checked already, against `available_memory_bytes`.
+    fn checked(suite: Suite, path: Option<PathBuf>, origin: String, available_memory_bytes: Option<u64>) -> Self {
+        let mut document = Self::unchecked(suite, path, origin, available_memory_bytes);
+        document.planned_runs = crate::plan::expand(&document.suite).len();
+        document.validated = Some(document.suite.clone());
+        document
+    }
+
+    fn unchecked(suite: Suite, path: Option<PathBuf>, origin: String, available_memory_bytes: Option<u64>) -> Self {
+        Self {
             saved: suite.clone(),
             suite,
             path,
-            origin: origin.into(),
+            origin,
             fields: FieldState::default(),
             problems: Vec::new(),
             planned_runs: 0,
             validated: None,
-            available_memory_bytes: crate::results::environment::available_memory_bytes(),
-        };
-        document.revalidate();
-        document
+            available_memory_bytes,
+        }
     }
 
     /// Whether the draft differs from what was loaded or saved last.
@@ -227,14 +241,7 @@ impl SuiteDocument {
     /// Appends a new MLP workload with a free name; returns its index.
     pub fn add_workload(&mut self) -> usize {
         let name = unique_name(self.suite.workloads.iter().map(|w| w.name.as_str()), "workload");
-        self.suite.workloads.push(Workload {
-            name,
-            model: ModelSpec::Mlp(Default::default()),
-            mode: Mode::Inference,
-            batch_sizes: vec![1],
-            batch_sweep: None,
-            weights: None,
-        });
+        self.suite.workloads.push(new_workload(name));
         self.structure_changed();
         self.suite.workloads.len() - 1
     }
@@ -242,13 +249,7 @@ impl SuiteDocument {
     /// Appends a new f32 CPU phase with a free name; returns its index.
     pub fn add_phase(&mut self) -> usize {
         let name = unique_name(self.suite.phases.iter().map(|p| p.name.as_str()), "phase");
-        self.suite.phases.push(Phase {
-            name,
-            dtype: Default::default(),
-            device: Default::default(),
-            batch_size: None,
-            quantization: None,
-        });
+        self.suite.phases.push(new_phase(name));
         self.structure_changed();
         self.suite.phases.len() - 1
     }
@@ -316,30 +317,42 @@ fn minimal_suite() -> Suite {
         name: "untitled".into(),
         description: String::new(),
         settings: Default::default(),
-        workloads: vec![Workload {
-            name: "mlp".into(),
-            model: ModelSpec::Mlp(Default::default()),
-            mode: Mode::Inference,
-            batch_sizes: vec![1],
-            batch_sweep: None,
-            weights: None,
-        }],
-        phases: vec![Phase {
-            name: "baseline".into(),
-            dtype: Default::default(),
-            device: Default::default(),
-            batch_size: None,
-            quantization: None,
-        }],
+        workloads: vec![new_workload("mlp".into())],
+        phases: vec![new_phase("baseline".into())],
         baseline: "baseline".into(),
         targets: Vec::new(),
     }
 }
 
-/// Reads and checks a suite file into a document; the error names file, line and column.
+/// Reads and checks a suite file into a document; the error names file, line and column. The
+/// memory it is checked against is measured once, for the load and the editor alike.
 pub fn load_document(path: &Path) -> Result<SuiteDocument, String> {
-    let suite = crate::load_checked_suite(path).map_err(|error| error.to_string())?;
-    Ok(SuiteDocument::new(suite, Some(path.to_path_buf()), path.display().to_string()))
+    let text = suite::read_suite_text(path).map_err(|error| error.to_string())?;
+    parse_document(&text, path.display().to_string(), Some(path.to_path_buf())).map_err(|error| error.to_string())
+}
+
+/// Checks suite text (a file's, an example's) into a document, as [`load_document`] does.
+pub fn parse_document(text: &str, origin: String, path: Option<PathBuf>) -> Result<SuiteDocument, SuiteError> {
+    let available = crate::results::environment::available_memory_bytes();
+    let suite = crate::parse_checked_suite_with_memory(text, &origin, available)?;
+    Ok(SuiteDocument::checked(suite, path, origin, available))
+}
+
+/// A workload to start editing from: an MLP of the catalog's default size, inference at batch 1.
+fn new_workload(name: String) -> Workload {
+    Workload {
+        name,
+        model: ModelSpec::Mlp(Default::default()),
+        mode: Mode::Inference,
+        batch_sizes: vec![1],
+        batch_sweep: None,
+        weights: None,
+    }
+}
+
+/// A phase to start editing from: f32 on the CPU.
+fn new_phase(name: String) -> Phase {
+    Phase { name, dtype: Default::default(), device: Default::default(), batch_size: None, quantization: None }
 }
 
 /// `base`, or `base-2`, `base-3`… — the first not among `taken`.

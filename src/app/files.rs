@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    ExportFormat, FilePurpose, MAX_RECENT_FILES, Notice, PathPrompt, PhasebenchApp, Selection, Side, SuiteDocument,
-    UiCommand, dialog_unavailable_reason, jobs,
+    ExportFormat, FilePurpose, LiveSession, MAX_RECENT_FILES, Notice, PathPrompt, PhasebenchApp, Selection, Side,
+    SuiteDocument, UiCommand, dialog_unavailable_reason, jobs,
 };
 use crate::results::SuiteResult;
 use crate::suite;
@@ -30,11 +30,8 @@ impl PhasebenchApp {
 
     pub(super) fn open_example(&mut self, file_name: &'static str) {
         match suite::example_suite(file_name) {
-            Some(text) => match crate::parse_checked_suite(text, &format!("example {file_name}")) {
-                Ok(suite) => {
-                    let document = SuiteDocument::new(suite, None, format!("example {file_name}"));
-                    self.replace_document(document, &format!("opened the example {file_name}"));
-                }
+            Some(text) => match super::parse_document(text, format!("example {file_name}"), None) {
+                Ok(document) => self.replace_document(document, &format!("opened the example {file_name}")),
                 Err(error) => self.notice = Some(Notice { title: "Example".into(), text: error.to_string() }),
             },
             None => self.status = format!("no example named {file_name}"),
@@ -56,7 +53,7 @@ impl PhasebenchApp {
     }
 
     pub(super) fn export_dialog(&mut self, format: ExportFormat) {
-        if self.exportable().is_none() {
+        if !self.can_export() {
             self.status = "nothing to export yet: run the suite or open a result".into();
         } else {
             self.pick(FilePurpose::Export(format));
@@ -104,6 +101,11 @@ impl PhasebenchApp {
         self.remembered.recent_suites.insert(0, path.clone());
         self.remembered.recent_suites.truncate(MAX_RECENT_FILES);
         self.remembered.last_suite = Some(path);
+    }
+
+    /// Whether there is a whole result to export: an opened file, or the session once it ended.
+    pub fn can_export(&self) -> bool {
+        self.opened_result.is_some() || self.session.as_ref().is_some_and(LiveSession::has_final_result)
     }
 
     /// The shown result, complete: an opened file, else the session once it ended.

@@ -89,32 +89,25 @@ impl PhasebenchApp {
 
     /// Frame-time statistics of the last run.
     pub fn frame_stats(&self) -> FrameStats {
-        let frame_ms: Vec<f64> = self.frame_times.frame_secs.iter().map(|s| s * 1e3).collect();
-        let mut sorted = frame_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let q = |p| if sorted.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&sorted, p) };
-        let mut typing: Vec<f64> = self.frame_times.typing_frame_secs.iter().map(|s| s * 1e3).collect();
-        typing.sort_by(f64::total_cmp);
-        let typed = |p| if typing.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&typing, p) };
-        let mut other: Vec<f64> = self.frame_times.other_frame_secs.iter().map(|s| s * 1e3).collect();
-        other.sort_by(f64::total_cmp);
-        let other_q = |p| if other.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&other, p) };
+        let frames = Milliseconds::of(&self.frame_times.frame_secs);
+        let typing = Milliseconds::of(&self.frame_times.typing_frame_secs);
+        let other = Milliseconds::of(&self.frame_times.other_frame_secs);
         FrameStats {
-            frames: sorted.len(),
-            p50_ms: q(0.5),
-            p99_ms: q(0.99),
-            max_ms: sorted.last().copied().unwrap_or(0.0),
+            frames: frames.sorted.len(),
+            p50_ms: frames.quantile(0.5),
+            p99_ms: frames.quantile(0.99),
+            max_ms: frames.quantile(1.0),
             max_plotted_points: self.frame_times.max_plotted_points,
-            frames_over_16_ms: sorted.iter().filter(|&&ms| ms > 16.0).count(),
-            frame_ms,
+            frames_over_16_ms: frames.sorted.iter().filter(|&&ms| ms > 16.0).count(),
+            frame_ms: self.frame_times.frame_secs.iter().map(|secs| secs * 1e3).collect(),
             result_dir: self.session.as_ref().map(|session| session.result_dir.clone()),
-            typing_frames: typing.len(),
-            typing_p50_ms: typed(0.5),
-            typing_p99_ms: typed(0.99),
-            typing_max_ms: typing.last().copied().unwrap_or(0.0),
-            other_frames: other.len(),
-            other_p50_ms: other_q(0.5),
-            other_p99_ms: other_q(0.99),
+            typing_frames: typing.sorted.len(),
+            typing_p50_ms: typing.quantile(0.5),
+            typing_p99_ms: typing.quantile(0.99),
+            typing_max_ms: typing.quantile(1.0),
+            other_frames: other.sorted.len(),
+            other_p50_ms: other.quantile(0.5),
+            other_p99_ms: other.quantile(0.99),
         }
     }
 
@@ -131,5 +124,22 @@ impl PhasebenchApp {
         if let Err(error) = written {
             self.status = format!("cannot write frame stats to {}: {error}", path.display());
         }
+    }
+}
+
+/// Frame times in milliseconds, sorted, for their quantiles (0 when there are none).
+struct Milliseconds {
+    sorted: Vec<f64>,
+}
+
+impl Milliseconds {
+    fn of(secs: &[f64]) -> Self {
+        let mut sorted: Vec<f64> = secs.iter().map(|secs| secs * 1e3).collect();
+        sorted.sort_by(f64::total_cmp);
+        Self { sorted }
+    }
+
+    fn quantile(&self, q: f64) -> f64 {
+        if self.sorted.is_empty() { 0.0 } else { crate::stats::quantile_sorted(&self.sorted, q) }
     }
 }

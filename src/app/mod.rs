@@ -19,6 +19,7 @@ pub use devices::{DeviceChoice, device_choices};
 pub use diff::{DIFF_RESAMPLES, DiffOutcome, DiffSide, DiffState, Side};
 pub use document::{
     Field, FieldKey, FieldState, ListEdit, SuiteDocument, WorkloadField, default_document, load_document,
+    parse_document,
 };
 pub use frames::{FrameStats, FrameTimes};
 pub use jobs::{FilePurpose, HistoryEntry, HistorySummary, JobOutcome, Jobs, dialog_unavailable_reason};

@@ -143,6 +143,7 @@ pub struct RunCells {
 impl RunCells {
     /// The cells of `run`, its accuracy judged by `bounds` (the suite's).
     pub fn of(run: &RunResult, bounds: &AccuracyBounds) -> Self {
+        let items_per_sec = run.items_per_sec();
         let dash = || "—".to_owned();
         let (p50, p90, p99) = match &run.summary {
             Some(s) => (
@@ -165,7 +166,7 @@ impl RunCells {
         Self {
             p50,
             median: run.summary.as_ref().map_or_else(dash, |s| format_secs(s.median)),
-            items_per_sec: run.items_per_sec().map_or_else(dash, |t| format!("{t:.1}")),
+            items_per_sec: items_per_sec.map_or_else(dash, |t| format!("{t:.1}")),
             speedup_plain: match (&run.speedup, run.is_baseline) {
                 (Some(s), _) => format!("{:.2}x [{:.2}, {:.2}]", s.ratio, s.ratio_ci.low, s.ratio_ci.high),
                 (None, true) => "baseline".to_owned(),
@@ -177,7 +178,7 @@ impl RunCells {
             }),
             p90,
             p99,
-            throughput: match (run.items_per_sec(), &run.generation) {
+            throughput: match (items_per_sec, &run.generation) {
                 (None, _) => dash(),
                 (Some(images), Some(_)) => format!("{images:.2} img/s"),
                 (Some(items), None) => format!("{items:.1}/s"),

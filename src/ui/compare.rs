@@ -46,7 +46,7 @@ pub fn compare_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiC
         if ui.button("Open result…").on_hover_text("show a saved result.json").clicked() {
             commands.push(UiCommand::OpenResultDialog);
         }
-        let exportable = app.opened_result.is_some() || app.session.as_ref().is_some_and(|s| s.has_final_result());
+        let exportable = app.can_export();
         for format in crate::app::ExportFormat::ALL {
             if ui
                 .add_enabled(exportable, egui::Button::new(format!("Export {}…", format.describe())))
