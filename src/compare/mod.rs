@@ -261,12 +261,21 @@ pub fn target_value(metric: TargetMetric, run: &RunResult) -> Option<(f64, Optio
         }),
         TargetMetric::Speedup => run.speedup.as_ref().map(|s| (s.ratio, Some(s.ratio_ci))),
         TargetMetric::AccuracyMaxAbs => run.accuracy.as_ref().map(|a| (a.max_abs_error, None)),
-        TargetMetric::PeakMemoryBytes => run.peak_rss_bytes.map(|bytes| (bytes as f64, None)),
+        TargetMetric::PeakMemoryBytes => run_memory_target_bytes(run).map(|bytes| (bytes as f64, None)),
         TargetMetric::EnergyPerStepJ => run.energy_per_step_joules().map(|joules| (joules, None)),
         TargetMetric::GenerationSecs => {
             let generation = run.generation.as_ref()?;
             stats::median(&generation.generation_secs).ok().map(|median| (median, None))
         }
+    }
+}
+
+/// The memory a `peak_memory_bytes` target is checked on: the GPU memory a CUDA run took, the
+/// host memory of a CPU run (the process's peak RSS for files from before that figure).
+fn run_memory_target_bytes(run: &RunResult) -> Option<u64> {
+    match run.device {
+        crate::suite::DeviceSpec::Cuda(_) => run.gpu_memory_bytes().map(|(bytes, _)| bytes),
+        crate::suite::DeviceSpec::Cpu => run.run_memory_bytes.or(run.peak_rss_bytes),
     }
 }
 

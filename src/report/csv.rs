@@ -6,7 +6,7 @@ use crate::results::SuiteResult;
 use super::{ReportError, accuracy_pass};
 
 /// The header row, in order.
-pub const COLUMNS: [&str; 38] = [
+pub const COLUMNS: [&str; 39] = [
     "workload",
     "phase",
     "batch_size",
@@ -37,6 +37,7 @@ pub const COLUMNS: [&str; 38] = [
     "relative_error",
     "accuracy_pass",
     "peak_rss_bytes",
+    "run_memory_bytes",
     "energy_per_step_joules",
     "energy_per_item_joules",
     "gpu_memory_bytes",
@@ -59,7 +60,7 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
         let summary = run.summary.as_ref();
         let speedup = run.speedup.as_ref();
         let gpu_memory = run.gpu_memory_bytes();
-        let record: [String; 38] = [
+        let record: [String; 39] = [
             run.workload.clone(),
             run.phase.clone(),
             run.batch_size.to_string(),
@@ -90,6 +91,7 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             number(run.accuracy.as_ref().and_then(|a| a.relative_error)),
             accuracy_pass(run, &result.suite.settings.accuracy).map_or_else(String::new, |pass| pass.to_string()),
             run.peak_rss_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
+            run.run_memory_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
             number(run.energy_per_step_joules()),
             number(run.energy_per_item_joules()),
             gpu_memory.map_or_else(String::new, |(bytes, _)| bytes.to_string()),

@@ -91,7 +91,7 @@ fn workload_sections(result: &SuiteResult, md: &mut String) {
             workload.model.kind_name(),
             workload.mode.name().to_lowercase()
         );
-        md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [95 % CI] | Verdict | Accuracy | Peak RSS | GPU memory | Energy/step | Setup |\n");
+        md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [95 % CI] | Verdict | Accuracy | Run memory | GPU memory | Energy/step | Setup |\n");
         md.push_str("|---|---:|---|---:|---:|---:|---|---|---|---:|---:|---:|---|\n");
         for run in runs {
             let _ = writeln!(md, "{}", row(run, &result.suite.settings.accuracy));
@@ -236,7 +236,7 @@ fn row(run: &RunResult, bounds: &crate::suite::AccuracyBounds) -> String {
         cells.throughput,
         cells.speedup,
         cells.verdict,
-        cells.peak_rss,
+        cells.run_memory,
         cells.gpu_memory,
         cells.energy,
         cells.setup

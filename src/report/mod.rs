@@ -130,8 +130,9 @@ pub struct RunCells {
     pub max_abs_error: String,
     /// Cosine similarity with the baseline's output.
     pub cosine: String,
-    /// Peak resident memory of the process.
-    pub peak_rss: String,
+    /// Host memory the run needed (see [`RunResult::run_memory_bytes`]); the process's peak RSS,
+    /// labelled, for files from before that figure.
+    pub run_memory: String,
     /// GPU energy per measured step, and per item when a step holds several.
     pub energy: String,
     /// GPU memory the run took (see [`RunResult::gpu_memory_bytes`]).
@@ -188,7 +189,11 @@ impl RunCells {
             accuracy_pass: accuracy_pass(run, bounds),
             max_abs_error: run.accuracy.as_ref().map_or_else(dash, |a| format!("{:.2e}", a.max_abs_error)),
             cosine: run.accuracy.as_ref().and_then(|a| a.cosine_similarity).map_or_else(dash, |c| format!("{c:.6}")),
-            peak_rss: run.peak_rss_bytes.map_or_else(dash, |bytes| format_bytes(bytes as f64)),
+            run_memory: match (run.run_memory_bytes, run.peak_rss_bytes) {
+                (Some(bytes), _) => format_bytes(bytes as f64),
+                (None, Some(rss)) => format!("{} process RSS", format_bytes(rss as f64)),
+                (None, None) => dash(),
+            },
             energy: run.energy_per_step_joules().map_or_else(dash, |joules| match run.batch_size {
                 0 | 1 => format!("{joules:.3} J"),
                 batch => format!("{joules:.3} J ({:.4} J/item)", joules / batch as f64),

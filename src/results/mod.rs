@@ -301,8 +301,14 @@ pub struct RunResult {
     pub f32_param_bytes: usize,
     /// Floating-point operations of one forward pass per batch item, when the model tells.
     pub flops_per_item: Option<f64>,
-    /// Peak resident memory of the process during the run.
+    /// Peak resident memory of the whole process during the run (the master weights, the app
+    /// and whatever the allocator kept from earlier runs included).
     pub peak_rss_bytes: Option<u64>,
+    /// Host memory the run itself needed: the most heap it held at once from building the model
+    /// to its end (weights in the phase's dtype, inputs, activations, gradients, optimizer state),
+    /// counted by the allocator; the cache-flush buffer and the shared f32 master are not in it.
+    #[serde(default)]
+    pub run_memory_bytes: Option<u64>,
     /// Resident memory of the process when the run started.
     #[serde(default)]
     pub start_rss_bytes: Option<u64>,

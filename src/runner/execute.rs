@@ -19,7 +19,7 @@ use crate::results::{
     DeviceMemory, FailureKind, GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord,
 };
 use crate::suite::{DeviceSpec, Mode, Suite, Workload};
-use crate::telemetry::{PeakRssMeter, ValidityWarning};
+use crate::telemetry::{HeapPeakMeter, PeakRssMeter, ValidityWarning};
 
 /// Items in the fixed probe input whose output is compared across phases.
 pub const PROBE_BATCH: usize = 2;
@@ -237,6 +237,7 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         flops_per_item: arch.flops_per_item(),
         peak_rss_bytes: None,
         start_rss_bytes: None,
+        run_memory_bytes: None,
         summary: None,
         throughput_items_per_sec: None,
         speedup: None,
@@ -258,13 +259,22 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
     let phase = &context.suite.phases[context.run.phase_index];
     let weights = context.weights.as_ref().map_err(Clone::clone)?;
     let device = device::open(phase.device).map_err(|error| error.to_string())?;
+    // The harness's own buffer comes first, so neither the device memory nor the heap of the run
+    // counts it.
+    let mut flusher = if context.suite.settings.flush_cache_between_steps {
+        Some(CacheFlusher::new(&device).map_err(candle_error("cannot allocate the cache-flush buffer"))?)
+    } else {
+        None
+    };
     let memory_before = device::memory_in_use(&device);
     result.device_memory = memory_before.map(|(before_bytes, total_bytes)| DeviceMemory {
         total_bytes,
         before_bytes,
         ..DeviceMemory::default()
     });
-    let outcome = measure_on(context, result, weights, &device);
+    let heap = HeapPeakMeter::start();
+    let outcome = measure_on(context, result, weights, &device, &mut flusher);
+    result.run_memory_bytes = Some(heap.peak_growth_bytes());
     if let (Some(memory), DeviceSpec::Cuda(ordinal)) = (result.device_memory.as_mut(), phase.device) {
         // Frees on a stream are asynchronous: wait for them before reading.
         let _ = device::synchronize(&device);
@@ -311,33 +321,27 @@ fn measure_on(
     result: &mut RunResult,
     weights: &Weights,
     device: &candle_core::Device,
+    flusher: &mut Option<CacheFlusher>,
 ) -> Result<Option<Vec<f32>>, String> {
-    let settings = &context.suite.settings;
     let (mut stepper, preparation) = build_stepper(context, result, weights, device)?;
     result.load_secs = Some(preparation.load_secs);
     result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
     result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
-    // The model and its inputs only: read before the cache-flush buffer is allocated.
     if let Some(memory) = result.device_memory.as_mut() {
         memory.loaded_bytes = device::memory_in_use(device).map(|(used, _)| used);
     }
-    let mut flusher = if settings.flush_cache_between_steps {
-        Some(CacheFlusher::new(device).map_err(candle_error("cannot allocate the cache-flush buffer"))?)
-    } else {
-        None
-    };
     if matches!(context.suite.workloads[context.run.workload_index].mode, Mode::Training(_)) {
         result.training = Some(TrainingRecord {
             breakdown_every: super::steppers::TRAINING_BREAKDOWN_EVERY,
             ..TrainingRecord::default()
         });
     }
-    if !warm_up(context, result, stepper.as_mut(), &mut flusher)? {
+    if !warm_up(context, result, stepper.as_mut(), flusher)? {
         result.stop_reason = Some(StopReason::Cancelled);
         return Ok(None);
     }
     stepper.restart().map_err(candle_error("cannot restart after warm-up"))?;
-    let stop_reason = measure_steps(context, result, stepper.as_mut(), &mut flusher)?;
+    let stop_reason = measure_steps(context, result, stepper.as_mut(), flusher)?;
     result.stop_reason = Some(stop_reason);
     if stop_reason == StopReason::Cancelled {
         return Ok(None);

@@ -7,30 +7,26 @@ use crate::plan::CACHE_FLUSH_BYTES;
 /// Overwrites a device buffer of [`CACHE_FLUSH_BYTES`] so the next step starts with cold caches.
 pub(super) struct CacheFlusher {
     buffer: candle_core::Tensor,
-    /// What the buffer is overwritten with, made at the first flush (so memory is taken only by a
-    /// flusher that flushes).
-    source: Option<candle_core::Tensor>,
+    /// What the buffer is overwritten with, made with it (so all the flusher's memory is taken
+    /// before the run's heap is counted).
+    source: candle_core::Tensor,
 }
 
 /// The value the flush writes (any value does; a known one lets tests check the whole buffer).
 const CACHE_FLUSH_VALUE: f32 = 2.0;
 
 impl CacheFlusher {
-    /// Allocates the buffer on `device`.
+    /// Allocates the buffer and what it is overwritten with on `device`.
     pub(super) fn new(device: &candle_core::Device) -> candle_core::Result<Self> {
         let buffer = candle_core::Tensor::zeros(CACHE_FLUSH_BYTES / 4, candle_core::DType::F32, device)?;
-        Ok(Self { buffer, source: None })
+        let source = candle_core::Tensor::full(CACHE_FLUSH_VALUE, buffer.elem_count(), device)?;
+        Ok(Self { buffer, source })
     }
 
     /// Copies the source over the whole buffer in place (no allocation per step) and waits for
     /// the device, so the flush is over before the step's clock starts.
     pub(super) fn flush(&mut self) -> candle_core::Result<()> {
-        let source = match self.source.take() {
-            Some(source) => source,
-            None => candle_core::Tensor::full(CACHE_FLUSH_VALUE, self.buffer.elem_count(), self.buffer.device())?,
-        };
-        self.buffer.slice_set(&source, 0, 0)?;
-        self.source = Some(source);
+        self.buffer.slice_set(&self.source, 0, 0)?;
         device::synchronize(self.buffer.device())
     }
 }

@@ -106,6 +106,18 @@ fn upload(device: &Device, dtype: DType, weights: &Weights, inputs: &[Tensor]) -
     convert_and_copy(device, dtype, weights, inputs)
 }
 
+/// The weights a model is built from, holding storage of their own: on the CPU a weight already
+/// in `dtype` would otherwise share the f32 master's storage, so the run would not hold (nor its
+/// memory figure count) the model an f32 deployment holds. Weights that are converted or
+/// quantized get storage of their own when the model is built, so they are not copied here.
+fn owned_weights(weights: &Weights, dtype: DType, quantization: Option<Quantization>) -> candle_core::Result<Weights> {
+    let shares_master = |tensor: &Tensor| quantization.is_none() && tensor.device().is_cpu() && tensor.dtype() == dtype;
+    weights
+        .iter()
+        .map(|(name, tensor)| Ok((name.clone(), if shares_master(tensor) { tensor.copy()? } else { tensor.clone() })))
+        .collect()
+}
+
 /// [`upload`]'s work for a device that is not the CPU (callable with the CPU in tests).
 fn convert_and_copy(
     device: &Device,
@@ -160,7 +172,8 @@ impl InferenceStepper {
         let uploaded = upload(setup.device, setup.dtype, setup.weights, &host_inputs)?;
         let options = BuildOptions { quantization: setup.quantization, differentiable: false };
         let (network, build_secs) = timed(setup.device, || {
-            models::build_network(setup.arch, &uploaded.weights, setup.dtype, setup.device, options)
+            let weights = owned_weights(&uploaded.weights, setup.dtype, setup.quantization)?;
+            models::build_network(setup.arch, &weights, setup.dtype, setup.device, options)
         })?;
         let [input, probe_input] = [&uploaded.inputs[0], &uploaded.inputs[1]].map(|input| input.to_dtype(setup.dtype));
         let stepper = Self { network, input: input?, probe_input: probe_input?, device: setup.device.clone() };

@@ -65,7 +65,8 @@ pub enum TargetMetric {
     Speedup,
     /// Largest absolute output difference from the baseline; phases other than the baseline.
     AccuracyMaxAbs,
-    /// Peak resident memory of the process during the run, in bytes.
+    /// Memory the run itself needed, in bytes: the GPU memory it took on a GPU, its host memory
+    /// (model, inputs, activations) on the CPU.
     PeakMemoryBytes,
     /// GPU energy per measured step, in joules.
     EnergyPerStepJ,

@@ -3,12 +3,14 @@
 //! samples on the run's clock, per-run aggregates and validity warnings.
 
 mod aggregate;
+mod heap;
 mod host;
 mod nvml;
 mod sampler;
 
 pub use crate::warnings::ValidityWarning;
 pub use aggregate::{EnergyMethod, GpuAggregate, HostAggregate, RunTelemetry, aggregate, compare_clocks};
+pub use heap::HeapPeakMeter;
 pub use host::{HostSource, PeakRssMeter, current_rss_bytes};
 pub use nvml::{GpuEnvironment, GpuInfo, NvmlSource, gpu_environment, nvml_index_for_cuda};
 pub use sampler::{Sampler, SamplerCost};

@@ -29,7 +29,7 @@ pub const COLUMNS: [&str; 18] = [
     "Max abs err",
     "Cosine",
     "Accuracy",
-    "Peak RSS",
+    "Run memory",
     "GPU memory",
     "Energy/step",
     "Setup",
@@ -203,7 +203,7 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
     }
     ui.label(cells.throughput.as_str());
     speedup_and_accuracy_cells_ui(ui, run, &cells);
-    ui.label(cells.peak_rss);
+    ui.label(cells.run_memory);
     ui.label(cells.gpu_memory).on_hover_text(
         "GPU memory of this process: NVML's peak, or (\"at load\") the CUDA driver's view once the model was built",
     );

@@ -134,7 +134,10 @@ pub const METRIC_HINTS: &[(&str, &str)] = &[
     ("Max abs err", "largest absolute difference of this phase's output from the baseline's on the same input"),
     ("Cosine", "cosine similarity of the output with the baseline's (1 = same direction)"),
     ("Accuracy", "pass when every output is finite and the cosine similarity is at least 0.999"),
-    ("Peak RSS", "largest resident memory of the process during the run"),
+    (
+        "Run memory",
+        "host memory the run itself held at its peak: weights in the phase's dtype, inputs, activations, gradients, optimizer state (not the shared f32 master)",
+    ),
     (
         "Energy/step",
         "GPU energy per measured step, integrated over the steps themselves (not the gaps between them), and per item at batch > 1 (energy counter, else integrated power); needs NVML",

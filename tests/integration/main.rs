@@ -60,6 +60,7 @@ pub fn fixed_run(
         flops_per_item: Some(2e6),
         peak_rss_bytes: Some(200 << 20),
         start_rss_bytes: Some(190 << 20),
+        run_memory_bytes: Some(96 << 20),
         throughput_items_per_sec: summary.as_ref().map(|s| 1.0 / s.median),
         summary,
         speedup: None,
