@@ -1,8 +1,10 @@
 //! Pure statistics over samples (step times in seconds): summaries with bootstrap confidence
 //! intervals, Tukey outlier counts and two-sample tests. Every function states what it needs.
 
+pub mod rounds;
 pub mod speedup;
 
+pub use rounds::{LookSchedule, RoundComparison, RoundVerdict, compare_rounds, wilcoxon_signed_rank};
 pub use speedup::{Speedup, Verdict};
 
 use rand::rngs::SmallRng;
