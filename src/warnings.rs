@@ -76,6 +76,18 @@ pub enum ValidityWarning {
         /// This run's mean SM clock.
         phase_mhz: f64,
     },
+    /// Interleaved rounds: the baseline against itself (A/A) in the same rounds differed beyond
+    /// chance, so the machine moved under the comparison.
+    UnreliableMachine {
+        /// The A/A ratio.
+        ratio: f64,
+        /// Its interval, which excludes 1.
+        low: f64,
+        /// Upper end of the interval.
+        high: f64,
+        /// The likely cause, from what telemetry saw (or drift when it saw nothing).
+        cause: String,
+    },
 }
 
 impl std::fmt::Display for ValidityWarning {
@@ -114,6 +126,10 @@ impl std::fmt::Display for ValidityWarning {
             Self::ClocksDiffer { baseline_mhz, phase_mhz } => write!(
                 f,
                 "comparison may be unfair: clocks differ (baseline {baseline_mhz:.0} MHz, this phase {phase_mhz:.0} MHz); lock clocks (nvidia-smi -lgc)"
+            ),
+            Self::UnreliableMachine { ratio, low, high, cause } => write!(
+                f,
+                "unreliable machine: the baseline against itself in the same rounds (A/A) came out {ratio:.3} [{low:.3}–{high:.3}], not 1; likely {cause}; rerun on a quieter machine before trusting this verdict"
             ),
         }
     }

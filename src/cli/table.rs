@@ -85,7 +85,7 @@ fn workload_text(result: &SuiteResult, workload: &suite::Workload, text: &mut St
         "p50",
         "p90",
         "items/s",
-        "speedup [95% CI]",
+        "speedup [CI]",
         "verdict",
         "max abs err",
         "status",
@@ -180,6 +180,10 @@ fn median_of(values: &[f64]) -> Option<f64> {
 /// weight bytes of a quantized phase.
 fn run_details(run: &RunResult) -> Option<String> {
     let mut parts = Vec::new();
+    // How sure the verdict is: interleaved rounds' resolution and A/A control.
+    if let Some(speedup) = run.speedup.as_ref().filter(|speedup| speedup.rounds.is_some()) {
+        parts.push(format!("{} {} · {}", speedup.ratio_text(), speedup.verdict, speedup.basis_text()));
+    }
     // Setup matters when the run was on a GPU (the copy) or the build was slow.
     if let Some(setup) = phasebench::report::setup_text(run)
         && (run.transfer_secs.is_some() || run.load_secs.is_some_and(|secs| secs >= 1.0))

@@ -6,7 +6,7 @@ use crate::results::SuiteResult;
 use super::{ReportError, accuracy_pass};
 
 /// The header row, in order.
-pub const COLUMNS: [&str; 39] = [
+pub const COLUMNS: [&str; 45] = [
     "workload",
     "phase",
     "batch_size",
@@ -32,6 +32,12 @@ pub const COLUMNS: [&str; 39] = [
     "speedup_ci_high",
     "verdict",
     "p_value",
+    "rounds",
+    "resolution",
+    "ci_confidence",
+    "aa_ratio",
+    "aa_ci_low",
+    "aa_ci_high",
     "max_abs_error",
     "cosine_similarity",
     "relative_error",
@@ -59,8 +65,10 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
     for run in &result.runs {
         let summary = run.summary.as_ref();
         let speedup = run.speedup.as_ref();
+        let rounds = speedup.and_then(|s| s.rounds.as_ref());
+        let control = rounds.and_then(|r| r.control);
         let gpu_memory = run.gpu_memory_bytes();
-        let record: [String; 39] = [
+        let record: [String; 45] = [
             run.workload.clone(),
             run.phase.clone(),
             run.batch_size.to_string(),
@@ -86,6 +94,12 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             number(speedup.map(|s| s.ratio_ci.high)),
             speedup.map_or_else(String::new, |s| s.verdict.to_string()),
             number(speedup.map(|s| s.p_value)),
+            rounds.map_or_else(String::new, |r| r.rounds.to_string()),
+            number(rounds.map(|r| r.resolution)),
+            number(rounds.map(|r| r.confidence)),
+            number(control.map(|(ratio, _)| ratio)),
+            number(control.map(|(_, ci)| ci.low)),
+            number(control.map(|(_, ci)| ci.high)),
             number(run.accuracy.as_ref().map(|a| a.max_abs_error)),
             number(run.accuracy.as_ref().and_then(|a| a.cosine_similarity)),
             number(run.accuracy.as_ref().and_then(|a| a.relative_error)),

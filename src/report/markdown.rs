@@ -91,8 +91,8 @@ fn workload_sections(result: &SuiteResult, md: &mut String) {
             workload.model.kind_name(),
             workload.mode.name().to_lowercase()
         );
-        md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [95 % CI] | Verdict | Accuracy | Run memory | GPU memory | Energy/step | Setup |\n");
-        md.push_str("|---|---:|---|---:|---:|---:|---|---|---|---:|---:|---:|---|\n");
+        md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [CI] | Verdict | Basis | Accuracy | Run memory | GPU memory | Energy/step | Setup |\n");
+        md.push_str("|---|---:|---|---:|---:|---:|---|---|---|---|---:|---:|---:|---|\n");
         for run in runs {
             let _ = writeln!(md, "{}", row(run, &result.suite.settings.accuracy));
         }
@@ -228,7 +228,7 @@ fn row(run: &RunResult, bounds: &crate::suite::AccuracyBounds) -> String {
         None => "—".to_owned(),
     };
     format!(
-        "| {phase} | {} | {} | {} | {} | {} | {} | {} | {accuracy} | {} | {} | {} | {} |",
+        "| {phase} | {} | {} | {} | {} | {} | {} | {} | {} | {accuracy} | {} | {} | {} | {} |",
         run.batch_size,
         cells.p50,
         cells.p90,
@@ -236,6 +236,7 @@ fn row(run: &RunResult, bounds: &crate::suite::AccuracyBounds) -> String {
         cells.throughput,
         cells.speedup,
         cells.verdict,
+        cells.basis,
         cells.run_memory,
         cells.gpu_memory,
         cells.energy,

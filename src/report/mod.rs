@@ -122,8 +122,11 @@ pub struct RunCells {
     pub throughput: String,
     /// Speedup against the baseline with its CI (`1×` for the baseline).
     pub speedup: String,
-    /// faster / slower / no change (empty for the baseline).
+    /// faster / slower / equivalent / inconclusive (no change: step-level), empty for the baseline.
     pub verdict: String,
+    /// What stands behind the verdict: resolution, the A/A control and rounds, or "sequential,
+    /// step-level CI" (empty for the baseline).
+    pub basis: String,
     /// Whether the output passed the accuracy check, when compared.
     pub accuracy_pass: Option<bool>,
     /// Largest absolute difference from the baseline's output.
@@ -186,6 +189,7 @@ impl RunCells {
             },
             speedup,
             verdict,
+            basis: run.speedup.as_ref().map_or_else(String::new, |speedup| speedup.basis_text()),
             accuracy_pass: accuracy_pass(run, bounds),
             max_abs_error: run.accuracy.as_ref().map_or_else(dash, |a| format!("{:.2e}", a.max_abs_error)),
             cosine: run.accuracy.as_ref().and_then(|a| a.cosine_similarity).map_or_else(dash, |c| format!("{c:.6}")),

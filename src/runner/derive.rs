@@ -203,10 +203,35 @@ fn speedup_against_baseline(
             baseline.batch_size, run.batch_size
         )));
     }
-    match compare::diff_runs(baseline, run, suite.settings.noise_threshold, resamples, seed) {
-        Ok(speedup) => run.speedup = Some(speedup),
+    let threshold = suite.settings.noise_threshold;
+    // The error rate the group's looks spent, so the verdict is the one the stopping rule saw.
+    let alpha = baseline.rounds.as_ref().map_or(stats::SIGNIFICANCE, |rounds| rounds.alpha);
+    let compared = compare::compare_in_rounds(baseline, run, threshold, alpha)
+        .unwrap_or_else(|| compare::diff_runs(baseline, run, threshold, resamples, seed));
+    match compared {
+        Ok(speedup) => {
+            if let Some(warning) = unreliable_machine(&speedup, baseline, run) {
+                run.warnings.push(warning);
+            }
+            run.speedup = Some(speedup);
+        }
         Err(error) => run.notes.push(RunNote::NoSpeedup { reason: error.to_string() }),
     }
+}
+
+/// A warning when the A/A control of the rounds excludes 1, naming what telemetry saw on either
+/// run (throttling, clocks, other processes, the sampler) or else drift.
+fn unreliable_machine(speedup: &stats::Speedup, baseline: &RunResult, run: &RunResult) -> Option<ValidityWarning> {
+    let rounds = speedup.rounds.as_ref().filter(|rounds| rounds.machine_unreliable())?;
+    let (ratio, interval) = rounds.control?;
+    let seen = baseline.warnings.iter().chain(&run.warnings).find(|warning| {
+        !matches!(warning, ValidityWarning::WarmupTooShort { .. } | ValidityWarning::UnreliableMachine { .. })
+    });
+    let cause = seen.map_or_else(
+        || "drift (the machine's speed changed between blocks: other programs, frequency scaling, a shared VM's neighbours)".to_owned(),
+        |warning| format!("what telemetry saw: {warning}"),
+    );
+    Some(ValidityWarning::UnreliableMachine { ratio, low: interval.low, high: interval.high, cause })
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ impl MemoryGuard {
     }
 
     /// Why the run must stop, once the budget was crossed.
-    fn exceeded(&self) -> Option<String> {
+    pub(super) fn exceeded(&self) -> Option<String> {
         match self.seen_bytes.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,
             seen => Some(format!(
@@ -137,11 +137,11 @@ impl RunContext {
     /// Whether the run must stop at its next step: the suite was cancelled, or this run overran its
     /// timeout and was abandoned (its result is already recorded; it must not go on measuring
     /// beside the next run).
-    fn stopped(&self) -> bool {
+    pub(super) fn stopped(&self) -> bool {
         self.cancel.is_cancelled() || self.abandoned.is_cancelled()
     }
 
-    fn outputs_made_non_finite(&self) -> bool {
+    pub(super) fn outputs_made_non_finite(&self) -> bool {
         self.faults.iter().any(|fault| fault.run_index == self.run.index && fault.kind == FaultKind::NonFiniteOutput)
     }
 }
@@ -244,6 +244,7 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         accuracy: None,
         training: None,
         generation: None,
+        rounds: None,
         telemetry: None,
         warnings: Vec::new(),
         notes: Vec::new(),
@@ -298,7 +299,12 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
 }
 
 /// A CUDA failure's reason, led by what a user needs when it is the GPU running out of memory.
-fn out_of_memory_reason(ordinal: usize, batch_size: usize, memory: Option<DeviceMemory>, reason: String) -> String {
+pub(super) fn out_of_memory_reason(
+    ordinal: usize,
+    batch_size: usize,
+    memory: Option<DeviceMemory>,
+    reason: String,
+) -> String {
     if !device::is_out_of_memory(&reason) {
         return reason;
     }
@@ -341,7 +347,8 @@ fn measure_on(
         return Ok(None);
     }
     stepper.restart().map_err(candle_error("cannot restart after warm-up"))?;
-    let stop_reason = measure_steps(context, result, stepper.as_mut(), flusher)?;
+    let limits = StepLimits::of(&context.suite.settings);
+    let stop_reason = measure_steps(context, result, stepper.as_mut(), flusher, limits)?;
     result.stop_reason = Some(stop_reason);
     if stop_reason == StopReason::Cancelled {
         return Ok(None);
@@ -354,7 +361,7 @@ fn measure_on(
 }
 
 /// The stepper of the run's mode on `device`, with what building it took.
-fn build_stepper(
+pub(super) fn build_stepper(
     context: &RunContext,
     result: &mut RunResult,
     weights: &Weights,
@@ -389,7 +396,7 @@ fn build_stepper(
 }
 
 /// Runs the warm-up steps (recorded apart); `Ok(false)` when cancelled during them.
-fn warm_up(
+pub(super) fn warm_up(
     context: &RunContext,
     result: &mut RunResult,
     stepper: &mut dyn Stepper,
@@ -417,20 +424,45 @@ fn warm_up(
     Ok(true)
 }
 
-/// Measures steps until the stopping rules (min/max steps and seconds, between generations) or a
-/// cancel say so; records the measured window.
-fn measure_steps(
+/// When a stretch of measured steps stops: a whole sequential run's settings, or one block of an
+/// interleaved round.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct StepLimits {
+    pub min_steps: usize,
+    pub max_steps: usize,
+    pub min_secs: f64,
+    pub max_secs: f64,
+}
+
+impl StepLimits {
+    /// A sequential run's limits: the suite's settings.
+    pub(super) fn of(settings: &crate::suite::Settings) -> Self {
+        Self {
+            min_steps: settings.min_steps,
+            max_steps: settings.max_steps,
+            min_secs: settings.min_secs,
+            max_secs: settings.max_secs,
+        }
+    }
+}
+
+/// Measures steps until the stopping rules (`limits`, counted from this call, checked between
+/// generations) or a cancel say so; records the measured window (extended when the run already
+/// has one, as an interleaved run's blocks do).
+pub(super) fn measure_steps(
     context: &RunContext,
     result: &mut RunResult,
     stepper: &mut dyn Stepper,
     flusher: &mut Option<CacheFlusher>,
+    limits: StepLimits,
 ) -> Result<StopReason, String> {
-    let settings = &context.suite.settings;
+    let settings = limits;
     let mut batcher = StepBatcher::new(context, StepKind::Measured);
     let measure_start = Instant::now();
-    let window_start = secs_since(context.origin);
+    let steps_before = result.step_secs.len();
+    let window_start = result.measured_window_secs.map_or_else(|| secs_since(context.origin), |window| window[0]);
     let stop_reason = loop {
-        let (steps, elapsed) = (result.step_secs.len(), secs_since(measure_start));
+        let (steps, elapsed) = (result.step_secs.len() - steps_before, secs_since(measure_start));
         if context.stopped() {
             break StopReason::Cancelled;
         }
@@ -449,8 +481,9 @@ fn measure_steps(
                 break StopReason::MinimumReached;
             }
         }
-        if let Some(fault) = context.fault_at(steps) {
-            inject(context, fault, steps)?;
+        let measured = result.step_secs.len();
+        if let Some(fault) = context.fault_at(measured) {
+            inject(context, fault, measured)?;
         }
         if let Some(flusher) = flusher.as_mut() {
             flusher.flush().map_err(candle_error("cache flush failed"))?;
@@ -471,7 +504,7 @@ fn measure_steps(
             }
             Err(error) => {
                 batcher.finish();
-                return Err(format!("step {} failed: {error}", steps + 1));
+                return Err(format!("step {} failed: {error}", measured + 1));
             }
         }
     };
@@ -504,7 +537,7 @@ fn inject(context: &RunContext, fault: FaultKind, step: usize) -> Result<(), Str
 
 /// Files a step's mode-specific figures: losses always, the time breakdown and whole-generation
 /// times for measured steps only.
-fn record_extras(result: &mut RunResult, timing: &StepTiming, measured: bool) {
+pub(super) fn record_extras(result: &mut RunResult, timing: &StepTiming, measured: bool) {
     if let Some(training) = result.training.as_mut() {
         if let Some(loss) = timing.loss {
             training.losses.push(loss);
@@ -521,7 +554,7 @@ fn record_extras(result: &mut RunResult, timing: &StepTiming, measured: bool) {
 }
 
 /// Turns a candle error into a failure reason that says what was being done.
-fn candle_error(what: &'static str) -> impl Fn(candle_core::Error) -> String {
+pub(super) fn candle_error(what: &'static str) -> impl Fn(candle_core::Error) -> String {
     move |error| format!("{what}: {}", candle_error_text(&error))
 }
 
@@ -580,7 +613,8 @@ mod tests {
         let mut result = new_run_result(&context.suite, &context.run);
         let mut stepper = CountingStepper(0);
         assert_eq!(warm_up(&context, &mut result, &mut stepper, &mut None), Ok(false));
-        assert_eq!(measure_steps(&context, &mut result, &mut stepper, &mut None), Ok(StopReason::Cancelled));
+        let limits = StepLimits::of(&context.suite.settings);
+        assert_eq!(measure_steps(&context, &mut result, &mut stepper, &mut None, limits), Ok(StopReason::Cancelled));
         assert_eq!(stepper.0, 0, "no step after the run was abandoned");
         assert!(result.step_secs.is_empty() && result.warmup_step_secs.is_empty());
         assert!(receiver.try_recv().is_err(), "no event from an abandoned run");

@@ -6,6 +6,7 @@ mod batcher;
 mod derive;
 mod execute;
 mod flush;
+mod interleave;
 mod steppers;
 mod sweep;
 mod worker;

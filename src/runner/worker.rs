@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::derive::{attach_telemetry, derive, gpu_indices_of_phases};
-use super::{CancelToken, EventSender, RunEvent, RunOptions, execute, sweep};
+use super::{CancelToken, EventSender, RunEvent, RunOptions, execute, interleave, sweep};
 use crate::plan::{self, PlannedRun, ProbeKey, expand, shard_plan};
 use crate::results::{
-    Environment, RESULT_FORMAT_VERSION, ResultStore, RunResult, RunStatus, SuiteResult, SuiteStatus, Timestamp,
+    Environment, RESULT_FORMAT_VERSION, ResultStore, RunNote, RunResult, RunStatus, SuiteResult, SuiteStatus, Timestamp,
 };
-use crate::suite::Suite;
+use crate::suite::{Schedule, Suite};
 use crate::telemetry::{self, Sampler, TelemetrySource};
 
 pub(super) struct Worker {
@@ -46,18 +46,54 @@ impl Worker {
         };
         let mut progress = self.begin(&plan, started, previous);
         let shared_suite = Arc::new(self.suite.clone());
-        for run in &plan {
+        for group in comparison_groups(&plan) {
             if self.cancel.is_cancelled() {
                 break;
             }
-            if progress.result.runs.iter().any(|kept| kept.index == run.index) {
-                continue;
-            }
-            if self.run_one(&mut progress, &shared_suite, run) {
+            let pending: Vec<&PlannedRun> =
+                group.iter().filter(|run| !progress.result.runs.iter().any(|kept| kept.index == run.index)).collect();
+            if self.run_group(&mut progress, &shared_suite, &pending) {
                 break;
             }
         }
         self.finish(progress.result)
+    }
+
+    /// Runs one comparison group: in interleaved rounds when the schedule says so and the group
+    /// has its baseline and another phase that may run, else each run on its own. Returns whether
+    /// it was cancelled.
+    fn run_group(&self, progress: &mut Progress, shared_suite: &Arc<Suite>, group: &[&PlannedRun]) -> bool {
+        let Schedule::Interleaved(spec) = self.suite.settings.schedule else {
+            return group.iter().any(|run| self.run_one(progress, shared_suite, run));
+        };
+        let mut arms = Vec::with_capacity(group.len());
+        for run in group {
+            let gpu_index = progress.gpu_indices[run.phase_index];
+            self.events.send(RunEvent::RunStarted { index: run.index, gpu_index });
+            match self.not_run(progress, run) {
+                Some(not_run) => self.record(&mut progress.result, not_run),
+                None => arms.push(*run),
+            }
+        }
+        if arms.len() < 2 || !arms[0].is_baseline {
+            return arms.iter().any(|run| self.conclude_one(progress, shared_suite, run));
+        }
+        let predicted: f64 = arms.iter().map(|run| plan::run_memory_estimate_bytes(&self.suite, run)).sum();
+        let rss_now = telemetry::current_rss_bytes().unwrap_or(0) as f64;
+        if rss_now + predicted > progress.budget_bytes as f64 {
+            let note = format!(
+                "measured one phase after another, not in interleaved rounds: the group's models would need about {} together, over max_memory_bytes ({})",
+                crate::units::format_bytes(rss_now + predicted),
+                crate::units::format_bytes(progress.budget_bytes as f64)
+            );
+            return arms.iter().any(|run| self.conclude_one_noted(progress, shared_suite, run, Some(note.clone())));
+        }
+        let outcomes = self.execute_group(progress, shared_suite, &arms, spec);
+        let mut cancelled = false;
+        for (run, (run_result, probe_output)) in arms.iter().zip(outcomes) {
+            cancelled |= self.conclude(progress, run, run_result, probe_output);
+        }
+        cancelled
     }
 
     /// The result record (fresh, or the earlier attempt's when resuming), saved and announced,
@@ -133,20 +169,56 @@ impl Worker {
     fn run_one(&self, progress: &mut Progress, shared_suite: &Arc<Suite>, run: &PlannedRun) -> bool {
         let gpu_index = progress.gpu_indices[run.phase_index];
         self.events.send(RunEvent::RunStarted { index: run.index, gpu_index });
-        let rss_now = || telemetry::current_rss_bytes().unwrap_or(0);
-        let not_run = match progress.sweeps.skip_reason(&mut progress.result.sweeps, &self.suite, run, rss_now) {
-            Some(reason) => Some(RunStatus::Skipped { reason }),
-            None => predicted_over_budget(&self.suite, run, progress.budget_bytes, rss_now)
-                .map(|reason| RunStatus::Failed { reason }),
-        };
-        if let Some(status) = not_run {
-            let mut not_run = execute::new_run_result(&self.suite, run);
-            not_run.status = status;
+        if let Some(not_run) = self.not_run(progress, run) {
             self.record(&mut progress.result, not_run);
             return false;
         }
+        self.conclude_one(progress, shared_suite, run)
+    }
+
+    /// The record of `run` when it must not run: its sweep stopped, or it would not fit in the
+    /// memory budget.
+    fn not_run(&self, progress: &mut Progress, run: &PlannedRun) -> Option<RunResult> {
+        let rss_now = || telemetry::current_rss_bytes().unwrap_or(0);
+        let status = match progress.sweeps.skip_reason(&mut progress.result.sweeps, &self.suite, run, rss_now) {
+            Some(reason) => RunStatus::Skipped { reason },
+            None => {
+                RunStatus::Failed { reason: predicted_over_budget(&self.suite, run, progress.budget_bytes, rss_now)? }
+            }
+        };
+        let mut not_run = execute::new_run_result(&self.suite, run);
+        not_run.status = status;
+        Some(not_run)
+    }
+
+    /// Executes one run that may run, alone, and records it; returns whether it was cancelled.
+    fn conclude_one(&self, progress: &mut Progress, shared_suite: &Arc<Suite>, run: &PlannedRun) -> bool {
+        self.conclude_one_noted(progress, shared_suite, run, None)
+    }
+
+    /// [`Worker::conclude_one`] with a note on why the run ran alone.
+    fn conclude_one_noted(
+        &self,
+        progress: &mut Progress,
+        shared_suite: &Arc<Suite>,
+        run: &PlannedRun,
+        note: Option<String>,
+    ) -> bool {
         let (mut run_result, probe_output) = self.execute(progress, shared_suite, run);
-        run_result.gpu_index = gpu_index;
+        run_result.notes.extend(note.map(RunNote::Info));
+        self.conclude(progress, run, run_result, probe_output)
+    }
+
+    /// Derives, keeps the baseline's probe, and records a run that was executed; returns whether it
+    /// was cancelled.
+    fn conclude(
+        &self,
+        progress: &mut Progress,
+        run: &PlannedRun,
+        mut run_result: RunResult,
+        probe_output: Option<Vec<f32>>,
+    ) -> bool {
+        run_result.gpu_index = progress.gpu_indices[run.phase_index];
         let probe_key = ProbeKey::of(&self.suite, run);
         let reference = progress.reference_outputs.get(&probe_key);
         let resamples = self.options.resamples;
@@ -175,9 +247,40 @@ impl Worker {
         shared_suite: &Arc<Suite>,
         run: &PlannedRun,
     ) -> (RunResult, Option<Vec<f32>>) {
+        let timeout = Duration::from_secs_f64(self.suite.settings.run_timeout_secs);
+        let mut outcomes = self.with_telemetry(progress, shared_suite, &[run], |mut contexts| {
+            vec![execute::execute(contexts.remove(0), timeout)]
+        });
+        outcomes.remove(0)
+    }
+
+    /// Measures `runs` (one workload's, baseline first) together in interleaved rounds with one
+    /// telemetry sampler beside them; returns each run's raw result and probe output.
+    fn execute_group(
+        &self,
+        progress: &mut Progress,
+        shared_suite: &Arc<Suite>,
+        runs: &[&PlannedRun],
+        spec: crate::suite::InterleavedSpec,
+    ) -> Vec<(RunResult, Option<Vec<f32>>)> {
+        let timeout = Duration::from_secs_f64(self.suite.settings.run_timeout_secs * runs.len() as f64);
+        self.with_telemetry(progress, shared_suite, runs, |contexts| interleave::execute_group(contexts, spec, timeout))
+    }
+
+    /// Prepares the weights, starts a telemetry sampler on a fresh clock, hands `measure` a
+    /// context per run (sharing that clock, the cancel and the abandon tokens) and attaches the
+    /// samples to every result it returns (each run's aggregates over its own window and steps).
+    fn with_telemetry(
+        &self,
+        progress: &mut Progress,
+        shared_suite: &Arc<Suite>,
+        runs: &[&PlannedRun],
+        measure: impl FnOnce(Vec<execute::RunContext>) -> Vec<(RunResult, Option<Vec<f32>>)>,
+    ) -> Vec<(RunResult, Option<Vec<f32>>)> {
         let settings = &self.suite.settings;
-        let workload = &self.suite.workloads[run.workload_index];
-        progress.prepared.prepare(run.workload_index, workload, settings.seed, &self.options.base_dir);
+        let Some(first) = runs.first() else { return Vec::new() };
+        let workload = &self.suite.workloads[first.workload_index];
+        progress.prepared.prepare(first.workload_index, workload, settings.seed, &self.options.base_dir);
         progress.memory.reset();
         let origin = Instant::now();
         let interval = Duration::from_millis(settings.telemetry_interval_ms.max(telemetry::MIN_INTERVAL_MS));
@@ -185,36 +288,44 @@ impl Worker {
             None
         } else {
             let events = self.events.clone();
-            let index = run.index;
+            let indices: Vec<usize> = runs.iter().map(|run| run.index).collect();
             let sources = std::mem::take(&mut progress.sources);
             let memory = Arc::clone(&progress.memory);
             Sampler::start(sources, interval, origin, move |samples| {
                 memory.observe(&samples);
-                // Live plots only: every sample is also kept in the run's result.
-                let _ = events.try_send(RunEvent::Telemetry { index, samples });
+                // Live plots only (each run measuring now gets them): every sample is also kept
+                // in the runs' results.
+                for &index in &indices {
+                    let _ = events.try_send(RunEvent::Telemetry { index, samples: samples.clone() });
+                }
             })
             .ok()
         };
-        let context = execute::RunContext {
-            origin,
-            memory: Arc::clone(&progress.memory),
-            suite: Arc::clone(shared_suite),
-            run: run.clone(),
-            weights: progress.prepared.weights(),
-            cancel: self.cancel.clone(),
-            abandoned: CancelToken::default(),
-            events: self.events.clone(),
-            faults: self.options.faults.clone(),
-        };
-        let (mut run_result, probe_output) =
-            execute::execute(context, Duration::from_secs_f64(settings.run_timeout_secs));
+        let abandoned = CancelToken::default();
+        let contexts = runs
+            .iter()
+            .map(|run| execute::RunContext {
+                origin,
+                memory: Arc::clone(&progress.memory),
+                suite: Arc::clone(shared_suite),
+                run: (*run).clone(),
+                weights: progress.prepared.weights(),
+                cancel: self.cancel.clone(),
+                abandoned: abandoned.clone(),
+                events: self.events.clone(),
+                faults: self.options.faults.clone(),
+            })
+            .collect();
+        let mut outcomes = measure(contexts);
         if let Some((returned, samples, sampler_cost)) = sampler.and_then(Sampler::finish) {
             progress.sources = returned;
             let interval_ms = interval.as_millis() as u64;
-            let reason = progress.gpu_unavailable_reason.clone();
-            attach_telemetry(&mut run_result, samples, sampler_cost, interval_ms, reason);
+            for (run_result, _) in &mut outcomes {
+                let reason = progress.gpu_unavailable_reason.clone();
+                attach_telemetry(run_result, samples.clone(), sampler_cost, interval_ms, reason);
+            }
         }
-        (run_result, probe_output)
+        outcomes
     }
 
     /// Puts a finished run into the result, saves it and tells the front end.
@@ -269,6 +380,12 @@ fn predicted_over_budget(
             crate::units::format_bytes(budget_bytes as f64)
         )
     })
+}
+
+/// The plan cut into comparison groups: consecutive runs of one workload at one batch size (the
+/// baseline first, as the plan orders them).
+fn comparison_groups(plan: &[PlannedRun]) -> Vec<&[PlannedRun]> {
+    plan.chunk_by(|a, b| a.workload_index == b.workload_index && a.batch_size == b.batch_size).collect()
 }
 
 /// Adds `run` to `runs` before the first run planned after it (a resumed suite fills gaps).

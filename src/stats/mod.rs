@@ -4,8 +4,8 @@
 pub mod rounds;
 pub mod speedup;
 
-pub use rounds::{LookSchedule, RoundComparison, RoundVerdict, compare_rounds, wilcoxon_signed_rank};
-pub use speedup::{Speedup, Verdict};
+pub use rounds::{LookSchedule, RoundComparison, compare_rounds, wilcoxon_signed_rank};
+pub use speedup::{RoundsDetail, SIGNIFICANCE, Speedup, Verdict};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

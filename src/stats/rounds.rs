@@ -16,34 +16,10 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
-use super::{Interval, StatsError, check};
+use super::{Interval, StatsError, Verdict, check};
 
 /// Power at which the resolution is stated.
 pub const RESOLUTION_POWER: f64 = 0.9;
-
-/// What a comparison over rounds concludes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RoundVerdict {
-    /// The whole interval lies above `1 + threshold` and the paired test agrees.
-    Faster,
-    /// The whole interval lies below `1 − threshold` and the paired test agrees.
-    Slower,
-    /// The whole interval lies inside `[1 − threshold, 1 + threshold]`: shown to be no change.
-    Equivalent,
-    /// Neither: more rounds are needed to tell.
-    Inconclusive,
-}
-
-impl std::fmt::Display for RoundVerdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Faster => "faster",
-            Self::Slower => "slower",
-            Self::Equivalent => "equivalent",
-            Self::Inconclusive => "inconclusive",
-        })
-    }
-}
 
 /// A phase against the baseline over interleaved rounds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,7 +40,7 @@ pub struct RoundComparison {
     /// Changes within `1 ± threshold` count as no change.
     pub threshold: f64,
     /// The conclusion.
-    pub verdict: RoundVerdict,
+    pub verdict: Verdict,
 }
 
 impl RoundComparison {
@@ -72,7 +48,7 @@ impl RoundComparison {
     /// (the interval narrows with the square root of the rounds); `None` when it is decided or
     /// the estimate sits on a threshold, where no number of rounds is likely to settle it.
     pub fn rounds_factor_to_settle(&self) -> Option<f64> {
-        if self.verdict != RoundVerdict::Inconclusive {
+        if self.verdict != Verdict::Inconclusive {
             return None;
         }
         let (center, half_width) = log_center_and_half_width(self.ratio_ci);
@@ -107,13 +83,13 @@ pub fn compare_rounds(log_ratios: &[f64], threshold: f64, alpha: f64) -> Result<
     let resolution = ((t + power_quantile) * standard_error).exp() - 1.0;
     let p_value = wilcoxon_signed_rank(log_ratios)?;
     let verdict = if ratio_ci.low > 1.0 + threshold && p_value < alpha {
-        RoundVerdict::Faster
+        Verdict::Faster
     } else if ratio_ci.high < 1.0 - threshold && p_value < alpha {
-        RoundVerdict::Slower
+        Verdict::Slower
     } else if ratio_ci.low >= 1.0 - threshold && ratio_ci.high <= 1.0 + threshold {
-        RoundVerdict::Equivalent
+        Verdict::Equivalent
     } else {
-        RoundVerdict::Inconclusive
+        Verdict::Inconclusive
     };
     Ok(RoundComparison {
         rounds,
@@ -282,17 +258,17 @@ mod tests {
             (0..20).map(|i| center + spread * ((i % 5) as f64 - 2.0)).collect()
         };
         let verdict = |rounds: &[f64]| compare_rounds(rounds, 0.02, 0.05).map(|comparison| comparison.verdict);
-        assert_eq!(verdict(&around(0.10, 0.005))?, RoundVerdict::Faster);
-        assert_eq!(verdict(&around(-0.10, 0.005))?, RoundVerdict::Slower);
-        assert_eq!(verdict(&around(0.0, 0.002))?, RoundVerdict::Equivalent);
+        assert_eq!(verdict(&around(0.10, 0.005))?, Verdict::Faster);
+        assert_eq!(verdict(&around(-0.10, 0.005))?, Verdict::Slower);
+        assert_eq!(verdict(&around(0.0, 0.002))?, Verdict::Equivalent);
         // Centred at the threshold, or too spread to tell.
-        assert_eq!(verdict(&around(0.02, 0.002))?, RoundVerdict::Inconclusive);
+        assert_eq!(verdict(&around(0.02, 0.002))?, Verdict::Inconclusive);
         let wide = compare_rounds(&around(0.0, 0.05), 0.02, 0.05)?;
-        assert_eq!(wide.verdict, RoundVerdict::Inconclusive);
+        assert_eq!(wide.verdict, Verdict::Inconclusive);
         let factor = wide.rounds_factor_to_settle();
         assert!(factor.is_some_and(|factor| factor > 1.0), "more rounds would settle it: {factor:?}");
         // A faster phase whose interval reaches into the band is not called faster.
-        assert_eq!(verdict(&around(0.025, 0.012))?, RoundVerdict::Inconclusive);
+        assert_eq!(verdict(&around(0.025, 0.012))?, Verdict::Inconclusive);
         Ok(())
     }
 
@@ -370,12 +346,12 @@ mod tests {
             }
             for look in schedule.looks() {
                 match compare_rounds(&rounds[..look], threshold, alpha_per_look)?.verdict {
-                    RoundVerdict::Faster | RoundVerdict::Slower => {
+                    Verdict::Faster | Verdict::Slower => {
                         interleaved_alarms += 1;
                         break;
                     }
-                    RoundVerdict::Equivalent => break,
-                    RoundVerdict::Inconclusive => {}
+                    Verdict::Equivalent => break,
+                    Verdict::Inconclusive | Verdict::NoChange => {}
                 }
             }
         }

@@ -1,6 +1,8 @@
-//! A phase against the baseline: speedup with its confidence interval and a verdict that needs
-//! both the interval and a rank test to clear the noise threshold. These are statistics over two
-//! samples; the result records keep them and `compare` applies them to runs.
+//! A phase against the baseline: speedup with its confidence interval and a verdict. Over
+//! interleaved rounds (see [`super::rounds`]) the verdict is one of four; over two contiguous
+//! samples of steps (sequential runs, and files from before rounds) it needs both the interval and
+//! a rank test to clear the noise threshold. The result records keep them and `compare` applies
+//! them to runs.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +18,20 @@ pub enum Verdict {
     Faster,
     /// The phase is slower than the baseline beyond noise.
     Slower,
-    /// No change larger than the noise threshold could be shown.
+    /// Step-level comparison of contiguous samples: no change larger than the noise threshold
+    /// could be shown (it cannot tell "shown the same" from "could not tell").
     NoChange,
+    /// Over rounds: the whole interval lies within `1 ± threshold`, shown to be no change.
+    Equivalent,
+    /// Over rounds: neither shown beyond nor shown within the threshold; more rounds would tell.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// Whether the comparison showed a change beyond the threshold.
+    pub fn is_change(self) -> bool {
+        matches!(self, Self::Faster | Self::Slower)
+    }
 }
 
 impl std::fmt::Display for Verdict {
@@ -26,6 +40,8 @@ impl std::fmt::Display for Verdict {
             Self::Faster => "faster",
             Self::Slower => "slower",
             Self::NoChange => "no change",
+            Self::Equivalent => "equivalent",
+            Self::Inconclusive => "inconclusive",
         })
     }
 }
@@ -43,12 +59,83 @@ pub struct Speedup {
     pub noise_threshold: f64,
     /// The conclusion.
     pub verdict: Verdict,
+    /// How it was reached over interleaved rounds; absent for a step-level comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<RoundsDetail>,
+}
+
+/// What a comparison over interleaved rounds adds: how many rounds, how small a change they could
+/// see, and the same-code control measured in the same rounds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundsDetail {
+    /// Rounds compared.
+    pub rounds: usize,
+    /// Confidence of `ratio_ci` (the error rate is shared by the looks at the rounds).
+    pub confidence: f64,
+    /// Smallest change these rounds detect with 90 % power (0.014: ±1.4 %).
+    pub resolution: f64,
+    /// The baseline against its second block in the same rounds (A/A): ratio and interval. It
+    /// should be 1; an interval that excludes 1 means the machine, not the phases, moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<(f64, Interval)>,
+    /// Seconds of measurement until the comparison's group stopped.
+    #[serde(default)]
+    pub measured_secs: f64,
+}
+
+impl RoundsDetail {
+    /// Whether the A/A control's interval excludes 1: the comparison is not to be trusted.
+    pub fn machine_unreliable(&self) -> bool {
+        self.control.is_some_and(|(_, interval)| !interval.contains(1.0))
+    }
 }
 
 impl Speedup {
     /// The ratio with its CI, as the reports show it: `1.234× [1.200–1.270]`.
     pub fn ratio_text(&self) -> String {
         format!("{:.3}× [{:.3}–{:.3}]", self.ratio, self.ratio_ci.low, self.ratio_ci.high)
+    }
+
+    /// What stands behind the verdict, in one line: `resolution ±1.4 % · A/A 1.003 [0.991–1.015] ·
+    /// 24 rounds, 9.8 s`, or `sequential, step-level CI` for a comparison of contiguous samples.
+    pub fn basis_text(&self) -> String {
+        let Some(rounds) = &self.rounds else { return "sequential, step-level CI".into() };
+        let control = rounds.control.map_or_else(String::new, |(ratio, ci)| {
+            format!(
+                " · A/A {ratio:.3} [{:.3}–{:.3}]{}",
+                ci.low,
+                ci.high,
+                if rounds.machine_unreliable() { " unreliable machine" } else { "" }
+            )
+        });
+        format!(
+            "resolution ±{:.1} %{control} · {} rounds, {:.1} s",
+            rounds.resolution * 100.0,
+            rounds.rounds,
+            rounds.measured_secs
+        )
+    }
+
+    /// A comparison over rounds, with the A/A control of the same rounds when there is one.
+    pub fn from_rounds(
+        comparison: &super::RoundComparison,
+        control: Option<&super::RoundComparison>,
+        measured_secs: f64,
+    ) -> Self {
+        Self {
+            ratio: comparison.ratio,
+            ratio_ci: comparison.ratio_ci,
+            p_value: comparison.p_value,
+            noise_threshold: comparison.threshold,
+            verdict: comparison.verdict,
+            rounds: Some(RoundsDetail {
+                rounds: comparison.rounds,
+                confidence: comparison.confidence,
+                resolution: comparison.resolution,
+                control: control.map(|control| (control.ratio, control.ratio_ci)),
+                measured_secs,
+            }),
+        }
     }
 }
 
@@ -73,5 +160,5 @@ pub fn speedup(
     } else {
         Verdict::NoChange
     };
-    Ok(Speedup { ratio, ratio_ci, p_value, noise_threshold, verdict })
+    Ok(Speedup { ratio, ratio_ci, p_value, noise_threshold, verdict, rounds: None })
 }

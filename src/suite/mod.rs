@@ -2,10 +2,12 @@
 //! where the text tells, the line and column at fault.
 
 mod parameters;
+mod schedule;
 mod schema;
 mod validate;
 
 pub use parameters::ModelParameter;
+pub use schedule::{InterleavedSpec, Schedule};
 pub use schema::*;
 pub use validate::{MAX_DIMENSION, MAX_LAYERS, Problem, find_name_position, validate};
 

@@ -147,6 +147,8 @@ pub struct Settings {
     pub flush_cache_between_steps: bool,
     /// How close a phase's output must stay to the baseline's to pass the accuracy check.
     pub accuracy: AccuracyBounds,
+    /// How the phases of a workload at one batch size are measured against each other.
+    pub schedule: super::Schedule,
 }
 
 /// How close a phase's output must stay to the baseline phase's on the probe input to pass: every
@@ -185,6 +187,7 @@ impl Default for Settings {
             run_timeout_secs: 600.0,
             flush_cache_between_steps: false,
             accuracy: AccuracyBounds::default(),
+            schedule: super::Schedule::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{AccuracyBounds, DeviceSpec, Mode, ModelSpec, OptimizerSpec, Suite, TextPosition, Workload};
+use super::{AccuracyBounds, DeviceSpec, Mode, ModelSpec, OptimizerSpec, Schedule, Suite, TextPosition, Workload};
 
 /// Largest value accepted for a single model dimension or batch size.
 pub const MAX_DIMENSION: usize = 1 << 20;
@@ -190,6 +190,34 @@ fn check_accuracy_bounds(bounds: &AccuracyBounds, text: &str, report: &mut impl 
     }
 }
 
+/// Interleaved rounds need blocks of some length and at least two rounds at the first look, which
+/// the budget of rounds must allow.
+fn check_schedule(schedule: &Schedule, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
+    let Schedule::Interleaved(spec) = schedule else { return };
+    let at = |field: &str| find_field(text, field, 0);
+    if spec.block_ms == 0 {
+        report(
+            at("block_ms"),
+            "`block_ms` is 0; a block of a phase's steps lasts 1 ms or more (100 is the default)".into(),
+        );
+    }
+    if spec.first_look_rounds < 2 {
+        report(
+            at("first_look_rounds"),
+            format!("`first_look_rounds` is {}; an interval over rounds needs at least 2", spec.first_look_rounds),
+        );
+    }
+    if spec.max_rounds < spec.first_look_rounds {
+        report(
+            at("max_rounds"),
+            format!(
+                "`max_rounds` ({}) is below `first_look_rounds` ({}); the first look could never happen",
+                spec.max_rounds, spec.first_look_rounds
+            ),
+        );
+    }
+}
+
 fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPosition>, String)) {
     let s = &suite.settings;
     let at = |field: &str| find_field(text, field, 0);
@@ -203,6 +231,7 @@ fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<Text
         report(at("min_steps"), format!("`min_steps` is {}; statistics need at least 2 measured steps", s.min_steps));
     }
     check_accuracy_bounds(&s.accuracy, text, report);
+    check_schedule(&s.schedule, text, report);
     if s.max_steps < s.min_steps {
         report(at("max_steps"), format!("`max_steps` ({}) is below `min_steps` ({})", s.max_steps, s.min_steps));
     }

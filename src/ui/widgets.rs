@@ -34,6 +34,8 @@ pub fn verdict_color(verdict: Verdict) -> Color32 {
         Verdict::Faster => Color32::from_rgb(0x3c, 0xb3, 0x71),
         Verdict::Slower => ERROR_COLOR,
         Verdict::NoChange => Color32::GRAY,
+        Verdict::Equivalent => Color32::from_rgb(0x5b, 0x9b, 0xd5),
+        Verdict::Inconclusive => Color32::from_rgb(0xc8, 0xa0, 0x3c),
     }
 }
 

@@ -350,7 +350,7 @@ fn a_hanging_and_a_panicking_run_leave_the_window_responsive_and_say_why() -> Te
     let results = tempfile::tempdir()?;
     let suite = results.path().join("faults.ron");
     let text = std::fs::read_to_string(fixture("valid_suites/tiny.ron"))?
-        .replace("max_secs: 2.0, seed: 1)", "max_secs: 2.0, seed: 1, run_timeout_secs: 2.0)");
+        .replace("max_secs: 2.0, seed: 1)", "max_secs: 2.0, seed: 1, run_timeout_secs: 2.0, schedule: Sequential)");
     std::fs::write(&suite, text)?;
     let mut config = AppConfig {
         results_dir: results.path().to_owned(),

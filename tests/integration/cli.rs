@@ -36,7 +36,7 @@ fn run_writes_a_result_with_every_raw_step_and_prints_the_table() -> TestResult 
         .arg(out.path())
         .assert()
         .success()
-        .stdout(predicate::str::contains("speedup [95% CI]"))
+        .stdout(predicate::str::contains("speedup [CI]"))
         .stdout(predicate::str::contains("results: "));
     let result = load_result(&result_dir(out.path())?)?;
     assert_eq!(result.status, SuiteStatus::Completed);

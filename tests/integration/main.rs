@@ -77,6 +77,7 @@ pub fn fixed_run(
         }),
         training: None,
         generation: None,
+        rounds: None,
         telemetry: None,
         warnings: Vec::new(),
         step_secs,

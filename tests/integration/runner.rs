@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use phasebench::results::{RunStatus, SuiteStatus, load_result};
 use phasebench::runner::{self, RunEvent, RunOptions, StepKind};
-use phasebench::suite::load_suite;
+use phasebench::suite::{Schedule, load_suite};
 
 use crate::{TestResult, fixture};
 
@@ -96,6 +96,7 @@ fn cancelling_stops_within_a_step_and_keeps_what_was_measured() -> TestResult {
     suite.settings.min_secs = 60.0;
     suite.settings.max_secs = 60.0;
     suite.settings.max_steps = 10_000_000;
+    suite.settings.schedule = Schedule::Sequential;
     let out = tempfile::tempdir()?;
     let handle = runner::start(suite, RunOptions::new(out.path(), "cancel"), Arc::new(|| {}))?;
     let cancel = handle.cancel_token();
@@ -297,6 +298,8 @@ fn injected_faults_fail_their_run_only_and_the_suite_goes_on() -> TestResult {
     // tiny.ron plans mlp (baseline, bf16) × (1, 8) and matmul (baseline, bf16) × 1: six runs.
     let mut suite = load_suite(&fixture("valid_suites/tiny.ron"))?;
     suite.settings.run_timeout_secs = 2.0;
+    // Each run on its own, so a hang is one run's (interleaved groups: see below).
+    suite.settings.schedule = Schedule::Sequential;
     let fault = |run_index, kind| InjectedFault { run_index, at_step: 3, kind };
     let faults = vec![
         fault(1, FaultKind::Panic),
@@ -357,6 +360,7 @@ fn a_timed_out_run_stops_at_its_next_step_and_sends_nothing_after_it_was_recorde
     // A timeout below max_secs is refused by validation; here it is what the test is about.
     let mut suite = suite;
     suite.settings.run_timeout_secs = 3.0;
+    suite.settings.schedule = Schedule::Sequential;
     let hang = InjectedFault { run_index: 1, at_step: 2, kind: FaultKind::Hang };
     let out = tempfile::tempdir()?;
     let options = RunOptions::new(out.path(), "timeout").with_faults(vec![hang]);
@@ -638,5 +642,135 @@ fn a_sweep_batch_out_of_gpu_memory_ends_that_sweep_and_the_next_run_succeeds() -
     let mut broken = result.clone();
     broken.runs[0].status = RunStatus::Failed { reason: "step 1 failed: shape mismatch".into() };
     assert!(broken.has_unexpected_failures(), "any other failure does");
+    Ok(())
+}
+
+/// A small suite for interleaved rounds: a MatMul at f32 (baseline), the same f32 under another
+/// name, and bf16, with short blocks so many rounds fit in a test.
+fn interleaved_suite() -> Result<phasebench::suite::Suite, Box<dyn std::error::Error>> {
+    Ok(phasebench::parse_checked_suite(
+        r#"Suite(
+            version: 1,
+            name: "rounds",
+            settings: Settings(warmup_steps: 2, min_steps: 5, max_steps: 100000, min_secs: 0.0, max_secs: 1.0, seed: 5,
+                               schedule: Interleaved(block_ms: 5, first_look_rounds: 4, max_rounds: 24)),
+            workloads: [Workload(name: "matmul", model: MatMul(m: 48, n: 48, k: 48))],
+            phases: [Phase(name: "base", dtype: F32), Phase(name: "same", dtype: F32), Phase(name: "bf16", dtype: BF16)],
+            baseline: "base",
+        )"#,
+        "rounds.ron",
+    )?)
+}
+
+/// Issue 19: every phase of a group is measured in rounds, one block each (two for the baseline:
+/// its A/A control) in an order that changes from round to round, and no round overlaps the next
+/// in time; each step is filed under its round, and each comparison is made over rounds with its
+/// resolution and the A/A control.
+#[test]
+fn interleaved_rounds_record_each_steps_round_and_compare_over_rounds() -> TestResult {
+    let out = tempfile::tempdir()?;
+    let result = runner::drive(
+        runner::start(interleaved_suite()?, RunOptions::new(out.path(), "rounds"), Arc::new(|| {}))?,
+        |_| {},
+    )?;
+    assert_eq!(result.runs.len(), 3);
+    let mut first_step_of_round: Vec<Vec<(f64, usize, bool)>> = Vec::new();
+    let mut round_spans: std::collections::BTreeMap<u32, (f64, f64)> = std::collections::BTreeMap::new();
+    for (arm, run) in result.runs.iter().enumerate() {
+        assert_eq!(run.status, RunStatus::Completed, "{}", run.label());
+        let rounds = run.rounds.as_ref().ok_or("no rounds")?;
+        assert_eq!(rounds.step_round.len(), run.step_secs.len());
+        assert_eq!(run.warmup_step_secs.len(), 2, "the suite's warm-up only; switch warm-ups are apart");
+        if run.is_baseline {
+            assert_eq!(rounds.step_control.len(), run.step_secs.len());
+            assert!(rounds.step_control.iter().any(|c| *c) && rounds.step_control.iter().any(|c| !*c));
+        } else {
+            assert!(rounds.step_control.is_empty());
+        }
+        for (i, (&round, &start)) in rounds.step_round.iter().zip(&run.step_start_secs).enumerate() {
+            let control = rounds.step_control.get(i).copied().unwrap_or(false);
+            let round = round as usize;
+            if first_step_of_round.len() <= round {
+                first_step_of_round.resize(round + 1, Vec::new());
+            }
+            if !first_step_of_round[round].iter().any(|(_, a, c)| *a == arm && *c == control) {
+                first_step_of_round[round].push((start, arm, control));
+            }
+            let span = round_spans.entry(round as u32).or_insert((start, start));
+            span.0 = span.0.min(start);
+            span.1 = span.1.max(start);
+        }
+    }
+    let rounds = first_step_of_round.len();
+    assert!(rounds >= 4, "at least the first look: {rounds} rounds");
+    let orders: Vec<Vec<(usize, bool)>> = first_step_of_round
+        .iter()
+        .map(|blocks| {
+            let mut blocks = blocks.clone();
+            blocks.sort_by(|a, b| a.0.total_cmp(&b.0));
+            blocks.iter().map(|(_, arm, control)| (*arm, *control)).collect()
+        })
+        .collect();
+    assert!(orders.iter().all(|order| order.len() == 4), "every arm, and the control, in every round: {orders:?}");
+    assert!(orders.windows(2).any(|pair| pair[0] != pair[1]), "the order changes between rounds: {orders:?}");
+    let spans: Vec<(f64, f64)> = round_spans.values().copied().collect();
+    assert!(spans.windows(2).all(|pair| pair[0].1 < pair[1].0), "rounds follow one another in time: {spans:?}");
+    for run in result.runs.iter().filter(|run| !run.is_baseline) {
+        let speedup = run.speedup.as_ref().ok_or("no speedup")?;
+        let detail = speedup.rounds.as_ref().ok_or("not compared over rounds")?;
+        assert_eq!(detail.rounds, rounds);
+        assert!(detail.resolution.is_finite() && detail.resolution > 0.0);
+        assert!(detail.control.is_some(), "the A/A control of the same rounds");
+        assert!(detail.confidence >= 0.95 && detail.confidence < 1.0);
+        assert_ne!(speedup.verdict, phasebench::compare::Verdict::NoChange, "one of the four verdicts");
+        assert!(speedup.basis_text().contains("rounds"), "{}", speedup.basis_text());
+    }
+    use phasebench::results::StopReason;
+    let stop = result.runs[0].stop_reason.ok_or("no stop reason")?;
+    assert!(matches!(stop, StopReason::Decided | StopReason::MaxSecs | StopReason::MaxRounds), "{stop:?}");
+    Ok(())
+}
+
+/// Issue 19: in an interleaved group a panicking phase fails alone; the baseline and the other
+/// groups complete, and the steps it measured before the panic are kept.
+#[test]
+fn a_panic_in_one_arm_of_an_interleaved_group_fails_that_arm_only() -> TestResult {
+    use phasebench::runner::{FaultKind, InjectedFault};
+    let suite = interleaved_suite()?;
+    let faults = vec![InjectedFault { run_index: 2, at_step: 3, kind: FaultKind::Panic }];
+    let out = tempfile::tempdir()?;
+    let options = RunOptions::new(out.path(), "rounds").with_faults(faults);
+    let result = runner::drive(runner::start(suite, options, Arc::new(|| {}))?, |_| {})?;
+    let RunStatus::Failed { reason } = &result.runs[2].status else { panic!("{:?}", result.runs[2].status) };
+    assert!(reason.starts_with("panicked: injected panic before step 4"), "{reason}");
+    assert_eq!(result.runs[2].step_secs.len(), 3, "the steps before the panic are kept");
+    assert_eq!(result.runs[0].status, RunStatus::Completed);
+    assert_eq!(result.runs[1].status, RunStatus::Completed);
+    assert!(result.runs[1].speedup.as_ref().is_some_and(|s| s.rounds.is_some()));
+    Ok(())
+}
+
+/// Issue 19: cancelling during an interleaved group keeps every arm it measured, each cancelled.
+#[test]
+fn cancelling_an_interleaved_group_keeps_every_arms_steps() -> TestResult {
+    let mut suite = interleaved_suite()?;
+    suite.settings.min_secs = 60.0;
+    suite.settings.max_secs = 60.0;
+    let out = tempfile::tempdir()?;
+    let handle = runner::start(suite, RunOptions::new(out.path(), "cancel"), Arc::new(|| {}))?;
+    let cancel = handle.cancel_token();
+    let mut measuring = std::collections::BTreeSet::new();
+    let result = runner::drive(handle, |event| {
+        if let RunEvent::Steps { kind: StepKind::Measured, index, .. } = event {
+            measuring.insert(*index);
+            if measuring.len() == 3 {
+                cancel.cancel();
+            }
+        }
+    })?;
+    assert_eq!(result.status, SuiteStatus::Cancelled);
+    assert_eq!(result.runs.len(), 3, "the group's three arms");
+    assert!(result.runs.iter().all(|run| run.status == RunStatus::Cancelled));
+    assert!(result.runs.iter().all(|run| !run.step_secs.is_empty()), "each arm measured before the cancel");
     Ok(())
 }

@@ -48,7 +48,7 @@ fn speedup_chart(result: &SuiteResult, workload: &str, measured: &[&RunResult]) 
         let svg = svg::bar_chart(&axes, &bars, Some(1.0));
         return Some(chart(
             title,
-            "Per-item speedup with its 95 % bootstrap CI; above the dashed line is faster.",
+            "Per-item speedup with its CI (over rounds when interleaved: see the Basis column; else the 95 % bootstrap CI of the steps); above the dashed line is faster.",
             svg,
         ));
     }

@@ -65,6 +65,7 @@ struct RowView {
     speedup: String,
     verdict: String,
     verdict_class: &'static str,
+    basis: String,
     accuracy: &'static str,
     accuracy_class: &'static str,
     max_abs_error: String,
@@ -157,7 +158,8 @@ fn verdict_class(verdict: Option<Verdict>) -> &'static str {
     match verdict {
         Some(Verdict::Faster) => "good",
         Some(Verdict::Slower) => "bad",
-        Some(Verdict::NoChange) => "neutral",
+        Some(Verdict::NoChange | Verdict::Equivalent) => "neutral",
+        Some(Verdict::Inconclusive) => "unknown",
         None => "",
     }
 }
@@ -183,6 +185,7 @@ fn row_view(run: &RunResult, bounds: &AccuracyBounds) -> RowView {
         throughput: cells.throughput,
         speedup: cells.speedup,
         verdict: cells.verdict,
+        basis: cells.basis,
         accuracy,
         accuracy_class,
         max_abs_error: cells.max_abs_error,

@@ -1,0 +1,449 @@
+//! Interleaved rounds (`Schedule::Interleaved`): the arms of a comparison group (a workload at one
+//! batch size: the baseline and each phase) are built once, warmed up, then measured in rounds.
+//! Each round runs one short block of every arm, and a second block of the baseline (the A/A
+//! control), in a fresh seeded random order, so a drift of the machine falls on every arm alike
+//! instead of on whichever ran later. At each look (see [`crate::stats::LookSchedule`]) the group
+//! stops when every comparison in it is decided, else when its budget runs out.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::execute::{self, RunContext, StepLimits};
+use super::flush::CacheFlusher;
+use super::secs_since;
+use super::steppers::Stepper;
+use crate::device::{self, panic_message};
+use crate::results::{DeviceMemory, RoundSteps, RunResult, RunStatus, StopReason};
+use crate::stats::{self, SIGNIFICANCE, Verdict};
+use crate::suite::{DeviceSpec, InterleavedSpec, Mode};
+use crate::telemetry::{HeapPeakMeter, PeakRssMeter};
+
+/// One arm of the group: its record, its built model and what it has used.
+struct Arm {
+    result: RunResult,
+    stepper: Option<Box<dyn Stepper>>,
+    device: Option<candle_core::Device>,
+    /// Heap held at the end of building the model (its weights and inputs).
+    build_heap_bytes: u64,
+    /// The most heap any of its blocks added.
+    block_heap_bytes: u64,
+    /// Median step time of its last block, for sizing the switch warm-up.
+    last_median_secs: f64,
+}
+
+impl Arm {
+    fn live(&self) -> bool {
+        self.stepper.is_some()
+    }
+
+    /// Ends the arm with `reason`; a GPU running out of memory is named as such, as in a
+    /// sequential run.
+    fn fail(&mut self, reason: String, context: &RunContext) {
+        self.stepper = None;
+        if self.result.failed() {
+            return;
+        }
+        let reason = if device::is_out_of_memory(&reason) {
+            self.result.failure = Some(crate::results::FailureKind::OutOfDeviceMemory);
+            match context.suite.phases[context.run.phase_index].device {
+                DeviceSpec::Cuda(ordinal) => {
+                    execute::out_of_memory_reason(ordinal, context.run.batch_size, self.result.device_memory, reason)
+                }
+                DeviceSpec::Cpu => reason,
+            }
+        } else {
+            reason
+        };
+        self.result.status = RunStatus::Failed { reason };
+    }
+}
+
+/// Runs the group of `contexts` (the baseline first) on a thread named `phasebench-run`; never
+/// panics. A group still going after `timeout` is abandoned and each arm recorded as failed,
+/// timed out. Returns each arm's raw result and probe output, in the order given.
+pub(super) fn execute_group(
+    contexts: Vec<RunContext>,
+    spec: InterleavedSpec,
+    timeout: Duration,
+) -> Vec<(RunResult, Option<Vec<f32>>)> {
+    let skeletons: Vec<RunResult> =
+        contexts.iter().map(|context| execute::new_run_result(&context.suite, &context.run)).collect();
+    let abandoned = contexts.first().map(|context| context.abandoned.clone());
+    let (sender, outcome) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new().name("phasebench-run".into()).spawn(move || {
+        let _ = sender.send(measure_group(&contexts, spec));
+    });
+    let failed = |reason: String| {
+        skeletons
+            .iter()
+            .cloned()
+            .map(|mut result| {
+                result.status = RunStatus::Failed { reason: reason.clone() };
+                (result, None)
+            })
+            .collect()
+    };
+    if let Err(error) = spawned {
+        return failed(format!("cannot start the run's thread: {error}"));
+    }
+    match outcome.recv_timeout(timeout) {
+        Ok(outcome) => outcome,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            if let Some(abandoned) = abandoned {
+                abandoned.cancel();
+            }
+            failed(format!(
+                "timed out: the interleaved group was still running after {} (run_timeout_secs for each of its runs); abandoned, the suite goes on",
+                crate::units::format_secs(timeout.as_secs_f64())
+            ))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            failed("the run's thread ended without a result".into())
+        }
+    }
+}
+
+/// Builds, warms up, measures in rounds and probes every arm on this thread.
+fn measure_group(contexts: &[RunContext], spec: InterleavedSpec) -> Vec<(RunResult, Option<Vec<f32>>)> {
+    let mut rss = PeakRssMeter::start();
+    let start_rss_bytes = rss.start_rss_bytes();
+    let mut flushers: Vec<(DeviceSpec, Option<CacheFlusher>)> = Vec::new();
+    let mut arms: Vec<Arm> = contexts.iter().map(|context| build_arm(context, &mut flushers)).collect();
+    for (arm, context) in arms.iter_mut().zip(contexts) {
+        warm_up_arm(arm, context, &mut flushers);
+    }
+    let stop = measure_rounds(&mut arms, contexts, spec, &mut flushers);
+    let peak_rss_bytes = rss.peak_rss_bytes();
+    let mut finished: Vec<(RunResult, Option<Vec<f32>>, Option<candle_core::Device>)> = arms
+        .into_iter()
+        .zip(contexts)
+        .map(|(arm, context)| finish_arm(arm, context, stop, start_rss_bytes, peak_rss_bytes))
+        .collect();
+    drop(flushers);
+    // Every arm's model is dropped by now: what is still in use was not given back.
+    for (result, _, device) in &mut finished {
+        if let (Some(device), Some(memory)) = (device.take(), result.device_memory.as_mut()) {
+            let _ = device::synchronize(&device);
+            memory.after_bytes = device::memory_in_use(&device).map(|(used, _)| used);
+        }
+    }
+    finished.into_iter().map(|(result, probe_output, _)| (result, probe_output)).collect()
+}
+
+/// The flusher of `device`, allocated once per device before anything of the arms is counted.
+fn flusher_of<'a>(
+    flushers: &'a mut Vec<(DeviceSpec, Option<CacheFlusher>)>,
+    spec: DeviceSpec,
+    device: &candle_core::Device,
+    wanted: bool,
+) -> Result<&'a mut Option<CacheFlusher>, String> {
+    let position = match flushers.iter().position(|(known, _)| *known == spec) {
+        Some(position) => position,
+        None => {
+            let flusher = if wanted {
+                Some(
+                    CacheFlusher::new(device)
+                        .map_err(execute::candle_error("cannot allocate the cache-flush buffer"))?,
+                )
+            } else {
+                None
+            };
+            flushers.push((spec, flusher));
+            flushers.len() - 1
+        }
+    };
+    Ok(&mut flushers[position].1)
+}
+
+/// Opens the arm's device and builds its model; a failure is recorded on the arm.
+fn build_arm(context: &RunContext, flushers: &mut Vec<(DeviceSpec, Option<CacheFlusher>)>) -> Arm {
+    let mut arm = Arm {
+        result: execute::new_run_result(&context.suite, &context.run),
+        stepper: None,
+        device: None,
+        build_heap_bytes: 0,
+        block_heap_bytes: 0,
+        last_median_secs: 0.0,
+    };
+    let phase = &context.suite.phases[context.run.phase_index];
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
+        let weights = context.weights.as_ref().map_err(Clone::clone)?;
+        let device = device::open(phase.device).map_err(|error| error.to_string())?;
+        flusher_of(flushers, phase.device, &device, context.suite.settings.flush_cache_between_steps)?;
+        arm.result.device_memory = device::memory_in_use(&device).map(|(before_bytes, total_bytes)| DeviceMemory {
+            total_bytes,
+            before_bytes,
+            ..DeviceMemory::default()
+        });
+        let heap = HeapPeakMeter::start();
+        let (stepper, preparation) = execute::build_stepper(context, &mut arm.result, weights, &device)?;
+        arm.build_heap_bytes = heap.peak_growth_bytes();
+        arm.result.load_secs = Some(preparation.load_secs);
+        arm.result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
+        arm.result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
+        if let Some(memory) = arm.result.device_memory.as_mut() {
+            memory.loaded_bytes = device::memory_in_use(&device).map(|(used, _)| used);
+        }
+        if matches!(context.suite.workloads[context.run.workload_index].mode, Mode::Training(_)) {
+            arm.result.training = Some(crate::results::TrainingRecord {
+                breakdown_every: super::steppers::TRAINING_BREAKDOWN_EVERY,
+                ..crate::results::TrainingRecord::default()
+            });
+        }
+        arm.stepper = Some(stepper);
+        arm.device = Some(device);
+        Ok(())
+    }));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(reason)) => arm.fail(reason, context),
+        Err(panic) => arm.fail(format!("panicked: {}", panic_message(&*panic)), context),
+    }
+    arm
+}
+
+/// The suite's warm-up steps of one arm, then its state restarted for measuring.
+fn warm_up_arm(arm: &mut Arm, context: &RunContext, flushers: &mut Vec<(DeviceSpec, Option<CacheFlusher>)>) {
+    let phase = &context.suite.phases[context.run.phase_index];
+    let (Some(stepper), Some(device)) = (arm.stepper.as_mut(), arm.device.as_ref()) else { return };
+    let result = &mut arm.result;
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<bool, String> {
+        let flusher = flusher_of(flushers, phase.device, device, false)?;
+        let heap = HeapPeakMeter::start();
+        let warmed = execute::warm_up(context, result, stepper.as_mut(), flusher)?;
+        let heap_bytes = heap.peak_growth_bytes();
+        stepper.restart().map_err(execute::candle_error("cannot restart after warm-up"))?;
+        arm.block_heap_bytes = arm.block_heap_bytes.max(heap_bytes);
+        Ok(warmed)
+    }));
+    match outcome {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => arm.result.stop_reason = Some(StopReason::Cancelled),
+        Ok(Err(reason)) => arm.fail(reason, context),
+        Err(panic) => arm.fail(format!("panicked: {}", panic_message(&*panic)), context),
+    }
+}
+
+/// How the rounds of one group go: its looks and the error rate each may spend, fixed after the
+/// first round from how long a round takes and how many steps it holds (never from the
+/// comparisons themselves), and the most steps a block of each arm may hold.
+struct RoundPlan {
+    looks: Vec<usize>,
+    alpha: f64,
+}
+
+impl RoundPlan {
+    /// The looks the budget allows: `spec`'s schedule cut at the rounds that fit in `max_steps`
+    /// per arm (at `steps_per_round`) and in `budget_secs` (at `round_secs` a round).
+    fn after_first_round(
+        spec: InterleavedSpec,
+        max_steps: usize,
+        steps_per_round: impl Iterator<Item = usize>,
+        budget_secs: f64,
+        round_secs: f64,
+    ) -> Self {
+        let by_steps = steps_per_round.map(|steps| max_steps / steps.max(1)).min().unwrap_or(spec.max_rounds);
+        let by_time = (budget_secs / round_secs.max(1e-9)).floor() as usize;
+        let feasible = spec.max_rounds.min(by_steps).min(by_time).max(spec.first_look_rounds);
+        let schedule = crate::stats::LookSchedule { first: spec.first_look_rounds, max_rounds: feasible };
+        Self { looks: schedule.looks(), alpha: schedule.alpha_per_look(SIGNIFICANCE) }
+    }
+}
+
+/// The most steps one block of an arm may hold, so that `max_steps` leaves room for the first
+/// look (the baseline runs two blocks a round).
+fn block_step_cap(max_steps: usize, spec: InterleavedSpec, baseline: bool) -> usize {
+    let blocks_per_round = if baseline { 2 } else { 1 };
+    (max_steps / (spec.first_look_rounds.max(1) * blocks_per_round)).max(1)
+}
+
+/// Measures rounds until every comparison is decided at a look (and every arm has its minimum
+/// steps, and the group `min_secs` per arm), an arm reaches `max_steps`, the group's budget
+/// (`max_secs` per arm) or `max_rounds` runs out, or the suite is cancelled; returns why it stopped.
+fn measure_rounds(
+    arms: &mut [Arm],
+    contexts: &[RunContext],
+    spec: InterleavedSpec,
+    flushers: &mut Vec<(DeviceSpec, Option<CacheFlusher>)>,
+) -> StopReason {
+    let Some(first) = contexts.first() else { return StopReason::Cancelled };
+    if arms.iter().any(|arm| arm.result.stop_reason == Some(StopReason::Cancelled)) || first.stopped() {
+        return StopReason::Cancelled;
+    }
+    let settings = &first.suite.settings;
+    let block_secs = spec.block_ms as f64 / 1e3;
+    for arm in arms.iter_mut() {
+        arm.result.rounds = Some(RoundSteps { block_secs, alpha: SIGNIFICANCE, ..RoundSteps::default() });
+    }
+    let budget_secs = settings.max_secs * arms.len() as f64;
+    let min_secs = settings.min_secs * arms.len() as f64;
+    let seed = settings.seed ^ (first.run.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let started = Instant::now();
+    let mut plan: Option<RoundPlan> = None;
+    for round in 0..spec.max_rounds.max(1) {
+        // The baseline (arm 0) runs twice: its control block is (0, true).
+        let mut order: Vec<(usize, bool)> = (0..arms.len()).map(|arm| (arm, false)).collect();
+        if arms[0].result.is_baseline {
+            order.push((0, true));
+        }
+        order.shuffle(&mut rng);
+        for (index, control) in order {
+            if first.stopped() {
+                return StopReason::Cancelled;
+            }
+            let cap = block_step_cap(settings.max_steps, spec, arms[index].result.is_baseline);
+            let block = Block { round: round as u32, control, secs: block_secs, max_steps: cap };
+            measure_block(&mut arms[index], &contexts[index], block, flushers, &mut rng);
+        }
+        if let Some(reason) = first.memory.exceeded() {
+            for (arm, context) in arms.iter_mut().zip(contexts).filter(|(arm, _)| arm.live()) {
+                arm.fail(reason.clone(), context);
+            }
+            return StopReason::MaxSecs;
+        }
+        let elapsed = secs_since(started);
+        let plan = plan.get_or_insert_with(|| {
+            let steps = arms.iter().filter(|arm| arm.live()).map(|arm| arm.result.step_secs.len());
+            let plan = RoundPlan::after_first_round(spec, settings.max_steps, steps, budget_secs, elapsed);
+            for arm in arms.iter_mut() {
+                if let Some(rounds) = arm.result.rounds.as_mut() {
+                    rounds.alpha = plan.alpha;
+                }
+            }
+            plan
+        });
+        let rounds_done = round + 1;
+        let minimum_met = elapsed >= min_secs
+            && arms.iter().filter(|arm| arm.live()).all(|arm| arm.result.step_secs.len() >= settings.min_steps);
+        if plan.looks.contains(&rounds_done) && minimum_met && all_decided(arms, settings.noise_threshold, plan.alpha) {
+            return StopReason::Decided;
+        }
+        if elapsed >= budget_secs {
+            return StopReason::MaxSecs;
+        }
+        if arms.iter().filter(|arm| arm.live()).any(|arm| arm.result.step_secs.len() >= settings.max_steps) {
+            return StopReason::MaxSteps;
+        }
+        if arms.iter().all(|arm| !arm.live()) {
+            break;
+        }
+    }
+    StopReason::MaxRounds
+}
+
+/// Whether every live phase's comparison with the live baseline is decided (faster, slower or
+/// equivalent) at error rate `alpha`; a group without a live baseline has nothing to decide.
+fn all_decided(arms: &[Arm], threshold: f64, alpha: f64) -> bool {
+    let Some(baseline) = arms.first().filter(|arm| arm.live() && arm.result.is_baseline) else { return false };
+    arms[1..].iter().filter(|arm| arm.live()).all(|arm| {
+        crate::compare::round_log_ratios(&baseline.result, &arm.result)
+            .and_then(|ratios| stats::compare_rounds(&ratios, threshold, alpha).ok())
+            .is_some_and(|comparison| comparison.verdict != Verdict::Inconclusive)
+    })
+}
+
+/// Where a block falls and how long it may run.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    round: u32,
+    /// The baseline's second block of the round (the A/A control).
+    control: bool,
+    secs: f64,
+    max_steps: usize,
+}
+
+/// One block of one arm: a switch warm-up step for short inference steps (recorded apart), then
+/// steps for about `block.secs` (at least one, at most `block.max_steps`; whole generations),
+/// each filed under its round.
+fn measure_block(
+    arm: &mut Arm,
+    context: &RunContext,
+    block: Block,
+    flushers: &mut Vec<(DeviceSpec, Option<CacheFlusher>)>,
+    rng: &mut SmallRng,
+) {
+    let phase = &context.suite.phases[context.run.phase_index];
+    let inference = matches!(context.suite.workloads[context.run.workload_index].mode, Mode::Inference);
+    let (Some(stepper), Some(device)) = (arm.stepper.as_mut(), arm.device.as_ref()) else { return };
+    let result = &mut arm.result;
+    let last_median_secs = arm.last_median_secs;
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(u64, f64), String> {
+        let flusher = flusher_of(flushers, phase.device, device, false)?;
+        let heap = HeapPeakMeter::start();
+        // After a switch the caches hold another arm's data: one step, recorded as warm-up, for
+        // steps short enough that it costs little of the block.
+        if inference && last_median_secs < block.secs / 4.0 {
+            if let Some(flusher) = flusher.as_mut() {
+                flusher.flush().map_err(execute::candle_error("cache flush failed"))?;
+            }
+            let timing = stepper.step().map_err(execute::candle_error("warm-up step failed"))?;
+            if let Some(rounds) = result.rounds.as_mut() {
+                rounds.switch_warmup_secs.push(timing.secs);
+            }
+        }
+        let before = result.step_secs.len();
+        // A little jitter keeps blocks from locking onto a periodic disturbance.
+        let secs = block.secs * rng.random_range(0.9..1.1);
+        let limits = StepLimits { min_steps: 1, max_steps: block.max_steps, min_secs: secs, max_secs: secs };
+        execute::measure_steps(context, result, stepper.as_mut(), flusher, limits)?;
+        let added = result.step_secs.len() - before;
+        if let Some(rounds) = result.rounds.as_mut() {
+            rounds.step_round.extend(std::iter::repeat_n(block.round, added));
+            if result.is_baseline {
+                rounds.step_control.extend(std::iter::repeat_n(block.control, added));
+            }
+        }
+        let median = stats::median(&result.step_secs[before..]).unwrap_or(last_median_secs);
+        Ok((heap.peak_growth_bytes(), median))
+    }));
+    match outcome {
+        Ok(Ok((heap_bytes, median))) => {
+            arm.block_heap_bytes = arm.block_heap_bytes.max(heap_bytes);
+            arm.last_median_secs = median;
+        }
+        Ok(Err(reason)) => arm.fail(reason, context),
+        Err(panic) => arm.fail(format!("panicked: {}", panic_message(&*panic)), context),
+    }
+}
+
+/// The arm's record once measuring stopped: stop reason, probe output and memory figures; its
+/// model is dropped, its device handed back for the reading after the group.
+fn finish_arm(
+    mut arm: Arm,
+    context: &RunContext,
+    stop: StopReason,
+    start_rss_bytes: Option<u64>,
+    peak_rss_bytes: Option<u64>,
+) -> (RunResult, Option<Vec<f32>>, Option<candle_core::Device>) {
+    arm.result.start_rss_bytes = start_rss_bytes;
+    arm.result.peak_rss_bytes = peak_rss_bytes;
+    arm.result.run_memory_bytes = Some(arm.build_heap_bytes + arm.block_heap_bytes);
+    let mut probe_output = None;
+    if let Some(mut stepper) = arm.stepper.take() {
+        arm.result.stop_reason = Some(stop);
+        if stop == StopReason::Cancelled {
+            arm.result.status = RunStatus::Cancelled;
+        } else {
+            match catch_unwind(AssertUnwindSafe(|| stepper.probe())) {
+                Ok(Ok(mut output)) => {
+                    if context.outputs_made_non_finite() {
+                        output.iter_mut().step_by(2).for_each(|value| *value = f32::NAN);
+                    }
+                    probe_output = Some(output);
+                }
+                Ok(Err(error)) => {
+                    arm.fail(execute::candle_error("probe for the accuracy check failed")(error), context)
+                }
+                Err(panic) => arm.fail(format!("panicked: {}", panic_message(&*panic)), context),
+            }
+        }
+    } else if arm.result.stop_reason == Some(StopReason::Cancelled) {
+        arm.result.status = RunStatus::Cancelled;
+    }
+    (arm.result, probe_output, arm.device.take())
+}
