@@ -12,8 +12,9 @@ use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use super::execute::{self, RunContext, StepLimits};
+use super::execute::{self, RunContext};
 use super::flush::CacheFlusher;
+use super::measure::{self, StepLimits};
 use super::secs_since;
 use super::steppers::Stepper;
 use crate::device::{self, panic_message};
@@ -390,7 +391,7 @@ fn measure_block(
         // A little jitter keeps blocks from locking onto a periodic disturbance.
         let secs = block.secs * rng.random_range(0.9..1.1);
         let limits = StepLimits { min_steps: 1, max_steps: block.max_steps, min_secs: secs, max_secs: secs };
-        execute::measure_steps(context, result, stepper.as_mut(), flusher, limits)?;
+        measure::measure_steps(context, result, stepper.as_mut(), flusher, limits)?;
         let added = result.step_secs.len() - before;
         if let Some(rounds) = result.rounds.as_mut() {
             rounds.step_round.extend(std::iter::repeat_n(block.round, added));

@@ -7,6 +7,7 @@ mod derive;
 mod execute;
 mod flush;
 mod interleave;
+mod measure;
 mod steppers;
 mod sweep;
 mod worker;
