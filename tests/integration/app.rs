@@ -116,6 +116,36 @@ fn a_loaded_suite_is_edited_and_a_bad_value_blocks_run_until_fixed() -> TestResu
     Ok(())
 }
 
+/// Issue 19: the settings form switches between interleaved rounds and one phase after another,
+/// and sets the length of a round's block.
+#[test]
+fn the_schedule_is_chosen_in_the_settings_form() -> TestResult {
+    use phasebench::suite::Schedule;
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/tiny.ron")));
+    harness.run();
+    assert!(matches!(harness.state().document.suite.settings.schedule, Schedule::Interleaved(_)));
+    harness.get_by_role_and_label(Role::CheckBox, "Interleave phases in rounds").click();
+    harness.run();
+    assert_eq!(harness.state().document.suite.settings.schedule, Schedule::Sequential);
+    assert!(harness.query_by_role_and_label(Role::TextInput, "Round block").is_none(), "no block when sequential");
+    assert!(harness.state().document.is_dirty());
+    harness.get_by_role_and_label(Role::CheckBox, "Interleave phases in rounds").click();
+    harness.run();
+    let block = harness.get_by_role_and_label(Role::TextInput, "Round block");
+    block.focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "Round block").type_text("25");
+    harness.run();
+    let Schedule::Interleaved(spec) = harness.state().document.suite.settings.schedule else {
+        panic!("interleaved again")
+    };
+    assert_eq!(spec.block_ms, 25);
+    assert!(!is_disabled(&harness, "Run"));
+    Ok(())
+}
+
 #[test]
 fn a_broken_suite_file_shows_its_position_and_leaves_the_open_suite_untouched() -> TestResult {
     let results = tempfile::tempdir()?;

@@ -1,6 +1,7 @@
 //! The settings form: how long each run measures, and how runs are compared.
 
 use crate::app::{Field, SuiteDocument};
+use crate::suite::{InterleavedSpec, Schedule};
 
 use super::super::widgets::number_field;
 
@@ -18,7 +19,41 @@ pub(super) fn settings_form_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) 
     ui.strong("Settings");
     let mut changed = budget_fields_ui(ui, document);
     changed |= comparison_fields_ui(ui, document);
+    changed |= schedule_fields_ui(ui, document);
     changed |= accuracy_fields_ui(ui, document);
+    changed
+}
+
+/// Interleaved rounds or one phase after another, and the length of a round's block.
+fn schedule_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
+    let settings = &mut document.suite.settings;
+    let fields = &mut document.fields;
+    let mut changed = false;
+    let mut interleaved = matches!(settings.schedule, Schedule::Interleaved(_));
+    if ui
+        .checkbox(&mut interleaved, "Interleave phases in rounds")
+        .on_hover_text(
+            "measure the phases of a workload in rounds of short blocks in a random order, with a second baseline block as the A/A control, so a drift of the machine falls on every phase alike; off: one phase after another",
+        )
+        .changed()
+    {
+        settings.schedule =
+            if interleaved { Schedule::Interleaved(InterleavedSpec::default()) } else { Schedule::Sequential };
+        changed = true;
+    }
+    if let Schedule::Interleaved(spec) = &mut settings.schedule {
+        field!(
+            ui,
+            fields,
+            changed,
+            spec.block_ms,
+            Field::Setting("block_ms"),
+            "Round block",
+            "ms",
+            "how long each phase runs in a round (at least one step; whole generations)",
+            1..=60_000
+        );
+    }
     changed
 }
 
