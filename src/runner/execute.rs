@@ -150,30 +150,42 @@ impl RunContext {
 /// as failed, timed out. Returns the raw result and the probe output (as f32).
 pub(super) fn execute(context: RunContext, timeout: Duration) -> (RunResult, Option<Vec<f32>>) {
     let (suite, run, abandoned) = (Arc::clone(&context.suite), context.run.clone(), context.abandoned.clone());
+    on_run_thread(move || execute_here(&context), timeout, &abandoned, ("", "run_timeout_secs")).unwrap_or_else(
+        |reason| {
+            let mut result = new_run_result(&suite, &run);
+            result.status = RunStatus::Failed { reason };
+            (result, None)
+        },
+    )
+}
+
+/// Runs `work` on a thread named `phasebench-run` and waits for it at most `timeout`. When it
+/// overruns, `abandoned` is set (the thread stops at its next step and is left behind) and the
+/// reason names what timed out and its budget (`label`: e.g. `("", "run_timeout_secs")`).
+pub(super) fn on_run_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+    timeout: Duration,
+    abandoned: &CancelToken,
+    label: (&str, &str),
+) -> Result<T, String> {
     let (sender, outcome) = std::sync::mpsc::sync_channel(1);
-    let spawned = std::thread::Builder::new().name("phasebench-run".into()).spawn(move || {
-        let _ = sender.send(execute_here(&context));
-    });
-    let failed = |reason: String| {
-        let mut result = new_run_result(&suite, &run);
-        result.status = RunStatus::Failed { reason };
-        (result, None)
-    };
-    if let Err(error) = spawned {
-        return failed(format!("cannot start the run's thread: {error}"));
-    }
+    std::thread::Builder::new()
+        .name("phasebench-run".into())
+        .spawn(move || {
+            let _ = sender.send(work());
+        })
+        .map_err(|error| format!("cannot start the run's thread: {error}"))?;
     match outcome.recv_timeout(timeout) {
-        Ok(outcome) => outcome,
+        Ok(value) => Ok(value),
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             abandoned.cancel();
-            failed(format!(
-                "timed out: still running after {} (run_timeout_secs); abandoned, the suite goes on",
+            let (what, budget) = label;
+            Err(format!(
+                "timed out: {what}still running after {} ({budget}); abandoned, the suite goes on",
                 crate::units::format_secs(timeout.as_secs_f64())
             ))
         }
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            failed("the run's thread ended without a result".into())
-        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err("the run's thread ended without a result".into()),
     }
 }
 

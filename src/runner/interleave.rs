@@ -73,39 +73,17 @@ pub(super) fn execute_group(
 ) -> Vec<(RunResult, Option<Vec<f32>>)> {
     let skeletons: Vec<RunResult> =
         contexts.iter().map(|context| execute::new_run_result(&context.suite, &context.run)).collect();
-    let abandoned = contexts.first().map(|context| context.abandoned.clone());
-    let (sender, outcome) = std::sync::mpsc::sync_channel(1);
-    let spawned = std::thread::Builder::new().name("phasebench-run".into()).spawn(move || {
-        let _ = sender.send(measure_group(&contexts, spec));
-    });
-    let failed = |reason: String| {
-        skeletons
-            .iter()
-            .cloned()
-            .map(|mut result| {
+    let abandoned = contexts.first().map(|context| context.abandoned.clone()).unwrap_or_default();
+    let label = ("the interleaved group was ", "run_timeout_secs for each of its runs");
+    execute::on_run_thread(move || measure_group(&contexts, spec), timeout, &abandoned, label).unwrap_or_else(
+        |reason| {
+            let failed = |mut result: RunResult| {
                 result.status = RunStatus::Failed { reason: reason.clone() };
                 (result, None)
-            })
-            .collect()
-    };
-    if let Err(error) = spawned {
-        return failed(format!("cannot start the run's thread: {error}"));
-    }
-    match outcome.recv_timeout(timeout) {
-        Ok(outcome) => outcome,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            if let Some(abandoned) = abandoned {
-                abandoned.cancel();
-            }
-            failed(format!(
-                "timed out: the interleaved group was still running after {} (run_timeout_secs for each of its runs); abandoned, the suite goes on",
-                crate::units::format_secs(timeout.as_secs_f64())
-            ))
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            failed("the run's thread ended without a result".into())
-        }
-    }
+            };
+            skeletons.into_iter().map(failed).collect()
+        },
+    )
 }
 
 /// Builds, warms up, measures in rounds and probes every arm on this thread.

@@ -36,7 +36,7 @@ pub struct InterleavedSpec {
 
 impl Default for InterleavedSpec {
     fn default() -> Self {
-        Self { block_ms: 100, first_look_rounds: 10, max_rounds: 320 }
+        Self { block_ms: 20, first_look_rounds: 10, max_rounds: 1000 }
     }
 }
 

@@ -198,7 +198,7 @@ fn check_schedule(schedule: &Schedule, text: &str, report: &mut impl FnMut(Optio
     if spec.block_ms == 0 {
         report(
             at("block_ms"),
-            "`block_ms` is 0; a block of a phase's steps lasts 1 ms or more (100 is the default)".into(),
+            "`block_ms` is 0; a block of a phase's steps lasts 1 ms or more (20 is the default)".into(),
         );
     }
     if spec.first_look_rounds < 2 {
