@@ -58,6 +58,8 @@ pub struct Bar {
     pub value: f64,
     /// Low and high ends of the whisker.
     pub interval: Option<(f64, f64)>,
+    /// A band drawn behind the bar (e.g. the A/A control's interval): low and high.
+    pub band: Option<(f64, f64)>,
 }
 
 /// One box of a box plot: whisker ends, quartiles and median.
@@ -293,19 +295,43 @@ fn category_labels(svg: &mut String, labels: impl Iterator<Item = String>, centr
 
 /// A bar chart with whiskers for the bars' intervals and a dashed line at `reference` (e.g. a
 /// speedup of 1).
-pub fn bar_chart(axes: &Axes<'_>, bars: &[Bar], reference: Option<f64>) -> String {
+pub fn bar_chart(axes: &Axes<'_>, bars: &[Bar], reference: Option<f64>, band: Option<(f64, f64)>) -> String {
     let values = bars
         .iter()
-        .flat_map(|bar| [Some(bar.value), bar.interval.map(|i| i.0), bar.interval.map(|i| i.1)])
+        .flat_map(|bar| [Some(bar.value), bar.interval.map(|i| i.0), bar.interval.map(|i| i.1), bar.band.map(|b| b.1)])
         .flatten()
-        .chain(reference);
+        .chain(reference)
+        .chain(band.map(|b| b.1));
     let (_, high) = extent(values).unwrap_or((0.0, 1.0));
     let frame = Frame::new((0.0, 1.0), (0.0, high * 1.1));
     let mut svg = open("bar", axes);
     draw_axes(&mut svg, &frame, axes, false);
+    if let Some((low, high)) = band {
+        let (top, bottom) = (frame.py(high), frame.py(low));
+        let _ = write!(
+            svg,
+            "<rect class=\"band\" x=\"{LEFT}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{}–{}</title></rect>",
+            WIDTH - RIGHT - LEFT,
+            bottom - top,
+            tick_text(low),
+            tick_text(high)
+        );
+    }
     let (centres, width) = slots(bars.len());
     let bar_width = (width * 0.6).min(80.0);
     for (bar, x) in bars.iter().zip(&centres) {
+        if let Some((low, high)) = bar.band {
+            let (top, bottom) = (frame.py(high), frame.py(low));
+            let _ = write!(
+                svg,
+                "<rect class=\"control\" x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>A/A {}–{}</title></rect>",
+                x - bar_width * 0.7,
+                bar_width * 1.4,
+                bottom - top,
+                tick_text(low),
+                tick_text(high)
+            );
+        }
         let top = frame.py(bar.value.max(0.0));
         let _ = write!(
             svg,
@@ -375,6 +401,20 @@ pub fn box_chart(axes: &Axes<'_>, boxes: &[BoxItem]) -> String {
 mod tests {
     use super::*;
 
+    /// Issue 19: the speedup chart draws the ±threshold band across the chart and each bar's A/A
+    /// interval behind it, where given, and neither where not.
+    #[test]
+    fn bars_draw_the_threshold_band_and_their_control_interval() {
+        let axes = Axes { title: "t", x_label: "x", y_label: "y" };
+        let bar = |band| Bar { label: "b".into(), color: 0, value: 1.1, interval: Some((1.05, 1.15)), band };
+        let with = bar_chart(&axes, &[bar(Some((0.97, 1.04)))], Some(1.0), Some((0.98, 1.02)));
+        assert_eq!(with.matches("class=\"band\"").count(), 1, "{with}");
+        assert_eq!(with.matches("class=\"control\"").count(), 1);
+        assert!(with.contains("A/A 0.97–1.04"), "{with}");
+        let without = bar_chart(&axes, &[bar(None)], Some(1.0), None);
+        assert!(!without.contains("class=\"band\"") && !without.contains("class=\"control\""));
+    }
+
     #[test]
     fn ticks_are_round_and_cover_the_range() {
         assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
@@ -390,10 +430,14 @@ mod tests {
         let name = "<script>alert(1)</script> \"q\"";
         let axes = Axes { title: name, x_label: name, y_label: name };
         let series = [Series { name: name.into(), color: 0, points: vec![(0.0, 1.0), (1.0, 2.0)] }];
-        let bars = [Bar { label: name.into(), color: 1, value: 1.5, interval: Some((1.2, 1.8)) }];
+        let bars =
+            [Bar { label: name.into(), color: 1, value: 1.5, interval: Some((1.2, 1.8)), band: Some((0.9, 1.1)) }];
         let boxes = [BoxItem { label: name.into(), color: 2, five: [1.0, 2.0, 3.0, 4.0, 5.0] }];
-        for svg in [line_chart(&axes, &series, Some(0.5)), bar_chart(&axes, &bars, Some(1.0)), box_chart(&axes, &boxes)]
-        {
+        for svg in [
+            line_chart(&axes, &series, Some(0.5)),
+            bar_chart(&axes, &bars, Some(1.0), Some((0.98, 1.02))),
+            box_chart(&axes, &boxes),
+        ] {
             assert!(!svg.contains("<script") && !svg.contains("\"q\""), "{svg}");
             assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;q&quot;"), "{svg}");
             assert_eq!(svg.matches("<svg").count(), 1);

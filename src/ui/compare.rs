@@ -4,7 +4,7 @@
 //! any two runs or result files.
 
 use egui::RichText;
-use egui_plot::{Bar, BarChart, BoxPlot, HLine, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, BoxPlot, HLine, Line, Plot, PlotPoints, Polygon};
 
 use crate::app::{BoxStats, DiffOutcome, DiffSide, DiffState, PhasebenchApp, Side, UiCommand};
 use crate::compare::{self, Analysis, Speedup};
@@ -313,16 +313,44 @@ fn speedup_cells_ui(ui: &mut egui::Ui, speedup: &Speedup, ratio_text: String) {
 
 fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     ui.strong("Speedup vs baseline")
-        .on_hover_text("bars: speedup per item (geometric mean over rounds when interleaved); whiskers: its CI (over rounds, or the 95 % bootstrap CI of the steps); line: no change");
+        .on_hover_text("bars: speedup per item (geometric mean over rounds when interleaved); whiskers: its CI (over rounds, or the 95 % bootstrap CI of the steps); line: no change; grey band: ±noise threshold (a CI inside is equivalent); amber box: the A/A control's interval from the same rounds");
     let with_speedup: Vec<&RunResult> = runs.iter().filter(|run| run.speedup.is_some()).collect();
     let labels: Vec<String> = with_speedup.iter().map(|run| run.label()).collect();
     Plot::new("speedups").height(240.0).y_axis_label("× baseline").x_axis_formatter(category_formatter(labels)).show(
         ui,
         |plot_ui| {
+            let threshold = suite.settings.noise_threshold;
+            let right = with_speedup.len() as f64 - 0.5;
+            plot_ui.polygon(
+                Polygon::new(
+                    "± noise threshold",
+                    PlotPoints::from(vec![
+                        [-0.5, 1.0 - threshold],
+                        [right, 1.0 - threshold],
+                        [right, 1.0 + threshold],
+                        [-0.5, 1.0 + threshold],
+                    ]),
+                )
+                .fill_color(egui::Color32::from_white_alpha(18))
+                .stroke(egui::Stroke::NONE),
+            );
             plot_ui.hline(HLine::new("no change", 1.0).color(egui::Color32::GRAY));
             for (position, run) in with_speedup.iter().enumerate() {
                 let Some(speedup) = &run.speedup else { continue };
                 let x = position as f64;
+                if let Some((_, control)) = speedup.rounds.as_ref().and_then(|rounds| rounds.control) {
+                    let corners = vec![
+                        [x - 0.42, control.low],
+                        [x + 0.42, control.low],
+                        [x + 0.42, control.high],
+                        [x - 0.42, control.high],
+                    ];
+                    plot_ui.polygon(
+                        Polygon::new(format!("{} A/A", run.label()), PlotPoints::from(corners))
+                            .fill_color(egui::Color32::from_rgba_unmultiplied(0xc8, 0xa0, 0x3c, 60))
+                            .stroke(egui::Stroke::NONE),
+                    );
+                }
                 let color = phase_color(phase_index(suite, run));
                 let name = run.label();
                 plot_ui.bar_chart(

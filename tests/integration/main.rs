@@ -97,10 +97,20 @@ pub fn fixed_result() -> Result<phasebench::results::SuiteResult, Box<dyn std::e
         fixed_run(2, "matmul", "baseline", true, 4.0),
         fixed_run(3, "matmul", "bf16", false, 2.5),
     ];
-    for candidate in [1, 3] {
-        let speedup = phasebench::compare::diff_runs(&runs[candidate - 1], &runs[candidate], 0.02, 2_000, 7)?;
-        runs[candidate].speedup = Some(speedup);
+    // mlp compared step-level (a sequential run, or a file from before rounds); matmul over six
+    // interleaved rounds of ten steps, the baseline's last five of each round its A/A control.
+    runs[1].speedup = Some(phasebench::compare::diff_runs(&runs[0], &runs[1], 0.02, 2_000, 7)?);
+    for (run, control) in [(2, true), (3, false)] {
+        let steps = runs[run].step_secs.len();
+        runs[run].rounds = Some(phasebench::results::RoundSteps {
+            step_round: (0..steps).map(|i| (i / 10) as u32).collect(),
+            step_control: if control { (0..steps).map(|i| i % 10 >= 5).collect() } else { Vec::new() },
+            block_secs: 0.02,
+            ..phasebench::results::RoundSteps::default()
+        });
     }
+    let rounds = phasebench::compare::compare_in_rounds(&runs[2], &runs[3], 0.02, 0.05).ok_or("no rounds")??;
+    runs[3].speedup = Some(rounds);
     let environment = phasebench::results::Environment {
         hostname: Some("bench-host".into()),
         os: "Debian 12".into(),
