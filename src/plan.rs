@@ -155,6 +155,23 @@ pub fn run_memory_estimate_bytes(suite: &Suite, run: &PlannedRun) -> f64 {
     model + flush
 }
 
+/// Host memory a comparison group measured together in interleaved rounds adds: each run's
+/// estimate, with what its runs share counted once — the f32 master weights of the workload and,
+/// on the CPU, the cache-flush buffers.
+pub fn group_memory_estimate_bytes(suite: &Suite, runs: &[&PlannedRun]) -> f64 {
+    let Some(first) = runs.first() else { return 0.0 };
+    let each: f64 = runs.iter().map(|run| run_memory_estimate_bytes(suite, run)).sum();
+    let master =
+        models::parameter_count(models::architecture(&suite.workloads[first.workload_index].model)) as f64 * 4.0;
+    let flushing_on_cpu = runs
+        .iter()
+        .filter(|run| {
+            suite.settings.flush_cache_between_steps && suite.phases[run.phase_index].device == DeviceSpec::Cpu
+        })
+        .count();
+    each - (runs.len() - 1) as f64 * master - flushing_on_cpu.saturating_sub(1) as f64 * 2.0 * CACHE_FLUSH_BYTES as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +225,21 @@ mod tests {
         assert_eq!(with_flush - plain, 256.0 * 1024.0 * 1024.0, "buffer and source, 128 MiB each");
         flushed.phases[1].device = DeviceSpec::Cuda(0);
         assert_eq!(run_memory_estimate_bytes(&flushed, &expand(&flushed)[0]), plain, "a GPU's buffer is on the GPU");
+    }
+
+    /// A group of runs measured together shares the f32 master and the flush buffers.
+    #[test]
+    fn a_group_counts_the_master_and_the_flush_buffers_once() {
+        let mut suite = suite(None);
+        suite.settings.flush_cache_between_steps = true;
+        let plan = expand(&suite);
+        let group: Vec<&PlannedRun> = plan.iter().filter(|run| run.batch_size == 1).collect();
+        assert_eq!(group.len(), 3);
+        let each = run_memory_estimate_bytes(&suite, group[0]);
+        let master = 2.0 * 2.0 * 4.0; // MatMul 2×2×2: one 2×2 weight in f32
+        let flush = 2.0 * CACHE_FLUSH_BYTES as f64;
+        assert_eq!(group_memory_estimate_bytes(&suite, &group), 3.0 * each - 2.0 * master - 2.0 * flush);
+        assert_eq!(group_memory_estimate_bytes(&suite, &group[..1]), each);
     }
 
     #[test]

@@ -278,44 +278,53 @@ fn measure(context: &RunContext, result: &mut RunResult) -> Result<Option<Vec<f3
     } else {
         None
     };
-    let memory_before = device::memory_in_use(&device);
-    result.device_memory = memory_before.map(|(before_bytes, total_bytes)| DeviceMemory {
-        total_bytes,
-        before_bytes,
-        ..DeviceMemory::default()
-    });
+    result.device_memory = device_memory_before(&device);
     let heap = HeapPeakMeter::start();
     let outcome = measure_on(context, result, weights, &device, &mut flusher);
     result.run_memory_bytes = Some(heap.peak_growth_bytes());
-    if let (Some(memory), DeviceSpec::Cuda(ordinal)) = (result.device_memory.as_mut(), phase.device) {
+    record_device_memory_after(result, &device, phase.device);
+    outcome.map_err(|reason| failure_reason(context, result, reason))
+}
+
+/// The device memory in use when a run's device was opened, when the device tells (CUDA).
+pub(super) fn device_memory_before(device: &candle_core::Device) -> Option<DeviceMemory> {
+    device::memory_in_use(device).map(|(before_bytes, total_bytes)| DeviceMemory {
+        total_bytes,
+        before_bytes,
+        ..DeviceMemory::default()
+    })
+}
+
+/// Reads the device memory once everything of the run is dropped, and warns when more than the
+/// tolerance was not given back.
+pub(super) fn record_device_memory_after(result: &mut RunResult, device: &candle_core::Device, spec: DeviceSpec) {
+    if let (Some(memory), DeviceSpec::Cuda(ordinal)) = (result.device_memory.as_mut(), spec) {
         // Frees on a stream are asynchronous: wait for them before reading.
-        let _ = device::synchronize(&device);
-        memory.after_bytes = device::memory_in_use(&device).map(|(used, _)| used);
+        let _ = device::synchronize(device);
+        memory.after_bytes = device::memory_in_use(device).map(|(used, _)| used);
         if let Some(extra_bytes) = memory.not_returned_bytes() {
             result.warnings.push(ValidityWarning::DeviceMemoryNotReturned { ordinal, extra_bytes });
         }
     }
-    outcome.map_err(|reason| {
-        if !device::is_out_of_memory(&reason) {
-            return reason;
+}
+
+/// A failed run's reason as recorded: a device out of memory is named as such (and marked, so
+/// sweeps stop there), with what a user needs first on a GPU.
+pub(super) fn failure_reason(context: &RunContext, result: &mut RunResult, reason: String) -> String {
+    if !device::is_out_of_memory(&reason) {
+        return reason;
+    }
+    result.failure = Some(FailureKind::OutOfDeviceMemory);
+    match context.suite.phases[context.run.phase_index].device {
+        DeviceSpec::Cuda(ordinal) => {
+            out_of_memory_reason(ordinal, context.run.batch_size, result.device_memory, reason)
         }
-        result.failure = Some(FailureKind::OutOfDeviceMemory);
-        match phase.device {
-            DeviceSpec::Cuda(ordinal) => {
-                out_of_memory_reason(ordinal, context.run.batch_size, result.device_memory, reason)
-            }
-            DeviceSpec::Cpu => reason,
-        }
-    })
+        DeviceSpec::Cpu => reason,
+    }
 }
 
 /// A CUDA failure's reason, led by what a user needs when it is the GPU running out of memory.
-pub(super) fn out_of_memory_reason(
-    ordinal: usize,
-    batch_size: usize,
-    memory: Option<DeviceMemory>,
-    reason: String,
-) -> String {
+fn out_of_memory_reason(ordinal: usize, batch_size: usize, memory: Option<DeviceMemory>, reason: String) -> String {
     if !device::is_out_of_memory(&reason) {
         return reason;
     }
@@ -340,19 +349,7 @@ fn measure_on(
     device: &candle_core::Device,
     flusher: &mut Option<CacheFlusher>,
 ) -> Result<Option<Vec<f32>>, String> {
-    let (mut stepper, preparation) = build_stepper(context, result, weights, device)?;
-    result.load_secs = Some(preparation.load_secs);
-    result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
-    result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
-    if let Some(memory) = result.device_memory.as_mut() {
-        memory.loaded_bytes = device::memory_in_use(device).map(|(used, _)| used);
-    }
-    if matches!(context.suite.workloads[context.run.workload_index].mode, Mode::Training(_)) {
-        result.training = Some(TrainingRecord {
-            breakdown_every: super::steppers::TRAINING_BREAKDOWN_EVERY,
-            ..TrainingRecord::default()
-        });
-    }
+    let mut stepper = build_stepper(context, result, weights, device)?;
     if !warm_up(context, result, stepper.as_mut(), flusher)? {
         result.stop_reason = Some(StopReason::Cancelled);
         return Ok(None);
@@ -364,20 +361,27 @@ fn measure_on(
     if stop_reason == StopReason::Cancelled {
         return Ok(None);
     }
-    let mut probe_output = stepper.probe().map_err(candle_error("probe for the accuracy check failed"))?;
-    if context.outputs_made_non_finite() {
-        probe_output.iter_mut().step_by(2).for_each(|value| *value = f32::NAN);
-    }
-    Ok(Some(probe_output))
+    probe(context, stepper.as_mut()).map(Some)
 }
 
-/// The stepper of the run's mode on `device`, with what building it took.
+/// The output on the probe input compared with the baseline's (made non-finite by an injected
+/// fault in tests of that check).
+pub(super) fn probe(context: &RunContext, stepper: &mut dyn Stepper) -> Result<Vec<f32>, String> {
+    let mut output = stepper.probe().map_err(candle_error("probe for the accuracy check failed"))?;
+    if context.outputs_made_non_finite() {
+        output.iter_mut().step_by(2).for_each(|value| *value = f32::NAN);
+    }
+    Ok(output)
+}
+
+/// The stepper of the run's mode on `device`; records what building it took (the build and the
+/// host→device copy, the device memory once loaded) and opens the mode's record.
 pub(super) fn build_stepper(
     context: &RunContext,
     result: &mut RunResult,
     weights: &Weights,
     device: &candle_core::Device,
-) -> Result<(Box<dyn Stepper>, Preparation), String> {
+) -> Result<Box<dyn Stepper>, String> {
     let (suite, run) = (&*context.suite, &context.run);
     let settings = &suite.settings;
     let workload = &suite.workloads[run.workload_index];
@@ -395,15 +399,28 @@ pub(super) fn build_stepper(
     };
     let built: candle_core::Result<(Box<dyn Stepper>, Preparation)> = match workload.mode {
         Mode::Inference => InferenceStepper::new(&setup).map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep)),
-        Mode::Training(training) => TrainingStepper::new(&setup, training, settings.warmup_steps + settings.min_steps)
-            .map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep)),
+        Mode::Training(training) => {
+            result.training = Some(TrainingRecord {
+                breakdown_every: super::steppers::TRAINING_BREAKDOWN_EVERY,
+                ..TrainingRecord::default()
+            });
+            TrainingStepper::new(&setup, training, settings.warmup_steps + settings.min_steps)
+                .map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
+        }
         Mode::Generation(generation) => {
             result.generation =
                 Some(GenerationRecord { steps_per_generation: generation.steps, generation_secs: Vec::new() });
             GenerationStepper::new(&setup, generation).map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
         }
     };
-    built.map_err(candle_error("cannot build the model"))
+    let (stepper, preparation) = built.map_err(candle_error("cannot build the model"))?;
+    result.load_secs = Some(preparation.load_secs);
+    result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
+    result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
+    if let Some(memory) = result.device_memory.as_mut() {
+        memory.loaded_bytes = device::memory_in_use(device).map(|(used, _)| used);
+    }
+    Ok(stepper)
 }
 
 /// Runs the warm-up steps (recorded apart); `Ok(false)` when cancelled during them.

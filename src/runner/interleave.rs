@@ -18,7 +18,7 @@ use super::measure::{self, StepLimits};
 use super::secs_since;
 use super::steppers::Stepper;
 use crate::device::{self, panic_message};
-use crate::results::{DeviceMemory, RoundSteps, RunResult, RunStatus, StopReason};
+use crate::results::{RoundSteps, RunResult, RunStatus, StopReason};
 use crate::stats::{self, SIGNIFICANCE, Verdict};
 use crate::suite::{DeviceSpec, InterleavedSpec, Mode};
 use crate::telemetry::{HeapPeakMeter, PeakRssMeter};
@@ -45,21 +45,10 @@ impl Arm {
     /// sequential run.
     fn fail(&mut self, reason: String, context: &RunContext) {
         self.stepper = None;
-        if self.result.failed() {
-            return;
+        if !self.result.failed() {
+            let reason = execute::failure_reason(context, &mut self.result, reason);
+            self.result.status = RunStatus::Failed { reason };
         }
-        let reason = if device::is_out_of_memory(&reason) {
-            self.result.failure = Some(crate::results::FailureKind::OutOfDeviceMemory);
-            match context.suite.phases[context.run.phase_index].device {
-                DeviceSpec::Cuda(ordinal) => {
-                    execute::out_of_memory_reason(ordinal, context.run.batch_size, self.result.device_memory, reason)
-                }
-                DeviceSpec::Cpu => reason,
-            }
-        } else {
-            reason
-        };
-        self.result.status = RunStatus::Failed { reason };
     }
 }
 
@@ -104,10 +93,9 @@ fn measure_group(contexts: &[RunContext], spec: InterleavedSpec) -> Vec<(RunResu
         .collect();
     drop(flushers);
     // Every arm's model is dropped by now: what is still in use was not given back.
-    for (result, _, device) in &mut finished {
-        if let (Some(device), Some(memory)) = (device.take(), result.device_memory.as_mut()) {
-            let _ = device::synchronize(&device);
-            memory.after_bytes = device::memory_in_use(&device).map(|(used, _)| used);
+    for ((result, _, device), context) in finished.iter_mut().zip(contexts) {
+        if let Some(device) = device.take() {
+            execute::record_device_memory_after(result, &device, context.suite.phases[context.run.phase_index].device);
         }
     }
     finished.into_iter().map(|(result, probe_output, _)| (result, probe_output)).collect()
@@ -153,26 +141,10 @@ fn build_arm(context: &RunContext, flushers: &mut Vec<(DeviceSpec, Option<CacheF
         let weights = context.weights.as_ref().map_err(Clone::clone)?;
         let device = device::open(phase.device).map_err(|error| error.to_string())?;
         flusher_of(flushers, phase.device, &device, context.suite.settings.flush_cache_between_steps)?;
-        arm.result.device_memory = device::memory_in_use(&device).map(|(before_bytes, total_bytes)| DeviceMemory {
-            total_bytes,
-            before_bytes,
-            ..DeviceMemory::default()
-        });
+        arm.result.device_memory = execute::device_memory_before(&device);
         let heap = HeapPeakMeter::start();
-        let (stepper, preparation) = execute::build_stepper(context, &mut arm.result, weights, &device)?;
+        let stepper = execute::build_stepper(context, &mut arm.result, weights, &device)?;
         arm.build_heap_bytes = heap.peak_growth_bytes();
-        arm.result.load_secs = Some(preparation.load_secs);
-        arm.result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
-        arm.result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
-        if let Some(memory) = arm.result.device_memory.as_mut() {
-            memory.loaded_bytes = device::memory_in_use(&device).map(|(used, _)| used);
-        }
-        if matches!(context.suite.workloads[context.run.workload_index].mode, Mode::Training(_)) {
-            arm.result.training = Some(crate::results::TrainingRecord {
-                breakdown_every: super::steppers::TRAINING_BREAKDOWN_EVERY,
-                ..crate::results::TrainingRecord::default()
-            });
-        }
         arm.stepper = Some(stepper);
         arm.device = Some(device);
         Ok(())
@@ -408,16 +380,9 @@ fn finish_arm(
         if stop == StopReason::Cancelled {
             arm.result.status = RunStatus::Cancelled;
         } else {
-            match catch_unwind(AssertUnwindSafe(|| stepper.probe())) {
-                Ok(Ok(mut output)) => {
-                    if context.outputs_made_non_finite() {
-                        output.iter_mut().step_by(2).for_each(|value| *value = f32::NAN);
-                    }
-                    probe_output = Some(output);
-                }
-                Ok(Err(error)) => {
-                    arm.fail(execute::candle_error("probe for the accuracy check failed")(error), context)
-                }
+            match catch_unwind(AssertUnwindSafe(|| execute::probe(context, stepper.as_mut()))) {
+                Ok(Ok(output)) => probe_output = Some(output),
+                Ok(Err(reason)) => arm.fail(reason, context),
                 Err(panic) => arm.fail(format!("panicked: {}", panic_message(&*panic)), context),
             }
         }

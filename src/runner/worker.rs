@@ -76,9 +76,9 @@ impl Worker {
             }
         }
         if arms.len() < 2 || !arms[0].is_baseline {
-            return arms.iter().any(|run| self.conclude_one(progress, shared_suite, run));
+            return arms.iter().any(|run| self.conclude_one(progress, shared_suite, run, None));
         }
-        let predicted: f64 = arms.iter().map(|run| plan::run_memory_estimate_bytes(&self.suite, run)).sum();
+        let predicted = plan::group_memory_estimate_bytes(&self.suite, &arms);
         let rss_now = telemetry::current_rss_bytes().unwrap_or(0) as f64;
         if rss_now + predicted > progress.budget_bytes as f64 {
             let note = format!(
@@ -86,7 +86,7 @@ impl Worker {
                 crate::units::format_bytes(rss_now + predicted),
                 crate::units::format_bytes(progress.budget_bytes as f64)
             );
-            return arms.iter().any(|run| self.conclude_one_noted(progress, shared_suite, run, Some(note.clone())));
+            return arms.iter().any(|run| self.conclude_one(progress, shared_suite, run, Some(note.clone())));
         }
         let outcomes = self.execute_group(progress, shared_suite, &arms, spec);
         let mut cancelled = false;
@@ -173,7 +173,7 @@ impl Worker {
             self.record(&mut progress.result, not_run);
             return false;
         }
-        self.conclude_one(progress, shared_suite, run)
+        self.conclude_one(progress, shared_suite, run, None)
     }
 
     /// The record of `run` when it must not run: its sweep stopped, or it would not fit in the
@@ -191,13 +191,9 @@ impl Worker {
         Some(not_run)
     }
 
-    /// Executes one run that may run, alone, and records it; returns whether it was cancelled.
-    fn conclude_one(&self, progress: &mut Progress, shared_suite: &Arc<Suite>, run: &PlannedRun) -> bool {
-        self.conclude_one_noted(progress, shared_suite, run, None)
-    }
-
-    /// [`Worker::conclude_one`] with a note on why the run ran alone.
-    fn conclude_one_noted(
+    /// Executes one run that may run, alone, and records it with `note` (why it ran alone, when
+    /// that needs saying); returns whether it was cancelled.
+    fn conclude_one(
         &self,
         progress: &mut Progress,
         shared_suite: &Arc<Suite>,

@@ -300,15 +300,21 @@ fn diff_buttons_ui(ui: &mut egui::Ui, run: &RunResult, run_index: usize, command
 }
 
 fn speedup_cells_ui(ui: &mut egui::Ui, speedup: &Speedup, ratio_text: String) {
-    let test = if speedup.rounds.is_some() { "Wilcoxon signed-rank over rounds" } else { "Mann-Whitney U" };
-    let confidence = speedup.rounds.as_ref().map_or(95.0, |rounds| rounds.confidence * 100.0);
-    ui.label(ratio_text).on_hover_text(format!(
-        "{confidence:.1} % CI; {test} p = {:.3}; noise threshold ±{:.1} %",
-        speedup.p_value,
-        speedup.noise_threshold * 100.0
-    ));
-    ui.label(RichText::new(speedup.verdict.to_string()).color(verdict_color(speedup.verdict)).strong())
-        .on_hover_text(speedup.basis_text());
+    // Hover texts are made only while hovered, not every frame.
+    ui.label(ratio_text).on_hover_ui(|ui| {
+        let test = if speedup.rounds.is_some() { "Wilcoxon signed-rank over rounds" } else { "Mann-Whitney U" };
+        let confidence = speedup.rounds.as_ref().map_or(95.0, |rounds| rounds.confidence * 100.0);
+        ui.label(format!(
+            "{confidence:.1} % CI; {test} p = {:.3}; noise threshold ±{:.1} %",
+            speedup.p_value,
+            speedup.noise_threshold * 100.0
+        ));
+    });
+    ui.label(RichText::new(speedup.verdict.to_string()).color(verdict_color(speedup.verdict)).strong()).on_hover_ui(
+        |ui| {
+            ui.label(speedup.basis_text());
+        },
+    );
 }
 
 fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
