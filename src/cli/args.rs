@@ -120,12 +120,17 @@ pub(super) enum Command {
         #[command(flatten)]
         reports: ReportArgs,
     },
-    /// Compare two saved results run by run (after against before) and flag regressions.
+    /// Compare saved results run by run (after against before) and flag regressions:
+    /// `compare BEFORE AFTER`, or several per side, `compare B1 B2 B3 -- A1 A2 A3`, for a verdict
+    /// that includes the noise between runs.
     Compare {
-        /// The result before the change (file or directory).
-        before: PathBuf,
-        /// The result after the change (file or directory).
-        after: PathBuf,
+        /// The result before the change, and the result after it (files or directories); or,
+        /// with `--` and results after it, every result before the change.
+        #[arg(required = true, num_args = 1.., value_name = "RESULT")]
+        results: Vec<PathBuf>,
+        /// The results after the change, when several are given per side.
+        #[arg(last = true, value_name = "AFTER")]
+        after: Vec<PathBuf>,
         /// Changes within this fraction count as noise: `5%` or `0.05` (default: the after suite's regression_threshold, 10 %).
         #[arg(long, value_parser = parse_fraction)]
         threshold: Option<f64>,

@@ -91,8 +91,8 @@ pub fn main() -> ExitCode {
             submit_to_slurm(request, resume, dry_run)
         }
         Some(Command::Report { result, reports }) => report(&result, &reports),
-        Some(Command::Compare { before, after, threshold, fail_on_regression }) => {
-            compare(&before, &after, threshold, fail_on_regression)
+        Some(Command::Compare { results, after, threshold, fail_on_regression }) => {
+            compare(&results, &after, threshold, fail_on_regression)
         }
         Some(Command::Validate { suites }) => Ok(validate(&suites)),
         Some(Command::Env) => {
@@ -169,17 +169,40 @@ fn report(path: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn compare(before: &Path, after: &Path, threshold: Option<f64>, fail_on_regression: bool) -> anyhow::Result<u8> {
-    let before_result = results::load_result(before)?;
-    let after_result = results::load_result(after)?;
-    let threshold = threshold.unwrap_or(after_result.suite.settings.regression_threshold);
-    let diff = phasebench::compare::diff_results(
-        &before_result,
-        &after_result,
+/// `compare BEFORE AFTER`, or `compare BEFORE... -- AFTER...`.
+fn compare(
+    results: &[PathBuf],
+    after: &[PathBuf],
+    threshold: Option<f64>,
+    fail_on_regression: bool,
+) -> anyhow::Result<u8> {
+    let (before, after) = match (results, after) {
+        ([before, after], []) => (vec![before.clone()], vec![after.clone()]),
+        (_, []) => anyhow::bail!(
+            "compare needs one result before and one after (`compare BEFORE AFTER`), or several per side \
+             separated by `--` (`compare B1 B2 B3 -- A1 A2 A3`); got {} result(s) and no `--`",
+            results.len()
+        ),
+        (before, after) => (before.to_vec(), after.to_vec()),
+    };
+    let load = |paths: &[PathBuf]| paths.iter().map(|path| results::load_result(path)).collect::<Result<Vec<_>, _>>();
+    let (before_results, after_results) = (load(&before)?, load(&after)?);
+    let Some(last_after) = after_results.last() else { anyhow::bail!("no result after the change") };
+    let threshold = threshold.unwrap_or(last_after.suite.settings.regression_threshold);
+    let diff = phasebench::compare::diff_result_sets(
+        &before_results,
+        &after_results,
         threshold,
         phasebench::stats::BOOTSTRAP_RESAMPLES,
     );
     print!("{}", table::diff_text(&diff, threshold));
+    if before_results.len() == 1 && after_results.len() == 1 {
+        println!(
+            "one result per side: this verdict sees the noise inside each run, not the larger noise between runs \
+             (README: Regressions); for a verdict with its resolution, give several results per side: \
+             compare B1 B2 B3 -- A1 A2 A3"
+        );
+    }
     let regressions = diff.regressions();
     Ok(if regressions > 0 && fail_on_regression { EXIT_RUN_FAILED } else { EXIT_OK })
 }

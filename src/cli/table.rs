@@ -389,17 +389,22 @@ pub fn diff_text(diff: &phasebench::compare::ResultDiff, threshold: f64) -> Stri
         .iter()
         .map(|run| {
             let secs = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), format_secs);
-            let (ratio, change) = match &run.speedup {
+            let (ratio, change, basis) = match &run.speedup {
                 Ok(speedup) => (
                     format!("{:.3}x [{:.3}-{:.3}]", speedup.ratio, speedup.ratio_ci.low, speedup.ratio_ci.high),
                     phasebench::compare::Change::from(speedup.verdict).to_string(),
+                    if speedup.between_results.is_some() {
+                        speedup.basis_text()
+                    } else {
+                        "one run per side, step-level CI".to_owned()
+                    },
                 ),
-                Err(reason) => ("-".to_owned(), format!("not compared: {reason}")),
+                Err(reason) => ("-".to_owned(), format!("not compared: {reason}"), String::new()),
             };
-            vec![run.label.clone(), secs(run.before_median_secs), secs(run.after_median_secs), ratio, change]
+            vec![run.label.clone(), secs(run.before_median_secs), secs(run.after_median_secs), ratio, change, basis]
         })
         .collect();
-    text += &layout(&["run", "before p50", "after p50", "speed after/before [95% CI]", "change"], &rows);
+    text += &layout(&["run", "before p50", "after p50", "speed after/before [95% CI]", "change", "basis"], &rows);
     if !diff.only_before.is_empty() {
         let _ = writeln!(text, "only in before: {}", diff.only_before.join(", "));
     }
@@ -408,7 +413,7 @@ pub fn diff_text(diff: &phasebench::compare::ResultDiff, threshold: f64) -> Stri
     }
     let _ = writeln!(
         text,
-        "{} regressed, {} improved, {} unchanged (threshold {:.1} %, rank test p < 0.05)",
+        "{} regressed, {} improved, {} unchanged (threshold {:.1} %, test p < 0.05)",
         diff.regressions(),
         diff.runs.iter().filter(|run| run.change() == Some(phasebench::compare::Change::Improved)).count(),
         diff.runs.iter().filter(|run| run.change() == Some(phasebench::compare::Change::Unchanged)).count(),

@@ -174,25 +174,79 @@ impl ResultDiff {
     }
 }
 
+/// Whether two runs are the same run of a suite: workload, phase and batch size.
+fn same_run(a: &RunResult, b: &RunResult) -> bool {
+    a.workload == b.workload && a.phase == b.phase && a.batch_size == b.batch_size
+}
+
 /// Pairs the runs of two results by workload, phase and batch size and compares each pair's
 /// per-item step times, `after` against `before`, with `threshold` as the noise threshold.
 pub fn diff_results(before: &SuiteResult, after: &SuiteResult, threshold: f64, resamples: usize) -> ResultDiff {
-    let same =
-        |a: &RunResult, b: &RunResult| a.workload == b.workload && a.phase == b.phase && a.batch_size == b.batch_size;
-    let median = |run: &RunResult| run.summary.as_ref().map(|summary| summary.median);
+    diff_with(before, after, |before_run, after_run| {
+        let speedup = if !matches!(before_run.status, RunStatus::Completed) {
+            Err("the run before did not complete".to_owned())
+        } else if !matches!(after_run.status, RunStatus::Completed) {
+            Err("the run after did not complete".to_owned())
+        } else {
+            diff_runs(before_run, after_run, threshold, resamples, after.suite.settings.seed)
+                .map_err(|error| error.to_string())
+        };
+        let median = |run: &RunResult| run.summary.as_ref().map(|summary| summary.median);
+        (median(before_run), median(after_run), speedup)
+    })
+}
+
+/// Compares several results before with several after (at least one on each side), run by run.
+/// With one per side this is [`diff_results`]. With more, each run is judged between results:
+/// one value per result (the log of its median time per item; results where the run did not
+/// complete are left out), compared by [`stats::compare_between_runs`], so the verdict carries
+/// the variance between runs that a single pair cannot see. Runs, labels and machine differences
+/// come from the last result of each side.
+pub fn diff_result_sets(before: &[SuiteResult], after: &[SuiteResult], threshold: f64, resamples: usize) -> ResultDiff {
+    let (Some(last_before), Some(last_after)) = (before.last(), after.last()) else {
+        return ResultDiff::default();
+    };
+    if before.len() == 1 && after.len() == 1 {
+        return diff_results(last_before, last_after, threshold, resamples);
+    }
+    let log_medians = |set: &[SuiteResult], key: &RunResult| -> Vec<f64> {
+        set.iter()
+            .filter_map(|result| result.runs.iter().find(|run| same_run(run, key)))
+            .filter(|run| matches!(run.status, RunStatus::Completed))
+            .filter_map(|run| run.summary.as_ref().map(|summary| (summary.median / run.batch_size.max(1) as f64).ln()))
+            .collect()
+    };
+    let geometric_mean =
+        |logs: &[f64]| (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp());
+    diff_with(last_before, last_after, |_, after_run| {
+        let (before_logs, after_logs) = (log_medians(before, after_run), log_medians(after, after_run));
+        let speedup = stats::compare_between_runs(&before_logs, &after_logs, threshold, stats::SIGNIFICANCE)
+            .map(|comparison| Speedup::from_between_runs(&comparison, threshold))
+            .map_err(|error| {
+                format!(
+                    "between results: {error} (completed runs: {} before, {} after)",
+                    before_logs.len(),
+                    after_logs.len()
+                )
+            });
+        let per_item_to_step = |secs: f64| secs * after_run.batch_size.max(1) as f64;
+        (geometric_mean(&before_logs).map(per_item_to_step), geometric_mean(&after_logs).map(per_item_to_step), speedup)
+    })
+}
+
+/// The pairs of `after`'s runs with `before`'s, each judged by `judge` (median before, median
+/// after, comparison), with what only one of them has and how their machines differ.
+fn diff_with(
+    before: &SuiteResult,
+    after: &SuiteResult,
+    judge: impl Fn(&RunResult, &RunResult) -> (Option<f64>, Option<f64>, Result<Speedup, String>),
+) -> ResultDiff {
     let runs = after
         .runs
         .iter()
         .filter_map(|after_run| {
-            let before_run = before.runs.iter().find(|run| same(run, after_run))?;
-            let speedup = if !matches!(before_run.status, RunStatus::Completed) {
-                Err("the run before did not complete".to_owned())
-            } else if !matches!(after_run.status, RunStatus::Completed) {
-                Err("the run after did not complete".to_owned())
-            } else {
-                diff_runs(before_run, after_run, threshold, resamples, after.suite.settings.seed)
-                    .map_err(|error| error.to_string())
-            };
+            let before_run = before.runs.iter().find(|run| same_run(run, after_run))?;
+            let (before_median_secs, after_median_secs, speedup) = judge(before_run, after_run);
             // Runs measured on different machines (merged shards) say so in their label.
             let label = match (&before_run.host, &after_run.host) {
                 (Some(before_host), Some(after_host)) if before_host != after_host => {
@@ -200,16 +254,11 @@ pub fn diff_results(before: &SuiteResult, after: &SuiteResult, threshold: f64, r
                 }
                 _ => after_run.label(),
             };
-            Some(RunDiff {
-                label,
-                before_median_secs: median(before_run),
-                after_median_secs: median(after_run),
-                speedup,
-            })
+            Some(RunDiff { label, before_median_secs, after_median_secs, speedup })
         })
         .collect();
     let only = |of: &SuiteResult, other: &SuiteResult| -> Vec<String> {
-        of.runs.iter().filter(|run| !other.runs.iter().any(|o| same(o, run))).map(RunResult::label).collect()
+        of.runs.iter().filter(|run| !other.runs.iter().any(|o| same_run(o, run))).map(RunResult::label).collect()
     };
     ResultDiff {
         runs,

@@ -1,11 +1,13 @@
 //! Pure statistics over samples (step times in seconds): summaries with bootstrap confidence
 //! intervals, Tukey outlier counts and two-sample tests. Every function states what it needs.
 
+pub mod between;
 pub mod rounds;
 pub mod speedup;
 
+pub use between::{BetweenRuns, compare_between_runs};
 pub use rounds::{LookSchedule, RoundComparison, compare_rounds, wilcoxon_signed_rank};
-pub use speedup::{RoundsDetail, SIGNIFICANCE, Speedup, Verdict};
+pub use speedup::{BetweenResultsDetail, RoundsDetail, SIGNIFICANCE, Speedup, Verdict};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

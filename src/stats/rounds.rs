@@ -92,15 +92,7 @@ pub fn compare_rounds(log_ratios: &[f64], threshold: f64, alpha: f64) -> Result<
     let standard_error = (interval.high - interval.low) / 2.0 / z_alpha;
     let resolution = ((z_alpha + normal.inverse_cdf(RESOLUTION_POWER)) * standard_error).exp() - 1.0;
     let p_value = wilcoxon_signed_rank(log_ratios)?;
-    let verdict = if ratio_ci.low > 1.0 + threshold && p_value < alpha {
-        Verdict::Faster
-    } else if ratio_ci.high < 1.0 - threshold && p_value < alpha {
-        Verdict::Slower
-    } else if ratio_ci.low >= 1.0 - threshold && ratio_ci.high <= 1.0 + threshold {
-        Verdict::Equivalent
-    } else {
-        Verdict::Inconclusive
-    };
+    let verdict = verdict_of(ratio_ci, p_value, threshold, alpha);
     Ok(RoundComparison {
         rounds,
         ratio: interval.estimate.exp(),
@@ -111,6 +103,21 @@ pub fn compare_rounds(log_ratios: &[f64], threshold: f64, alpha: f64) -> Result<
         threshold,
         verdict,
     })
+}
+
+/// One of the four verdicts from an interval of a ratio and its test's p-value: *faster* /
+/// *slower* when the whole interval clears `1 ± threshold` and p < `alpha`, *equivalent* when it
+/// lies inside, *inconclusive* otherwise.
+pub(super) fn verdict_of(ratio_ci: Interval, p_value: f64, threshold: f64, alpha: f64) -> Verdict {
+    if ratio_ci.low > 1.0 + threshold && p_value < alpha {
+        Verdict::Faster
+    } else if ratio_ci.high < 1.0 - threshold && p_value < alpha {
+        Verdict::Slower
+    } else if ratio_ci.low >= 1.0 - threshold && ratio_ci.high <= 1.0 + threshold {
+        Verdict::Equivalent
+    } else {
+        Verdict::Inconclusive
+    }
 }
 
 /// The Hodges–Lehmann estimate of a location and its signed-rank interval.

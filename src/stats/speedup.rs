@@ -62,6 +62,21 @@ pub struct Speedup {
     /// How it was reached over interleaved rounds; absent for a step-level comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<RoundsDetail>,
+    /// How it was reached between several saved results per side; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between_results: Option<BetweenResultsDetail>,
+}
+
+/// What a comparison between several saved results per side adds: how many on each side and how
+/// small a change they could see, the between-run variance included.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BetweenResultsDetail {
+    /// Results before that had the run completed.
+    pub before: usize,
+    /// Results after that had the run completed.
+    pub after: usize,
+    /// Smallest change these results detect with 90 % power (0.03: ±3 %).
+    pub resolution: f64,
 }
 
 /// What a comparison over interleaved rounds adds: how many rounds, how small a change they could
@@ -99,6 +114,14 @@ impl Speedup {
     /// What stands behind the verdict, in one line: `resolution ±1.4 % · A/A 1.003 [0.991–1.015] ·
     /// 24 rounds, 9.8 s`, or `sequential, step-level CI` for a comparison of contiguous samples.
     pub fn basis_text(&self) -> String {
+        if let Some(between) = &self.between_results {
+            return format!(
+                "resolution ±{:.1} % · between results: {} before, {} after",
+                between.resolution * 100.0,
+                between.before,
+                between.after
+            );
+        }
         let Some(rounds) = &self.rounds else { return "sequential, step-level CI".into() };
         let control = rounds.control.map_or_else(String::new, |(ratio, ci)| {
             format!(
@@ -135,6 +158,24 @@ impl Speedup {
                 control: control.map(|control| (control.ratio, control.ratio_ci)),
                 measured_secs,
             }),
+            between_results: None,
+        }
+    }
+
+    /// A comparison between several saved results per side.
+    pub fn from_between_runs(comparison: &super::BetweenRuns, threshold: f64) -> Self {
+        Self {
+            ratio: comparison.ratio,
+            ratio_ci: comparison.ratio_ci,
+            p_value: comparison.p_value,
+            noise_threshold: threshold,
+            verdict: comparison.verdict,
+            rounds: None,
+            between_results: Some(BetweenResultsDetail {
+                before: comparison.before,
+                after: comparison.after,
+                resolution: comparison.resolution,
+            }),
         }
     }
 }
@@ -160,5 +201,5 @@ pub fn speedup(
     } else {
         Verdict::NoChange
     };
-    Ok(Speedup { ratio, ratio_ci, p_value, noise_threshold, verdict, rounds: None })
+    Ok(Speedup { ratio, ratio_ci, p_value, noise_threshold, verdict, rounds: None, between_results: None })
 }

@@ -72,6 +72,77 @@ fn compare_flags_a_result_made_half_again_slower_and_nothing_against_itself() ->
     Ok(())
 }
 
+/// Writes `fixed_result` with every step time multiplied by `factor` to `dir/name.json`.
+fn scaled_result(dir: &std::path::Path, name: &str, factor: f64) -> Result<String, Box<dyn std::error::Error>> {
+    let mut result = fixed_result()?;
+    for run in &mut result.runs {
+        run.step_secs.iter_mut().for_each(|secs| *secs *= factor);
+        if let Some(summary) = run.summary.as_mut() {
+            summary.median *= factor;
+        }
+    }
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_string(&result)?)?;
+    Ok(path.display().to_string())
+}
+
+#[test]
+fn compare_with_several_results_per_side_judges_between_results() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // The same code measured three times before and after, on a machine whose runs move ±15 %.
+    let before = [
+        scaled_result(dir.path(), "b1", 1.0)?,
+        scaled_result(dir.path(), "b2", 1.15)?,
+        scaled_result(dir.path(), "b3", 0.87)?,
+    ];
+    let after = [
+        scaled_result(dir.path(), "a1", 0.88)?,
+        scaled_result(dir.path(), "a2", 1.0)?,
+        scaled_result(dir.path(), "a3", 1.14)?,
+    ];
+    // One pair taken alone sees only the noise inside each run and calls the move a change.
+    phasebench()
+        .args(["compare", "--threshold", "5%", &before[1], &after[0]])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 unchanged").and(predicate::str::contains("one result per side")));
+    // All six: the variance between results is in the interval, so nothing is called.
+    phasebench()
+        .args(["compare", "--threshold", "5%", "--fail-on-regression"])
+        .args(&before)
+        .arg("--")
+        .args(&after)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("0 regressed, 0 improved, 4 unchanged")
+                .and(predicate::str::contains("between results: 3 before, 3 after"))
+                .and(predicate::str::contains("one result per side").not()),
+        );
+    // A real regression, half again slower, stands out of that noise.
+    let slower = [
+        scaled_result(dir.path(), "s1", 1.5)?,
+        scaled_result(dir.path(), "s2", 1.53)?,
+        scaled_result(dir.path(), "s3", 1.48)?,
+    ];
+    let steady = [
+        scaled_result(dir.path(), "t1", 1.0)?,
+        scaled_result(dir.path(), "t2", 1.02)?,
+        scaled_result(dir.path(), "t3", 0.99)?,
+    ];
+    phasebench()
+        .args(["compare", "--fail-on-regression"])
+        .args(&steady)
+        .arg("--")
+        .args(&slower)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("4 regressed"));
+    // Three results and no `--`: which side is which cannot be told.
+    phasebench().args(["compare"]).args(&before).assert().code(2).stderr(predicate::str::contains("separated by `--`"));
+    Ok(())
+}
+
 #[test]
 fn run_and_report_write_markdown_and_csv() -> TestResult {
     let dir = tempfile::tempdir()?;

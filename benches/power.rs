@@ -1,0 +1,260 @@
+//! Power: how often a real slowdown is called *slower*, interleaved rounds against one arm after
+//! the other, side by side in one run. The slowdown is real extra work proportional to the step:
+//! the phase's `MatMul` has an inner dimension larger by 2, 3, 5 or 10 % (and 0 %: the same-code
+//! control, whose *faster*/*slower* verdicts are false alarms), its true ratio measured first
+//! at length (20 s).
+//!
+//! Each comparison measures the same time per arm in both modes. Interleaved: rounds of a block
+//! of each arm (baseline, its A/A copy, phase) in a fresh random order, a block being the steps
+//! that fit in `BLOCK_SECS` after one unrecorded switch step; looks after 10, 20, 40 … rounds
+//! with the error rate split over the looks; stopped as soon as decided; judged by
+//! `phasebench::stats::compare_rounds`, exactly as the runner's interleaved groups are.
+//! Sequential: the baseline's steps, then the phase's (order alternating), judged by
+//! `phasebench::stats::speedup::speedup` on the steps, as the runner's `Sequential` schedule is.
+//!
+//! Run: `cargo bench --bench power -- [COMPARISONS] [SECS_PER_ARM] [THRESHOLD]` (defaults 50, 2,
+//! 0: any change the statistics can show counts; a band of ±threshold would hide slowdowns
+//! smaller than it). Figures: BENCHMARKS.md §11.
+
+mod common;
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use common::min_median_max;
+use phasebench::models::{self, BuildOptions, Network};
+use phasebench::stats::{self, LookSchedule, Verdict};
+use phasebench::suite::{MatMulSpec, ModelSpec};
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use statrs::distribution::{Beta, ContinuousCDF};
+
+/// The baseline's `MatMul`: a step of ~3 ms on the 2-vCPU VM. The inner dimension is a multiple
+/// of 160 so that every slowdown below adds a multiple of 16 to it: gemm kernels run odd
+/// dimensions slower, which would make the true ratio stray from the nominal one.
+const BASE_M: usize = 256;
+const BASE_N: usize = 512;
+const BASE_K: usize = 1600;
+/// Slowdowns injected, as fractions of extra inner dimension.
+const SLOWDOWNS: [f64; 5] = [0.0, 0.02, 0.03, 0.05, 0.10];
+/// One block of an interleaved round (the runner's default `block_ms: 20`).
+const BLOCK_SECS: f64 = 0.020;
+/// Rounds at the first look (the runner's default `first_look_rounds: 10`).
+const FIRST_LOOK: usize = 10;
+/// The overall two-sided error rate.
+const ALPHA: f64 = 0.05;
+/// Untimed steps before a sequential arm, as the runner's default `warmup_steps`.
+const WARMUP_STEPS: usize = 5;
+
+fn fail(message: &str) -> ! {
+    eprintln!("power bench: {message}");
+    std::process::exit(1);
+}
+
+fn or_fail<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
+    result.unwrap_or_else(|error| fail(&error.to_string()))
+}
+
+/// A `MatMul` network and its input, built as phasebench builds a workload.
+struct Arm {
+    network: Box<dyn Network>,
+    input: Tensor,
+}
+
+impl Arm {
+    fn new(k: usize, seed: u64) -> Self {
+        let spec = ModelSpec::MatMul(MatMulSpec { m: BASE_M, n: BASE_N, k });
+        let arch = models::architecture(&spec);
+        let weights = or_fail(models::generate_weights(arch, seed));
+        let network = or_fail(models::build_network(arch, &weights, DType::F32, &Device::Cpu, BuildOptions::default()));
+        let input = or_fail(models::seeded_input(arch, 1, seed, DType::F32, &Device::Cpu));
+        Self { network, input }
+    }
+
+    fn step(&self) -> f64 {
+        let start = Instant::now();
+        let output = or_fail(self.network.forward(&self.input));
+        let secs = start.elapsed().as_secs_f64();
+        drop(output);
+        secs
+    }
+
+    /// Steps until `secs` have passed (at least one).
+    fn block(&self, secs: f64) -> Vec<f64> {
+        let start = Instant::now();
+        let mut steps = vec![self.step()];
+        while start.elapsed().as_secs_f64() < secs {
+            steps.push(self.step());
+        }
+        steps
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    or_fail(stats::median(values))
+}
+
+/// The true ratio baseline ÷ phase, measured at length: 20 s of 20 ms blocks of the two arms
+/// alternating (each arm "alone" within its block), the round-level estimate with its 95 %
+/// interval. Blocks of a second or more would not do: this VM's speed moves by more than the
+/// slowdowns between seconds.
+fn true_ratio(baseline: &Arm, phase: &Arm) -> stats::RoundComparison {
+    let start = Instant::now();
+    let mut log_ratios = Vec::new();
+    while start.elapsed().as_secs_f64() < 20.0 {
+        let first_baseline = log_ratios.len().is_multiple_of(2);
+        let arms = if first_baseline { [baseline, phase] } else { [phase, baseline] };
+        let medians: Vec<f64> = arms
+            .iter()
+            .map(|arm| {
+                arm.step();
+                median(&arm.block(BLOCK_SECS))
+            })
+            .collect();
+        let ratio = if first_baseline { medians[0] / medians[1] } else { medians[1] / medians[0] };
+        log_ratios.push(ratio.ln());
+    }
+    or_fail(stats::compare_rounds(&log_ratios, 0.0, ALPHA))
+}
+
+/// What one comparison concluded.
+struct Outcome {
+    verdict: Verdict,
+    /// Seconds measured until it stopped.
+    secs: f64,
+    /// Resolution at the stop (interleaved only).
+    resolution: Option<f64>,
+}
+
+/// One comparison in interleaved rounds of `[baseline, its A/A copy, phase]` (the copy is measured
+/// as the runner measures its control block, so the time is spent alike), at most `secs_per_arm`
+/// of measuring per arm.
+fn interleaved(arms: [&Arm; 3], secs_per_arm: f64, threshold: f64, rng: &mut SmallRng) -> Outcome {
+    let start = Instant::now();
+    let mut log_ratios = Vec::new();
+    let mut schedule: Option<(Vec<usize>, f64)> = None;
+    loop {
+        let mut order = [0, 1, 2];
+        order.shuffle(rng);
+        let mut medians = [0.0; 3];
+        for arm in order {
+            arms[arm].step(); // the switch step, unrecorded
+            medians[arm] = median(&arms[arm].block(BLOCK_SECS));
+        }
+        log_ratios.push((medians[0] / medians[2]).ln());
+        // After the first round: how many rounds fit the budget, hence the looks and their alpha.
+        let (looks, alpha) = schedule.get_or_insert_with(|| {
+            let max_rounds = ((secs_per_arm * 3.0 / start.elapsed().as_secs_f64()) as usize).clamp(FIRST_LOOK, 1000);
+            let schedule = LookSchedule { first: FIRST_LOOK, max_rounds };
+            (schedule.looks(), schedule.alpha_per_look(ALPHA))
+        });
+        if !looks.contains(&log_ratios.len()) {
+            continue;
+        }
+        let comparison = or_fail(stats::compare_rounds(&log_ratios, threshold, *alpha));
+        let last = looks.last().is_some_and(|last| *last == log_ratios.len());
+        if last || matches!(comparison.verdict, Verdict::Faster | Verdict::Slower | Verdict::Equivalent) {
+            return Outcome {
+                verdict: comparison.verdict,
+                secs: start.elapsed().as_secs_f64(),
+                resolution: Some(comparison.resolution),
+            };
+        }
+    }
+}
+
+/// One comparison with each arm measured whole, one after the other.
+fn sequential(baseline: &Arm, phase: &Arm, secs_per_arm: f64, threshold: f64, seed: u64) -> Outcome {
+    let start = Instant::now();
+    let measure = |arm: &Arm| {
+        for _ in 0..WARMUP_STEPS {
+            arm.step();
+        }
+        arm.block(secs_per_arm)
+    };
+    let (base_steps, phase_steps) = if seed.is_multiple_of(2) {
+        let base = measure(baseline);
+        (base, measure(phase))
+    } else {
+        let phase_steps = measure(phase);
+        (measure(baseline), phase_steps)
+    };
+    let speedup = or_fail(stats::speedup::speedup(&base_steps, &phase_steps, threshold, 1000, seed));
+    Outcome { verdict: speedup.verdict, secs: start.elapsed().as_secs_f64(), resolution: None }
+}
+
+/// The exact binomial (Clopper-Pearson) 95 % interval of `k` successes in `n`.
+fn clopper_pearson(k: usize, n: usize) -> (f64, f64) {
+    let (k, n) = (k as f64, n as f64);
+    let low = if k == 0.0 { 0.0 } else { or_fail(Beta::new(k, n - k + 1.0)).inverse_cdf(0.025) };
+    let high = if k == n { 1.0 } else { or_fail(Beta::new(k + 1.0, n - k)).inverse_cdf(0.975) };
+    (low, high)
+}
+
+/// One table row: a cell's outcomes in one mode.
+fn row(slowdown: f64, k: usize, truth: &stats::RoundComparison, mode: &str, outcomes: &[Outcome]) -> String {
+    let n = outcomes.len();
+    let count = |verdict: Verdict| outcomes.iter().filter(|outcome| outcome.verdict == verdict).count();
+    let (slower, faster) = (count(Verdict::Slower), count(Verdict::Faster));
+    let (low, high) = clopper_pearson(slower, n);
+    let others: Vec<String> = [Verdict::Equivalent, Verdict::Inconclusive, Verdict::NoChange]
+        .into_iter()
+        .filter(|verdict| count(*verdict) > 0)
+        .map(|verdict| format!("{verdict:?} {}", count(verdict)))
+        .collect();
+    let secs: Vec<f64> = outcomes.iter().map(|outcome| outcome.secs).collect();
+    let resolutions: Vec<f64> = outcomes.iter().filter_map(|outcome| outcome.resolution).collect();
+    let resolution = if resolutions.is_empty() {
+        "—".to_owned()
+    } else {
+        format!("±{:.1} %", min_median_max(&resolutions)[1] * 100.0)
+    };
+    format!(
+        "| {:.0} % (k {k}) | {:.4} [{:.4}–{:.4}] | {mode} | {n} | {slower} | {:.0} % [{:.0}–{:.0} %] | {faster} | {} | {:.1} | {resolution} |",
+        slowdown * 100.0,
+        truth.ratio,
+        truth.ratio_ci.low,
+        truth.ratio_ci.high,
+        slower as f64 / n as f64 * 100.0,
+        low * 100.0,
+        high * 100.0,
+        if others.is_empty() { "—".to_owned() } else { others.join(", ") },
+        min_median_max(&secs)[1],
+    )
+}
+
+fn main() {
+    let numbers: Vec<f64> = std::env::args().skip(1).filter_map(|arg| arg.parse().ok()).collect();
+    let comparisons = numbers.first().map_or(50, |n| *n as usize).max(1);
+    let secs_per_arm = numbers.get(1).copied().unwrap_or(2.0);
+    let threshold = numbers.get(2).copied().unwrap_or(0.0);
+    println!(
+        "power bench: {comparisons} comparisons per cell and mode, {secs_per_arm} s per arm, threshold {threshold}, \
+         candle threads {}",
+        candle_core::utils::get_num_threads()
+    );
+    println!();
+    println!(
+        "| slowdown | true ratio (alone) | mode | comparisons | slower | power [95 % CI] | faster | other verdicts | \
+         median seconds to stop | median resolution |"
+    );
+    println!("|---|---:|---|---:|---:|---|---:|---|---:|---:|");
+    let baseline = Arm::new(BASE_K, 7);
+    let control = Arm::new(BASE_K, 7);
+    let mut rng = SmallRng::seed_from_u64(2026);
+    for slowdown in SLOWDOWNS {
+        let k = (BASE_K as f64 * (1.0 + slowdown)).round() as usize;
+        let phase = Arm::new(k, 7);
+        let truth = true_ratio(&baseline, &phase);
+        let (mut by_rounds, mut one_after_other) = (Vec::new(), Vec::new());
+        for index in 0..comparisons {
+            // The modes alternate, so a drift of the machine favours neither.
+            let seed = rng.random::<u64>() ^ index as u64;
+            by_rounds.push(interleaved([&baseline, &control, &phase], secs_per_arm, threshold, &mut rng));
+            one_after_other.push(sequential(&baseline, &phase, secs_per_arm, threshold, seed));
+        }
+        println!("{}", row(slowdown, k, &truth, "interleaved", &by_rounds));
+        println!("{}", row(slowdown, k, &truth, "sequential", &one_after_other));
+    }
+}
