@@ -12,9 +12,11 @@
 //! Sequential: the baseline's steps, then the phase's (order alternating), judged by
 //! `phasebench::stats::speedup::speedup` on the steps, as the runner's `Sequential` schedule is.
 //!
-//! Run: `cargo bench --bench power -- [COMPARISONS] [SECS_PER_ARM] [THRESHOLD]` (defaults 50, 2,
-//! 0: any change the statistics can show counts; a band of ±threshold would hide slowdowns
-//! smaller than it). Figures: BENCHMARKS.md §11.
+//! Run: `cargo bench --bench power -- [COMPARISONS] [SECS_PER_ARM] [SEQUENTIAL_COMPARISONS]
+//! [THRESHOLDS]` (defaults 50, 3.3 — 10 s a comparison —, 20 and `0,0.01`: each comparison is
+//! judged at every threshold, 0 counting any change the statistics can show, 0.01 a band of
+//! ±1 % as a suite's `noise_threshold` sets). About 45 minutes with the defaults on the 2-vCPU
+//! VM. Figures: BENCHMARKS.md §11.
 
 mod common;
 
@@ -127,13 +129,16 @@ struct Outcome {
     resolution: Option<f64>,
 }
 
-/// One comparison in interleaved rounds of `[baseline, its A/A copy, phase]` (the copy is measured
-/// as the runner measures its control block, so the time is spent alike), at most `secs_per_arm`
-/// of measuring per arm.
-fn interleaved(arms: [&Arm; 3], secs_per_arm: f64, threshold: f64, rng: &mut SmallRng) -> Outcome {
+/// One comparison in interleaved rounds of the baseline, the baseline again (the A/A control
+/// block, measured as the runner measures it, so the time is spent alike) and the phase, at most
+/// `secs_per_arm` of measuring per arm; one outcome per threshold, each stopping at its own first
+/// decided look (the rounds go on until every threshold's comparison has stopped).
+fn interleaved(baseline: &Arm, phase: &Arm, secs_per_arm: f64, thresholds: &[f64], rng: &mut SmallRng) -> Vec<Outcome> {
+    let arms = [baseline, baseline, phase];
     let start = Instant::now();
     let mut log_ratios = Vec::new();
     let mut schedule: Option<(Vec<usize>, f64)> = None;
+    let mut outcomes: Vec<Option<Outcome>> = thresholds.iter().map(|_| None).collect();
     loop {
         let mut order = [0, 1, 2];
         order.shuffle(rng);
@@ -152,20 +157,28 @@ fn interleaved(arms: [&Arm; 3], secs_per_arm: f64, threshold: f64, rng: &mut Sma
         if !looks.contains(&log_ratios.len()) {
             continue;
         }
-        let comparison = or_fail(stats::compare_rounds(&log_ratios, threshold, *alpha));
         let last = looks.last().is_some_and(|last| *last == log_ratios.len());
-        if last || matches!(comparison.verdict, Verdict::Faster | Verdict::Slower | Verdict::Equivalent) {
-            return Outcome {
-                verdict: comparison.verdict,
-                secs: start.elapsed().as_secs_f64(),
-                resolution: Some(comparison.resolution),
-            };
+        for (threshold, outcome) in thresholds.iter().zip(&mut outcomes) {
+            if outcome.is_some() {
+                continue;
+            }
+            let comparison = or_fail(stats::compare_rounds(&log_ratios, *threshold, *alpha));
+            if last || matches!(comparison.verdict, Verdict::Faster | Verdict::Slower | Verdict::Equivalent) {
+                *outcome = Some(Outcome {
+                    verdict: comparison.verdict,
+                    secs: start.elapsed().as_secs_f64(),
+                    resolution: Some(comparison.resolution),
+                });
+            }
+        }
+        if outcomes.iter().all(Option::is_some) {
+            return outcomes.into_iter().flatten().collect();
         }
     }
 }
 
-/// One comparison with each arm measured whole, one after the other.
-fn sequential(baseline: &Arm, phase: &Arm, secs_per_arm: f64, threshold: f64, seed: u64) -> Outcome {
+/// One comparison with each arm measured whole, one after the other; one outcome per threshold.
+fn sequential(baseline: &Arm, phase: &Arm, secs_per_arm: f64, thresholds: &[f64], seed: u64) -> Vec<Outcome> {
     let start = Instant::now();
     let measure = |arm: &Arm| {
         for _ in 0..WARMUP_STEPS {
@@ -180,8 +193,14 @@ fn sequential(baseline: &Arm, phase: &Arm, secs_per_arm: f64, threshold: f64, se
         let phase_steps = measure(phase);
         (measure(baseline), phase_steps)
     };
-    let speedup = or_fail(stats::speedup::speedup(&base_steps, &phase_steps, threshold, 1000, seed));
-    Outcome { verdict: speedup.verdict, secs: start.elapsed().as_secs_f64(), resolution: None }
+    let secs = start.elapsed().as_secs_f64();
+    thresholds
+        .iter()
+        .map(|threshold| {
+            let speedup = or_fail(stats::speedup::speedup(&base_steps, &phase_steps, *threshold, 1000, seed));
+            Outcome { verdict: speedup.verdict, secs, resolution: None }
+        })
+        .collect()
 }
 
 /// The exact binomial (Clopper-Pearson) 95 % interval of `k` successes in `n`.
@@ -193,7 +212,7 @@ fn clopper_pearson(k: usize, n: usize) -> (f64, f64) {
 }
 
 /// One table row: a cell's outcomes in one mode.
-fn row(slowdown: f64, k: usize, truth: &stats::RoundComparison, mode: &str, outcomes: &[Outcome]) -> String {
+fn row(slowdown: f64, k: usize, truth: &stats::RoundComparison, mode: &str, outcomes: &[&Outcome]) -> String {
     let n = outcomes.len();
     let count = |verdict: Verdict| outcomes.iter().filter(|outcome| outcome.verdict == verdict).count();
     let (slower, faster) = (count(Verdict::Slower), count(Verdict::Faster));
@@ -224,37 +243,74 @@ fn row(slowdown: f64, k: usize, truth: &stats::RoundComparison, mode: &str, outc
     )
 }
 
+/// The command line: `[COMPARISONS] [SECS_PER_ARM] [SEQUENTIAL_COMPARISONS] [THRESHOLDS]`.
+struct Options {
+    comparisons: usize,
+    secs_per_arm: f64,
+    sequential_comparisons: usize,
+    thresholds: Vec<f64>,
+}
+
+impl Options {
+    fn from_args() -> Self {
+        let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
+        let number = |index: usize, default: f64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
+        let thresholds = args.get(3).map_or_else(
+            || vec![0.0, 0.01],
+            |list| list.split(',').map(|value| or_fail(value.trim().parse::<f64>())).collect(),
+        );
+        Self {
+            comparisons: (number(0, 50.0) as usize).max(1),
+            secs_per_arm: number(1, 3.3),
+            sequential_comparisons: number(2, 20.0) as usize,
+            thresholds,
+        }
+    }
+}
+
 fn main() {
-    let numbers: Vec<f64> = std::env::args().skip(1).filter_map(|arg| arg.parse().ok()).collect();
-    let comparisons = numbers.first().map_or(50, |n| *n as usize).max(1);
-    let secs_per_arm = numbers.get(1).copied().unwrap_or(2.0);
-    let threshold = numbers.get(2).copied().unwrap_or(0.0);
+    let options = Options::from_args();
     println!(
-        "power bench: {comparisons} comparisons per cell and mode, {secs_per_arm} s per arm, threshold {threshold}, \
+        "power bench: {} interleaved and {} sequential comparisons per cell, {} s per arm, thresholds {:?}, \
          candle threads {}",
+        options.comparisons,
+        options.sequential_comparisons,
+        options.secs_per_arm,
+        options.thresholds,
         candle_core::utils::get_num_threads()
     );
-    println!();
-    println!(
-        "| slowdown | true ratio (alone) | mode | comparisons | slower | power [95 % CI] | faster | other verdicts | \
-         median seconds to stop | median resolution |"
-    );
-    println!("|---|---:|---|---:|---:|---|---:|---|---:|---:|");
     let baseline = Arm::new(BASE_K, 7);
-    let control = Arm::new(BASE_K, 7);
     let mut rng = SmallRng::seed_from_u64(2026);
+    let mut rows = Vec::new();
     for slowdown in SLOWDOWNS {
         let k = (BASE_K as f64 * (1.0 + slowdown)).round() as usize;
         let phase = Arm::new(k, 7);
         let truth = true_ratio(&baseline, &phase);
+        let thresholds = &options.thresholds;
         let (mut by_rounds, mut one_after_other) = (Vec::new(), Vec::new());
-        for index in 0..comparisons {
+        for index in 0..options.comparisons {
             // The modes alternate, so a drift of the machine favours neither.
             let seed = rng.random::<u64>() ^ index as u64;
-            by_rounds.push(interleaved([&baseline, &control, &phase], secs_per_arm, threshold, &mut rng));
-            one_after_other.push(sequential(&baseline, &phase, secs_per_arm, threshold, seed));
+            by_rounds.push(interleaved(&baseline, &phase, options.secs_per_arm, thresholds, &mut rng));
+            if index < options.sequential_comparisons {
+                one_after_other.push(sequential(&baseline, &phase, options.secs_per_arm, thresholds, seed));
+            }
         }
-        println!("{}", row(slowdown, k, &truth, "interleaved", &by_rounds));
-        println!("{}", row(slowdown, k, &truth, "sequential", &one_after_other));
+        for (which, threshold) in thresholds.iter().enumerate() {
+            for (mode, outcomes) in [("interleaved", &by_rounds), ("sequential", &one_after_other)] {
+                let outcomes: Vec<&Outcome> = outcomes.iter().map(|per_threshold| &per_threshold[which]).collect();
+                if !outcomes.is_empty() {
+                    rows.push(row(slowdown, k, &truth, &format!("{mode}, ±{:.0} %", threshold * 100.0), &outcomes));
+                }
+            }
+        }
+        eprintln!("power bench: {:.0} % done", slowdown * 100.0);
     }
+    println!();
+    println!(
+        "| slowdown | true ratio (at length) | mode, threshold | comparisons | slower | power [95 % CI] | faster | \
+         other verdicts | median seconds to stop | median resolution |"
+    );
+    println!("|---|---:|---|---:|---:|---|---:|---|---:|---:|");
+    rows.iter().for_each(|row| println!("{row}"));
 }

@@ -8,14 +8,16 @@
 # a 95 % Clopper-Pearson interval, how often the interval covers 1.0, the verdicts, and for
 # interleaved rounds the median measured seconds until the group stopped and its resolution.
 #
-#   benches/sensitivity.sh [BINARY] [REPEATS] [COPIES] [MODEL]
+#   benches/sensitivity.sh [BINARY] [REPEATS] [COPIES] [MODEL] [SECS]
 #   (defaults: target/release/phasebench, 40, 5, "MatMul(m: 512, n: 512, k: 512)" — about 2 ms
-#    a step on the 2-vCPU VM; each run measures 2 s per phase, so the defaults take ~20 min)
+#    a step on the 2-vCPU VM —, 2.0 seconds per phase, so the defaults take ~20 min; for the slow
+#    steps, "MatMul(m: 2048, n: 2048, k: 1536)" — about 100 ms — with 10 repeats and 6 s)
 set -euo pipefail
 binary=${1:-target/release/phasebench}
 repeats=${2:-40}
 copies=${3:-5}
 model=${4:-MatMul(m: 512, n: 512, k: 512)}
+secs=${5:-2.0}
 out=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$out"' EXIT
 
@@ -27,7 +29,7 @@ Suite(
     version: 1,
     name: "aa-$1",
     description: "Identical phases: every verdict but no change / equivalent / inconclusive is a false alarm.",
-    settings: Settings(warmup_steps: 5, min_steps: 5, max_steps: 1000000, min_secs: $3, max_secs: 2.0,
+    settings: Settings(warmup_steps: 5, min_steps: 5, max_steps: 1000000, min_secs: $3, max_secs: $secs,
                        seed: $2, noise_threshold: 0.02, schedule: $1),
     workloads: [Workload(name: "w", model: $model)],
     phases: [$phases],
@@ -37,10 +39,10 @@ EOF
 }
 
 for i in $(seq 1 "$repeats"); do
-  # Sequential runs measure 2 s per phase; interleaved groups may stop early once decided
-  # (min_secs 0.2 per phase), within the same 2 s per phase.
-  order=("sequential:Sequential:2.0" "interleaved:Interleaved():0.2")
-  if ((i % 2 == 0)); then order=("interleaved:Interleaved():0.2" "sequential:Sequential:2.0"); fi
+  # Sequential runs measure SECS per phase; interleaved groups may stop early once decided
+  # (min_secs 0.2 per phase), within the same SECS per phase.
+  order=("sequential:Sequential:$secs" "interleaved:Interleaved():0.2")
+  if ((i % 2 == 0)); then order=("interleaved:Interleaved():0.2" "sequential:Sequential:$secs"); fi
   for arm in "${order[@]}"; do
     IFS=: read -r name mode min_secs <<<"$arm"
     suite "$mode" "$i" "$min_secs" >"$out/$name-$i.ron"

@@ -218,6 +218,19 @@ pub struct LiveRun {
     duration_secs: Option<f64>,
     /// NVML index of the GPU the run uses, once it started.
     gpu_index: Option<u32>,
+    /// Its comparison with the baseline as interleaved rounds came, oldest first.
+    pub rounds: Vec<RoundsLook>,
+}
+
+/// A phase's comparison with its baseline over the interleaved rounds measured so far.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoundsLook {
+    /// Rounds measured.
+    pub rounds: usize,
+    /// The comparison over them.
+    pub speedup: crate::stats::Speedup,
+    /// Whether the group stopped here, every comparison decided.
+    pub decided: bool,
 }
 
 impl LiveRun {
@@ -235,6 +248,7 @@ impl LiveRun {
             started: None,
             duration_secs: None,
             gpu_index: None,
+            rounds: Vec::new(),
         }
     }
 
@@ -420,6 +434,11 @@ impl LiveSession {
                     for sample in &samples {
                         run.telemetry.push(sample, run.gpu_index);
                     }
+                }
+            }
+            RunEvent::Rounds { index, rounds, speedup, decided } => {
+                if let Some(run) = self.runs.get_mut(index) {
+                    run.rounds.push(RoundsLook { rounds, speedup: *speedup, decided });
                 }
             }
             RunEvent::RunFinished { result } => self.finish_run(*result),

@@ -23,7 +23,9 @@ pub use document::{
 };
 pub use frames::{FrameStats, FrameTimes};
 pub use jobs::{FilePurpose, HistoryEntry, HistorySummary, JobOutcome, Jobs, dialog_unavailable_reason};
-pub use live::{BoxStats, LiveRun, LiveSession, MAX_DISPLAY_POINTS, Series, SessionState, TelemetrySeries, decimate};
+pub use live::{
+    BoxStats, LiveRun, LiveSession, MAX_DISPLAY_POINTS, RoundsLook, Series, SessionState, TelemetrySeries, decimate,
+};
 pub use recovery::{AUTOSAVE_INTERVAL, Recovery, default_recovery_file};
 
 use std::path::{Path, PathBuf};

@@ -134,6 +134,20 @@ impl Progress {
                 };
                 self.println(&line);
             }
+            RunEvent::Rounds { index, rounds, speedup, decided } => {
+                let line = format!(
+                    "{}: round {rounds}, {} {}",
+                    self.label(*index),
+                    speedup.ratio_text(),
+                    if *decided { format!("decided: {}", speedup.verdict) } else { speedup.verdict.to_string() }
+                );
+                if *decided {
+                    self.println(&line);
+                } else {
+                    self.activity = line;
+                    self.show();
+                }
+            }
             RunEvent::SaveFailed { .. } | RunEvent::SuiteFinished { .. } => {}
         }
     }

@@ -15,11 +15,11 @@ use rand::{Rng, SeedableRng};
 use super::execute::{self, RunContext};
 use super::flush::CacheFlusher;
 use super::measure::{self, StepLimits};
-use super::secs_since;
 use super::steppers::Stepper;
+use super::{RunEvent, secs_since};
 use crate::device::{self, panic_message};
 use crate::results::{RoundSteps, RunResult, RunStatus, StopReason};
-use crate::stats::{self, SIGNIFICANCE, Verdict};
+use crate::stats::{self, SIGNIFICANCE, Speedup, Verdict};
 use crate::suite::{DeviceSpec, InterleavedSpec, Mode};
 use crate::telemetry::{HeapPeakMeter, PeakRssMeter};
 
@@ -271,8 +271,24 @@ fn measure_rounds(
         let rounds_done = round + 1;
         let minimum_met = elapsed >= min_secs
             && arms.iter().filter(|arm| arm.live()).all(|arm| arm.result.step_secs.len() >= settings.min_steps);
-        if plan.looks.contains(&rounds_done) && minimum_met && all_decided(arms, settings.noise_threshold, plan.alpha) {
-            return StopReason::Decided;
+        let look = plan.looks.contains(&rounds_done);
+        if look || rounds_done % PROGRESS_EVERY_ROUNDS == 0 {
+            let interim = interim_comparisons(arms, settings.noise_threshold, plan.alpha);
+            let decided = look && minimum_met && interim.as_ref().is_some_and(|interim| all_decided(arms, interim));
+            for (position, speedup) in interim.into_iter().flatten() {
+                let event = RunEvent::Rounds {
+                    index: contexts[position].run.index,
+                    rounds: rounds_done,
+                    speedup: Box::new(speedup),
+                    decided,
+                };
+                // Progress only: the result holds everything, so an event the front end has no
+                // room for is dropped rather than waited for.
+                let _ = contexts[position].events.try_send(event);
+            }
+            if decided {
+                return StopReason::Decided;
+            }
         }
         if elapsed >= budget_secs {
             return StopReason::MaxSecs;
@@ -287,14 +303,31 @@ fn measure_rounds(
     StopReason::MaxRounds
 }
 
-/// Whether every live phase's comparison with the live baseline is decided (faster, slower or
-/// equivalent) at error rate `alpha`; a group without a live baseline has nothing to decide.
-fn all_decided(arms: &[Arm], threshold: f64, alpha: f64) -> bool {
-    let Some(baseline) = arms.first().filter(|arm| arm.live() && arm.result.is_baseline) else { return false };
-    arms[1..].iter().filter(|arm| arm.live()).all(|arm| {
-        crate::compare::round_log_ratios(&baseline.result, &arm.result)
-            .and_then(|ratios| stats::compare_rounds(&ratios, threshold, alpha).ok())
-            .is_some_and(|comparison| comparison.verdict != Verdict::Inconclusive)
+/// Rounds between two progress reports of the comparisons (besides every look).
+const PROGRESS_EVERY_ROUNDS: usize = 10;
+
+/// Every live phase's comparison with the live baseline so far, at error rate `alpha`, by the
+/// phase's position in `arms`; `None` without a live baseline (nothing to compare with).
+fn interim_comparisons(arms: &[Arm], threshold: f64, alpha: f64) -> Option<Vec<(usize, Speedup)>> {
+    let baseline = arms.first().filter(|arm| arm.live() && arm.result.is_baseline)?;
+    Some(
+        arms.iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, arm)| arm.live())
+            .filter_map(|(position, arm)| {
+                let speedup =
+                    crate::compare::compare_in_rounds(&baseline.result, &arm.result, threshold, alpha)?.ok()?;
+                Some((position, speedup))
+            })
+            .collect(),
+    )
+}
+
+/// Whether every live phase has a decided comparison (faster, slower or equivalent) in `interim`.
+fn all_decided(arms: &[Arm], interim: &[(usize, Speedup)]) -> bool {
+    arms.iter().enumerate().skip(1).filter(|(_, arm)| arm.live()).all(|(position, _)| {
+        interim.iter().any(|(decided, speedup)| *decided == position && speedup.verdict != Verdict::Inconclusive)
     })
 }
 

@@ -70,6 +70,18 @@ pub enum RunEvent {
         /// Step times in seconds.
         step_secs: Vec<f64>,
     },
+    /// A phase measured in interleaved rounds, compared with its baseline over the rounds so far
+    /// (at every look and every few rounds): the running interval narrowing as rounds come.
+    Rounds {
+        /// Plan index of the phase's run.
+        index: usize,
+        /// Rounds measured so far.
+        rounds: usize,
+        /// The comparison over those rounds (at the error rate of one look).
+        speedup: Box<crate::stats::Speedup>,
+        /// Whether the group stops here because every comparison in it is decided.
+        decided: bool,
+    },
     /// A run ended (completed, failed or cancelled) and is on disk.
     RunFinished {
         /// Its full result.

@@ -319,7 +319,7 @@ fn speedup_cells_ui(ui: &mut egui::Ui, speedup: &Speedup, ratio_text: String) {
 
 fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     ui.strong("Speedup vs baseline")
-        .on_hover_text("bars: speedup per item (geometric mean over rounds when interleaved); whiskers: its CI (over rounds, or the 95 % bootstrap CI of the steps); line: no change; grey band: ±noise threshold (a CI inside is equivalent); amber box: the A/A control's interval from the same rounds");
+        .on_hover_text("bars: speedup per item (Hodges–Lehmann estimate over rounds when interleaved); whiskers: its CI (over rounds, or the 95 % bootstrap CI of the steps); line: no change; grey band: ±noise threshold (a CI inside is equivalent); amber box: the A/A control's interval from the same rounds");
     let with_speedup: Vec<&RunResult> = runs.iter().filter(|run| run.speedup.is_some()).collect();
     let labels: Vec<String> = with_speedup.iter().map(|run| run.label()).collect();
     Plot::new("speedups").height(240.0).y_axis_label("× baseline").x_axis_formatter(category_formatter(labels)).show(

@@ -1,7 +1,7 @@
 //! The live view: which run is measuring, its step times as they arrive (warm-up shaded apart)
 //! over the earlier runs of the same workload, the distribution per phase, and telemetry.
 
-use egui_plot::{BoxPlot, Legend, Line, Plot, PlotPoints, Span};
+use egui_plot::{Axis, BoxPlot, FilledArea, Legend, Line, Plot, PlotPoints, Span, VLine};
 
 use crate::app::{LiveRun, LiveSession, PhasebenchApp, SessionState, UiCommand};
 use crate::results::RunStatus;
@@ -39,8 +39,71 @@ pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComm
             distribution_ui(ui, session, focus, plot_height);
         });
     });
+    rounds_ui(ui, session, focus);
     telemetry_ui(ui, app, focus);
     runs_list_ui(ui, session);
+}
+
+/// The comparisons of the focused workload's phases over interleaved rounds, as they come: each
+/// phase's speedup and interval against the rounds measured (narrowing as rounds add up), the
+/// ±noise-threshold band, and where the group was decided.
+fn rounds_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun) {
+    let runs: Vec<&LiveRun> = session
+        .runs
+        .iter()
+        .filter(|run| run.planned.workload_index == focus.planned.workload_index && !run.rounds.is_empty())
+        .collect();
+    if runs.is_empty() {
+        return;
+    }
+    ui.strong("Comparison over rounds").on_hover_text(
+        "each phase against the baseline over the interleaved rounds so far: speedup (line) and its interval (band) at the error rate of one look; grey band: ±noise threshold; a vertical line marks where the group was decided",
+    );
+    for run in &runs {
+        let Some(last) = run.rounds.last() else { continue };
+        let status = if last.decided {
+            format!("decided at round {}: {}", last.rounds, last.speedup.verdict)
+        } else {
+            format!("round {}: {}", last.rounds, last.speedup.verdict)
+        };
+        ui.label(
+            egui::RichText::new(format!(
+                "{} — {status} · {} · {}",
+                run.planned.label(),
+                last.speedup.ratio_text(),
+                last.speedup.basis_text()
+            ))
+            .color(phase_color(run.planned.phase_index)),
+        );
+    }
+    let threshold = session.suite.settings.noise_threshold;
+    Plot::new("rounds").height(140.0).legend(Legend::default()).x_axis_label("rounds").y_axis_label("× baseline").show(
+        ui,
+        |plot_ui| {
+            plot_ui.span(
+                Span::new("±noise threshold", (1.0 - threshold)..=(1.0 + threshold))
+                    .axis(Axis::Y)
+                    .fill(egui::Color32::from_gray(128).gamma_multiply(0.15)),
+            );
+            for run in &runs {
+                let color = phase_color(run.planned.phase_index);
+                let xs: Vec<f64> = run.rounds.iter().map(|look| look.rounds as f64).collect();
+                let lows: Vec<f64> = run.rounds.iter().map(|look| look.speedup.ratio_ci.low).collect();
+                let highs: Vec<f64> = run.rounds.iter().map(|look| look.speedup.ratio_ci.high).collect();
+                let label = run.planned.label();
+                plot_ui.add(
+                    FilledArea::new(format!("{label} interval"), &xs, &lows, &highs)
+                        .fill_color(color.gamma_multiply(0.25)),
+                );
+                let ratios: Vec<[f64; 2]> =
+                    run.rounds.iter().map(|look| [look.rounds as f64, look.speedup.ratio]).collect();
+                plot_ui.line(Line::new(label.clone(), PlotPoints::from(ratios)).color(color).width(2.0));
+                if let Some(decided) = run.rounds.iter().find(|look| look.decided) {
+                    plot_ui.vline(VLine::new(format!("{label} decided"), decided.rounds as f64).color(color));
+                }
+            }
+        },
+    );
 }
 
 fn status_ui(ui: &mut egui::Ui, session: &LiveSession, commands: &mut Vec<UiCommand>) {

@@ -225,6 +225,28 @@ fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -
     assert_eq!(app.view, View::Compare);
     let on_disk = load_result(&session.result_dir)?;
     assert_eq!(on_disk.runs.len(), 6);
+    // The phases measured in interleaved rounds reported their comparison as rounds came, and the
+    // live view lists it.
+    let compared_in_rounds: Vec<_> = session
+        .runs
+        .iter()
+        .filter(|run| session.result_of(run).is_some_and(|result| !result.is_baseline && result.rounds.is_some()))
+        .collect();
+    assert!(!compared_in_rounds.is_empty());
+    for run in &compared_in_rounds {
+        let last = run.rounds.last().ok_or("no comparison over rounds reached the live view")?;
+        assert!(last.rounds >= 10, "the first look is at round 10: {}", last.rounds);
+    }
+    // The live view shows the workload of the last run once the suite is done.
+    let last_label = compared_in_rounds.last().ok_or("no run")?.planned.label();
+    harness.state_mut().apply(UiCommand::ShowView(View::Live));
+    harness.run();
+    harness.get_by_label("Comparison over rounds");
+    assert!(harness.query_all_by_label_contains(&format!("{last_label} — ")).count() >= 1);
+    harness.state_mut().apply(UiCommand::ShowView(View::Compare));
+    harness.run();
+    let app = harness.state();
+    let session = app.session.as_ref().ok_or("no session")?;
 
     // One table row per phase × batch: the phase column names each run; every verdict is shown.
     let bf16_rows = session.finished.iter().filter(|run| run.phase == "bf16").count();
