@@ -50,9 +50,10 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
 /// A saved result to compare a new run against.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub(super) struct BaselineArgs {
-    /// Compare every run with the same run (workload, phase, batch) of this saved result.
+    /// Compare every run with the same run (workload, phase, batch) of this saved result; given
+    /// several times, with several saved results, judged between results (see `compare`).
     #[arg(long, value_name = "RESULT")]
-    pub(super) baseline: Option<PathBuf>,
+    pub(super) baseline: Vec<PathBuf>,
     /// Changes within this fraction count as noise: `5%` or `0.05` (default: the suite's regression_threshold, 10 %).
     #[arg(long, value_parser = parse_fraction, requires = "baseline")]
     pub(super) threshold: Option<f64>,

@@ -169,6 +169,11 @@ fn report(path: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// What a comparison of one saved result with one other cannot see, and what would.
+const ONE_PER_SIDE_NOTE: &str = "one result per side: this verdict sees the noise inside each run, not the larger \
+     noise between runs (README: Regressions); for a verdict with its resolution, give several results per side: \
+     compare B1 B2 B3 -- A1 A2 A3, or run --baseline B1 --baseline B2 --baseline B3";
+
 /// `compare BEFORE AFTER`, or `compare BEFORE... -- AFTER...`.
 fn compare(
     results: &[PathBuf],
@@ -197,11 +202,7 @@ fn compare(
     );
     print!("{}", table::diff_text(&diff, threshold));
     if before_results.len() == 1 && after_results.len() == 1 {
-        println!(
-            "one result per side: this verdict sees the noise inside each run, not the larger noise between runs \
-             (README: Regressions); for a verdict with its resolution, give several results per side: \
-             compare B1 B2 B3 -- A1 A2 A3"
-        );
+        println!("{ONE_PER_SIDE_NOTE}");
     }
     let regressions = diff.regressions();
     Ok(if regressions > 0 && fail_on_regression { EXIT_RUN_FAILED } else { EXIT_OK })
@@ -250,10 +251,8 @@ fn run(
     baseline: &BaselineArgs,
 ) -> anyhow::Result<u8> {
     // Read the baseline before measuring anything, so a bad path fails at once.
-    let saved_baseline = match &baseline.baseline {
-        Some(path) => Some((path, results::load_result(path)?)),
-        None => None,
-    };
+    let saved_baselines =
+        baseline.baseline.iter().map(|path| results::load_result(path)).collect::<Result<Vec<_>, _>>()?;
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build of phasebench; build with --release for representative timings");
     }
@@ -288,13 +287,21 @@ fn run(
 
     print!("{}{}", table::result_text(&result), table::targets_text(&result));
     print!("{}", table::recommendations_text(&result));
-    let comparison = saved_baseline.map(|(path, before)| {
+    let comparison = (!saved_baselines.is_empty()).then(|| {
         let threshold = baseline.threshold.unwrap_or(result.suite.settings.regression_threshold);
-        let diff =
-            phasebench::compare::diff_results(&before, &result, threshold, phasebench::stats::BOOTSTRAP_RESAMPLES);
-        println!("\nagainst the baseline {}:", path.display());
+        let diff = phasebench::compare::diff_result_sets(
+            &saved_baselines,
+            std::slice::from_ref(&result),
+            threshold,
+            phasebench::stats::BOOTSTRAP_RESAMPLES,
+        );
+        let source = baseline.baseline.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ");
+        println!("\nagainst the baseline {source}:");
         print!("{}", table::diff_text(&diff, threshold));
-        BaselineComparison { source: path.display().to_string(), threshold, diff }
+        if saved_baselines.len() == 1 {
+            println!("{ONE_PER_SIDE_NOTE}");
+        }
+        BaselineComparison { source, threshold, diff }
     });
     println!("results: {}", result_file.display());
     write_report(Format::Html, &result, comparison.as_ref(), &handle_dir.join(REPORT_FILE_NAME))?;

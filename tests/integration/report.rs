@@ -389,6 +389,33 @@ fn run_writes_the_html_report_and_checks_a_saved_baseline() -> TestResult {
     let page = std::fs::read_to_string(&html)?;
     assert!(page.contains("Against the saved baseline") && page.contains("regressed</td>"), "the report shows it");
 
+    // Several saved baselines: judged between results, the run against their spread.
+    let mut baselines = Vec::new();
+    for (index, factor) in [1.05, 0.95].into_iter().enumerate() {
+        let mut other = fast.clone();
+        for run in &mut other.runs {
+            run.step_secs.iter_mut().for_each(|secs| *secs *= factor);
+            run.summary = phasebench::stats::summarize(&run.step_secs, 2_000, 7).ok();
+        }
+        let path = dir.path().join(format!("fast{index}.json"));
+        std::fs::write(&path, serde_json::to_string(&other)?)?;
+        baselines.push(path);
+    }
+    phasebench()
+        .args(["run", &suite, "--out"])
+        .arg(dir.path().join("fourth"))
+        .args(["--baseline", &baseline.display().to_string()])
+        .args(["--baseline", &baselines[0].display().to_string()])
+        .args(["--baseline", &baselines[1].display().to_string()])
+        .arg("--fail-on-regression")
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("between results: 3 before, 1 after")
+                .and(predicate::str::contains(" regressed, 0 improved"))
+                .and(predicate::str::contains("one result per side").not()),
+        );
+
     // A baseline that is not a result fails before anything runs.
     phasebench()
         .args(["run", &suite, "--out"])
