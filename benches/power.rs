@@ -13,9 +13,10 @@
 //! `phasebench::stats::speedup::speedup` on the steps, as the runner's `Sequential` schedule is.
 //!
 //! Run: `cargo bench --bench power -- [COMPARISONS] [SECS_PER_ARM] [SEQUENTIAL_COMPARISONS]
-//! [THRESHOLDS]` (defaults 50, 3.3 — 10 s a comparison —, 20 and `0,0.01`: each comparison is
-//! judged at every threshold, 0 counting any change the statistics can show, 0.01 a band of
-//! ±1 % as a suite's `noise_threshold` sets). About 45 minutes with the defaults on the 2-vCPU
+//! [THRESHOLDS] [SLOWDOWNS]` (defaults 50, 3.3 — 10 s a comparison —, 20, `0,0.01` and
+//! `0,0.02,0.03,0.05,0.1`: each comparison is judged at every threshold, 0 counting any change
+//! the statistics can show, 0.01 a band of ±1 % as a suite's `noise_threshold` sets).
+//! `benches/sensitivity_all.sh` runs it with 2.5 s per arm, which took 33 minutes on the 2-vCPU
 //! VM. Figures: BENCHMARKS.md §11.
 
 mod common;
@@ -38,7 +39,7 @@ use statrs::distribution::{Beta, ContinuousCDF};
 const BASE_M: usize = 256;
 const BASE_N: usize = 512;
 const BASE_K: usize = 1600;
-/// Slowdowns injected, as fractions of extra inner dimension.
+/// Slowdowns injected by default, as fractions of extra inner dimension.
 const SLOWDOWNS: [f64; 5] = [0.0, 0.02, 0.03, 0.05, 0.10];
 /// One block of an interleaved round (the runner's default `block_ms: 20`).
 const BLOCK_SECS: f64 = 0.020;
@@ -243,27 +244,32 @@ fn row(slowdown: f64, k: usize, truth: &stats::RoundComparison, mode: &str, outc
     )
 }
 
-/// The command line: `[COMPARISONS] [SECS_PER_ARM] [SEQUENTIAL_COMPARISONS] [THRESHOLDS]`.
+/// The command line: `[COMPARISONS] [SECS_PER_ARM] [SEQUENTIAL_COMPARISONS] [THRESHOLDS]
+/// [SLOWDOWNS]` (the lists comma-separated).
 struct Options {
     comparisons: usize,
     secs_per_arm: f64,
     sequential_comparisons: usize,
     thresholds: Vec<f64>,
+    slowdowns: Vec<f64>,
 }
 
 impl Options {
     fn from_args() -> Self {
         let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
         let number = |index: usize, default: f64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
-        let thresholds = args.get(3).map_or_else(
-            || vec![0.0, 0.01],
-            |list| list.split(',').map(|value| or_fail(value.trim().parse::<f64>())).collect(),
-        );
+        let list = |index: usize, default: &[f64]| {
+            args.get(index).map_or_else(
+                || default.to_vec(),
+                |list| list.split(',').map(|value| or_fail(value.trim().parse::<f64>())).collect(),
+            )
+        };
         Self {
             comparisons: (number(0, 50.0) as usize).max(1),
             secs_per_arm: number(1, 3.3),
             sequential_comparisons: number(2, 20.0) as usize,
-            thresholds,
+            thresholds: list(3, &[0.0, 0.01]),
+            slowdowns: list(4, &SLOWDOWNS),
         }
     }
 }
@@ -282,7 +288,7 @@ fn main() {
     let baseline = Arm::new(BASE_K, 7);
     let mut rng = SmallRng::seed_from_u64(2026);
     let mut rows = Vec::new();
-    for slowdown in SLOWDOWNS {
+    for &slowdown in &options.slowdowns {
         let k = (BASE_K as f64 * (1.0 + slowdown)).round() as usize;
         let phase = Arm::new(k, 7);
         let truth = true_ratio(&baseline, &phase);
