@@ -169,11 +169,6 @@ fn report(path: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// What a comparison of one saved result with one other cannot see, and what would.
-const ONE_PER_SIDE_NOTE: &str = "one result per side: this verdict sees the noise inside each run, not the larger \
-     noise between runs (README: Regressions); for a verdict with its resolution, give several results per side: \
-     compare B1 B2 B3 -- A1 A2 A3, or run --baseline B1 --baseline B2 --baseline B3";
-
 /// `compare BEFORE AFTER`, or `compare BEFORE... -- AFTER...`.
 fn compare(
     results: &[PathBuf],
@@ -201,9 +196,6 @@ fn compare(
         phasebench::stats::BOOTSTRAP_RESAMPLES,
     );
     print!("{}", table::diff_text(&diff, threshold));
-    if before_results.len() == 1 && after_results.len() == 1 {
-        println!("{ONE_PER_SIDE_NOTE}");
-    }
     let regressions = diff.regressions();
     Ok(if regressions > 0 && fail_on_regression { EXIT_RUN_FAILED } else { EXIT_OK })
 }
@@ -298,9 +290,6 @@ fn run(
         let source = baseline.baseline.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ");
         println!("\nagainst the baseline {source}:");
         print!("{}", table::diff_text(&diff, threshold));
-        if saved_baselines.len() == 1 {
-            println!("{ONE_PER_SIDE_NOTE}");
-        }
         BaselineComparison { source, threshold, diff }
     });
     println!("results: {}", result_file.display());

@@ -93,13 +93,30 @@ pub fn compare_in_rounds(
     noise_threshold: f64,
     alpha: f64,
 ) -> Option<Result<Speedup, StatsError>> {
+    let control = control_in_rounds(baseline, noise_threshold, alpha);
+    compare_in_rounds_with_control(baseline, phase, control.as_ref(), noise_threshold, alpha)
+}
+
+/// The baseline's A/A control over its rounds (main block against control block), at error rate
+/// `alpha`; `None` for a run without control blocks. The same for every phase of its group.
+pub fn control_in_rounds(baseline: &RunResult, noise_threshold: f64, alpha: f64) -> Option<stats::RoundComparison> {
+    control_log_ratios(baseline).and_then(|ratios| stats::compare_rounds(&ratios, noise_threshold, alpha).ok())
+}
+
+/// [`compare_in_rounds`] with the baseline's control already compared ([`control_in_rounds`]),
+/// for comparing several phases with one baseline.
+pub fn compare_in_rounds_with_control(
+    baseline: &RunResult,
+    phase: &RunResult,
+    control: Option<&stats::RoundComparison>,
+    noise_threshold: f64,
+    alpha: f64,
+) -> Option<Result<Speedup, StatsError>> {
     let ratios = round_log_ratios(baseline, phase)?;
-    let control =
-        control_log_ratios(baseline).and_then(|ratios| stats::compare_rounds(&ratios, noise_threshold, alpha).ok());
     let measured_secs = phase.measured_window_secs.map_or(0.0, |[start, end]| end - start);
     Some(
         stats::compare_rounds(&ratios, noise_threshold, alpha)
-            .map(|comparison| Speedup::from_rounds(&comparison, control.as_ref(), measured_secs)),
+            .map(|comparison| Speedup::from_rounds(&comparison, control, measured_secs)),
     )
 }
 
@@ -168,6 +185,13 @@ pub struct ResultDiff {
 }
 
 impl ResultDiff {
+    /// Whether the runs were compared one saved result against one (step-level), not between
+    /// several results per side: such verdicts cannot see the noise between runs.
+    pub fn one_result_per_side(&self) -> bool {
+        let mut compared = self.runs.iter().filter_map(|run| run.speedup.as_ref().ok()).peekable();
+        compared.peek().is_some() && compared.all(|speedup| speedup.between_results.is_none())
+    }
+
     /// Runs that got slower beyond the threshold.
     pub fn regressions(&self) -> usize {
         self.runs.iter().filter(|run| run.change() == Some(Change::Regressed)).count()

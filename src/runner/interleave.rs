@@ -17,6 +17,7 @@ use super::flush::CacheFlusher;
 use super::measure::{self, StepLimits};
 use super::steppers::Stepper;
 use super::{RunEvent, secs_since};
+use crate::compare;
 use crate::device::{self, panic_message};
 use crate::results::{RoundSteps, RunResult, RunStatus, StopReason};
 use crate::stats::{self, SIGNIFICANCE, Speedup, Verdict};
@@ -309,7 +310,9 @@ const PROGRESS_EVERY_ROUNDS: usize = 10;
 /// Every live phase's comparison with the live baseline so far, at error rate `alpha`, by the
 /// phase's position in `arms`; `None` without a live baseline (nothing to compare with).
 fn interim_comparisons(arms: &[Arm], threshold: f64, alpha: f64) -> Option<Vec<(usize, Speedup)>> {
-    let baseline = arms.first().filter(|arm| arm.live() && arm.result.is_baseline)?;
+    let baseline = &arms.first().filter(|arm| arm.live() && arm.result.is_baseline)?.result;
+    // The A/A control is the baseline's own: compared once for the whole group.
+    let control = compare::control_in_rounds(baseline, threshold, alpha);
     Some(
         arms.iter()
             .enumerate()
@@ -317,7 +320,8 @@ fn interim_comparisons(arms: &[Arm], threshold: f64, alpha: f64) -> Option<Vec<(
             .filter(|(_, arm)| arm.live())
             .filter_map(|(position, arm)| {
                 let speedup =
-                    crate::compare::compare_in_rounds(&baseline.result, &arm.result, threshold, alpha)?.ok()?;
+                    compare::compare_in_rounds_with_control(baseline, &arm.result, control.as_ref(), threshold, alpha)?
+                        .ok()?;
                 Some((position, speedup))
             })
             .collect(),

@@ -211,7 +211,7 @@ pub fn summarize(samples: &[f64], resamples: usize, seed: u64) -> Result<Summary
 }
 
 /// Median of `values` in place (reorders them); `values` must be non-empty.
-fn median_in_place(values: &mut [f64]) -> f64 {
+pub(super) fn median_in_place(values: &mut [f64]) -> f64 {
     let middle = values.len() / 2;
     let odd = values.len() % 2 == 1;
     let (lower, upper_middle, _) = values.select_nth_unstable_by(middle, f64::total_cmp);

@@ -157,30 +157,16 @@ fn signed_rank_interval(values: &[f64], alpha: f64) -> SignedRankInterval {
         *value
     };
     let (low, high) = (order_statistic(c), order_statistic(total + 1 - c));
-    let estimate = if total % 2 == 1 {
-        order_statistic(total.div_ceil(2))
-    } else {
-        (order_statistic(total / 2) + order_statistic(total / 2 + 1)) / 2.0
-    };
-    SignedRankInterval { estimate, low, high, confidence }
+    SignedRankInterval { estimate: super::median_in_place(&mut walsh), low, high, confidence }
 }
 
 /// The c of [`signed_rank_interval`] from the exact null distribution of the signed-rank
 /// statistic of `n` untied values, with the interval's exact confidence 1 − 2·P(T ≤ c − 1);
 /// c is at least 1.
 fn exact_critical_count(n: usize, alpha: f64) -> (usize, f64) {
-    let total = n * (n + 1) / 2;
-    // ways[s]: sign assignments of the ranks 1..=n whose positive rank sum is s.
-    let mut ways = vec![0.0f64; total + 1];
-    ways[0] = 1.0;
-    for rank in 1..=n {
-        for sum in (0..=total - rank).rev() {
-            if ways[sum] > 0.0 {
-                ways[sum + rank] += ways[sum];
-            }
-        }
-    }
-    let all = 2f64.powi(n as i32);
+    let ranks: Vec<usize> = (1..=n).collect();
+    let ways = sign_assignments_by_sum(&ranks);
+    let (total, all) = (n * (n + 1) / 2, 2f64.powi(n as i32));
     let (mut c, mut tail) = (1, ways[0] / all);
     // Grow c while P(T ≤ c) stays within α/2: then c + 1 is still a valid count.
     while c < total.div_ceil(2) && tail + ways[c] / all <= alpha / 2.0 {
@@ -239,11 +225,23 @@ pub fn wilcoxon_signed_rank(differences: &[f64]) -> Result<f64, StatsError> {
 /// Two-sided p of the observed doubled positive rank sum among all sign assignments of `ranks`.
 fn exact_signed_rank_p(doubled_ranks: &[usize], observed: usize) -> f64 {
     let total: usize = doubled_ranks.iter().sum();
-    // ways[s]: sign assignments whose doubled positive rank sum is s (as f64: up to 2⁵⁰).
+    let ways = sign_assignments_by_sum(doubled_ranks);
+    let all: f64 = ways.iter().sum();
+    // The null distribution is symmetric about total/2: take the tail on the observed side.
+    let low_side = observed.min(total - observed);
+    let tail: f64 = ways[..=low_side].iter().sum();
+    (2.0 * tail / all).min(1.0)
+}
+
+/// The null distribution of the signed-rank statistic over `ranks`, unnormalized: element s is
+/// how many of the 2ⁿ sign assignments have positive rank sum s (as f64: exact up to 2⁵³),
+/// counted by dynamic programming.
+fn sign_assignments_by_sum(ranks: &[usize]) -> Vec<f64> {
+    let total: usize = ranks.iter().sum();
     let mut ways = vec![0.0f64; total + 1];
     ways[0] = 1.0;
     let mut reached = 0;
-    for &rank in doubled_ranks {
+    for &rank in ranks {
         for sum in (0..=reached).rev() {
             if ways[sum] > 0.0 {
                 ways[sum + rank] += ways[sum];
@@ -251,11 +249,7 @@ fn exact_signed_rank_p(doubled_ranks: &[usize], observed: usize) -> f64 {
         }
         reached += rank;
     }
-    let all: f64 = ways.iter().sum();
-    // The null distribution is symmetric about total/2: take the tail on the observed side.
-    let low_side = observed.min(total - observed);
-    let tail: f64 = ways[..=low_side].iter().sum();
-    (2.0 * tail / all).min(1.0)
+    ways
 }
 
 /// When a group of comparisons looks at its rounds: after `first`, then each time the rounds

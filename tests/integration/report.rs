@@ -86,20 +86,25 @@ fn scaled_result(dir: &std::path::Path, name: &str, factor: f64) -> Result<Strin
     Ok(path.display().to_string())
 }
 
+/// [`scaled_result`] once per factor, named `prefix1`, `prefix2`, …
+fn scaled_results(
+    dir: &std::path::Path,
+    prefix: &str,
+    factors: &[f64],
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    factors
+        .iter()
+        .enumerate()
+        .map(|(index, factor)| scaled_result(dir, &format!("{prefix}{}", index + 1), *factor))
+        .collect()
+}
+
 #[test]
 fn compare_with_several_results_per_side_judges_between_results() -> TestResult {
     let dir = tempfile::tempdir()?;
     // The same code measured three times before and after, on a machine whose runs move ±15 %.
-    let before = [
-        scaled_result(dir.path(), "b1", 1.0)?,
-        scaled_result(dir.path(), "b2", 1.15)?,
-        scaled_result(dir.path(), "b3", 0.87)?,
-    ];
-    let after = [
-        scaled_result(dir.path(), "a1", 0.88)?,
-        scaled_result(dir.path(), "a2", 1.0)?,
-        scaled_result(dir.path(), "a3", 1.14)?,
-    ];
+    let before = scaled_results(dir.path(), "b", &[1.0, 1.15, 0.87])?;
+    let after = scaled_results(dir.path(), "a", &[0.88, 1.0, 1.14])?;
     // One pair taken alone sees only the noise inside each run and calls the move a change.
     phasebench()
         .args(["compare", "--threshold", "5%", &before[1], &after[0]])
@@ -120,16 +125,8 @@ fn compare_with_several_results_per_side_judges_between_results() -> TestResult 
                 .and(predicate::str::contains("one result per side").not()),
         );
     // A real regression, half again slower, stands out of that noise.
-    let slower = [
-        scaled_result(dir.path(), "s1", 1.5)?,
-        scaled_result(dir.path(), "s2", 1.53)?,
-        scaled_result(dir.path(), "s3", 1.48)?,
-    ];
-    let steady = [
-        scaled_result(dir.path(), "t1", 1.0)?,
-        scaled_result(dir.path(), "t2", 1.02)?,
-        scaled_result(dir.path(), "t3", 0.99)?,
-    ];
+    let slower = scaled_results(dir.path(), "s", &[1.5, 1.53, 1.48])?;
+    let steady = scaled_results(dir.path(), "t", &[1.0, 1.02, 0.99])?;
     phasebench()
         .args(["compare", "--fail-on-regression"])
         .args(&steady)
