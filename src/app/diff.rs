@@ -100,8 +100,11 @@ impl PhasebenchApp {
             && let Some(run) = runs.get(run_index)
         {
             let label = format!("{} in {source}", run.label());
-            let picked =
-                DiffSide::Run { label, run: Box::new(run.clone()), noise_threshold: suite.settings.noise_threshold };
+            let picked = DiffSide::Run {
+                label,
+                run: Box::new(run.clone()),
+                noise_threshold: suite.settings.noise_threshold.fixed_or_fallback(),
+            };
             self.set_diff_side(side, picked);
         }
     }

@@ -132,6 +132,13 @@ impl FieldState {
         self.text.retain(|key, _| !of_model(key));
         self.errors.retain(|key, _| !of_model(key));
     }
+
+    /// Forgets the text and error of one field (what it holds changed meaning).
+    pub fn forget(&mut self, field: Field) {
+        let key = FieldKey::new(field);
+        self.text.remove(&key);
+        self.errors.remove(&key);
+    }
 }
 
 /// A suite open in the editor.

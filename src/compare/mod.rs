@@ -3,6 +3,7 @@
 
 mod analysis;
 pub mod recommend;
+mod rounds;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,10 @@ use crate::suite::{AccuracyBounds, ModeKind, Suite, Target, TargetMetric};
 
 pub use analysis::Analysis;
 pub use recommend::{Recommendation, Rule, recommendations, recommendations_for};
+pub use rounds::{
+    GroupThreshold, compare_in_rounds, compare_in_rounds_with_control, control_in_rounds, control_log_ratios,
+    group_threshold, round_log_ratios, shown_threshold,
+};
 
 /// Whether a phase's output stays close to the baseline's under `bounds`: every value finite, the
 /// cosine similarity within its bound (an all-zero output passes only when identical), the
@@ -51,73 +56,6 @@ pub fn diff_runs(
     seed: u64,
 ) -> Result<Speedup, StatsError> {
     speedup(&per_item_secs(before), &per_item_secs(after), noise_threshold, resamples, seed)
-}
-
-/// Per-round log ratios of `baseline` against `phase` — ln(baseline ÷ phase median time per item
-/// of each round's blocks) — over the rounds both measured; `None` unless both were measured in
-/// interleaved rounds.
-pub fn round_log_ratios(baseline: &RunResult, phase: &RunResult) -> Option<Vec<f64>> {
-    let base = baseline.rounds.as_ref()?.round_medians(&baseline.step_secs, false);
-    let other = phase.rounds.as_ref()?.round_medians(&phase.step_secs, false);
-    Some(paired_log_ratios(&base, baseline.batch_size, &other, phase.batch_size))
-}
-
-/// The baseline's main block against its control block (A/A) per round, as log ratios; `None`
-/// for a run without control blocks.
-pub fn control_log_ratios(baseline: &RunResult) -> Option<Vec<f64>> {
-    let rounds = baseline.rounds.as_ref()?;
-    let control = rounds.round_medians(&baseline.step_secs, true);
-    if control.is_empty() {
-        return None;
-    }
-    let main = rounds.round_medians(&baseline.step_secs, false);
-    Some(paired_log_ratios(&main, 1, &control, 1))
-}
-
-/// ln(a ÷ b) per item of the rounds present in both (each list in round order).
-fn paired_log_ratios(a: &[(u32, f64)], a_batch: usize, b: &[(u32, f64)], b_batch: usize) -> Vec<f64> {
-    let per_item = |secs: f64, batch: usize| secs / batch.max(1) as f64;
-    a.iter()
-        .filter_map(|(round, a_secs)| {
-            let (_, b_secs) = b.iter().find(|(other, _)| other == round)?;
-            Some((per_item(*a_secs, a_batch) / per_item(*b_secs, b_batch)).ln())
-        })
-        .collect()
-}
-
-/// A phase against the baseline over the interleaved rounds both measured, with the baseline's
-/// A/A control of the same rounds, at error rate `alpha`; `None` unless both ran in rounds.
-pub fn compare_in_rounds(
-    baseline: &RunResult,
-    phase: &RunResult,
-    noise_threshold: f64,
-    alpha: f64,
-) -> Option<Result<Speedup, StatsError>> {
-    let control = control_in_rounds(baseline, noise_threshold, alpha);
-    compare_in_rounds_with_control(baseline, phase, control.as_ref(), noise_threshold, alpha)
-}
-
-/// The baseline's A/A control over its rounds (main block against control block), at error rate
-/// `alpha`; `None` for a run without control blocks. The same for every phase of its group.
-pub fn control_in_rounds(baseline: &RunResult, noise_threshold: f64, alpha: f64) -> Option<stats::RoundComparison> {
-    control_log_ratios(baseline).and_then(|ratios| stats::compare_rounds(&ratios, noise_threshold, alpha).ok())
-}
-
-/// [`compare_in_rounds`] with the baseline's control already compared ([`control_in_rounds`]),
-/// for comparing several phases with one baseline.
-pub fn compare_in_rounds_with_control(
-    baseline: &RunResult,
-    phase: &RunResult,
-    control: Option<&stats::RoundComparison>,
-    noise_threshold: f64,
-    alpha: f64,
-) -> Option<Result<Speedup, StatsError>> {
-    let ratios = round_log_ratios(baseline, phase)?;
-    let measured_secs = phase.measured_window_secs.map_or(0.0, |[start, end]| end - start);
-    Some(
-        stats::compare_rounds(&ratios, noise_threshold, alpha)
-            .map(|comparison| Speedup::from_rounds(&comparison, control, measured_secs)),
-    )
 }
 
 /// What a before/after comparison of one run concludes.

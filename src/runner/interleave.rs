@@ -21,7 +21,7 @@ use crate::compare;
 use crate::device::{self, panic_message};
 use crate::results::{RoundSteps, RunResult, RunStatus, StopReason};
 use crate::stats::{self, SIGNIFICANCE, Speedup, Verdict};
-use crate::suite::{DeviceSpec, InterleavedSpec, Mode};
+use crate::suite::{DeviceSpec, InterleavedSpec, Mode, NoiseThreshold};
 use crate::telemetry::{HeapPeakMeter, PeakRssMeter};
 
 /// One arm of the group: its record, its built model and what it has used.
@@ -265,6 +265,7 @@ fn measure_rounds(
             for arm in arms.iter_mut() {
                 if let Some(rounds) = arm.result.rounds.as_mut() {
                     rounds.alpha = plan.alpha;
+                    rounds.planned_rounds = plan.looks.last().copied();
                 }
             }
             plan
@@ -308,11 +309,13 @@ fn measure_rounds(
 const PROGRESS_EVERY_ROUNDS: usize = 10;
 
 /// Every live phase's comparison with the live baseline so far, at error rate `alpha`, by the
-/// phase's position in `arms`; `None` without a live baseline (nothing to compare with).
-fn interim_comparisons(arms: &[Arm], threshold: f64, alpha: f64) -> Option<Vec<(usize, Speedup)>> {
+/// phase's position in `arms`; `None` without a live baseline (nothing to compare with). An `Auto`
+/// threshold is measured from the A/A control's rounds so far.
+fn interim_comparisons(arms: &[Arm], setting: NoiseThreshold, alpha: f64) -> Option<Vec<(usize, Speedup)>> {
     let baseline = &arms.first().filter(|arm| arm.live() && arm.result.is_baseline)?.result;
+    let threshold = compare::group_threshold(setting, baseline, alpha);
     // The A/A control is the baseline's own: compared once for the whole group.
-    let control = compare::control_in_rounds(baseline, threshold, alpha);
+    let control = compare::control_in_rounds(baseline, threshold.fraction, alpha);
     Some(
         arms.iter()
             .enumerate()

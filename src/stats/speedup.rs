@@ -96,6 +96,10 @@ pub struct RoundsDetail {
     /// Seconds of measurement until the comparison's group stopped.
     #[serde(default)]
     pub measured_secs: f64,
+    /// For `noise_threshold: Auto`, the multiple of the A/A resolution at the first look that
+    /// `noise_threshold` is; absent for a fixed threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_threshold_multiple: Option<f64>,
 }
 
 impl RoundsDetail {
@@ -131,8 +135,11 @@ impl Speedup {
                 if rounds.machine_unreliable() { " unreliable machine" } else { "" }
             )
         });
+        let auto = rounds.auto_threshold_multiple.map_or_else(String::new, |multiple| {
+            format!("auto threshold ±{:.1} % ({multiple}× A/A resolution) · ", self.noise_threshold * 100.0)
+        });
         format!(
-            "resolution ±{:.1} %{control} · {} rounds, {:.1} s",
+            "{auto}resolution ±{:.1} %{control} · {} rounds, {:.1} s",
             rounds.resolution * 100.0,
             rounds.rounds,
             rounds.measured_secs
@@ -157,6 +164,7 @@ impl Speedup {
                 resolution: comparison.resolution,
                 control: control.map(|control| (control.ratio, control.ratio_ci)),
                 measured_secs,
+                auto_threshold_multiple: None,
             }),
             between_results: None,
         }

@@ -4,11 +4,13 @@
 mod parameters;
 mod schedule;
 mod schema;
+mod threshold;
 mod validate;
 
 pub use parameters::ModelParameter;
 pub use schedule::{InterleavedSpec, Schedule};
 pub use schema::*;
+pub use threshold::NoiseThreshold;
 pub use validate::{MAX_DIMENSION, MAX_LAYERS, Problem, find_name_position, validate};
 
 use std::fmt;

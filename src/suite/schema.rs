@@ -126,9 +126,9 @@ pub struct Settings {
     pub max_secs: f64,
     /// Seed for weights, inputs and bootstrap resampling.
     pub seed: u64,
-    /// Relative change below which a comparison of phases within one run of the suite says "no
-    /// detectable change" (0.02 = 2 %).
-    pub noise_threshold: f64,
+    /// Relative change within which a phase counts as the baseline's speed (0.02 = ±2 %), or `Auto`:
+    /// a multiple of the resolution the group's A/A control reached (see `NoiseThreshold`).
+    pub noise_threshold: super::NoiseThreshold,
     /// Relative change below which a comparison with a saved result (`compare`, `run --baseline`)
     /// says "unchanged"; larger than `noise_threshold` because separate runs of a suite also differ
     /// by the machine's state between them (0.10 = 10 %).
@@ -180,7 +180,7 @@ impl Default for Settings {
             min_secs: 0.5,
             max_secs: 10.0,
             seed: 42,
-            noise_threshold: 0.02,
+            noise_threshold: super::NoiseThreshold::Fixed(0.02),
             regression_threshold: 0.10,
             max_memory_bytes: None,
             telemetry_interval_ms: 100,

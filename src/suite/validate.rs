@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use super::{AccuracyBounds, DeviceSpec, Mode, ModelSpec, OptimizerSpec, Schedule, Suite, TextPosition, Workload};
+use super::{
+    AccuracyBounds, DeviceSpec, Mode, ModelSpec, NoiseThreshold, OptimizerSpec, Schedule, Suite, TextPosition, Workload,
+};
 
 /// Largest value accepted for a single model dimension or batch size.
 pub const MAX_DIMENSION: usize = 1 << 20;
@@ -279,11 +281,24 @@ fn check_settings(suite: &Suite, text: &str, report: &mut impl FnMut(Option<Text
             "`max_memory_bytes` is 0; leave it out for the default (half the available memory)".into(),
         );
     }
-    if !(0.0..1.0).contains(&s.noise_threshold) {
-        report(
+    match s.noise_threshold {
+        NoiseThreshold::Fixed(fraction) if !(0.0..1.0).contains(&fraction) => report(
             at("noise_threshold"),
-            format!("`noise_threshold` is {}; it is a fraction from 0 to below 1 (0.02 = 2 %)", s.noise_threshold),
-        );
+            format!("`noise_threshold` is {fraction}; it is a fraction from 0 to below 1 (0.02 = 2 %), or `Auto`"),
+        ),
+        NoiseThreshold::Auto { multiple } if !(multiple > 0.0 && multiple <= 100.0) => report(
+            at("noise_threshold"),
+            format!(
+                "`noise_threshold` is Auto({multiple}); the multiple of the A/A resolution is above 0, at most 100"
+            ),
+        ),
+        NoiseThreshold::Auto { .. } if s.schedule == Schedule::Sequential => report(
+            at("noise_threshold"),
+            "`noise_threshold: Auto` is measured by the A/A control of interleaved rounds, which \
+             `schedule: Sequential` has not; give a fraction such as 0.02"
+                .into(),
+        ),
+        _ => {}
     }
     if !(0.0..1.0).contains(&s.regression_threshold) {
         report(
@@ -410,7 +425,10 @@ fn find_name(text: &str, value: &str, occurrence: usize) -> Option<TextPosition>
     let mut found = 0;
     for (offset, _) in text.match_indices(&quoted) {
         let before = text[..offset].trim_end();
-        if before.ends_with(':') && before[..before.len() - 1].trim_end().ends_with("name") {
+        if before.ends_with(':')
+            && before[..before.len() - 1].trim_end().ends_with("name")
+            && !in_line_comment(text, offset)
+        {
             if found == occurrence {
                 return Some(position_of(text, offset));
             }
@@ -426,7 +444,7 @@ fn find_field(text: &str, field: &str, occurrence: usize) -> Option<TextPosition
     for (offset, _) in text.match_indices(field) {
         let preceded_by_word = text[..offset].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
         let followed_by_colon = text[offset + field.len()..].trim_start().starts_with(':');
-        if !preceded_by_word && followed_by_colon {
+        if !preceded_by_word && followed_by_colon && !in_line_comment(text, offset) {
             if found == occurrence {
                 return Some(position_of(text, offset));
             }
@@ -434,6 +452,23 @@ fn find_field(text: &str, field: &str, occurrence: usize) -> Option<TextPosition
         }
     }
     None
+}
+
+/// Whether `offset` lies in a `//` comment: after a `//` outside a string on its line.
+fn in_line_comment(text: &str, offset: usize) -> bool {
+    let line = text[..offset].rsplit('\n').next().unwrap_or("");
+    let (mut in_string, mut escaped, mut previous) = (false, false, ' ');
+    for c in line.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '/' if !in_string && previous == '/' => return true,
+            _ => {}
+        }
+        previous = c;
+    }
+    false
 }
 
 fn position_of(text: &str, offset: usize) -> TextPosition {
@@ -459,5 +494,12 @@ mod tests {
     fn field_search_skips_longer_names() {
         let text = "min_steps: 1, steps: 2";
         assert_eq!(find_field(text, "steps", 0), Some(TextPosition { line: 1, col: 15 }));
+    }
+
+    #[test]
+    fn positions_skip_commented_out_text_but_not_slashes_in_strings() {
+        let text = "// name: \"x\", steps: 1\n  // steps: 3\n  weights: \"a//b\", steps: 2, name: \"x\"";
+        assert_eq!(find_field(text, "steps", 0), Some(TextPosition { line: 3, col: 20 }));
+        assert_eq!(find_name(text, "x", 0), Some(TextPosition { line: 3, col: 36 }));
     }
 }

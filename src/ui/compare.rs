@@ -325,7 +325,10 @@ fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     Plot::new("speedups").height(240.0).y_axis_label("× baseline").x_axis_formatter(category_formatter(labels)).show(
         ui,
         |plot_ui| {
-            let threshold = suite.settings.noise_threshold;
+            let threshold = compare::shown_threshold(
+                suite.settings.noise_threshold,
+                with_speedup.iter().filter_map(|run| run.speedup.as_ref()),
+            );
             let right = with_speedup.len() as f64 - 0.5;
             plot_ui.polygon(
                 Polygon::new(

@@ -76,7 +76,10 @@ fn rounds_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun) {
             .color(phase_color(run.planned.phase_index)),
         );
     }
-    let threshold = session.suite.settings.noise_threshold;
+    let threshold = crate::compare::shown_threshold(
+        session.suite.settings.noise_threshold,
+        runs.iter().filter_map(|run| run.rounds.last()).map(|look| &look.speedup),
+    );
     Plot::new("rounds").height(140.0).legend(Legend::default()).x_axis_label("rounds").y_axis_label("× baseline").show(
         ui,
         |plot_ui| {

@@ -146,6 +146,34 @@ fn the_schedule_is_chosen_in_the_settings_form() -> TestResult {
     Ok(())
 }
 
+/// Issue 19: the noise threshold can be measured from the A/A control (`Auto`, a multiple typed
+/// in the same field), and going back to one phase after another restores a fixed band.
+#[test]
+fn the_noise_threshold_can_be_set_to_auto_in_the_settings_form() -> TestResult {
+    use phasebench::suite::NoiseThreshold;
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/tiny.ron")));
+    harness.run();
+    let threshold = || harness.state().document.suite.settings.noise_threshold;
+    assert_eq!(threshold(), NoiseThreshold::Fixed(0.02));
+    harness.get_by_role_and_label(Role::CheckBox, "Noise threshold from the A/A control").click();
+    harness.run();
+    assert_eq!(harness.state().document.suite.settings.noise_threshold, NoiseThreshold::Auto { multiple: 2.0 });
+    harness.get_by_label("× A/A resolution");
+    harness.get_by_role_and_label(Role::TextInput, "Noise threshold").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "Noise threshold").type_text("2.5");
+    harness.run();
+    assert_eq!(harness.state().document.suite.settings.noise_threshold, NoiseThreshold::Auto { multiple: 2.5 });
+    assert!(!is_disabled(&harness, "Run"), "an Auto threshold is a valid suite");
+    harness.get_by_role_and_label(Role::CheckBox, "Interleave phases in rounds").click();
+    harness.run();
+    assert_eq!(harness.state().document.suite.settings.noise_threshold, NoiseThreshold::Fixed(0.02));
+    assert!(!is_disabled(&harness, "Run"), "one phase after another keeps a fixed band, so the suite stays valid");
+    Ok(())
+}
+
 #[test]
 fn a_broken_suite_file_shows_its_position_and_leaves_the_open_suite_untouched() -> TestResult {
     let results = tempfile::tempdir()?;

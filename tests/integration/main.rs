@@ -109,7 +109,13 @@ pub fn fixed_result() -> Result<phasebench::results::SuiteResult, Box<dyn std::e
             ..phasebench::results::RoundSteps::default()
         });
     }
-    let rounds = phasebench::compare::compare_in_rounds(&runs[2], &runs[3], 0.02, 0.05).ok_or("no rounds")??;
+    let rounds = phasebench::compare::compare_in_rounds(
+        &runs[2],
+        &runs[3],
+        phasebench::compare::GroupThreshold::fixed(0.02),
+        0.05,
+    )
+    .ok_or("no rounds")??;
     runs[3].speedup = Some(rounds);
     let environment = phasebench::results::Environment {
         hostname: Some("bench-host".into()),

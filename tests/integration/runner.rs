@@ -731,6 +731,43 @@ fn interleaved_rounds_record_each_steps_round_and_compare_over_rounds() -> TestR
     Ok(())
 }
 
+/// Issue 19: `noise_threshold: Auto(2.0)` judges each group against twice the resolution its budget
+/// buys — its A/A control's spread projected to the planned rounds — the same band
+/// for every phase of the group, and says so; without control rounds it falls back to a fixed 2 %.
+#[test]
+fn an_auto_threshold_is_twice_the_a_a_resolution_the_budget_buys() -> TestResult {
+    use phasebench::compare::{self, GroupThreshold};
+    use phasebench::suite::NoiseThreshold;
+    let mut suite = interleaved_suite()?;
+    suite.settings.noise_threshold = NoiseThreshold::Auto { multiple: 2.0 };
+    let out = tempfile::tempdir()?;
+    let result = runner::drive(runner::start(suite, RunOptions::new(out.path(), "auto"), Arc::new(|| {}))?, |_| {})?;
+    let baseline = &result.runs[0];
+    let alpha = baseline.rounds.as_ref().ok_or("no rounds")?.alpha;
+    let control = compare::control_log_ratios(baseline).ok_or("no A/A control")?;
+    let planned = baseline.rounds.as_ref().and_then(|rounds| rounds.planned_rounds).ok_or("no planned rounds")?;
+    assert!((4..=24).contains(&planned), "the budget's rounds, at most max_rounds: {planned}");
+    // The resolution the budget buys, foretold from the control's rounds.
+    let projected = phasebench::stats::projected_resolution(&control, planned, alpha)?;
+    let expected = (2.0 * projected).min(0.5);
+    for run in result.runs.iter().filter(|run| !run.is_baseline) {
+        let speedup = run.speedup.as_ref().ok_or("no speedup")?;
+        assert!((speedup.noise_threshold - expected).abs() < 1e-12, "{} vs {expected}", speedup.noise_threshold);
+        assert_eq!(speedup.rounds.as_ref().and_then(|rounds| rounds.auto_threshold_multiple), Some(2.0));
+        assert!(speedup.basis_text().starts_with("auto threshold ±"), "{}", speedup.basis_text());
+    }
+    let measured = compare::group_threshold(NoiseThreshold::Auto { multiple: 2.0 }, baseline, alpha);
+    assert_eq!(measured, GroupThreshold { fraction: expected, auto_multiple: Some(2.0) });
+    // A run measured one phase after the other has no control blocks to measure a band from.
+    let sequential = crate::fixed_run(0, "mlp", "baseline", true, 1.0);
+    assert_eq!(
+        compare::group_threshold(NoiseThreshold::Auto { multiple: 2.0 }, &sequential, alpha),
+        GroupThreshold::fixed(0.02)
+    );
+    assert_eq!(compare::group_threshold(NoiseThreshold::Fixed(0.07), baseline, alpha), GroupThreshold::fixed(0.07));
+    Ok(())
+}
+
 /// Issue 19: in an interleaved group a panicking phase fails alone; the baseline and the other
 /// groups complete, and the steps it measured before the panic are kept.
 #[test]

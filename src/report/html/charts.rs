@@ -46,11 +46,14 @@ fn speedup_chart(result: &SuiteResult, workload: &str, measured: &[&RunResult]) 
     if !bars.is_empty() {
         let title = format!("{workload}: speedup against {}", result.suite.baseline);
         let axes = Axes { title: &title, x_label: "phase @ batch", y_label: "speedup (×)" };
-        let threshold = result.suite.settings.noise_threshold;
+        let threshold = crate::compare::shown_threshold(
+            result.suite.settings.noise_threshold,
+            measured.iter().filter_map(|run| run.speedup.as_ref()),
+        );
         let svg = svg::bar_chart(&axes, &bars, Some(1.0), Some((1.0 - threshold, 1.0 + threshold)));
         return Some(chart(
             title,
-            "Per-item speedup with its CI (over rounds when interleaved: see the Basis column; else the 95 % bootstrap CI of the steps); above the dashed line is faster. The grey band is ±noise_threshold (a CI inside it is equivalent, one beyond it faster or slower); the shaded box behind a bar is the A/A control's interval from the same rounds — the machine's own noise.",
+            "Per-item speedup with its CI (over rounds when interleaved: see the Basis column; else the 95 % bootstrap CI of the steps); above the dashed line is faster. The grey band is ±noise_threshold (a CI inside it is equivalent, one beyond it faster or slower; with `Auto` each batch size measures its own, the widest is drawn); the shaded box behind a bar is the A/A control's interval from the same rounds — the machine's own noise.",
             svg,
         ));
     }

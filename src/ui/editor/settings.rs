@@ -1,7 +1,7 @@
 //! The settings form: how long each run measures, and how runs are compared.
 
 use crate::app::{Field, SuiteDocument};
-use crate::suite::{InterleavedSpec, Schedule};
+use crate::suite::{InterleavedSpec, NoiseThreshold, Schedule};
 
 use super::super::widgets::number_field;
 
@@ -39,6 +39,11 @@ fn schedule_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
     {
         settings.schedule =
             if interleaved { Schedule::Interleaved(InterleavedSpec::default()) } else { Schedule::Sequential };
+        if !interleaved && settings.noise_threshold.auto_multiple().is_some() {
+            // Auto needs the rounds' A/A control; one phase after another keeps a fixed band.
+            settings.noise_threshold = NoiseThreshold::Fixed(NoiseThreshold::AUTO_FALLBACK);
+            fields.forget(Field::Setting("noise_threshold"));
+        }
         changed = true;
     }
     if let Schedule::Interleaved(spec) = &mut settings.schedule {
@@ -53,6 +58,56 @@ fn schedule_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
             "how long each phase runs in a round (at least one step; whole generations)",
             1..=60_000
         );
+    }
+    changed
+}
+
+/// The noise threshold: a fixed fraction, or `Auto` — a multiple of the A/A control's resolution
+/// (interleaved rounds only).
+fn noise_threshold_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
+    let settings = &mut document.suite.settings;
+    let fields = &mut document.fields;
+    let mut changed = false;
+    let interleaved = matches!(settings.schedule, Schedule::Interleaved(_));
+    let mut auto = settings.noise_threshold.auto_multiple().is_some();
+    let toggle = ui.add_enabled(interleaved, egui::Checkbox::new(&mut auto, "Noise threshold from the A/A control"));
+    if toggle
+        .on_hover_text("Auto: the band within which a phase counts as the baseline's speed is a multiple of the smallest change the group's budget can resolve, measured by its own A/A control, so it fits this machine's noise; needs interleaved rounds")
+        .on_disabled_hover_text("needs interleaved rounds: the A/A control is measured in them")
+        .changed()
+    {
+        settings.noise_threshold = if auto {
+            NoiseThreshold::Auto { multiple: NoiseThreshold::DEFAULT_AUTO_MULTIPLE }
+        } else {
+            NoiseThreshold::Fixed(NoiseThreshold::AUTO_FALLBACK)
+        };
+        // The field now holds a multiple instead of a fraction, or back.
+        fields.forget(Field::Setting("noise_threshold"));
+        changed = true;
+    }
+    match &mut settings.noise_threshold {
+        NoiseThreshold::Fixed(fraction) => field!(
+            ui,
+            fields,
+            changed,
+            *fraction,
+            Field::Setting("noise_threshold"),
+            "Noise threshold",
+            "(0.02 = 2 %)",
+            "changes between phases smaller than this count as no change",
+            0.0..=1.0
+        ),
+        NoiseThreshold::Auto { multiple } => field!(
+            ui,
+            fields,
+            changed,
+            *multiple,
+            Field::Setting("noise_threshold"),
+            "Noise threshold",
+            "× A/A resolution",
+            "the band is this many times the resolution the group's budget buys (estimated from the A/A control's rounds, projected to the planned rounds); each comparison reports the band it got",
+            0.01..=100.0
+        ),
     }
     changed
 }
@@ -166,17 +221,9 @@ fn comparison_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool
         "seed of weights, inputs and bootstrap resampling",
         0..=u64::MAX
     );
-    field!(
-        ui,
-        fields,
-        changed,
-        settings.noise_threshold,
-        Field::Setting("noise_threshold"),
-        "Noise threshold",
-        "(0.02 = 2 %)",
-        "changes between phases smaller than this count as no change",
-        0.0..=1.0
-    );
+    changed |= noise_threshold_ui(ui, document);
+    let settings = &mut document.suite.settings;
+    let fields = &mut document.fields;
     field!(
         ui,
         fields,
