@@ -15,7 +15,9 @@
 //! Run: `cargo bench --bench power -- [COMPARISONS] [SECS_PER_ARM] [SEQUENTIAL_COMPARISONS]
 //! [THRESHOLDS] [SLOWDOWNS]` (defaults 50, 3.3 — 10 s a comparison —, 20, `0,0.01` and
 //! `0,0.02,0.03,0.05,0.1`: each comparison is judged at every threshold, 0 counting any change
-//! the statistics can show, 0.01 a band of ±1 % as a suite's `noise_threshold` sets).
+//! the statistics can show, 0.01 a band of ±1 % as a suite's `noise_threshold` sets; `auto2` is
+//! `noise_threshold: Auto(2.0)`, measured from the A/A blocks as the runner does). `POWER_K=56000`
+//! makes the baseline's step ~90 ms instead of ~3 ms (the inner dimension, a multiple of 160).
 //! `benches/sensitivity_all.sh` runs it with 2.5 s per arm, which took 33 minutes on the 2-vCPU
 //! VM. Figures: BENCHMARKS.md §11.
 
@@ -27,7 +29,7 @@ use candle_core::{DType, Device, Tensor};
 use common::min_median_max;
 use phasebench::models::{self, BuildOptions, Network};
 use phasebench::stats::{self, LookSchedule, Verdict};
-use phasebench::suite::{MatMulSpec, ModelSpec};
+use phasebench::suite::{MatMulSpec, ModelSpec, NoiseThreshold};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -128,16 +130,25 @@ struct Outcome {
     secs: f64,
     /// Resolution at the stop (interleaved only).
     resolution: Option<f64>,
+    /// The no-change band it was judged against (measured, for `Auto`).
+    band: f64,
 }
 
 /// One comparison in interleaved rounds of the baseline, the baseline again (the A/A control
 /// block, measured as the runner measures it, so the time is spent alike) and the phase, at most
 /// `secs_per_arm` of measuring per arm; one outcome per threshold, each stopping at its own first
 /// decided look (the rounds go on until every threshold's comparison has stopped).
-fn interleaved(baseline: &Arm, phase: &Arm, secs_per_arm: f64, thresholds: &[f64], rng: &mut SmallRng) -> Vec<Outcome> {
+fn interleaved(
+    baseline: &Arm,
+    phase: &Arm,
+    secs_per_arm: f64,
+    thresholds: &[NoiseThreshold],
+    rng: &mut SmallRng,
+) -> Vec<Outcome> {
     let arms = [baseline, baseline, phase];
     let start = Instant::now();
-    let mut log_ratios = Vec::new();
+    let (mut log_ratios, mut control_ratios) = (Vec::new(), Vec::new());
+    let (mut last_median, mut first_round_secs) = (0.0, 0.0);
     let mut schedule: Option<(Vec<usize>, f64)> = None;
     let mut outcomes: Vec<Option<Outcome>> = thresholds.iter().map(|_| None).collect();
     loop {
@@ -145,14 +156,31 @@ fn interleaved(baseline: &Arm, phase: &Arm, secs_per_arm: f64, thresholds: &[f64
         order.shuffle(rng);
         let mut medians = [0.0; 3];
         for arm in order {
-            arms[arm].step(); // the switch step, unrecorded
+            // The switch step, unrecorded, for steps short enough that it costs little of the
+            // block: the runner's rule.
+            if last_median < BLOCK_SECS / 4.0 {
+                arms[arm].step();
+            }
             medians[arm] = median(&arms[arm].block(BLOCK_SECS));
         }
+        last_median = medians[0];
         log_ratios.push((medians[0] / medians[2]).ln());
-        // After the first round: how many rounds fit the budget, hence the looks and their alpha.
+        control_ratios.push((medians[0] / medians[1]).ln());
+        // At the first look, as the runner: how many rounds fit the budget — a round's time from
+        // the rounds after the first, which also paid for switch steps long steps do not repeat —
+        // hence the looks and their alpha.
+        let rounds = log_ratios.len();
+        if rounds == 1 {
+            first_round_secs = start.elapsed().as_secs_f64();
+        }
+        if rounds < FIRST_LOOK {
+            continue;
+        }
         let (looks, alpha) = schedule.get_or_insert_with(|| {
-            let max_rounds = ((secs_per_arm * 3.0 / start.elapsed().as_secs_f64()) as usize).clamp(FIRST_LOOK, 1000);
-            let schedule = LookSchedule { first: FIRST_LOOK, max_rounds };
+            let elapsed = start.elapsed().as_secs_f64();
+            let round_secs = (elapsed - first_round_secs) / (rounds - 1) as f64;
+            let fit = rounds + ((secs_per_arm * 3.0 - elapsed).max(0.0) / round_secs) as usize;
+            let schedule = LookSchedule { first: FIRST_LOOK, max_rounds: fit.clamp(FIRST_LOOK, 1000) };
             (schedule.looks(), schedule.alpha_per_look(ALPHA))
         });
         if !looks.contains(&log_ratios.len()) {
@@ -163,12 +191,22 @@ fn interleaved(baseline: &Arm, phase: &Arm, secs_per_arm: f64, thresholds: &[f64
             if outcome.is_some() {
                 continue;
             }
-            let comparison = or_fail(stats::compare_rounds(&log_ratios, *threshold, *alpha));
+            // `Auto` as the runner sets it: from the control's rounds so far and the planned rounds.
+            let band = match threshold {
+                NoiseThreshold::Fixed(fraction) => *fraction,
+                NoiseThreshold::Auto { multiple } => {
+                    let planned = looks.last().copied().unwrap_or(FIRST_LOOK);
+                    stats::auto_threshold(*multiple, &control_ratios, planned, *alpha)
+                        .unwrap_or(NoiseThreshold::AUTO_FALLBACK)
+                }
+            };
+            let comparison = or_fail(stats::compare_rounds(&log_ratios, band, *alpha));
             if last || matches!(comparison.verdict, Verdict::Faster | Verdict::Slower | Verdict::Equivalent) {
                 *outcome = Some(Outcome {
                     verdict: comparison.verdict,
                     secs: start.elapsed().as_secs_f64(),
                     resolution: Some(comparison.resolution),
+                    band,
                 });
             }
         }
@@ -179,7 +217,13 @@ fn interleaved(baseline: &Arm, phase: &Arm, secs_per_arm: f64, thresholds: &[f64
 }
 
 /// One comparison with each arm measured whole, one after the other; one outcome per threshold.
-fn sequential(baseline: &Arm, phase: &Arm, secs_per_arm: f64, thresholds: &[f64], seed: u64) -> Vec<Outcome> {
+fn sequential(
+    baseline: &Arm,
+    phase: &Arm,
+    secs_per_arm: f64,
+    thresholds: &[NoiseThreshold],
+    seed: u64,
+) -> Vec<Outcome> {
     let start = Instant::now();
     let measure = |arm: &Arm| {
         for _ in 0..WARMUP_STEPS {
@@ -198,8 +242,9 @@ fn sequential(baseline: &Arm, phase: &Arm, secs_per_arm: f64, thresholds: &[f64]
     thresholds
         .iter()
         .map(|threshold| {
-            let speedup = or_fail(stats::speedup::speedup(&base_steps, &phase_steps, *threshold, 1000, seed));
-            Outcome { verdict: speedup.verdict, secs, resolution: None }
+            let band = threshold.fixed_or_fallback();
+            let speedup = or_fail(stats::speedup::speedup(&base_steps, &phase_steps, band, 1000, seed));
+            Outcome { verdict: speedup.verdict, secs, resolution: None, band }
         })
         .collect()
 }
@@ -230,8 +275,10 @@ fn row(slowdown: f64, k: usize, truth: &stats::RoundComparison, mode: &str, outc
     } else {
         format!("±{:.1} %", min_median_max(&resolutions)[1] * 100.0)
     };
+    let bands: Vec<f64> = outcomes.iter().map(|outcome| outcome.band).collect();
+    let band = format!("±{:.1} %", min_median_max(&bands)[1] * 100.0);
     format!(
-        "| {:.0} % (k {k}) | {:.4} [{:.4}–{:.4}] | {mode} | {n} | {slower} | {:.0} % [{:.0}–{:.0} %] | {faster} | {} | {:.1} | {resolution} |",
+        "| {:.0} % (k {k}) | {:.4} [{:.4}–{:.4}] | {mode} | {n} | {slower} | {:.0} % [{:.0}–{:.0} %] | {faster} | {} | {:.1} | {resolution} | {band} |",
         slowdown * 100.0,
         truth.ratio,
         truth.ratio_ci.low,
@@ -250,8 +297,10 @@ struct Options {
     comparisons: usize,
     secs_per_arm: f64,
     sequential_comparisons: usize,
-    thresholds: Vec<f64>,
+    thresholds: Vec<NoiseThreshold>,
     slowdowns: Vec<f64>,
+    /// The baseline's inner dimension (`POWER_K`, a multiple of 160; default [`BASE_K`]).
+    base_k: usize,
 }
 
 impl Options {
@@ -264,12 +313,29 @@ impl Options {
                 |list| list.split(',').map(|value| or_fail(value.trim().parse::<f64>())).collect(),
             )
         };
+        // A threshold is a fraction or `autoK`: `noise_threshold: Auto(K)`.
+        let thresholds = args.get(3).map_or_else(
+            || vec![NoiseThreshold::Fixed(0.0), NoiseThreshold::Fixed(0.01)],
+            |list| {
+                list.split(',')
+                    .map(|value| match value.trim().strip_prefix("auto") {
+                        Some(multiple) => NoiseThreshold::Auto { multiple: or_fail(multiple.parse::<f64>()) },
+                        None => NoiseThreshold::Fixed(or_fail(value.trim().parse::<f64>())),
+                    })
+                    .collect()
+            },
+        );
+        let base_k = std::env::var("POWER_K").map_or(BASE_K, |k| or_fail(k.parse::<usize>()));
+        if !base_k.is_multiple_of(160) {
+            fail("POWER_K must be a multiple of 160, so every slowdown adds a multiple of 16");
+        }
         Self {
             comparisons: (number(0, 50.0) as usize).max(1),
             secs_per_arm: number(1, 3.3),
             sequential_comparisons: number(2, 20.0) as usize,
-            thresholds: list(3, &[0.0, 0.01]),
+            thresholds,
             slowdowns: list(4, &SLOWDOWNS),
+            base_k,
         }
     }
 }
@@ -278,18 +344,19 @@ fn main() {
     let options = Options::from_args();
     println!(
         "power bench: {} interleaved and {} sequential comparisons per cell, {} s per arm, thresholds {:?}, \
-         candle threads {}",
+         inner dimension {}, candle threads {}",
         options.comparisons,
         options.sequential_comparisons,
         options.secs_per_arm,
         options.thresholds,
+        options.base_k,
         candle_core::utils::get_num_threads()
     );
-    let baseline = Arm::new(BASE_K, 7);
+    let baseline = Arm::new(options.base_k, 7);
     let mut rng = SmallRng::seed_from_u64(2026);
     let mut rows = Vec::new();
     for &slowdown in &options.slowdowns {
-        let k = (BASE_K as f64 * (1.0 + slowdown)).round() as usize;
+        let k = (options.base_k as f64 * (1.0 + slowdown)).round() as usize;
         let phase = Arm::new(k, 7);
         let truth = true_ratio(&baseline, &phase);
         let thresholds = &options.thresholds;
@@ -304,9 +371,12 @@ fn main() {
         }
         for (which, threshold) in thresholds.iter().enumerate() {
             for (mode, outcomes) in [("interleaved", &by_rounds), ("sequential", &one_after_other)] {
+                if mode == "sequential" && threshold.auto_multiple().is_some() {
+                    continue; // `Auto` needs the rounds' A/A control
+                }
                 let outcomes: Vec<&Outcome> = outcomes.iter().map(|per_threshold| &per_threshold[which]).collect();
                 if !outcomes.is_empty() {
-                    rows.push(row(slowdown, k, &truth, &format!("{mode}, ±{:.0} %", threshold * 100.0), &outcomes));
+                    rows.push(row(slowdown, k, &truth, &format!("{mode}, {threshold}"), &outcomes));
                 }
             }
         }
@@ -315,8 +385,8 @@ fn main() {
     println!();
     println!(
         "| slowdown | true ratio (at length) | mode, threshold | comparisons | slower | power [95 % CI] | faster | \
-         other verdicts | median seconds to stop | median resolution |"
+         other verdicts | median seconds to stop | median resolution | median band |"
     );
-    println!("|---|---:|---|---:|---:|---|---:|---|---:|---:|");
+    println!("|---|---:|---|---:|---:|---|---:|---|---:|---:|---:|");
     rows.iter().for_each(|row| println!("{row}"));
 }

@@ -47,6 +47,8 @@ pub struct PathPrompt {
     pub text: String,
     /// Why the prompt is shown.
     pub note: String,
+    /// An existing file the user was told a save would replace: saving to it again replaces it.
+    pub replace: Option<PathBuf>,
 }
 
 /// Everything a panel can ask the app to do.
@@ -142,6 +144,8 @@ pub enum UiCommand {
     DiscardRecovery,
     /// Discard unsaved changes and go on with what was asked.
     ConfirmDiscard,
+    /// Save the changes (asking where when the suite has no file) and go on with what was asked.
+    SaveAndContinue,
     /// Keep the changes; drop what was asked.
     CancelPending,
     /// Use the typed path.
@@ -200,6 +204,7 @@ impl PhasebenchApp {
             C::ExportTo(format, path) => self.export_to(format, path),
             C::ShowAbout(open) => self.about_open = open,
             C::ConfirmDiscard => self.confirm_discard(),
+            C::SaveAndContinue => self.save_and_continue(),
             C::CancelPending => self.pending_discard = None,
             C::RestoreRecovery => {
                 if let Some(recovery) = self.recovery_offer.take() {
@@ -208,7 +213,10 @@ impl PhasebenchApp {
             }
             C::DiscardRecovery => self.discard_recovery(),
             C::SubmitPathPrompt => self.submit_path_prompt(),
-            C::ClosePathPrompt => self.path_prompt = None,
+            C::ClosePathPrompt => {
+                self.path_prompt = None;
+                self.after_save = None;
+            }
             C::CloseNotice => self.notice = None,
             C::Quit => self.quit(),
         }
@@ -235,6 +243,24 @@ impl PhasebenchApp {
             self.discard_confirmed = true;
             self.apply(*command);
             self.discard_confirmed = false;
+        }
+    }
+
+    /// Saves before what was asked: to the suite's file and on at once, or — without one — after
+    /// the user picked where and the save succeeded (a cancelled pick drops what was asked).
+    fn save_and_continue(&mut self) {
+        let Some(command) = self.pending_discard.take() else { return };
+        match self.document.path.clone() {
+            Some(path) => {
+                self.save_suite_to(path);
+                if !self.document.is_dirty() {
+                    self.apply(*command);
+                }
+            }
+            None => {
+                self.after_save = Some(command);
+                self.pick(FilePurpose::SaveSuiteAs);
+            }
         }
     }
 

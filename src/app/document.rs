@@ -245,12 +245,29 @@ impl SuiteDocument {
         self.fields.errors.values().cloned().chain(self.problems.iter().cloned()).collect()
     }
 
-    /// Appends a new MLP workload with a free name; returns its index.
+    /// Appends a new MLP workload named after its model (`mlp`, `mlp-2` …); returns its index.
     pub fn add_workload(&mut self) -> usize {
-        let name = unique_name(self.suite.workloads.iter().map(|w| w.name.as_str()), "workload");
-        self.suite.workloads.push(new_workload(name));
+        let model = ModelSpec::Mlp(Default::default());
+        let name = unique_name(self.suite.workloads.iter().map(|w| w.name.as_str()), &model_name(&model));
+        self.suite.workloads.push(new_workload(name, model));
         self.structure_changed();
         self.suite.workloads.len() - 1
+    }
+
+    /// After workload `index`'s model changed from `old_kind`: a name that was only the old
+    /// model's (`mlp`, `mlp-2`) follows the new one; a name the user chose stays.
+    pub fn rename_workload_after_model(&mut self, index: usize, old_kind: &str) {
+        let Some(workload) = self.suite.workloads.get(index) else { return };
+        let old_name = old_kind.to_lowercase();
+        let derived = workload.name.strip_prefix(old_name.as_str()).is_some_and(|rest| {
+            rest.is_empty() || rest.strip_prefix('-').is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        });
+        if derived {
+            let others =
+                self.suite.workloads.iter().enumerate().filter(|(i, _)| *i != index).map(|(_, w)| w.name.as_str());
+            let name = unique_name(others, &model_name(&workload.model));
+            self.suite.workloads[index].name = name;
+        }
     }
 
     /// Appends a new f32 CPU phase with a free name; returns its index.
@@ -324,7 +341,7 @@ fn minimal_suite() -> Suite {
         name: "untitled".into(),
         description: String::new(),
         settings: Default::default(),
-        workloads: vec![new_workload("mlp".into())],
+        workloads: vec![new_workload("mlp".into(), ModelSpec::Mlp(Default::default()))],
         phases: vec![new_phase("baseline".into())],
         baseline: "baseline".into(),
         targets: Vec::new(),
@@ -345,16 +362,14 @@ pub fn parse_document(text: &str, origin: String, path: Option<PathBuf>) -> Resu
     Ok(SuiteDocument::checked(suite, path, origin, available))
 }
 
-/// A workload to start editing from: an MLP of the catalog's default size, inference at batch 1.
-fn new_workload(name: String) -> Workload {
-    Workload {
-        name,
-        model: ModelSpec::Mlp(Default::default()),
-        mode: Mode::Inference,
-        batch_sizes: vec![1],
-        batch_sweep: None,
-        weights: None,
-    }
+/// The name a workload gets from its model: the model's kind in lower case (`mlp`, `matmul`).
+fn model_name(model: &ModelSpec) -> String {
+    model.kind_name().to_lowercase()
+}
+
+/// A workload to start editing from: `model` (of the catalog's default size), inference at batch 1.
+fn new_workload(name: String, model: ModelSpec) -> Workload {
+    Workload { name, model, mode: Mode::Inference, batch_sizes: vec![1], batch_sweep: None, weights: None }
 }
 
 /// A phase to start editing from: f32 on the CPU.

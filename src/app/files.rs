@@ -39,14 +39,18 @@ impl PhasebenchApp {
     }
 
     pub(super) fn save_suite_to(&mut self, path: PathBuf) {
-        let path = if path.extension().is_none() { path.with_extension("ron") } else { path };
+        let path = suite_file_path(path);
         match suite::save_suite(&path, &self.document.suite) {
             Ok(()) => {
                 self.document.mark_saved(path.clone());
                 self.remember(&path);
                 self.status = format!("saved {}", path.display());
+                if let Some(command) = self.after_save.take() {
+                    self.apply(*command);
+                }
             }
             Err(error) => {
+                self.after_save = None;
                 self.notice = Some(Notice { title: "The suite could not be saved".into(), text: error.to_string() })
             }
         }
@@ -78,14 +82,29 @@ impl PhasebenchApp {
         }
     }
 
+    /// Goes on with the typed path; a save onto an existing file (other than the suite's own)
+    /// first asks, as a native dialog does, and the next Save replaces it.
     pub(super) fn submit_path_prompt(&mut self) {
         if let Some(prompt) = self.path_prompt.take() {
             let text = prompt.text.trim();
             if text.is_empty() {
                 self.path_prompt = Some(PathPrompt { note: "type a path first".into(), ..prompt });
-            } else {
-                self.picked(prompt.purpose, PathBuf::from(text));
+                return;
             }
+            let target = match prompt.purpose {
+                FilePurpose::SaveSuiteAs => Some(suite_file_path(PathBuf::from(text))),
+                FilePurpose::Export(_) => Some(PathBuf::from(text)),
+                _ => None,
+            };
+            if let Some(target) = target.filter(|target| target.exists())
+                && prompt.replace.as_ref() != Some(&target)
+                && self.document.path.as_ref() != Some(&target)
+            {
+                let note = format!("{} already exists. Save again to replace it.", target.display());
+                self.path_prompt = Some(PathPrompt { note, replace: Some(target), ..prompt });
+                return;
+            }
+            self.picked(prompt.purpose, PathBuf::from(text));
         }
     }
 
@@ -113,6 +132,14 @@ impl PhasebenchApp {
         match &self.opened_result {
             Some((_, result)) => Some((**result).clone()),
             None => self.session.as_ref()?.final_result(),
+        }
+    }
+
+    /// The folder of the result on screen: an opened result file's, else the session's.
+    pub(super) fn shown_result_dir(&self) -> Option<PathBuf> {
+        match &self.opened_result {
+            Some((path, _)) => path.parent().map(Path::to_path_buf),
+            None => self.session.as_ref().map(|session| session.result_dir.clone()),
         }
     }
 
@@ -145,12 +172,12 @@ impl PhasebenchApp {
             FilePurpose::OpenSuite | FilePurpose::SaveSuiteAs | FilePurpose::Weights(_) => {
                 self.document.path.as_deref().and_then(Path::parent).map(Path::to_path_buf)
             }
+            // The shown result's own folder: an export is of what is on screen.
+            FilePurpose::Export(_) => self.shown_result_dir().or_else(|| Some(self.config.results_dir.clone())),
             _ => Some(self.config.results_dir.clone()),
         };
         let suggested = match purpose {
-            FilePurpose::Export(format) => {
-                format!("{}-report.{}", crate::results::file_name_safe(&self.document.suite.name), format.extension())
-            }
+            FilePurpose::Export(format) => format!("report.{}", format.extension()),
             _ => format!("{}.ron", crate::results::file_name_safe(&self.document.suite.name)),
         };
         if let Err(error) = self.jobs.spawn("dialog", move || jobs::pick_file(purpose, start_dir, suggested)) {
@@ -166,14 +193,14 @@ impl PhasebenchApp {
             ),
             FilePurpose::Export(format) => {
                 let name = format!("report.{}", format.extension());
-                match &self.session {
-                    Some(session) => session.result_dir.join(name).display().to_string(),
+                match self.shown_result_dir() {
+                    Some(dir) => dir.join(name).display().to_string(),
                     None => name,
                 }
             }
             _ => String::new(),
         };
-        self.path_prompt = Some(PathPrompt { purpose, text, note });
+        self.path_prompt = Some(PathPrompt { purpose, text, note, replace: None });
     }
 
     pub(super) fn picked(&mut self, purpose: FilePurpose, path: PathBuf) {
@@ -195,4 +222,9 @@ impl PhasebenchApp {
             }
         }
     }
+}
+
+/// Where a suite saved to `path` goes: `.ron` added when it has no extension.
+fn suite_file_path(path: PathBuf) -> PathBuf {
+    if path.extension().is_none() { path.with_extension("ron") } else { path }
 }

@@ -501,24 +501,23 @@ impl LiveSession {
         self.ended_secs.unwrap_or_else(|| self.started.elapsed().as_secs_f64())
     }
 
-    /// Estimated seconds left: the mean duration of finished runs times the runs left, minus
-    /// what the current run has used. `None` until a run finished.
-    pub fn remaining_secs(&self) -> Option<f64> {
+    /// Time left, from the budgets of the runs not finished (`max_secs` each) and the pace of the
+    /// finished ones against theirs (load and warm-up included; an interleaved group's runs end
+    /// together). `None` once the suite ended.
+    pub fn time_left(&self) -> Option<TimeLeft> {
         if !self.is_active() {
-            return Some(0.0);
-        }
-        let durations: Vec<f64> = self.runs.iter().filter_map(|run| run.duration_secs).collect();
-        if durations.is_empty() {
             return None;
         }
-        let mean = durations.iter().sum::<f64>() / durations.len() as f64;
-        let left = self.runs.len().saturating_sub(self.finished.len()) as f64;
-        let current_used = self
-            .current
-            .and_then(|index| self.runs.get(index))
-            .and_then(|run| run.started)
-            .map_or(0.0, |started| started.elapsed().as_secs_f64().min(mean));
-        Some((mean * left - current_used).max(0.0))
+        // When the last run ended, in seconds since the suite started.
+        let finished: Vec<f64> = self
+            .runs
+            .iter()
+            .filter_map(|run| Some(run.started?.duration_since(self.started).as_secs_f64() + run.duration_secs?))
+            .collect();
+        let last_end = finished.iter().copied().fold(0.0, f64::max);
+        let unfinished = self.runs.len().saturating_sub(finished.len());
+        let since_last_end = (self.elapsed_secs() - last_end).max(0.0);
+        Some(TimeLeft::of(self.suite.settings.max_secs, finished.len(), last_end, unfinished, since_last_end))
     }
 
     /// The run being measured, or the last one that finished.
@@ -527,9 +526,50 @@ impl LiveSession {
     }
 }
 
+/// How long a running suite has left.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeLeft {
+    /// The likely seconds left: each run not finished going at the finished runs' pace (its
+    /// whole budget before any finished).
+    pub estimate_secs: f64,
+    /// Seconds left if every run not finished takes its whole budget, or the finished runs' pace
+    /// when that was slower (load and warm-up).
+    pub at_most_secs: f64,
+}
+
+impl TimeLeft {
+    /// From the per-run budget `budget_secs`, the runs finished and the seconds from the start
+    /// until the last of them ended, the runs not finished, and the seconds since that end.
+    pub fn of(budget_secs: f64, finished: usize, finished_secs: f64, unfinished: usize, since_secs: f64) -> Self {
+        let budget = budget_secs.max(1e-3);
+        let per_run = if finished == 0 { budget } else { finished_secs / finished as f64 };
+        let runs = unfinished as f64;
+        Self {
+            estimate_secs: (per_run * runs - since_secs).max(0.0),
+            at_most_secs: (per_run.max(budget) * runs - since_secs).max(0.0),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20, item 6: the time left comes from the budgets of the runs still to go, not only
+    /// from how fast the first runs went (which stopped early: "≈3.5 s left" with 24 s to go).
+    #[test]
+    fn the_time_left_comes_from_the_remaining_budgets() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        // Nothing finished: every run left may take its budget.
+        let start = TimeLeft::of(2.0, 0, 0.0, 12, 0.5);
+        assert!(close(start.estimate_secs, 23.5) && close(start.at_most_secs, 23.5), "{start:?}");
+        // Two runs ended after 2 s, half their budget each: 10 left are likely 10 s, at most 20 s.
+        let later = TimeLeft::of(2.0, 2, 2.0, 10, 0.0);
+        assert!(close(later.estimate_secs, 10.0) && close(later.at_most_secs, 20.0), "{later:?}");
+        // Slower than the budget (load, warm-up): the pace is the ceiling too.
+        let slow = TimeLeft::of(2.0, 2, 5.0, 4, 1.0);
+        assert!(close(slow.estimate_secs, 9.0) && close(slow.at_most_secs, 9.0), "{slow:?}");
+    }
 
     #[test]
     fn decimation_keeps_spikes_and_bounds_the_point_count() {

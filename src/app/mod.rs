@@ -24,7 +24,8 @@ pub use document::{
 pub use frames::{FrameStats, FrameTimes};
 pub use jobs::{FilePurpose, HistoryEntry, HistorySummary, JobOutcome, Jobs, dialog_unavailable_reason};
 pub use live::{
-    BoxStats, LiveRun, LiveSession, MAX_DISPLAY_POINTS, RoundsLook, Series, SessionState, TelemetrySeries, decimate,
+    BoxStats, LiveRun, LiveSession, MAX_DISPLAY_POINTS, RoundsLook, Series, SessionState, TelemetrySeries, TimeLeft,
+    decimate,
 };
 pub use recovery::{AUTOSAVE_INTERVAL, Recovery, default_recovery_file};
 
@@ -136,6 +137,9 @@ pub struct PhasebenchApp {
     pub status: String,
     /// A command waiting for the user to confirm discarding unsaved changes.
     pub pending_discard: Option<Box<UiCommand>>,
+    /// What to go on with once the suite is saved ("Save" in the unsaved-changes prompt of a
+    /// suite without a file).
+    after_save: Option<Box<UiCommand>>,
     /// The path prompt on screen.
     pub path_prompt: Option<PathPrompt>,
     /// Whether the About window is open.
@@ -198,6 +202,7 @@ impl PhasebenchApp {
             notice,
             status,
             pending_discard: None,
+            after_save: None,
             path_prompt: None,
             about_open: false,
             remembered,
@@ -350,7 +355,13 @@ impl PhasebenchApp {
             None => Arc::new(|| {}),
         };
         let base_dir = self.document.path.as_deref().and_then(Path::parent).unwrap_or(Path::new(".")).to_owned();
-        let options = RunOptions::new(&self.config.results_dir, self.document.origin.clone())
+        // The suite as run is recorded whole; its origin says when it differs from that file.
+        let origin = if self.document.is_dirty() {
+            format!("{} (edited, not saved)", self.document.origin)
+        } else {
+            self.document.origin.clone()
+        };
+        let options = RunOptions::new(&self.config.results_dir, origin)
             .with_base_dir(base_dir)
             .with_telemetry(self.config.telemetry.clone())
             .with_faults(self.config.faults.clone());
@@ -396,7 +407,7 @@ impl PhasebenchApp {
                 purpose,
                 "the file dialog did not open (no desktop portal or zenity answered); type the path".into(),
             ),
-            JobOutcome::Picked { path: None, .. } => {}
+            JobOutcome::Picked { path: None, .. } => self.after_save = None,
             JobOutcome::ResultLoaded { purpose, path, result } => match result {
                 Ok(result) => match purpose {
                     FilePurpose::DiffBefore | FilePurpose::DiffAfter => {

@@ -22,13 +22,10 @@ impl GroupThreshold {
     }
 }
 
-/// The widest band `Auto` sets: a wider one could never call a phase slower.
-const WIDEST_AUTO_BAND: f64 = 0.5;
-
 /// The band of a group whose baseline is `baseline`: the suite's fixed fraction, or for `Auto` its
 /// multiple of the resolution the group's budget buys — the spread of the baseline's A/A control
 /// over the rounds so far, projected to the rounds the budget planned at error rate `alpha`
-/// ([`stats::projected_resolution`]). The band depends on the control's spread only, never on a
+/// ([`stats::auto_threshold`]). The band depends on the control's spread only, never on a
 /// phase's estimate, so *faster*/*slower* keep the looks' error rate (any band does), and the
 /// result read again gives the band of its last look. `Auto` without control rounds (one phase
 /// after the other) falls back to [`NoiseThreshold::AUTO_FALLBACK`], reported as fixed.
@@ -37,13 +34,11 @@ pub fn group_threshold(setting: NoiseThreshold, baseline: &RunResult, alpha: f64
         return GroupThreshold::fixed(setting.fixed_or_fallback());
     };
     let measured = control_log_ratios(baseline).and_then(|ratios| {
-        let planned = baseline.rounds.as_ref()?.planned_rounds.unwrap_or(ratios.len()).max(ratios.len());
-        stats::projected_resolution(&ratios, planned, alpha).ok().filter(|resolution| resolution.is_finite())
+        let planned = baseline.rounds.as_ref()?.planned_rounds.unwrap_or(ratios.len());
+        stats::auto_threshold(multiple, &ratios, planned, alpha)
     });
     match measured {
-        Some(resolution) => {
-            GroupThreshold { fraction: (multiple * resolution).min(WIDEST_AUTO_BAND), auto_multiple: Some(multiple) }
-        }
+        Some(fraction) => GroupThreshold { fraction, auto_multiple: Some(multiple) },
         None => GroupThreshold::fixed(NoiseThreshold::AUTO_FALLBACK),
     }
 }

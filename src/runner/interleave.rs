@@ -180,9 +180,9 @@ fn warm_up_arm(arm: &mut Arm, context: &RunContext, flushers: &mut Vec<(DeviceSp
     }
 }
 
-/// How the rounds of one group go: its looks and the error rate each may spend, fixed after the
-/// first round from how long a round takes and how many steps it holds (never from the
-/// comparisons themselves), and the most steps a block of each arm may hold.
+/// How the rounds of one group go: its looks and the error rate each may spend, fixed at the first
+/// look — before any comparison is made — from how long a round takes and how many steps it
+/// holds (never from the comparisons themselves).
 struct RoundPlan {
     looks: Vec<usize>,
     alpha: f64,
@@ -190,16 +190,20 @@ struct RoundPlan {
 
 impl RoundPlan {
     /// The looks the budget allows: `spec`'s schedule cut at the rounds that fit in `max_steps`
-    /// per arm (at `steps_per_round`) and in `budget_secs` (at `round_secs` a round).
-    fn after_first_round(
+    /// per arm (at `steps_per_round`) and in `budget_secs` (`rounds_done` rounds took
+    /// `elapsed_secs`, and each further one `round_secs`).
+    fn at_first_look(
         spec: InterleavedSpec,
         max_steps: usize,
-        steps_per_round: impl Iterator<Item = usize>,
-        budget_secs: f64,
+        steps_per_round: impl Iterator<Item = f64>,
+        rounds_done: usize,
+        budget: (f64, f64),
         round_secs: f64,
     ) -> Self {
-        let by_steps = steps_per_round.map(|steps| max_steps / steps.max(1)).min().unwrap_or(spec.max_rounds);
-        let by_time = (budget_secs / round_secs.max(1e-9)).floor() as usize;
+        let (budget_secs, elapsed_secs) = budget;
+        let by_steps =
+            steps_per_round.map(|steps| (max_steps as f64 / steps.max(1.0)) as usize).min().unwrap_or(spec.max_rounds);
+        let by_time = rounds_done + ((budget_secs - elapsed_secs).max(0.0) / round_secs.max(1e-9)).floor() as usize;
         let feasible = spec.max_rounds.min(by_steps).min(by_time).max(spec.first_look_rounds);
         let schedule = crate::stats::LookSchedule { first: spec.first_look_rounds, max_rounds: feasible };
         Self { looks: schedule.looks(), alpha: schedule.alpha_per_look(SIGNIFICANCE) }
@@ -236,7 +240,7 @@ fn measure_rounds(
     let seed = settings.seed ^ (first.run.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let mut rng = SmallRng::seed_from_u64(seed);
     let started = Instant::now();
-    let mut plan: Option<RoundPlan> = None;
+    let (mut plan, mut first_round_secs): (Option<RoundPlan>, f64) = (None, 0.0);
     for round in 0..spec.max_rounds.max(1) {
         // The baseline (arm 0) runs twice: its control block is (0, true).
         let mut order: Vec<(usize, bool)> = (0..arms.len()).map(|arm| (arm, false)).collect();
@@ -259,38 +263,30 @@ fn measure_rounds(
             return StopReason::MaxSecs;
         }
         let elapsed = secs_since(started);
-        let plan = plan.get_or_insert_with(|| {
-            let steps = arms.iter().filter(|arm| arm.live()).map(|arm| arm.result.step_secs.len());
-            let plan = RoundPlan::after_first_round(spec, settings.max_steps, steps, budget_secs, elapsed);
+        let rounds_done = round + 1;
+        if rounds_done == 1 {
+            first_round_secs = elapsed;
+        }
+        if plan.is_none() && rounds_done >= spec.first_look_rounds.max(2) {
+            // A round's time from the rounds after the first, which also paid for warming up
+            // and for switch steps that long steps do not take again.
+            let round_secs = (elapsed - first_round_secs) / (rounds_done - 1) as f64;
+            let steps =
+                arms.iter().filter(|arm| arm.live()).map(|arm| arm.result.step_secs.len() as f64 / rounds_done as f64);
+            let budget = (budget_secs, elapsed);
+            let made = RoundPlan::at_first_look(spec, settings.max_steps, steps, rounds_done, budget, round_secs);
             for arm in arms.iter_mut() {
                 if let Some(rounds) = arm.result.rounds.as_mut() {
-                    rounds.alpha = plan.alpha;
-                    rounds.planned_rounds = plan.looks.last().copied();
+                    rounds.alpha = made.alpha;
+                    rounds.planned_rounds = made.looks.last().copied();
                 }
             }
-            plan
-        });
-        let rounds_done = round + 1;
+            plan = Some(made);
+        }
         let minimum_met = elapsed >= min_secs
             && arms.iter().filter(|arm| arm.live()).all(|arm| arm.result.step_secs.len() >= settings.min_steps);
-        let look = plan.looks.contains(&rounds_done);
-        if look || rounds_done % PROGRESS_EVERY_ROUNDS == 0 {
-            let interim = interim_comparisons(arms, settings.noise_threshold, plan.alpha);
-            let decided = look && minimum_met && interim.as_ref().is_some_and(|interim| all_decided(arms, interim));
-            for (position, speedup) in interim.into_iter().flatten() {
-                let event = RunEvent::Rounds {
-                    index: contexts[position].run.index,
-                    rounds: rounds_done,
-                    speedup: Box::new(speedup),
-                    decided,
-                };
-                // Progress only: the result holds everything, so an event the front end has no
-                // room for is dropped rather than waited for.
-                let _ = contexts[position].events.try_send(event);
-            }
-            if decided {
-                return StopReason::Decided;
-            }
+        if plan.as_ref().is_some_and(|plan| look_or_report(arms, contexts, plan, rounds_done, minimum_met)) {
+            return StopReason::Decided;
         }
         if elapsed >= budget_secs {
             return StopReason::MaxSecs;
@@ -307,6 +303,37 @@ fn measure_rounds(
 
 /// Rounds between two progress reports of the comparisons (besides every look).
 const PROGRESS_EVERY_ROUNDS: usize = 10;
+
+/// At a look or a progress report: compares every live phase with the baseline so far and sends
+/// the comparisons to the front end; returns whether the group is decided (at a look, with its
+/// minimum measured, every comparison decided).
+fn look_or_report(
+    arms: &[Arm],
+    contexts: &[RunContext],
+    plan: &RoundPlan,
+    rounds_done: usize,
+    minimum_met: bool,
+) -> bool {
+    let look = plan.looks.contains(&rounds_done);
+    if !look && !rounds_done.is_multiple_of(PROGRESS_EVERY_ROUNDS) {
+        return false;
+    }
+    let Some(first) = contexts.first() else { return false };
+    let interim = interim_comparisons(arms, first.suite.settings.noise_threshold, plan.alpha);
+    let decided = look && minimum_met && interim.as_ref().is_some_and(|interim| all_decided(arms, interim));
+    for (position, speedup) in interim.into_iter().flatten() {
+        let event = RunEvent::Rounds {
+            index: contexts[position].run.index,
+            rounds: rounds_done,
+            speedup: Box::new(speedup),
+            decided,
+        };
+        // Progress only: the result holds everything, so an event the front end has no room
+        // for is dropped rather than waited for.
+        let _ = contexts[position].events.try_send(event);
+    }
+    decided
+}
 
 /// Every live phase's comparison with the live baseline so far, at error rate `alpha`, by the
 /// phase's position in `arms`; `None` without a live baseline (nothing to compare with). An `Auto`

@@ -6,7 +6,10 @@ pub mod rounds;
 pub mod speedup;
 
 pub use between::{BetweenRuns, compare_between_runs};
-pub use rounds::{LookSchedule, RoundComparison, compare_rounds, projected_resolution, wilcoxon_signed_rank};
+pub use rounds::{
+    LookSchedule, RoundComparison, WIDEST_AUTO_BAND, auto_threshold, compare_rounds, projected_resolution,
+    wilcoxon_signed_rank,
+};
 pub use speedup::{BetweenResultsDetail, RoundsDetail, SIGNIFICANCE, Speedup, Verdict};
 
 use rand::rngs::SmallRng;

@@ -120,6 +120,19 @@ pub fn projected_resolution(log_ratios: &[f64], rounds: usize, alpha: f64) -> Re
     Ok(((z_alpha + normal.inverse_cdf(RESOLUTION_POWER)) * standard_error * shrink).exp_m1())
 }
 
+/// The widest band `noise_threshold: Auto` sets: a wider one could never call a phase slower.
+pub const WIDEST_AUTO_BAND: f64 = 0.5;
+
+/// The band of `noise_threshold: Auto(multiple)`: `multiple` × the resolution that
+/// `planned_rounds` rounds are expected to reach at error rate `alpha`, from the A/A control's
+/// log ratios so far ([`projected_resolution`]), at most [`WIDEST_AUTO_BAND`]; `None` with fewer
+/// than 2 control rounds.
+pub fn auto_threshold(multiple: f64, control_log_ratios: &[f64], planned_rounds: usize, alpha: f64) -> Option<f64> {
+    let planned = planned_rounds.max(control_log_ratios.len());
+    let resolution = projected_resolution(control_log_ratios, planned, alpha).ok().filter(|r| r.is_finite())?;
+    Some((multiple * resolution).min(WIDEST_AUTO_BAND))
+}
+
 /// One of the four verdicts from an interval of a ratio and its test's p-value: *faster* /
 /// *slower* when the whole interval clears `1 ± threshold` and p < `alpha`, *equivalent* when it
 /// lies inside, *inconclusive* otherwise.

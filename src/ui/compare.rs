@@ -479,7 +479,10 @@ pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, commands: &mut Vec<UiCommand
                     ui.label(row.after_median_secs.map_or_else(|| "—".into(), format_secs));
                     match &row.speedup {
                         Ok(speedup) => {
-                            ui.label(speedup.ratio_text());
+                            ui.label(after_relation(speedup)).on_hover_text(format!(
+                                "before ÷ after time per item: {} (> 1: after is faster)",
+                                speedup.ratio_text()
+                            ));
                             let change = crate::compare::Change::from(speedup.verdict);
                             ui.label(RichText::new(change.to_string()).color(verdict_color(speedup.verdict)).strong());
                         }
@@ -532,12 +535,22 @@ fn run_diff_ui(ui: &mut egui::Ui, before: &RunResult, after: &RunResult, outcome
     match outcome {
         Ok(speedup) => {
             ui.horizontal(|ui| {
-                ui.label("After vs before (per item):");
+                ui.label(format!("{}:", after_relation(speedup)));
                 speedup_cells_ui(ui, speedup, speedup.ratio_text());
             });
         }
         Err(reason) => {
             ui.colored_label(ERROR_COLOR, format!("cannot compare: {reason}"));
         }
+    }
+}
+
+/// What a diff's ratio (before ÷ after time per item) says, in words: `after is 3.50× slower per
+/// item`.
+fn after_relation(speedup: &Speedup) -> String {
+    if speedup.ratio >= 1.0 {
+        format!("after is {:.2}× faster per item", speedup.ratio)
+    } else {
+        format!("after is {:.2}× slower per item", 1.0 / speedup.ratio.max(f64::MIN_POSITIVE))
     }
 }

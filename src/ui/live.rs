@@ -13,12 +13,14 @@ use super::widgets::{ERROR_COLOR, box_element, category_formatter, phase_color};
 pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
     let Some(session) = &app.session else {
         ui.heading("Ready");
+        let suite = &app.document.suite;
+        let batches: usize = suite.workloads.iter().map(|workload| workload.batch_sizes.len()).sum();
         ui.label(format!(
-            "“{}”: {} runs ({} workloads × {} phases). Press Run (Ctrl+R) to measure; step times and telemetry draw here as they arrive.",
-            app.document.suite.name,
+            "“{}”: {} runs ({} workloads at {batches} batch sizes in all × {} phases). Press Run (Ctrl+R) to measure; step times and telemetry draw here as they arrive.",
+            suite.name,
             app.document.planned_runs,
-            app.document.suite.workloads.len(),
-            app.document.suite.phases.len(),
+            suite.workloads.len(),
+            suite.phases.len(),
         ));
         return;
     };

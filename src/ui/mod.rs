@@ -201,11 +201,9 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComma
             ui.separator();
             let (done, total) = session.progress();
             let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
-            let remaining = match session.remaining_secs() {
-                Some(secs) if session.is_active() => format!(", ≈{} left", format_secs(secs)),
-                Some(_) => String::new(),
-                None => ", estimating time left".into(),
-            };
+            let remaining = session.time_left().map_or_else(String::new, |left| {
+                format!(", ≈{} left (at most {})", format_secs(left.estimate_secs), format_secs(left.at_most_secs))
+            });
             let text = format!("{done}/{total} runs, {} elapsed{remaining}", format_secs(session.elapsed_secs()));
             ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(320.0));
         }
@@ -243,8 +241,12 @@ fn dialogs_ui(ctx: &egui::Context, app: &mut PhasebenchApp, commands: &mut Vec<U
     } else if app.pending_discard.is_some() {
         egui::Modal::new(egui::Id::unique("discard")).show(ctx, |ui| {
             ui.heading("Unsaved changes");
-            ui.label(format!("“{}” has changes that are not saved. Discard them?", app.document.suite.name));
+            ui.label(format!("“{}” has changes that are not saved.", app.document.suite.name));
             ui.horizontal(|ui| {
+                let save = if app.document.path.is_some() { "Save" } else { "Save as…" };
+                if ui.button(save).on_hover_text("save the changes, then go on").clicked() {
+                    commands.push(UiCommand::SaveAndContinue);
+                }
                 if ui.button("Discard changes").clicked() {
                     commands.push(UiCommand::ConfirmDiscard);
                 }
@@ -260,9 +262,19 @@ fn dialogs_ui(ctx: &egui::Context, app: &mut PhasebenchApp, commands: &mut Vec<U
             ui.label(&prompt.note);
             let label = ui.label(if prompt.purpose.is_save() { "Save to path" } else { "Path" });
             let field = ui.add(egui::TextEdit::singleline(&mut prompt.text).desired_width(500.0)).labelled_by(label.id);
+            // Typing goes to the path as soon as the prompt opens.
+            if ui.memory(|memory| memory.focused().is_none()) {
+                field.request_focus();
+            }
             let entered = field.lost_focus() && ui.input(|input| input.key_pressed(Key::Enter));
             ui.horizontal(|ui| {
-                if ui.button(if prompt.purpose.is_save() { "Save" } else { "Open" }).clicked() || entered {
+                let replacing = prompt.replace.as_ref().is_some_and(|path| path.as_os_str() == prompt.text.trim());
+                let submit = match (prompt.purpose.is_save(), replacing) {
+                    (true, true) => "Replace",
+                    (true, false) => "Save",
+                    (false, _) => "Open",
+                };
+                if ui.button(submit).clicked() || entered {
                     commands.push(UiCommand::SubmitPathPrompt);
                 }
                 if ui.button("Cancel").clicked() || ui.input(|input| input.key_pressed(Key::Escape)) {

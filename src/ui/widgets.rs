@@ -61,8 +61,9 @@ where
     ui.horizontal(|ui| {
         let label_response = ui.label(label).on_hover_text(hint);
         let text = fields.text.entry(key.clone()).or_insert_with(|| current.to_string());
+        // A fixed id: a message appearing above the field must not hand its focus to another.
         let response = ui
-            .add(egui::TextEdit::singleline(text).desired_width(90.0))
+            .add(egui::TextEdit::singleline(text).id(field_id(&key)).desired_width(90.0))
             .labelled_by(label_response.id)
             .on_hover_text(format!("{hint} ({} – {})", range.start().to_string(), range.end().to_string()));
         if !unit.is_empty() {
@@ -104,11 +105,19 @@ where
     accepted
 }
 
+/// The id of a form field's text edit: fixed by the field, not by the widgets drawn before it, so
+/// focus and the cursor stay put when a message appears or goes above it.
+pub fn field_id(key: &FieldKey) -> egui::Id {
+    egui::Id::unique(("form field", key))
+}
+
 /// A labelled single-line text field; returns whether the text changed.
 pub fn text_field(ui: &mut egui::Ui, label: &str, hint: &str, text: &mut String, width: f32) -> bool {
     ui.horizontal(|ui| {
         let label_response = ui.label(label).on_hover_text(hint);
-        ui.add(egui::TextEdit::singleline(text).desired_width(width))
+        // Labels are unique in the editor, so they name the field's fixed id.
+        let id = egui::Id::unique(("text field", label));
+        ui.add(egui::TextEdit::singleline(text).id(id).desired_width(width))
             .labelled_by(label_response.id)
             .on_hover_text(hint)
             .changed()

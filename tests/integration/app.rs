@@ -116,6 +116,59 @@ fn a_loaded_suite_is_edited_and_a_bad_value_blocks_run_until_fixed() -> TestResu
     Ok(())
 }
 
+/// Issue 20, item 1: typing goes on in the focused field while a problem appears and goes: the
+/// problems are listed below the forms behind a one-line status, and fields keep their ids.
+#[test]
+fn typing_goes_on_in_the_focused_field_while_a_problem_appears() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/tiny.ron")));
+    harness.run();
+    // The run count says where it comes from (item 9).
+    harness.get_by_label_contains("6 runs (2 workloads at 3 batch sizes in all × 2 phases)");
+    harness.get_by_label_contains("bf16 — bf16").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::TextInput, "Phase name").focus();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.key_press(egui::Key::Backspace);
+    harness.run();
+    assert!(is_disabled(&harness, "Run"), "an empty phase name is a problem");
+    harness.get_by_label_contains("problem(s), listed below the form");
+    // Each key on its own frame, as a person types, through whatever holds the focus.
+    for key in ["b", "f", "1", "6", "b"] {
+        harness.event(egui::Event::Text(key.into()));
+        harness.run();
+    }
+    assert_eq!(harness.state().document.suite.phases[1].name, "bf16b");
+    assert!(harness.get_by_role_and_label(Role::TextInput, "Phase name").is_focused());
+    assert!(!is_disabled(&harness, "Run"));
+    harness.get_by_label("Ready to run");
+    Ok(())
+}
+
+/// Issue 20, item 9: a new workload is named after its model, and follows a change of model
+/// while the name is still the model's; a name the user chose stays.
+#[test]
+fn a_new_workload_is_named_after_its_model() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/tiny.ron")));
+    harness.get_by_role_and_label(Role::Button, "Add workload").click();
+    harness.run();
+    let document = &mut harness.state_mut().document;
+    let index = document.suite.workloads.len() - 1;
+    assert_eq!(document.suite.workloads[index].name, "mlp-2", "tiny.ron has an `mlp` already");
+    document.suite.workloads[index].model = ModelSpec::MatMul(Default::default());
+    document.rename_workload_after_model(index, "Mlp");
+    assert_eq!(document.suite.workloads[index].name, "matmul-2", "tiny.ron has a `matmul` already");
+    document.suite.workloads[index].name = "attention".into();
+    document.suite.workloads[index].model = ModelSpec::Mlp(Default::default());
+    document.rename_workload_after_model(index, "MatMul");
+    assert_eq!(document.suite.workloads[index].name, "attention");
+    Ok(())
+}
+
 /// Issue 19: the settings form switches between interleaved rounds and one phase after another,
 /// and sets the length of a round's block.
 #[test]
@@ -232,6 +285,78 @@ fn save_as_through_the_path_prompt_writes_a_suite_that_loads_back() -> TestResul
     Ok(())
 }
 
+/// Issue 20, item 3: Save As through the typed path onto an existing file asks first, and the
+/// second Save (now "Replace") replaces it.
+#[test]
+fn saving_over_an_existing_file_asks_first() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let target = results.path().join("taken.ron");
+    std::fs::write(&target, "// someone else's suite\n")?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::SaveSuiteAsDialog);
+    harness.run();
+    assert!(harness.get_by_role_and_label(Role::TextInput, "Save to path").is_focused(), "focused when it opens");
+    harness.get_by_role_and_label(Role::TextInput, "Save to path").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "Save to path").type_text(&target.display().to_string());
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Save").click();
+    harness.run();
+    assert_eq!(std::fs::read_to_string(&target)?, "// someone else's suite\n", "not replaced unasked");
+    harness.get_by_label_contains("already exists. Save again to replace it.");
+    harness.get_by_role_and_label(Role::Button, "Replace").click();
+    harness.run();
+    assert_eq!(phasebench::load_checked_suite(&target)?, harness.state().document.suite);
+    Ok(())
+}
+
+/// Issue 20, item 3: the unsaved-changes prompt offers Save, which saves and goes on.
+#[test]
+fn the_unsaved_changes_prompt_saves_and_goes_on() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let path = results.path().join("mine.ron");
+    std::fs::copy(fixture("valid_suites/tiny.ron"), &path)?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(path.clone()));
+    harness.state_mut().document.suite.name = "renamed".into();
+    harness.state_mut().apply(UiCommand::NewSuite);
+    harness.run();
+    harness.get_by_label("Unsaved changes");
+    harness.get_by_role_and_label(Role::Button, "Save").click();
+    harness.run();
+    assert_eq!(phasebench::load_checked_suite(&path)?.name, "renamed", "saved first");
+    assert_eq!(harness.state().document.suite.name, "untitled", "then the new suite");
+    Ok(())
+}
+
+/// Issue 20, item 2: exporting an older result opened from History proposes that result's own
+/// folder, not the newest run's; a run of an edited, unsaved suite says so in its result.
+#[test]
+fn an_export_is_proposed_in_the_shown_results_folder() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let older = results.path().join("tiny-older");
+    std::fs::create_dir_all(&older)?;
+    std::fs::write(older.join("result.json"), serde_json::to_vec(&crate::fixed_result()?)?)?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/tiny.ron")));
+    harness.state_mut().document.suite.description = "edited here".into();
+    harness.state_mut().apply(UiCommand::Run);
+    let ended = |app: &PhasebenchApp| app.session.as_ref().is_some_and(|session| session.final_result().is_some());
+    assert!(step_until(&mut harness, Duration::from_secs(120), ended), "the run did not end");
+    let session = harness.state().session.as_ref().ok_or("no session")?;
+    let newest = session.final_result().ok_or("the run did not end")?;
+    assert!(newest.suite_origin.ends_with("(edited, not saved)"), "{}", newest.suite_origin);
+    assert_eq!(newest.suite.description, "edited here", "the suite as run");
+    harness.state_mut().apply(UiCommand::OpenResult(older.join("result.json")));
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    harness.state_mut().apply(UiCommand::ExportDialog(phasebench::app::ExportFormat::Html));
+    harness.run();
+    let prompt = harness.state().path_prompt.as_ref().ok_or("no path prompt")?;
+    assert_eq!(prompt.text, older.join("report.html").display().to_string());
+    Ok(())
+}
+
 #[test]
 fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -> TestResult {
     let results = tempfile::tempdir()?;
@@ -318,6 +443,8 @@ fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -
         "{:?}",
         harness.state().diff.outcome
     );
+    // The ratio says what it is (issue 20, item 7).
+    harness.get_by_label_contains("after is ");
 
     // History lists the result; opening it shows it read-only in the compare view.
     harness.get_by_label("History").click();

@@ -768,6 +768,45 @@ fn an_auto_threshold_is_twice_the_a_a_resolution_the_budget_buys() -> TestResult
     Ok(())
 }
 
+/// Issue 19: the budget's rounds are planned at the first look from the rounds after the first,
+/// which alone pays for warming up and for switch steps that steps longer than a quarter of a
+/// block do not take again (planned from the first round, ~100 ms steps got half the rounds their
+/// budget allowed, and the group stopped at half its budget).
+#[test]
+fn the_rounds_planned_for_long_steps_fill_the_budget() -> TestResult {
+    let suite = phasebench::parse_checked_suite(
+        r#"Suite(
+            version: 1,
+            name: "long-steps",
+            settings: Settings(warmup_steps: 1, min_steps: 2, max_steps: 1000000, min_secs: 0.0, max_secs: 0.4, seed: 3,
+                               schedule: Interleaved(block_ms: 1, first_look_rounds: 4, max_rounds: 100000)),
+            workloads: [Workload(name: "matmul", model: MatMul(m: 256, n: 256, k: 256))],
+            phases: [Phase(name: "base", dtype: F32), Phase(name: "same", dtype: F32)],
+            baseline: "base",
+        )"#,
+        "long.ron",
+    )?;
+    let out = tempfile::tempdir()?;
+    let result = runner::drive(runner::start(suite, RunOptions::new(out.path(), "long"), Arc::new(|| {}))?, |_| {})?;
+    let baseline = &result.runs[0];
+    let rounds = baseline.rounds.as_ref().ok_or("no rounds")?;
+    let planned = rounds.planned_rounds.ok_or("no planned rounds")?;
+    // A round's time: from one round's first step to the next's, over the rounds after the first.
+    let mut first_start: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
+    for (round, start) in rounds.step_round.iter().zip(&baseline.step_start_secs) {
+        first_start.entry(*round).or_insert(*start);
+    }
+    let starts: Vec<f64> = first_start.values().copied().collect();
+    let gaps: Vec<f64> = starts.windows(2).skip(1).map(|pair| pair[1] - pair[0]).collect();
+    let round_secs = phasebench::stats::median(&gaps)?;
+    let fitting = 0.8 / round_secs; // the group's budget: max_secs for each of two phases
+    assert!(
+        planned as f64 >= 0.7 * fitting,
+        "{planned} rounds planned where {fitting:.0} fit ({round_secs:.4} s a round)"
+    );
+    Ok(())
+}
+
 /// Issue 19: in an interleaved group a panicking phase fails alone; the baseline and the other
 /// groups complete, and the steps it measured before the panic are kept.
 #[test]

@@ -41,6 +41,23 @@ pub fn editor_ui(
     if changed {
         document.revalidate();
     }
+    problems_ui(ui, document);
+}
+
+/// Everything that blocks a run, below the forms: it grows and shrinks there without moving a
+/// field the user is typing in or about to click.
+fn problems_ui(ui: &mut egui::Ui, document: &SuiteDocument) {
+    let blockers = document.run_blockers();
+    if blockers.is_empty() {
+        return;
+    }
+    ui.separator();
+    egui::Frame::group(ui.style()).stroke(egui::Stroke::new(1.0, ERROR_COLOR)).show(ui, |ui| {
+        ui.colored_label(ERROR_COLOR, format!("Run is disabled: {} problem(s)", blockers.len()));
+        for problem in &blockers {
+            ui.colored_label(ERROR_COLOR, format!("• {problem}"));
+        }
+    });
 }
 
 /// Name, description and what blocks a run; returns whether a text changed.
@@ -51,18 +68,16 @@ fn header_ui(ui: &mut egui::Ui, document: &mut SuiteDocument, running: bool) -> 
     changed |=
         text_field(ui, "Description", "what the suite shows, for people", &mut document.suite.description, 220.0);
 
-    let blockers = document.run_blockers();
-    if !blockers.is_empty() {
-        egui::Frame::group(ui.style()).stroke(egui::Stroke::new(1.0, ERROR_COLOR)).show(ui, |ui| {
-            ui.colored_label(ERROR_COLOR, format!("Run is disabled: {} problem(s)", blockers.len()));
-            for problem in &blockers {
-                ui.colored_label(ERROR_COLOR, format!("• {problem}"));
-            }
-        });
-    }
-    if running {
-        ui.label("A suite is running; edits apply to the next run.");
-    }
+    // One line whatever the state, so nothing below it moves when a problem appears or goes.
+    let problems = document.run_blockers().len();
+    let status = if running {
+        egui::RichText::new("A suite is running; edits apply to the next run.")
+    } else if problems == 0 {
+        egui::RichText::new("Ready to run").weak()
+    } else {
+        egui::RichText::new(format!("Run is disabled: {problems} problem(s), listed below the form")).color(ERROR_COLOR)
+    };
+    ui.add(egui::Label::new(status).truncate());
     changed
 }
 

@@ -8,7 +8,7 @@ use crate::suite::{
     Workload,
 };
 
-use super::super::widgets::{ERROR_COLOR, number_field, text_field};
+use super::super::widgets::{ERROR_COLOR, field_id, number_field, text_field};
 
 fn model_units(parameter: &str) -> &'static str {
     match parameter {
@@ -34,8 +34,10 @@ pub(super) fn workload_form_ui(
     ui.strong(format!("Workload “{}”", workload.name));
     let mut changed = text_field(ui, "Workload name", "unique within the suite", &mut workload.name, 200.0);
     if let Some(model) = model_picker_ui(ui, index, &workload.model) {
+        let old_kind = workload.model.kind_name();
         workload.model = model;
         document.fields.forget_model_parameters(index);
+        document.rename_workload_after_model(index, old_kind);
         return true;
     }
     let fields = &mut document.fields;
@@ -210,7 +212,8 @@ fn batch_sizes_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, batc
     ui.horizontal(|ui| {
         let label = ui.label("Batch sizes").on_hover_text("comma-separated, e.g. 1, 8, 32");
         let text = fields.text.entry(field_key.clone()).or_insert(current);
-        let response = ui.add(egui::TextEdit::singleline(text).desired_width(140.0)).labelled_by(label.id);
+        let edit = egui::TextEdit::singleline(text).id(field_id(&field_key)).desired_width(140.0);
+        let response = ui.add(edit).labelled_by(label.id);
         if response.changed() {
             let parsed: Result<Vec<usize>, _> =
                 text.split(',').map(str::trim).filter(|part| !part.is_empty()).map(str::parse::<usize>).collect();
@@ -244,7 +247,10 @@ fn weights_ui(ui: &mut egui::Ui, index: usize, workload: &mut Workload, commands
         let label = ui.label("Weights file").on_hover_text(
             "a safetensors file with the model's weights (relative to the suite's folder); empty: weights from the seed",
         );
-        let field = egui::TextEdit::singleline(&mut weights).desired_width(170.0).hint_text("from the seed");
+        let field = egui::TextEdit::singleline(&mut weights)
+            .id(egui::Id::unique(("weights file", index)))
+            .desired_width(170.0)
+            .hint_text("from the seed");
         if ui.add(field).labelled_by(label.id).changed() {
             workload.weights = if weights.trim().is_empty() { None } else { Some(weights.clone()) };
             changed = true;
