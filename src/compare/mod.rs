@@ -16,8 +16,8 @@ use crate::suite::{AccuracyBounds, ModeKind, Suite, Target, TargetMetric};
 pub use analysis::Analysis;
 pub use recommend::{Recommendation, Rule, recommendations, recommendations_for};
 pub use rounds::{
-    GroupThreshold, compare_in_rounds, compare_in_rounds_with_control, control_in_rounds, control_log_ratios,
-    group_threshold, round_log_ratios, shown_threshold,
+    GroupThreshold, compare_in_rounds, compare_in_rounds_with_control, control_log_ratios, group_threshold,
+    round_log_ratios, shown_threshold,
 };
 
 /// Whether a phase's output stays close to the baseline's under `bounds`: every value finite, the

@@ -22,25 +22,31 @@ impl GroupThreshold {
     }
 }
 
-/// The band of a group whose baseline is `baseline`: the suite's fixed fraction, or for `Auto` its
-/// multiple of the resolution the group's budget buys — the spread of the baseline's A/A control
+/// The band of a group whose baseline is `baseline`, and that baseline's A/A control compared
+/// against it, from its control rounds read once. The band is the suite's fixed fraction, or for
+/// `Auto` its multiple of the resolution the group's budget buys — the spread of the A/A control
 /// over the rounds so far, projected to the rounds the budget planned at error rate `alpha`
 /// ([`stats::auto_threshold`]). The band depends on the control's spread only, never on a
 /// phase's estimate, so *faster*/*slower* keep the looks' error rate (any band does), and the
 /// result read again gives the band of its last look. `Auto` without control rounds (one phase
 /// after the other) falls back to [`NoiseThreshold::AUTO_FALLBACK`], reported as fixed.
-pub fn group_threshold(setting: NoiseThreshold, baseline: &RunResult, alpha: f64) -> GroupThreshold {
-    let NoiseThreshold::Auto { multiple } = setting else {
-        return GroupThreshold::fixed(setting.fixed_or_fallback());
-    };
-    let measured = control_log_ratios(baseline).and_then(|ratios| {
+pub fn group_threshold(
+    setting: NoiseThreshold,
+    baseline: &RunResult,
+    alpha: f64,
+) -> (GroupThreshold, Option<stats::RoundComparison>) {
+    let ratios = control_log_ratios(baseline);
+    let measured = setting.auto_multiple().and_then(|multiple| {
+        let ratios = ratios.as_deref()?;
         let planned = baseline.rounds.as_ref()?.planned_rounds.unwrap_or(ratios.len());
-        stats::auto_threshold(multiple, &ratios, planned, alpha)
+        Some(GroupThreshold {
+            fraction: stats::auto_threshold(multiple, ratios, planned, alpha)?,
+            auto_multiple: Some(multiple),
+        })
     });
-    match measured {
-        Some(fraction) => GroupThreshold { fraction, auto_multiple: Some(multiple) },
-        None => GroupThreshold::fixed(NoiseThreshold::AUTO_FALLBACK),
-    }
+    let threshold = measured.unwrap_or_else(|| GroupThreshold::fixed(setting.fixed_or_fallback()));
+    let control = ratios.and_then(|ratios| stats::compare_rounds(&ratios, threshold.fraction, alpha).ok());
+    (threshold, control)
 }
 
 /// Per-round log ratios of `baseline` against `phase` — ln(baseline ÷ phase median time per item
@@ -84,17 +90,12 @@ pub fn compare_in_rounds(
     threshold: GroupThreshold,
     alpha: f64,
 ) -> Option<Result<Speedup, StatsError>> {
-    let control = control_in_rounds(baseline, threshold.fraction, alpha);
+    let control =
+        control_log_ratios(baseline).and_then(|ratios| stats::compare_rounds(&ratios, threshold.fraction, alpha).ok());
     compare_in_rounds_with_control(baseline, phase, control.as_ref(), threshold, alpha)
 }
 
-/// The baseline's A/A control over its rounds (main block against control block), at error rate
-/// `alpha`; `None` for a run without control blocks. The same for every phase of its group.
-pub fn control_in_rounds(baseline: &RunResult, noise_threshold: f64, alpha: f64) -> Option<stats::RoundComparison> {
-    control_log_ratios(baseline).and_then(|ratios| stats::compare_rounds(&ratios, noise_threshold, alpha).ok())
-}
-
-/// [`compare_in_rounds`] with the baseline's control already compared ([`control_in_rounds`]),
+/// [`compare_in_rounds`] with the baseline's control already compared ([`group_threshold`]),
 /// for comparing several phases with one baseline.
 pub fn compare_in_rounds_with_control(
     baseline: &RunResult,

@@ -206,14 +206,14 @@ fn speedup_against_baseline(
     // The error rate the group's looks spent, so the verdict is the one the stopping rule saw.
     let alpha = baseline.rounds.as_ref().map_or(stats::SIGNIFICANCE, |rounds| rounds.alpha);
     let setting = suite.settings.noise_threshold;
-    let threshold = compare::group_threshold(setting, baseline, alpha);
+    let (threshold, control) = compare::group_threshold(setting, baseline, alpha);
     if setting.auto_multiple().is_some() && threshold.auto_multiple.is_none() {
         run.notes.push(RunNote::Info(format!(
             "noise_threshold Auto is measured by the A/A control of interleaved rounds, which this comparison has not; judged at ±{} %",
             threshold.fraction * 100.0
         )));
     }
-    let compared = compare::compare_in_rounds(baseline, run, threshold, alpha)
+    let compared = compare::compare_in_rounds_with_control(baseline, run, control.as_ref(), threshold, alpha)
         .unwrap_or_else(|| compare::diff_runs(baseline, run, threshold.fraction, resamples, seed));
     match compared {
         Ok(speedup) => {

@@ -340,9 +340,8 @@ fn look_or_report(
 /// threshold is measured from the A/A control's rounds so far.
 fn interim_comparisons(arms: &[Arm], setting: NoiseThreshold, alpha: f64) -> Option<Vec<(usize, Speedup)>> {
     let baseline = &arms.first().filter(|arm| arm.live() && arm.result.is_baseline)?.result;
-    let threshold = compare::group_threshold(setting, baseline, alpha);
-    // The A/A control is the baseline's own: compared once for the whole group.
-    let control = compare::control_in_rounds(baseline, threshold.fraction, alpha);
+    // The band and the A/A control are the baseline's own: measured once for the whole group.
+    let (threshold, control) = compare::group_threshold(setting, baseline, alpha);
     Some(
         arms.iter()
             .enumerate()

@@ -87,10 +87,7 @@ pub fn compare_rounds(log_ratios: &[f64], threshold: f64, alpha: f64) -> Result<
     let ratio_ci = Interval { low: interval.low.exp(), high: interval.high.exp() };
     // The interval's half-width is about z(1 − α/2) standard errors of the estimate; the change
     // detected with 90 % power lies z(1 − α/2) + z(0.9) standard errors from zero.
-    let normal = Normal::standard();
-    let z_alpha = normal.inverse_cdf(1.0 - (1.0 - interval.confidence) / 2.0);
-    let standard_error = (interval.high - interval.low) / 2.0 / z_alpha;
-    let resolution = ((z_alpha + normal.inverse_cdf(RESOLUTION_POWER)) * standard_error).exp() - 1.0;
+    let resolution = resolution_at(standard_error_of(&interval), 1.0 - interval.confidence);
     let p_value = wilcoxon_signed_rank(log_ratios)?;
     let verdict = verdict_of(ratio_ci, p_value, threshold, alpha);
     Ok(RoundComparison {
@@ -111,13 +108,23 @@ pub fn compare_rounds(log_ratios: &[f64], threshold: f64, alpha: f64) -> Result<
 /// that a small error rate gives over few rounds — and shrunk by the square root of the rounds.
 pub fn projected_resolution(log_ratios: &[f64], rounds: usize, alpha: f64) -> Result<f64, StatsError> {
     check(log_ratios, 2)?;
-    let interval = signed_rank_interval(log_ratios, SIGNIFICANCE);
-    let normal = Normal::standard();
-    let z_measured = normal.inverse_cdf(1.0 - (1.0 - interval.confidence) / 2.0);
-    let standard_error = (interval.high - interval.low) / 2.0 / z_measured;
+    let standard_error = standard_error_of(&signed_rank_interval(log_ratios, SIGNIFICANCE));
     let shrink = (log_ratios.len() as f64 / rounds.max(1) as f64).sqrt();
-    let z_alpha = normal.inverse_cdf(1.0 - alpha / 2.0);
-    Ok(((z_alpha + normal.inverse_cdf(RESOLUTION_POWER)) * standard_error * shrink).exp_m1())
+    Ok(resolution_at(standard_error * shrink, alpha))
+}
+
+/// The standard error of an estimate whose interval is `interval`: its half-width is about
+/// z(1 − α/2) of them.
+fn standard_error_of(interval: &SignedRankInterval) -> f64 {
+    let z = Normal::standard().inverse_cdf(1.0 - (1.0 - interval.confidence) / 2.0);
+    (interval.high - interval.low) / 2.0 / z
+}
+
+/// The change detected with 90 % power at two-sided error rate `alpha`: z(1 − α/2) + z(0.9)
+/// standard errors from zero, as a fraction.
+fn resolution_at(standard_error: f64, alpha: f64) -> f64 {
+    let normal = Normal::standard();
+    ((normal.inverse_cdf(1.0 - alpha / 2.0) + normal.inverse_cdf(RESOLUTION_POWER)) * standard_error).exp() - 1.0
 }
 
 /// The widest band `noise_threshold: Auto` sets: a wider one could never call a phase slower.

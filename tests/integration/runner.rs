@@ -756,15 +756,15 @@ fn an_auto_threshold_is_twice_the_a_a_resolution_the_budget_buys() -> TestResult
         assert_eq!(speedup.rounds.as_ref().and_then(|rounds| rounds.auto_threshold_multiple), Some(2.0));
         assert!(speedup.basis_text().starts_with("auto threshold ±"), "{}", speedup.basis_text());
     }
-    let measured = compare::group_threshold(NoiseThreshold::Auto { multiple: 2.0 }, baseline, alpha);
+    let (measured, _) = compare::group_threshold(NoiseThreshold::Auto { multiple: 2.0 }, baseline, alpha);
     assert_eq!(measured, GroupThreshold { fraction: expected, auto_multiple: Some(2.0) });
     // A run measured one phase after the other has no control blocks to measure a band from.
     let sequential = crate::fixed_run(0, "mlp", "baseline", true, 1.0);
     assert_eq!(
-        compare::group_threshold(NoiseThreshold::Auto { multiple: 2.0 }, &sequential, alpha),
+        compare::group_threshold(NoiseThreshold::Auto { multiple: 2.0 }, &sequential, alpha).0,
         GroupThreshold::fixed(0.02)
     );
-    assert_eq!(compare::group_threshold(NoiseThreshold::Fixed(0.07), baseline, alpha), GroupThreshold::fixed(0.07));
+    assert_eq!(compare::group_threshold(NoiseThreshold::Fixed(0.07), baseline, alpha).0, GroupThreshold::fixed(0.07));
     Ok(())
 }
 
