@@ -278,7 +278,7 @@ fn run(
     progress.finish();
 
     print!("{}{}", table::result_text(&result), table::targets_text(&result));
-    print!("{}", table::recommendations_text(&result));
+    print!("{}{}", table::recommendations_text(&result), table::decisions_text(&result));
     let comparison = (!saved_baselines.is_empty()).then(|| {
         let threshold = baseline.threshold.unwrap_or(result.suite.settings.regression_threshold);
         let diff = phasebench::compare::diff_result_sets(
@@ -422,7 +422,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
 fn show(path: &Path) -> anyhow::Result<u8> {
     let result = results::load_result(path)?;
     print!("{}{}", table::result_text(&result), table::targets_text(&result));
-    print!("{}", table::recommendations_text(&result));
+    print!("{}{}", table::recommendations_text(&result), table::decisions_text(&result));
     Ok(exit_code(&result, false))
 }
 

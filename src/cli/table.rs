@@ -378,6 +378,24 @@ pub fn recommendations_text(result: &SuiteResult) -> String {
     text
 }
 
+/// The phase to ship per workload, one sentence each (the report's summary); empty without runs.
+pub fn decisions_text(result: &SuiteResult) -> String {
+    let checks = phasebench::compare::evaluate_targets(&result.suite, &result.runs);
+    let decisions = phasebench::compare::decisions(&result.suite, &result.runs, &checks);
+    if decisions.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(
+        "
+decision
+",
+    );
+    for decision in decisions {
+        let _ = writeln!(text, "- {}: {}", decision.workload, decision.sentence);
+    }
+    text
+}
+
 /// The run-by-run comparison of two results, with unmatched runs and machine differences.
 pub fn diff_text(diff: &phasebench::compare::ResultDiff, threshold: f64) -> String {
     let mut text = String::new();

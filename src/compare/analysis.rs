@@ -1,12 +1,12 @@
 //! Everything the compare view derives from a set of runs, computed once when the runs change
-//! and kept beside them: target checks, phase scores, recommendations and each run's box of
-//! step times.
+//! and kept beside them: target checks, phase scores, recommendations, the decision per workload
+//! and each run's box of step times.
 
 use crate::results::{RunResult, SweepResult};
 use crate::stats::{self, BoxStats};
 use crate::suite::Suite;
 
-use super::{Recommendation, TargetCheck, evaluate_targets, phase_scores, recommendations_for};
+use super::{Decision, Recommendation, TargetCheck, decisions, evaluate_targets, phase_scores, recommendations_for};
 
 /// What a comparison of runs shows besides the runs themselves.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17,6 +17,8 @@ pub struct Analysis {
     pub phase_scores: Vec<(String, f64)>,
     /// The rule set's advice with its evidence.
     pub recommendations: Vec<Recommendation>,
+    /// Per workload, the phase to ship and why.
+    pub decisions: Vec<Decision>,
     /// Quartiles and whiskers of each run's measured step times (seconds), by position in the runs.
     pub step_boxes: Vec<Option<BoxStats>>,
     /// How many runs it was computed from.
@@ -29,8 +31,9 @@ impl Analysis {
         let target_checks = evaluate_targets(suite, runs);
         Self {
             phase_scores: phase_scores(suite, &target_checks),
-            target_checks,
             recommendations: recommendations_for(suite, runs, sweeps),
+            decisions: decisions(suite, runs, &target_checks),
+            target_checks,
             step_boxes: runs.iter().map(|run| stats::box_stats(&run.step_secs)).collect(),
             runs: runs.len(),
         }

@@ -2,6 +2,7 @@
 //! both the interval and a rank test to clear the noise threshold.
 
 mod analysis;
+pub mod decide;
 pub mod recommend;
 mod rounds;
 
@@ -14,6 +15,7 @@ use crate::stats::{self, Interval, StatsError};
 use crate::suite::{AccuracyBounds, ModeKind, Suite, Target, TargetMetric};
 
 pub use analysis::Analysis;
+pub use decide::{Decision, PhasePoint, decisions};
 pub use recommend::{Recommendation, Rule, recommendations, recommendations_for};
 pub use rounds::{
     GroupThreshold, compare_in_rounds, compare_in_rounds_with_control, control_log_ratios, group_threshold,

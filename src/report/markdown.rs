@@ -32,6 +32,7 @@ pub fn escape(text: &str) -> String {
 pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> String {
     let mut md = String::new();
     header_section(result, &mut md);
+    decision_section(result, &mut md);
     workload_sections(result, &mut md);
     targets_section(result, &mut md);
     if let Some(comparison) = baseline {
@@ -40,6 +41,20 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> St
     recommendations_section(result, &mut md);
     problems_section(result, &mut md);
     md
+}
+
+/// The phase to ship per workload, one sentence each, before the details.
+fn decision_section(result: &SuiteResult, md: &mut String) {
+    let checks = crate::compare::evaluate_targets(&result.suite, &result.runs);
+    let decisions = crate::compare::decisions(&result.suite, &result.runs, &checks);
+    if decisions.is_empty() {
+        return;
+    }
+    md.push_str("## Decision\n\n");
+    for decision in decisions {
+        let _ = writeln!(md, "- **{}**: {}", escape(&decision.workload), escape(&decision.sentence));
+    }
+    md.push('\n');
 }
 
 /// Title, description, status and the machine.

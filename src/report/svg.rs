@@ -1,5 +1,5 @@
 //! Small inline-SVG charts for the HTML report: line charts (with a shaded warm-up region), bar
-//! charts with confidence-interval whiskers, and box plots. Hand-written rather than a plotting
+//! charts with confidence-interval whiskers, box plots, and the speed-against-drift trade-off. Hand-written rather than a plotting
 //! crate: the report needs four chart shapes, colours from CSS variables (so dark mode and print
 //! restyle them) and every label escaped here — a few hundred lines instead of a font stack.
 //!
@@ -71,6 +71,25 @@ pub struct BoxItem {
     pub color: usize,
     /// Lower whisker, first quartile, median, third quartile, upper whisker.
     pub five: [f64; 5],
+}
+
+/// One point of the trade-off chart: a phase at a batch size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TradeoffPoint {
+    /// Text beside the point.
+    pub label: String,
+    /// Palette index.
+    pub color: usize,
+    /// Drift from the baseline (> 0; drawn on a log axis).
+    pub drift: f64,
+    /// Speedup against the baseline.
+    pub speedup: f64,
+    /// The speedup's interval, drawn as a whisker.
+    pub interval: Option<(f64, f64)>,
+    /// 0–1: the point's share of the largest memory of the chart, drawn as its size.
+    pub size: f64,
+    /// Whether it is on the Pareto front (drawn ringed and joined).
+    pub on_front: bool,
 }
 
 /// Axis titles and the chart's accessible name.
@@ -393,6 +412,100 @@ pub fn box_chart(axes: &Axes<'_>, boxes: &[BoxItem]) -> String {
         );
     }
     category_labels(&mut svg, boxes.iter().map(|item| item.label.clone()), &centres, width);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Speedup (y) against drift (x, log scale) per phase: whiskers for the speedup's interval, point
+/// size for memory, the Pareto front joined by a line, a dashed line at a speedup of 1 and, when
+/// given, the accuracy bound (`max_drift`, vertical) and the speedup target (horizontal).
+pub fn tradeoff_chart(
+    axes: &Axes<'_>,
+    points: &[TradeoffPoint],
+    max_drift: Option<f64>,
+    min_speedup: Option<f64>,
+) -> String {
+    let log = |drift: f64| drift.max(f64::MIN_POSITIVE).log10();
+    let (x_low, x_high) = extent(points.iter().map(|p| log(p.drift)).chain(max_drift.map(log))).unwrap_or((-9.0, 0.0));
+    let speeds = points.iter().flat_map(|p| [Some(p.speedup), p.interval.map(|i| i.0), p.interval.map(|i| i.1)]);
+    let (y_low, y_high) = extent(speeds.flatten().chain([1.0]).chain(min_speedup)).unwrap_or((0.0, 2.0));
+    let pad = ((y_high - y_low) * 0.1).max(0.05);
+    let frame =
+        Frame::new((x_low.floor(), x_high.ceil().max(x_low.floor() + 1.0)), ((y_low - pad).max(0.0), y_high + pad));
+    let mut svg = open("tradeoff", axes);
+    draw_axes(&mut svg, &frame, axes, false);
+    let decades = (frame.x.0 as i32)..=(frame.x.1 as i32);
+    let every = (decades.clone().count() / 8).max(1);
+    for decade in decades.step_by(every) {
+        let text = if decade == frame.x.0 as i32 && points.iter().any(|p| log(p.drift) <= frame.x.0) {
+            "≤1e".to_owned() + &decade.to_string()
+        } else {
+            format!("1e{decade}")
+        };
+        let _ = write!(
+            svg,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{text}</text>",
+            frame.px(f64::from(decade)),
+            HEIGHT - BOTTOM + 16.0
+        );
+    }
+    // Line labels sit below their line, at the right (the accuracy bound's at its top left).
+    let horizontal = |svg: &mut String, y: f64, class: &str, text: &str| {
+        let py = frame.py(y);
+        let _ = write!(
+            svg,
+            "<line class=\"{class}\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            WIDTH - RIGHT,
+            WIDTH - RIGHT - 4.0,
+            py + 13.0,
+            escape(text)
+        );
+    };
+    horizontal(&mut svg, 1.0, "reference", "baseline speed");
+    if let Some(target) = min_speedup {
+        horizontal(&mut svg, target, "target", &format!("speedup target {}×", tick_text(target)));
+    }
+    if let Some(bound) = max_drift {
+        let x = frame.px(log(bound));
+        let _ = write!(
+            svg,
+            "<line class=\"target\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">accuracy bound</text>",
+            HEIGHT - BOTTOM,
+            x - 4.0,
+            TOP + 10.0
+        );
+    }
+    let mut front: Vec<&TradeoffPoint> = points.iter().filter(|p| p.on_front).collect();
+    front.sort_by(|a, b| a.drift.total_cmp(&b.drift));
+    if front.len() > 1 {
+        let line: Vec<String> =
+            front.iter().map(|p| format!("{:.1},{:.1}", frame.px(log(p.drift)), frame.py(p.speedup))).collect();
+        let _ = write!(
+            svg,
+            "<polyline class=\"front\" points=\"{}\"><title>Pareto front</title></polyline>",
+            line.join(" ")
+        );
+    }
+    for (index, point) in points.iter().enumerate() {
+        let (x, y) = (frame.px(log(point.drift)), frame.py(point.speedup));
+        if let Some((low, high)) = point.interval {
+            let _ = write!(svg, "<path class=\"whisker\" d=\"M{x:.1} {:.1}V{:.1}\"/>", frame.py(low), frame.py(high));
+        }
+        let radius = 4.0 + 8.0 * point.size.clamp(0.0, 1.0);
+        let ring = if point.on_front { " front-point" } else { "" };
+        let _ = write!(
+            svg,
+            "<circle class=\"dot s{}{ring}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{radius:.1}\"><title>{}: {}× at drift {:.1e}</title></circle><text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            point.color % PALETTE_SIZE,
+            escape(&point.label),
+            tick_text(point.speedup),
+            point.drift,
+            x + radius + 3.0,
+            // Labels alternate above and below their dots, so neighbours do not print over each other.
+            if index % 2 == 0 { y - radius } else { y + radius + 9.0 },
+            escape(&point.label)
+        );
+    }
     svg.push_str("</svg>");
     svg
 }

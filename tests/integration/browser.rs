@@ -32,6 +32,11 @@ fn chromium() -> Result<PathBuf, String> {
 
 /// Chromium with a fresh profile, no network and no background services, on `page`.
 fn headless(page: &Path, profile: &Path) -> Result<Command, String> {
+    headless_at(page, profile, 1280)
+}
+
+/// [`headless`] with a window `width` pixels wide.
+fn headless_at(page: &Path, profile: &Path, width: u32) -> Result<Command, String> {
     let mut command = Command::new(chromium()?);
     command.args([
         "--headless",
@@ -46,8 +51,8 @@ fn headless(page: &Path, profile: &Path) -> Result<Command, String> {
         "--proxy-server=127.0.0.1:9",
         "--enable-logging=stderr",
         "--v=0",
-        "--window-size=1280,3000",
     ]);
+    command.arg(format!("--window-size={width},3000"));
     command.arg(format!("--user-data-dir={}", profile.display()));
     command.env_remove("DISPLAY");
     command.arg(format!("file://{}", page.display()));
@@ -73,7 +78,7 @@ fn run_rows(dom: &str) -> usize {
         .map(|table| {
             let body = table.split("</table>").next().unwrap_or_default();
             let body = body.split("<tbody>").nth(1).unwrap_or_default();
-            body.matches("<tr>").count()
+            body.matches("<tr").count()
         })
         .sum()
 }
@@ -110,7 +115,7 @@ fn the_html_report_renders_offline_without_errors_and_shows_hostile_names_as_tex
 
     let rendered = render(&page)?;
     assert!(rendered.console.is_empty(), "console messages: {:#?}", rendered.console);
-    assert_eq!(chart_count(&rendered.dom), 9, "charts in the rendered page");
+    assert_eq!(chart_count(&rendered.dom), 11, "charts in the rendered page");
     assert_eq!(run_rows(&rendered.dom), 4, "one table row per run");
     // The names are text: escaped in the DOM, never elements; nothing ran.
     assert!(
@@ -128,5 +133,37 @@ fn the_html_report_renders_offline_without_errors_and_shows_hostile_names_as_tex
     let status = headless(&page, profile.path())?.arg(format!("--screenshot={}", shot.display())).output()?.status;
     assert!(status.success());
     assert!(std::fs::metadata(&shot)?.len() > 20_000, "a screenshot with content");
+    Ok(())
+}
+
+/// Issue 20: at 1 400 px no table of the report scrolls sideways. The page forbids scripts, so a
+/// copy without its Content-Security-Policy gets one that measures each scrolling box and writes
+/// what overflows into the DOM that `--dump-dom` prints.
+#[test]
+fn no_table_of_the_report_overflows_at_1400_pixels() -> TestResult {
+    let html = phasebench::report::html::render(&result_with_telemetry()?, None)?;
+    let csp_start = html.find("<meta http-equiv=\"Content-Security-Policy\"").ok_or("no CSP meta")?;
+    let csp_end = csp_start + html[csp_start..].find('>').ok_or("unclosed meta")? + 1;
+    let measure = "<script>document.body.dataset.overflow = [...document.querySelectorAll('.scroll')]\
+        .filter(box => box.scrollWidth > box.clientWidth + 1)\
+        .map(box => (box.closest('section') || {}).id + ':' + box.scrollWidth + '>' + box.clientWidth).join(' ') || 'none';</script>";
+    let page_html =
+        format!("{}{}", &html[..csp_start], &html[csp_end..]).replace("</body>", &format!("{measure}</body>"));
+    let dir = tempfile::tempdir()?;
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, page_html)?;
+    for (width, must_fit) in [(1400, true), (500, false)] {
+        let profile = tempfile::tempdir()?;
+        let output = headless_at(&page, profile.path(), width)?.arg("--dump-dom").output()?;
+        let dom = String::from_utf8(output.stdout)?;
+        let overflow =
+            dom.split("data-overflow=\"").nth(1).and_then(|rest| rest.split('"').next()).ok_or("not measured")?;
+        if must_fit {
+            assert_eq!(overflow, "none", "tables wider than their box at {width} px");
+        } else {
+            // The control: a phone-wide window does scroll the runs table, so the measure sees overflow.
+            assert_ne!(overflow, "none", "the measure saw nothing at {width} px");
+        }
+    }
     Ok(())
 }

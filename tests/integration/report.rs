@@ -274,8 +274,9 @@ fn the_html_report_has_every_chart_escapes_names_and_embeds_the_result() -> Test
     result.runs[1].phase = evil.into();
     result.suite.phases[1].name = evil.into();
     let html = phasebench::report::html::render(&result, None)?;
-    // Per workload: speedup, distribution, step series, telemetry (+ generation for matmul).
-    assert_eq!(chart_count(&html), 9, "charts");
+    // Per workload: speed against drift, speedup, distribution, step series, telemetry (+ generation
+    // for matmul).
+    assert_eq!(chart_count(&html), 11, "charts");
     assert_eq!(html.matches("<script").count(), 1, "only the embedded result is a script element");
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;quoted&quot; &#x27;single&#x27;")
@@ -290,6 +291,61 @@ fn the_html_report_has_every_chart_escapes_names_and_embeds_the_result() -> Test
     let path = dir.path().join("report.html");
     std::fs::write(&path, &html)?;
     assert_eq!(phasebench::results::load_result(&path)?, result, "the embedded result reads back unchanged");
+    Ok(())
+}
+
+/// Issue 20: the report opens with the phase to ship per workload, in one sentence, before the
+/// details; a faster phase that fails the accuracy bound is named with its reason; every phase of
+/// the summary links to its row in the details.
+#[test]
+fn the_report_opens_with_the_phase_to_ship_and_links_to_the_evidence() -> TestResult {
+    let mut result = crate::fixed_result()?;
+    // A third phase on the matmul: faster still, but its output drifts beyond the bounds.
+    let mut quantized_phase = result.suite.phases[1].clone();
+    quantized_phase.name = "q4".into();
+    result.suite.phases.push(quantized_phase);
+    let mut quantized = result.runs[3].clone();
+    quantized.index = 4;
+    quantized.phase = "q4".into();
+    let speedup = quantized.speedup.as_mut().ok_or("no speedup")?;
+    speedup.ratio *= 1.5;
+    speedup.ratio_ci.low *= 1.5;
+    speedup.ratio_ci.high *= 1.5;
+    let accuracy = quantized.accuracy.as_mut().ok_or("no accuracy")?;
+    accuracy.cosine_similarity = Some(0.97);
+    accuracy.relative_error = Some(0.2);
+    result.runs.push(quantized);
+    result.planned_runs = 5;
+
+    let checks = phasebench::compare::evaluate_targets(&result.suite, &result.runs);
+    let decisions = phasebench::compare::decisions(&result.suite, &result.runs, &checks);
+    let sentences: Vec<(&str, Option<&str>, &str)> = decisions
+        .iter()
+        .map(|decision| (decision.workload.as_str(), decision.ship.as_deref(), decision.sentence.as_str()))
+        .collect();
+    let [("mlp", None, mlp), ("matmul", Some("bf16"), matmul)] = sentences.as_slice() else {
+        panic!("decisions: {sentences:?}")
+    };
+    assert!(mlp.starts_with("keep baseline: bf16 is 1.6") && mlp.ends_with("slower"), "{mlp}");
+    assert!(
+        matmul.starts_with("bf16: 1.6") && matmul.contains("faster, cosine 0.99996 → ship bf16; q4 is 2.4"),
+        "{matmul}"
+    );
+    assert!(matmul.ends_with("but fails the accuracy bound (cosine 0.97000)"), "{matmul}");
+    let front: Vec<&str> =
+        decisions[1].points.iter().filter(|point| point.on_front).map(|point| point.phase.as_str()).collect();
+    assert_eq!(front, ["baseline", "bf16", "q4"], "each trades speed for drift");
+
+    let html = phasebench::report::html::render(&result, None)?;
+    let at = |needle: &str| html.find(needle).ok_or(format!("{needle} missing"));
+    assert!(at("id=\"summary\"")? < at("class=\"workload\"")?, "the summary comes before the details");
+    assert!(html.contains("faster, cosine 0.99996 → ship bf16; q4 is 2.4"), "the sentence in the page");
+    for run in &result.runs {
+        let anchor = format!("run-{}", run.index);
+        assert!(html.contains(&format!("href=\"#{anchor}\"")), "the summary links {anchor}");
+        assert_eq!(html.matches(&format!("id=\"{anchor}\"")).count(), 1, "one details row is {anchor}");
+    }
+    assert_eq!(html.matches("data-chart=\"tradeoff\"").count(), 2, "a speed-against-drift chart per workload");
     Ok(())
 }
 

@@ -13,8 +13,10 @@ use super::{BaselineComparison, ReportError, RunCells};
 
 /// The page template; its `.html` name turns on HTML auto-escaping.
 mod charts;
+mod summary;
 
 use charts::workload_charts;
+use summary::{DecisionView, decision_views};
 
 const TEMPLATE: &str = include_str!("../report.html");
 
@@ -28,6 +30,7 @@ struct Page {
     baseline: String,
     origin: String,
     phasebench_version: String,
+    decisions: Vec<DecisionView>,
     workloads: Vec<WorkloadView>,
     scores: Vec<ScoreView>,
     targets: Vec<TargetView>,
@@ -53,16 +56,20 @@ struct WorkloadView {
 
 #[derive(Serialize)]
 struct RowView {
+    anchor: String,
     host: String,
     phase: String,
     baseline: bool,
     batch: usize,
     status: String,
     p50: String,
+    /// The p50's interval, shown under it so the table fits a page.
+    p50_ci: String,
     p90: String,
     p99: String,
     throughput: String,
     speedup: String,
+    speedup_ci: String,
     verdict: String,
     verdict_class: &'static str,
     basis: String,
@@ -164,6 +171,22 @@ fn verdict_class(verdict: Option<Verdict>) -> &'static str {
     }
 }
 
+/// The value of a `value [low–high]` cell.
+fn value_part(cell: &str) -> String {
+    cell.split_once(" [").map_or(cell, |(value, _)| value).to_owned()
+}
+
+/// The `[low–high]` of a `value [low–high]` cell, a unit both ends share written once
+/// (`[1.02–1.05 ms]`); empty when it has none.
+fn interval_part(cell: &str) -> String {
+    let Some((_, interval)) = cell.split_once(" [") else { return String::new() };
+    let ends = interval.trim_end_matches(']').split_once('–');
+    match ends.and_then(|(low, high)| Some((low.split_once(' ')?, high.split_once(' ')?))) {
+        Some(((low, low_unit), (high, high_unit))) if low_unit == high_unit => format!("[{low}–{high} {high_unit}]"),
+        _ => format!("[{interval}"),
+    }
+}
+
 fn row_view(run: &RunResult, bounds: &AccuracyBounds) -> RowView {
     let cells = RunCells::of(run, bounds);
     let (accuracy, accuracy_class) = match cells.accuracy_pass {
@@ -173,17 +196,20 @@ fn row_view(run: &RunResult, bounds: &AccuracyBounds) -> RowView {
         None => ("—", ""),
     };
     RowView {
+        anchor: format!("run-{}", run.index),
         host: run.host.clone().unwrap_or_default(),
         phase: run.phase.clone(),
         baseline: run.is_baseline,
         batch: run.batch_size,
         status: run.status.to_string(),
         verdict_class: verdict_class(run.speedup.as_ref().map(|s| s.verdict)),
-        p50: cells.p50,
+        p50_ci: interval_part(&cells.p50),
+        p50: value_part(&cells.p50),
         p90: cells.p90,
         p99: cells.p99,
         throughput: cells.throughput,
-        speedup: cells.speedup,
+        speedup_ci: interval_part(&cells.speedup),
+        speedup: value_part(&cells.speedup),
         verdict: cells.verdict,
         basis: cells.basis,
         accuracy,
@@ -285,6 +311,7 @@ pub fn render(result: &SuiteResult, baseline: Option<&BaselineComparison>) -> Re
         baseline: result.suite.baseline.clone(),
         origin: result.suite_origin.clone(),
         phasebench_version: result.environment.phasebench_version.clone(),
+        decisions: decision_views(result, &analysis),
         workloads: workload_views(result, multi_host),
         scores: score_views(&analysis),
         targets: target_views(result, &analysis),
