@@ -14,6 +14,8 @@ pub enum View {
     Live,
     /// Side-by-side comparison of the phases, and diffs.
     Compare,
+    /// Which phase to ship per workload, and why.
+    Decide,
     /// Saved results.
     History,
 }

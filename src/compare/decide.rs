@@ -72,7 +72,7 @@ pub struct Decision {
     /// The phase to ship, when one beats the baseline and passes every check.
     pub ship: Option<String>,
     /// Why, in one sentence (e.g. "bf16: 1.90× [1.80–2.00] faster, cosine 0.99998, within
-    /// targets → ship bf16; q4k is 2.60× but fails the accuracy bound").
+    /// targets — ship bf16; q4k is 2.60× but fails the accuracy bound").
     pub sentence: String,
     /// The smallest speedup a target asks of this workload, drawn on the chart.
     pub min_speedup_target: Option<f64>,
@@ -310,7 +310,7 @@ fn sentence(baseline: &str, ship: Option<&str>, standings: &[(String, Standing, 
                 text.push_str(", ");
                 text.push_str(note);
             }
-            text.push_str(&format!(" → ship {pick}"));
+            text.push_str(&format!(" — ship {pick}"));
             // The phases a reader would ask about: those that were faster still.
             let faster_rejected: Vec<String> = standings
                 .iter()
@@ -398,7 +398,7 @@ mod tests {
         let text = sentence("f32", Some("bf16"), &standings);
         assert_eq!(
             text,
-            "bf16: 1.90× [1.80–2.00] faster, cosine 0.99998 → ship bf16; \
+            "bf16: 1.90× [1.80–2.00] faster, cosine 0.99998 — ship bf16; \
              q4k is 2.60× [2.50–2.70] faster but fails the accuracy bound (cosine 0.97000)"
         );
         let none = sentence("f32", None, &standings[1..]);

@@ -3,6 +3,7 @@
 //! forms are the exception: they edit the draft suite in place, as egui widgets edit their value.
 
 mod compare;
+mod decide;
 mod editor;
 mod history;
 mod live;
@@ -10,6 +11,7 @@ mod widgets;
 mod window;
 
 pub use compare::{COLUMNS, compare_ui, comparison_ui, diff_ui};
+pub use decide::decide_ui;
 pub use editor::editor_ui;
 pub use history::history_ui;
 pub use live::live_ui;
@@ -64,6 +66,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut PhasebenchApp, commands: &mut Vec<UiC
                 diff_ui(ui, &app.diff, commands);
             });
         }
+        View::Decide => decide_ui(ui, app, commands),
         View::History => history_ui(ui, &app.history, &app.config.results_dir, commands),
     });
 
@@ -192,7 +195,9 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComma
             commands.push(UiCommand::Cancel);
         }
         ui.separator();
-        for (view, name) in [(View::Live, "Live"), (View::Compare, "Compare"), (View::History, "History")] {
+        for (view, name) in
+            [(View::Live, "Live"), (View::Compare, "Compare"), (View::Decide, "Decide"), (View::History, "History")]
+        {
             if ui.selectable_label(app.view == view, name).clicked() {
                 commands.push(UiCommand::ShowView(view));
             }

@@ -486,6 +486,36 @@ fn cancel_stops_a_run_mid_way_and_keeps_what_was_measured() -> TestResult {
     Ok(())
 }
 
+/// Issue 20, item 10: the Decide view names the phase to ship per workload, says why a faster
+/// phase is not it, and shows the evidence behind a row on one click.
+#[test]
+fn the_decide_view_names_the_phase_to_ship_with_its_evidence() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let path = results.path().join("result.json");
+    std::fs::write(&path, serde_json::to_string(&crate::report::result_with_a_faster_inaccurate_phase()?)?)?;
+    // Tall enough that every row of both workloads is on screen.
+    let mut harness = Harness::builder()
+        .with_size([1500.0, 2400.0])
+        .build_ui_state(|ui, app: &mut PhasebenchApp| app.frame(ui), app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenResult(path));
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    harness.get_by_label("Decide").click();
+    harness.run();
+    assert_eq!(harness.state().view, View::Decide);
+    harness.get_by_label_contains("— ship bf16; q4 is 2.4");
+    harness.get_by_label_contains("keep baseline: bf16 is 1.6");
+    assert_eq!(harness.query_all_by_label("fail").count(), 1, "q4's accuracy");
+    assert!(harness.query_by_label_contains("accuracy against the baseline").is_none(), "folded until asked");
+    harness.get_by_label("Evidence for matmul/q4@1").click();
+    harness.run();
+    harness.get_by_label_contains("accuracy against the baseline: cosine 0.970000, relative error 2.000e-1");
+    harness.get_all_by_role_and_label(Role::Button, "Show in Compare").next().ok_or("no button")?.click();
+    harness.run();
+    assert_eq!(harness.state().view, View::Compare);
+    Ok(())
+}
+
 #[test]
 fn the_compare_view_of_fixed_results_matches_its_snapshot() -> TestResult {
     let fixed = crate::fixed_result()?;

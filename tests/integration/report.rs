@@ -294,13 +294,10 @@ fn the_html_report_has_every_chart_escapes_names_and_embeds_the_result() -> Test
     Ok(())
 }
 
-/// Issue 20: the report opens with the phase to ship per workload, in one sentence, before the
-/// details; a faster phase that fails the accuracy bound is named with its reason; every phase of
-/// the summary links to its row in the details.
-#[test]
-fn the_report_opens_with_the_phase_to_ship_and_links_to_the_evidence() -> TestResult {
+/// [`crate::fixed_result`] with a third phase on the matmul, `q4`: faster than `bf16` (2.4×),
+/// but its output drifts beyond the accuracy bounds (cosine 0.97).
+pub fn result_with_a_faster_inaccurate_phase() -> Result<phasebench::results::SuiteResult, Box<dyn std::error::Error>> {
     let mut result = crate::fixed_result()?;
-    // A third phase on the matmul: faster still, but its output drifts beyond the bounds.
     let mut quantized_phase = result.suite.phases[1].clone();
     quantized_phase.name = "q4".into();
     result.suite.phases.push(quantized_phase);
@@ -317,6 +314,15 @@ fn the_report_opens_with_the_phase_to_ship_and_links_to_the_evidence() -> TestRe
     result.runs.push(quantized);
     result.planned_runs = 5;
 
+    Ok(result)
+}
+
+/// Issue 20: the report opens with the phase to ship per workload, in one sentence, before the
+/// details; a faster phase that fails the accuracy bound is named with its reason; every phase of
+/// the summary links to its row in the details.
+#[test]
+fn the_report_opens_with_the_phase_to_ship_and_links_to_the_evidence() -> TestResult {
+    let result = result_with_a_faster_inaccurate_phase()?;
     let checks = phasebench::compare::evaluate_targets(&result.suite, &result.runs);
     let decisions = phasebench::compare::decisions(&result.suite, &result.runs, &checks);
     let sentences: Vec<(&str, Option<&str>, &str)> = decisions
@@ -328,7 +334,7 @@ fn the_report_opens_with_the_phase_to_ship_and_links_to_the_evidence() -> TestRe
     };
     assert!(mlp.starts_with("keep baseline: bf16 is 1.6") && mlp.ends_with("slower"), "{mlp}");
     assert!(
-        matmul.starts_with("bf16: 1.6") && matmul.contains("faster, cosine 0.99996 → ship bf16; q4 is 2.4"),
+        matmul.starts_with("bf16: 1.6") && matmul.contains("faster, cosine 0.99996 — ship bf16; q4 is 2.4"),
         "{matmul}"
     );
     assert!(matmul.ends_with("but fails the accuracy bound (cosine 0.97000)"), "{matmul}");
@@ -339,7 +345,7 @@ fn the_report_opens_with_the_phase_to_ship_and_links_to_the_evidence() -> TestRe
     let html = phasebench::report::html::render(&result, None)?;
     let at = |needle: &str| html.find(needle).ok_or(format!("{needle} missing"));
     assert!(at("id=\"summary\"")? < at("class=\"workload\"")?, "the summary comes before the details");
-    assert!(html.contains("faster, cosine 0.99996 → ship bf16; q4 is 2.4"), "the sentence in the page");
+    assert!(html.contains("faster, cosine 0.99996 — ship bf16; q4 is 2.4"), "the sentence in the page");
     for run in &result.runs {
         let anchor = format!("run-{}", run.index);
         assert!(html.contains(&format!("href=\"#{anchor}\"")), "the summary links {anchor}");
