@@ -53,6 +53,15 @@ pub struct PathPrompt {
     pub replace: Option<PathBuf>,
 }
 
+/// A save that would drop comments of the suite's text, waiting for the user's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommentLoss {
+    /// Where the save goes.
+    pub path: PathBuf,
+    /// The comments that have no place in the written suite.
+    pub comments: Vec<String>,
+}
+
 /// Everything a panel can ask the app to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum UiCommand {
@@ -150,6 +159,10 @@ pub enum UiCommand {
     SaveAndContinue,
     /// Keep the changes; drop what was asked.
     CancelPending,
+    /// Save even though the comments listed cannot be kept.
+    ConfirmCommentLoss,
+    /// Do not save after hearing which comments would be lost.
+    CancelCommentLoss,
     /// Use the typed path.
     SubmitPathPrompt,
     /// Close the path prompt.
@@ -208,6 +221,17 @@ impl PhasebenchApp {
             C::ConfirmDiscard => self.confirm_discard(),
             C::SaveAndContinue => self.save_and_continue(),
             C::CancelPending => self.pending_discard = None,
+            C::ConfirmCommentLoss => {
+                if let Some(loss) = self.pending_comment_loss.take() {
+                    self.comment_loss_confirmed = Some(loss.path.clone());
+                    self.save_suite_to(loss.path);
+                }
+            }
+            C::CancelCommentLoss => {
+                self.pending_comment_loss = None;
+                self.after_save = None;
+                self.status = "not saved: the suite's comments are as they were".into();
+            }
             C::RestoreRecovery => {
                 if let Some(recovery) = self.recovery_offer.take() {
                     self.restore(&recovery);

@@ -152,6 +152,9 @@ pub struct SuiteDocument {
     pub path: Option<PathBuf>,
     /// Where it came from, for the title and results (`suites/x.ron`, `embedded default suite`).
     pub origin: String,
+    /// The text it was read from or last saved as: saving keeps its comments and, when nothing
+    /// changed, the text itself ([`suite::suite_text`]).
+    pub source_text: Option<String>,
     /// Text typed into the form's fields.
     pub fields: FieldState,
     /// What the engine's validation says is wrong with the draft.
@@ -189,6 +192,7 @@ impl SuiteDocument {
             suite,
             path,
             origin,
+            source_text: None,
             fields: FieldState::default(),
             problems: Vec::new(),
             planned_runs: 0,
@@ -202,9 +206,10 @@ impl SuiteDocument {
         self.suite != self.saved
     }
 
-    /// Records that the draft was written to `path`.
-    pub fn mark_saved(&mut self, path: PathBuf) {
+    /// Records that the draft was written to `path` as `text`.
+    pub fn mark_saved(&mut self, path: PathBuf, text: String) {
         self.saved = self.suite.clone();
+        self.source_text = Some(text);
         self.origin = path.display().to_string();
         self.path = Some(path);
     }
@@ -326,7 +331,11 @@ pub fn default_document() -> SuiteDocument {
         options.from_str::<Suite>(suite::DEFAULT_SUITE_RON).map_err(|error| error.to_string())
     });
     match suite {
-        Ok(suite) => SuiteDocument::new(suite, None, suite::DEFAULT_SUITE_ORIGIN),
+        Ok(suite) => {
+            let mut document = SuiteDocument::new(suite, None, suite::DEFAULT_SUITE_ORIGIN);
+            document.source_text = Some(suite::DEFAULT_SUITE_RON.to_owned());
+            document
+        }
         Err(error) => {
             let mut document = SuiteDocument::new(minimal_suite(), None, "new suite");
             document.problems.push(format!("the embedded default suite did not load: {error}"));
@@ -359,7 +368,9 @@ pub fn load_document(path: &Path) -> Result<SuiteDocument, String> {
 pub fn parse_document(text: &str, origin: String, path: Option<PathBuf>) -> Result<SuiteDocument, SuiteError> {
     let available = crate::results::environment::available_memory_bytes();
     let suite = crate::parse_checked_suite_with_memory(text, &origin, available)?;
-    Ok(SuiteDocument::checked(suite, path, origin, available))
+    let mut document = SuiteDocument::checked(suite, path, origin, available);
+    document.source_text = Some(text.to_owned());
+    Ok(document)
 }
 
 /// The name a workload gets from its model: the model's kind in lower case (`mlp`, `matmul`).

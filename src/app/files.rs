@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    ExportFormat, FilePurpose, LiveSession, MAX_RECENT_FILES, Notice, PathPrompt, PhasebenchApp, Selection, Side,
-    SuiteDocument, UiCommand, dialog_unavailable_reason, jobs,
+    CommentLoss, ExportFormat, FilePurpose, LiveSession, MAX_RECENT_FILES, Notice, PathPrompt, PhasebenchApp,
+    Selection, Side, SuiteDocument, UiCommand, dialog_unavailable_reason, jobs,
 };
 use crate::results::SuiteResult;
 use crate::suite;
@@ -15,6 +15,8 @@ impl PhasebenchApp {
         let mut document = super::default_document();
         document.suite.name = "untitled".into();
         document.origin = "new suite".into();
+        // The default's comments describe the default, not the new suite.
+        document.source_text = None;
         self.replace_document(document, "new suite from the default");
     }
 
@@ -38,11 +40,22 @@ impl PhasebenchApp {
         }
     }
 
+    /// Saves the draft to `path`, keeping the comments of the text it came from; when some have
+    /// no place any more, asks first (once per path) instead of dropping them silently.
     pub(super) fn save_suite_to(&mut self, path: PathBuf) {
         let path = suite_file_path(path);
-        match suite::save_suite(&path, &self.document.suite) {
-            Ok(()) => {
-                self.document.mark_saved(path.clone());
+        let written = suite::suite_text(&self.document.suite, self.document.source_text.as_deref());
+        let confirmed = self.comment_loss_confirmed.take().is_some_and(|confirmed| confirmed == path);
+        if let Ok(text) = &written
+            && !text.lost_comments.is_empty()
+            && !confirmed
+        {
+            self.pending_comment_loss = Some(CommentLoss { path, comments: text.lost_comments.clone() });
+            return;
+        }
+        match written.and_then(|text| suite::save_suite_text(&path, &text.text).map(|()| text)) {
+            Ok(text) => {
+                self.document.mark_saved(path.clone(), text.text);
                 self.remember(&path);
                 self.status = format!("saved {}", path.display());
                 if let Some(command) = self.after_save.take() {

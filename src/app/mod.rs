@@ -14,7 +14,7 @@ mod live;
 mod recovery;
 
 pub use crate::report::Format as ExportFormat;
-pub use command::{Notice, PathPrompt, Selection, UiCommand, View};
+pub use command::{CommentLoss, Notice, PathPrompt, Selection, UiCommand, View};
 pub use devices::{DeviceChoice, device_choices};
 pub use diff::{DIFF_RESAMPLES, DiffOutcome, DiffSide, DiffState, Side};
 pub use document::{
@@ -142,6 +142,10 @@ pub struct PhasebenchApp {
     after_save: Option<Box<UiCommand>>,
     /// The path prompt on screen.
     pub path_prompt: Option<PathPrompt>,
+    /// A save waiting for the user to accept that some comments cannot be kept.
+    pub pending_comment_loss: Option<CommentLoss>,
+    /// The path the user accepted losing comments for, used by the next save there.
+    comment_loss_confirmed: Option<PathBuf>,
     /// Whether the About window is open.
     pub about_open: bool,
     /// Suite files to offer under File ▸ Recent.
@@ -204,6 +208,8 @@ impl PhasebenchApp {
             pending_discard: None,
             after_save: None,
             path_prompt: None,
+            pending_comment_loss: None,
+            comment_loss_confirmed: None,
             about_open: false,
             remembered,
             frame_times: FrameTimes::default(),

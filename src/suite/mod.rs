@@ -1,12 +1,14 @@
 //! Suite files: the schema, loading and saving RON, and validation whose errors name the file and,
 //! where the text tells, the line and column at fault.
 
+mod layout;
 mod parameters;
 mod schedule;
 mod schema;
 mod threshold;
 mod validate;
 
+pub use layout::{SuiteText, suite_text};
 pub use parameters::ModelParameter;
 pub use schedule::{InterleavedSpec, Schedule};
 pub use schema::*;
@@ -271,7 +273,11 @@ fn list_names(names: &[&str]) -> String {
 
 /// Writes the suite as pretty RON that [`load_suite`] reads back to an equal suite.
 pub fn save_suite(path: &Path, suite: &Suite) -> Result<(), SuiteError> {
-    let text = suite_to_ron(suite)?;
+    save_suite_text(path, &suite_to_ron(suite)?)
+}
+
+/// Writes suite text (e.g. from [`suite_text`]) to `path`, replacing the file whole or not at all.
+pub fn save_suite_text(path: &Path, text: &str) -> Result<(), SuiteError> {
     let origin = path.display().to_string();
     crate::atomic_file::write_atomically(path, text.as_bytes()).map_err(|source| SuiteError::Write { origin, source })
 }

@@ -260,6 +260,26 @@ fn dialogs_ui(ctx: &egui::Context, app: &mut PhasebenchApp, commands: &mut Vec<U
                 }
             });
         });
+    } else if let Some(loss) = &app.pending_comment_loss {
+        egui::Modal::new(egui::Id::unique("comment-loss")).show(ctx, |ui| {
+            ui.set_max_width(640.0);
+            ui.heading("Some comments cannot be kept");
+            ui.label(format!(
+                "Saving to {} keeps the suite's header comments and every comment whose line is still written; these annotate lines that are gone:",
+                loss.path.display()
+            ));
+            for comment in &loss.comments {
+                ui.label(egui::RichText::new(comment).monospace());
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Save without them").clicked() {
+                    commands.push(UiCommand::ConfirmCommentLoss);
+                }
+                if ui.button("Cancel").clicked() || ui.input(|input| input.key_pressed(Key::Escape)) {
+                    commands.push(UiCommand::CancelCommentLoss);
+                }
+            });
+        });
     } else if let Some(prompt) = &mut app.path_prompt {
         egui::Modal::new(egui::Id::unique("path-prompt")).show(ctx, |ui| {
             ui.set_min_width(520.0);

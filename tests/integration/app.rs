@@ -310,6 +310,43 @@ fn saving_over_an_existing_file_asks_first() -> TestResult {
     Ok(())
 }
 
+/// Issue 20, item 3: saving keeps the suite's comments (the header, and every comment whose line
+/// is still written); when a comment's line is gone, the app lists it and asks before writing.
+#[test]
+fn saving_keeps_the_suites_comments_and_asks_before_dropping_one() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let path = results.path().join("commented.ron");
+    let original = "// What this suite is for.\n\nSuite(\n    version: 1,\n    name: \"commented\",\n    settings: Settings(\n        // Enough to warm up.\n        warmup_steps: 2,\n        min_steps: 3,\n        max_steps: 5,\n        min_secs: 0.0,\n        max_secs: 1.0,\n    ),\n    workloads: [Workload(name: \"mlp\", model: Mlp(input: 8, hidden: 16, output: 4, layers: 1))],\n    phases: [\n        Phase(name: \"base\", dtype: F32),\n        // Half precision.\n        Phase(name: \"half\", dtype: F16),\n    ],\n    baseline: \"base\",\n)\n";
+    std::fs::write(&path, original)?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(path.clone()));
+    harness.state_mut().apply(UiCommand::SaveSuite);
+    harness.run();
+    assert_eq!(std::fs::read_to_string(&path)?, original, "an unchanged suite keeps its text");
+
+    harness.state_mut().document.suite.settings.warmup_steps = 4;
+    harness.state_mut().apply(UiCommand::SaveSuite);
+    harness.run();
+    let saved = std::fs::read_to_string(&path)?;
+    assert!(saved.starts_with("// What this suite is for.\n"), "{saved}");
+    assert!(saved.contains("// Enough to warm up.\n        warmup_steps: 4,"), "{saved}");
+    assert!(saved.contains("// Half precision."), "{saved}");
+
+    harness.state_mut().apply(UiCommand::RemovePhase(1));
+    harness.state_mut().apply(UiCommand::SaveSuite);
+    harness.run();
+    assert_eq!(std::fs::read_to_string(&path)?, saved, "not written before the answer");
+    harness.get_by_label("Some comments cannot be kept");
+    harness.get_by_label("// Half precision.");
+    harness.get_by_role_and_label(Role::Button, "Save without them").click();
+    harness.run();
+    let written = std::fs::read_to_string(&path)?;
+    assert!(!written.contains("Half precision") && written.contains("// Enough to warm up."), "{written}");
+    assert_eq!(phasebench::load_checked_suite(&path)?, harness.state().document.suite);
+    assert!(!harness.state().document.is_dirty());
+    Ok(())
+}
+
 /// Issue 20, item 3: the unsaved-changes prompt offers Save, which saves and goes on.
 #[test]
 fn the_unsaved_changes_prompt_saves_and_goes_on() -> TestResult {
