@@ -159,6 +159,10 @@ pub enum UiCommand {
     SaveAndContinue,
     /// Keep the changes; drop what was asked.
     CancelPending,
+    /// Scroll the compare view to the diff of the picked sides.
+    RevealDiff,
+    /// The compare view scrolled to the diff.
+    DiffRevealed,
     /// Save even though the comments listed cannot be kept.
     ConfirmCommentLoss,
     /// Do not save after hearing which comments would be lost.
@@ -221,6 +225,11 @@ impl PhasebenchApp {
             C::ConfirmDiscard => self.confirm_discard(),
             C::SaveAndContinue => self.save_and_continue(),
             C::CancelPending => self.pending_discard = None,
+            C::RevealDiff => {
+                self.view = View::Compare;
+                self.reveal_diff = true;
+            }
+            C::DiffRevealed => self.reveal_diff = false,
             C::ConfirmCommentLoss => {
                 if let Some(loss) = self.pending_comment_loss.take() {
                     self.comment_loss_confirmed = Some(loss.path.clone());

@@ -63,6 +63,20 @@ pub struct DiffState {
     pub(super) generation: u64,
 }
 
+impl DiffState {
+    /// Whether the side labelled `label` (a run's `workload/phase@batch in source`, or a result
+    /// file's path) is picked as before and as after.
+    pub fn picked(&self, label: &str) -> (bool, bool) {
+        let is = |side: &Option<DiffSide>| side.as_ref().is_some_and(|side| side.label() == label);
+        (is(&self.before), is(&self.after))
+    }
+}
+
+/// The label a run of a comparison shown from `source` has as a side of the diff.
+pub fn run_side_label(run: &RunResult, source: &str) -> String {
+    format!("{} in {source}", run.label())
+}
+
 /// Compares the two sides (bootstrap CIs: on a job thread, never the UI's).
 fn diff_outcome(before: &DiffSide, after: &DiffSide) -> DiffOutcome {
     match (before, after) {
@@ -99,7 +113,7 @@ impl PhasebenchApp {
         if let Some((source, suite, runs)) = self.shown_comparison()
             && let Some(run) = runs.get(run_index)
         {
-            let label = format!("{} in {source}", run.label());
+            let label = run_side_label(run, &source);
             let picked = DiffSide::Run {
                 label,
                 run: Box::new(run.clone()),
@@ -109,15 +123,26 @@ impl PhasebenchApp {
         }
     }
 
+    /// Sets one side; a pick of another kind than the other side (a run against a whole result)
+    /// replaces that side instead of making a diff that cannot be computed. The view moves to
+    /// Compare only once both sides are set, so picking in History can go on.
     pub(super) fn set_diff_side(&mut self, side: Side, picked: DiffSide) {
-        match side {
-            Side::Before => self.diff.before = Some(picked),
-            Side::After => self.diff.after = Some(picked),
+        let (mine, other) = match side {
+            Side::Before => (&mut self.diff.before, &mut self.diff.after),
+            Side::After => (&mut self.diff.after, &mut self.diff.before),
+        };
+        let same_kind =
+            |a: &DiffSide, b: &DiffSide| matches!(a, DiffSide::Run { .. }) == matches!(b, DiffSide::Run { .. });
+        if other.as_ref().is_some_and(|other| !same_kind(other, &picked)) {
+            *other = None;
+            self.status = "the other side was of another kind (a run against a whole result): pick it again".into();
         }
+        *mine = Some(picked);
         self.diff.outcome = None;
         self.diff.generation += 1;
-        self.view = View::Compare;
         if let (Some(before), Some(after)) = (self.diff.before.clone(), self.diff.after.clone()) {
+            self.view = View::Compare;
+            self.reveal_diff = true;
             let generation = self.diff.generation;
             let job = move || JobOutcome::Diff { generation, outcome: Box::new(diff_outcome(&before, &after)) };
             match self.jobs.spawn("diff", job) {

@@ -16,7 +16,7 @@ mod recovery;
 pub use crate::report::Format as ExportFormat;
 pub use command::{CommentLoss, Notice, PathPrompt, Selection, UiCommand, View};
 pub use devices::{DeviceChoice, device_choices};
-pub use diff::{DIFF_RESAMPLES, DiffOutcome, DiffSide, DiffState, Side};
+pub use diff::{DIFF_RESAMPLES, DiffOutcome, DiffSide, DiffState, Side, run_side_label};
 pub use document::{
     Field, FieldKey, FieldState, ListEdit, SuiteDocument, WorkloadField, default_document, load_document,
     parse_document,
@@ -142,6 +142,9 @@ pub struct PhasebenchApp {
     after_save: Option<Box<UiCommand>>,
     /// The path prompt on screen.
     pub path_prompt: Option<PathPrompt>,
+    /// Whether the compare view should scroll the diff into view (both sides were just picked, or
+    /// "Compare these" was clicked); cleared once it did.
+    pub reveal_diff: bool,
     /// A save waiting for the user to accept that some comments cannot be kept.
     pub pending_comment_loss: Option<CommentLoss>,
     /// The path the user accepted losing comments for, used by the next save there.
@@ -209,6 +212,7 @@ impl PhasebenchApp {
             after_save: None,
             path_prompt: None,
             pending_comment_loss: None,
+            reveal_diff: false,
             comment_loss_confirmed: None,
             about_open: false,
             remembered,

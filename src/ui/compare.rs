@@ -4,7 +4,7 @@
 //! any two runs or result files.
 
 use egui::RichText;
-use egui_plot::{Bar, BarChart, BoxPlot, HLine, Line, Plot, PlotPoints, Polygon};
+use egui_plot::{Bar, BarChart, BoxPlot, Line, Plot, PlotPoint, PlotPoints, Polygon, Text, VLine};
 
 use crate::app::{BoxStats, DiffOutcome, DiffSide, DiffState, PhasebenchApp, Side, UiCommand};
 use crate::compare::{self, Analysis, Speedup};
@@ -17,6 +17,7 @@ use super::widgets::{ERROR_COLOR, box_element, category_formatter, metric_hint, 
 
 /// Columns of the compare table, in order.
 pub const COLUMNS: [&str; 18] = [
+    "Diff",
     "Phase",
     "Batch",
     "Status",
@@ -34,7 +35,6 @@ pub const COLUMNS: [&str; 18] = [
     "Energy/step",
     "Setup",
     "Warnings",
-    "Diff",
 ];
 
 /// The compare view of the shown result (an opened file, or this session's runs so far).
@@ -58,21 +58,54 @@ pub fn compare_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiC
             }
         }
     });
+    pick_bar_ui(ui, &app.diff, commands);
     match (app.shown_comparison(), &app.analysis) {
         (Some((label, suite, runs)), Some(analysis)) => {
-            analyzed_comparison_ui(ui, &label, suite, runs, analysis, commands)
+            analyzed_comparison_ui(ui, &label, suite, runs, analysis, &app.diff, commands)
         }
-        (Some((label, suite, runs)), None) => comparison_ui(ui, &label, suite, runs, commands),
+        (Some((label, suite, runs)), None) => {
+            let analysis = Analysis::of(suite, runs, &[]);
+            analyzed_comparison_ui(ui, &label, suite, runs, &analysis, &app.diff, commands)
+        }
         (None, _) => {
             ui.label("Nothing to compare yet: run the suite (Ctrl+R) or open a result from History.");
         }
     }
 }
 
+/// The picks of the diff, always in sight at the top of Compare: what is picked as before and
+/// after, "Compare these" once both are, and "Clear".
+fn pick_bar_ui(ui: &mut egui::Ui, diff: &DiffState, commands: &mut Vec<UiCommand>) {
+    if diff.before.is_none() && diff.after.is_none() {
+        return;
+    }
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            let side_text = |side: &Option<DiffSide>| side.as_ref().map_or("— (pick one)", DiffSide::label).to_owned();
+            ui.strong("Diff picks:");
+            ui.label(format!("before {}", side_text(&diff.before)));
+            ui.label("·");
+            ui.label(format!("after {}", side_text(&diff.after)));
+            let both = diff.before.is_some() && diff.after.is_some();
+            if ui
+                .add_enabled(both, egui::Button::new("Compare these"))
+                .on_disabled_hover_text("pick the other side first")
+                .clicked()
+            {
+                commands.push(UiCommand::RevealDiff);
+            }
+            if ui.button("Clear").clicked() {
+                commands.push(UiCommand::ClearDiff);
+            }
+        });
+    });
+}
+
 /// The comparison of `runs` of `suite`, titled `label`: one table per workload, the speedup
 /// chart and the distributions. Derives the [`Analysis`] on the spot; the app keeps one instead.
 pub fn comparison_ui(ui: &mut egui::Ui, label: &str, suite: &Suite, runs: &[RunResult], commands: &mut Vec<UiCommand>) {
-    analyzed_comparison_ui(ui, label, suite, runs, &Analysis::of(suite, runs, &[]), commands);
+    let analysis = Analysis::of(suite, runs, &[]);
+    analyzed_comparison_ui(ui, label, suite, runs, &analysis, &DiffState::default(), commands);
 }
 
 /// [`comparison_ui`] with the targets, recommendations and boxes derived already.
@@ -82,6 +115,7 @@ pub fn analyzed_comparison_ui(
     suite: &Suite,
     runs: &[RunResult],
     analysis: &Analysis,
+    diff: &DiffState,
     commands: &mut Vec<UiCommand>,
 ) {
     ui.heading(format!("{} — compared with “{}”", suite.name, suite.baseline));
@@ -103,26 +137,31 @@ pub fn analyzed_comparison_ui(
             workload.model.kind_name(),
             workload.mode.name().to_lowercase()
         ));
-        egui::ScrollArea::horizontal().id_salt(("compare-scroll", workload_index)).show(ui, |ui| {
+        // One scroll position per shown result: a newly shown result starts at its left edge.
+        egui::ScrollArea::horizontal().id_salt(("compare-scroll", label, workload_index)).show(ui, |ui| {
             egui::Grid::new(("compare", workload_index)).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
                 for column in COLUMNS {
                     ui.label(RichText::new(column).strong()).on_hover_text(metric_hint(column));
                 }
                 ui.end_row();
                 for (run_index, run) in rows {
-                    row_ui(ui, suite, run, run_index, commands);
+                    let picked = diff.picked(&crate::app::run_side_label(run, label));
+                    diff_buttons_ui(ui, run, run_index, picked, commands);
+                    row_ui(ui, suite, run);
                     ui.end_row();
                 }
             });
+            // Room for the floating scroll bar, so it does not cover the last row.
+            ui.add_space(ui.spacing().scroll.bar_width + 4.0);
         });
     }
     targets_ui(ui, suite, analysis);
     recommendations_ui(ui, analysis);
     ui.add_space(8.0);
-    ui.columns(2, |columns| {
-        speedup_chart_ui(&mut columns[0], suite, runs);
-        distributions_ui(&mut columns[1], suite, runs, analysis);
-    });
+    // Full width each: the bars' labels and one box plot per batch size need the room.
+    speedup_chart_ui(ui, suite, runs);
+    ui.add_space(8.0);
+    distributions_ui(ui, suite, runs, analysis);
 }
 
 /// The rule set's advice, each piece with its evidence on the line below.
@@ -178,7 +217,7 @@ fn phase_index(suite: &Suite, run: &RunResult) -> usize {
     suite.phases.iter().position(|phase| phase.name == run.phase).unwrap_or(0)
 }
 
-fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, commands: &mut Vec<UiCommand>) {
+fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult) {
     identity_cells_ui(ui, suite, run);
     let cells = RunCells::of(run, &suite.settings.accuracy);
     match &run.summary {
@@ -222,7 +261,6 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, run_index: usize, c
         )
         .on_hover_text(text.join("\n"));
     }
-    diff_buttons_ui(ui, run, run_index, commands);
 }
 
 /// Phase (coloured, the baseline marked), batch and status with its reason.
@@ -279,18 +317,25 @@ fn speedup_and_accuracy_cells_ui(ui: &mut egui::Ui, run: &RunResult, cells: &Run
 }
 
 /// The Before/After buttons that put this run into the diff.
-fn diff_buttons_ui(ui: &mut egui::Ui, run: &RunResult, run_index: usize, commands: &mut Vec<UiCommand>) {
+/// The row's picks for the diff, first in the row; a picked side is drawn selected.
+fn diff_buttons_ui(
+    ui: &mut egui::Ui,
+    run: &RunResult,
+    run_index: usize,
+    (before, after): (bool, bool),
+    commands: &mut Vec<UiCommand>,
+) {
     ui.horizontal(|ui| {
         let enabled = !run.step_secs.is_empty();
         if ui
-            .add_enabled(enabled, egui::Button::new(RichText::new("Before").small()))
+            .add_enabled(enabled, egui::Button::new(RichText::new("Before").small()).selected(before))
             .on_hover_text("use this run as the before side of the diff")
             .clicked()
         {
             commands.push(UiCommand::DiffRun { side: Side::Before, run_index });
         }
         if ui
-            .add_enabled(enabled, egui::Button::new(RichText::new("After").small()))
+            .add_enabled(enabled, egui::Button::new(RichText::new("After").small()).selected(after))
             .on_hover_text("use this run as the after side of the diff")
             .clicked()
         {
@@ -317,42 +362,65 @@ fn speedup_cells_ui(ui: &mut egui::Ui, speedup: &Speedup, ratio_text: String) {
     );
 }
 
+/// Per-item speedups as horizontal bars, one row per run, each labelled beside its bar with its
+/// CI (so no label is skipped or cut); behind them the ±noise band and each comparison's A/A
+/// interval, and a line at 1 (no change).
 fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
     ui.strong("Speedup vs baseline")
         .on_hover_text("bars: speedup per item (Hodges–Lehmann estimate over rounds when interleaved); whiskers: its CI (over rounds, or the 95 % bootstrap CI of the steps); line: no change; grey band: ±noise threshold (a CI inside is equivalent); amber box: the A/A control's interval from the same rounds");
     let with_speedup: Vec<&RunResult> = runs.iter().filter(|run| run.speedup.is_some()).collect();
-    let labels: Vec<String> = with_speedup.iter().map(|run| run.label()).collect();
-    Plot::new("speedups").height(240.0).y_axis_label("× baseline").x_axis_formatter(category_formatter(labels)).show(
-        ui,
-        |plot_ui| {
+    if with_speedup.is_empty() {
+        ui.label(RichText::new("No phase has a speedup yet.").weak());
+        return;
+    }
+    let rows = with_speedup.len() as f64;
+    // The top row is the first run: rows count down from rows − 1.
+    let row_y = |position: usize| rows - 1.0 - position as f64;
+    let right = with_speedup
+        .iter()
+        .filter_map(|run| run.speedup.as_ref())
+        .map(|speedup| speedup.ratio_ci.high.max(speedup.ratio))
+        .fold(1.0, f64::max);
+    Plot::new("speedups")
+        .height((28.0 * rows as f32 + 50.0).clamp(120.0, 520.0))
+        .x_axis_label("× baseline (per item; right of the line is faster)")
+        .show_y(false)
+        .y_axis_formatter(|_, _| String::new())
+        // Room at the right for the labels beside the longest bar.
+        .include_x(right * 1.6)
+        .include_x(0.0)
+        .include_y(-0.6)
+        .include_y(rows - 0.4)
+        .allow_scroll(false)
+        .show(ui, |plot_ui| {
             let threshold = compare::shown_threshold(
                 suite.settings.noise_threshold,
                 with_speedup.iter().filter_map(|run| run.speedup.as_ref()),
             );
-            let right = with_speedup.len() as f64 - 0.5;
+            let (bottom, top) = (-0.5, rows - 0.5);
             plot_ui.polygon(
                 Polygon::new(
                     "± noise threshold",
                     PlotPoints::from(vec![
-                        [-0.5, 1.0 - threshold],
-                        [right, 1.0 - threshold],
-                        [right, 1.0 + threshold],
-                        [-0.5, 1.0 + threshold],
+                        [1.0 - threshold, bottom],
+                        [1.0 + threshold, bottom],
+                        [1.0 + threshold, top],
+                        [1.0 - threshold, top],
                     ]),
                 )
                 .fill_color(egui::Color32::from_white_alpha(18))
                 .stroke(egui::Stroke::NONE),
             );
-            plot_ui.hline(HLine::new("no change", 1.0).color(egui::Color32::GRAY));
+            plot_ui.vline(VLine::new("no change", 1.0).color(egui::Color32::GRAY));
             for (position, run) in with_speedup.iter().enumerate() {
                 let Some(speedup) = &run.speedup else { continue };
-                let x = position as f64;
+                let y = row_y(position);
                 if let Some((_, control)) = speedup.rounds.as_ref().and_then(|rounds| rounds.control) {
                     let corners = vec![
-                        [x - 0.42, control.low],
-                        [x + 0.42, control.low],
-                        [x + 0.42, control.high],
-                        [x - 0.42, control.high],
+                        [control.low, y - 0.42],
+                        [control.high, y - 0.42],
+                        [control.high, y + 0.42],
+                        [control.low, y + 0.42],
                     ];
                     plot_ui.polygon(
                         Polygon::new(format!("{} A/A", run.label()), PlotPoints::from(corners))
@@ -362,44 +430,56 @@ fn speedup_chart_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult]) {
                 }
                 let color = phase_color(phase_index(suite, run));
                 let name = run.label();
+                let hover = format!("{name}: {}, {}", speedup.ratio_text(), speedup.verdict);
                 plot_ui.bar_chart(
-                    BarChart::new(name.clone(), vec![Bar::new(x, speedup.ratio).width(0.6).name(&name)]).color(color),
+                    BarChart::new(name.clone(), vec![Bar::new(y, speedup.ratio).width(0.6).name(&hover)])
+                        .horizontal()
+                        .color(color),
                 );
-                let whisker = vec![[x, speedup.ratio_ci.low], [x, speedup.ratio_ci.high]];
+                let whisker = vec![[speedup.ratio_ci.low, y], [speedup.ratio_ci.high, y]];
                 plot_ui.line(
                     Line::new(format!("{name} CI"), PlotPoints::from(whisker))
                         .color(verdict_color(speedup.verdict))
                         .width(2.5),
                 );
+                let label = RichText::new(format!("  {name}  {} {}", speedup.ratio_text(), speedup.verdict))
+                    .size(13.0)
+                    .color(color);
+                let at = PlotPoint::new(speedup.ratio_ci.high.max(speedup.ratio), y);
+                plot_ui.text(Text::new(format!("{name} label"), at, label).anchor(egui::Align2::LEFT_CENTER));
             }
-        },
-    );
+        });
 }
 
 fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult], analysis: &Analysis) {
     ui.strong("Step-time distributions")
         .on_hover_text("per run: quartiles, median, fastest and slowest measured step (ms)");
-    let workloads: Vec<&str> = suite
-        .workloads
-        .iter()
-        .map(|workload| workload.name.as_str())
-        .filter(|name| runs.iter().any(|run| run.workload == *name))
-        .collect();
-    let width = (ui.available_width() / workloads.len().max(1) as f32 - 8.0).max(160.0);
+    // One plot per workload and batch size, each on its own scale (batch 1 is not squashed flat
+    // by batch 32).
+    let mut groups: Vec<(&str, usize)> = Vec::new();
+    for workload in &suite.workloads {
+        for run in runs.iter().filter(|run| run.workload == workload.name && !run.step_secs.is_empty()) {
+            if !groups.contains(&(workload.name.as_str(), run.batch_size)) {
+                groups.push((workload.name.as_str(), run.batch_size));
+            }
+        }
+    }
+    let width = (ui.available_width() / groups.len().clamp(1, 3) as f32 - 8.0).max(160.0);
     ui.horizontal_wrapped(|ui| {
-        for workload in workloads {
+        for (workload, batch_size) in groups {
             ui.vertical(|ui| {
-                ui.label(workload);
+                ui.label(format!("{workload} @ batch {batch_size}"));
                 let shown: Vec<(usize, &RunResult)> = runs
                     .iter()
                     .enumerate()
-                    .filter(|(_, run)| run.workload == workload && !run.step_secs.is_empty())
+                    .filter(|(_, run)| {
+                        run.workload == workload && run.batch_size == batch_size && !run.step_secs.is_empty()
+                    })
                     .collect();
-                let names: Vec<String> =
-                    shown.iter().map(|(_, run)| format!("{}@{}", run.phase, run.batch_size)).collect();
-                Plot::new(("compare-distributions", workload))
+                let names: Vec<String> = shown.iter().map(|(_, run)| run.phase.clone()).collect();
+                Plot::new(("compare-distributions", workload, batch_size))
                     .width(width)
-                    .height(220.0)
+                    .height(200.0)
                     .y_axis_label("ms")
                     .show_x(false)
                     .x_axis_formatter(category_formatter(names))
@@ -408,7 +488,7 @@ fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult], analys
                             let Some(Some(stats)) = analysis.step_boxes.get(*run_index) else { continue };
                             let stats = BoxStats::from_secs(stats);
                             let color = phase_color(phase_index(suite, run));
-                            let name = format!("{}@{}", run.phase, run.batch_size);
+                            let name = run.label();
                             let element = box_element(position, stats, &name, color);
                             plot_ui.box_plot(BoxPlot::new(name, vec![element]).color(color));
                         }
@@ -419,9 +499,13 @@ fn distributions_ui(ui: &mut egui::Ui, suite: &Suite, runs: &[RunResult], analys
 }
 
 /// The diff of two runs or two result files, after against before.
-pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, commands: &mut Vec<UiCommand>) {
+pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, reveal: bool, commands: &mut Vec<UiCommand>) {
     ui.horizontal(|ui| {
-        ui.heading("Diff: after against before");
+        let heading = ui.heading("Diff: after against before");
+        if reveal {
+            heading.scroll_to_me(Some(egui::Align::TOP));
+            commands.push(UiCommand::DiffRevealed);
+        }
         if (diff.before.is_some() || diff.after.is_some()) && ui.button("Clear diff").clicked() {
             commands.push(UiCommand::ClearDiff);
         }

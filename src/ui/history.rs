@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::app::{HistoryEntry, Side, UiCommand};
+use crate::app::{DiffState, HistoryEntry, Side, UiCommand};
 use crate::results::SuiteStatus;
 
 /// The history view.
@@ -11,6 +11,7 @@ pub fn history_ui(
     ui: &mut egui::Ui,
     history: &Result<Vec<HistoryEntry>, String>,
     results_dir: &Path,
+    diff: &DiffState,
     commands: &mut Vec<UiCommand>,
 ) {
     ui.horizontal(|ui| {
@@ -52,14 +53,24 @@ pub fn history_ui(
             ui.end_row();
             for entry in entries {
                 entry_cells_ui(ui, entry);
+                // A result picked for the diff shows it; picking stays here until both are.
+                let (before, after) = diff.picked(&entry.path.display().to_string());
                 ui.horizontal(|ui| {
                     if ui.button("Open").on_hover_text("show it in the compare view (read-only)").clicked() {
                         commands.push(UiCommand::OpenResult(entry.path.clone()));
                     }
-                    if ui.button("Before").on_hover_text("use this result as the before side of a diff").clicked() {
+                    if ui
+                        .add(egui::Button::new("Before").selected(before))
+                        .on_hover_text("use this result as the before side of a diff")
+                        .clicked()
+                    {
                         commands.push(UiCommand::LoadDiffResult { side: Side::Before, path: entry.path.clone() });
                     }
-                    if ui.button("After").on_hover_text("use this result as the after side of a diff").clicked() {
+                    if ui
+                        .add(egui::Button::new("After").selected(after))
+                        .on_hover_text("use this result as the after side of a diff")
+                        .clicked()
+                    {
                         commands.push(UiCommand::LoadDiffResult { side: Side::After, path: entry.path.clone() });
                     }
                 });

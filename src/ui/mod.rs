@@ -60,14 +60,16 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut PhasebenchApp, commands: &mut Vec<UiC
     egui::CentralPanel::default().show(ui, |ui| match app.view {
         View::Live => live_ui(ui, app, commands),
         View::Compare => {
-            egui::ScrollArea::vertical().show(ui, |ui| {
+            // One scroll position per shown result: a newly shown result starts at its top.
+            let shown = app.shown_comparison().map(|(label, _, _)| label);
+            egui::ScrollArea::vertical().id_salt(("compare-view", shown)).show(ui, |ui| {
                 compare_ui(ui, app, commands);
                 ui.separator();
-                diff_ui(ui, &app.diff, commands);
+                diff_ui(ui, &app.diff, app.reveal_diff, commands);
             });
         }
         View::Decide => decide_ui(ui, app, commands),
-        View::History => history_ui(ui, &app.history, &app.config.results_dir, commands),
+        View::History => history_ui(ui, &app.history, &app.config.results_dir, &app.diff, commands),
     });
 
     dialogs_ui(ui.ctx(), app, commands);

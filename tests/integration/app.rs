@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use phasebench::app::{AppConfig, DiffOutcome, PhasebenchApp, Remembered, SessionState, UiCommand, View};
+use phasebench::app::{
+    AppConfig, DiffOutcome, DiffSide, PhasebenchApp, Remembered, SessionState, Side, UiCommand, View,
+};
 use phasebench::results::{SuiteStatus, load_result};
 use phasebench::suite::ModelSpec;
 use phasebench::telemetry::{FakeSource, GpuSample, TelemetryChoice};
@@ -553,6 +555,54 @@ fn the_decide_view_names_the_phase_to_ship_with_its_evidence() -> TestResult {
     Ok(())
 }
 
+/// Issue 20, item 7: picking in History stays in History until both sides are picked; the picks
+/// are shown at the top of Compare with "Compare these"; a run picked against a whole result
+/// replaces it instead of making a diff that cannot be computed.
+#[test]
+fn diff_picks_stay_in_sight_and_a_pick_of_another_kind_replaces_the_old_one() -> TestResult {
+    let results = tempfile::tempdir()?;
+    for name in ["older", "newer"] {
+        std::fs::create_dir_all(results.path().join(name))?;
+        let path = results.path().join(name).join("result.json");
+        std::fs::write(path, serde_json::to_string(&crate::fixed_result()?)?)?;
+    }
+    let mut harness = harness(app(results.path()));
+    harness.get_by_label("History").click();
+    harness.run();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    harness.get_all_by_role_and_label(Role::Button, "Before").next().ok_or("no Before")?.click();
+    harness.run();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    assert_eq!(harness.state().view, View::History, "still picking");
+    assert!(harness.state().diff.before.is_some());
+    harness.get_all_by_role_and_label(Role::Button, "After").nth(1).ok_or("no second After")?.click();
+    harness.run();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    assert_eq!(harness.state().view, View::Compare, "both picked: the diff is shown");
+    harness.get_by_label("Diff picks:");
+    assert!(harness.query_by_label("Compare these").is_some());
+
+    // Open a result and pick one of its runs: the whole-result sides give way.
+    let opened = results.path().join("older").join("result.json");
+    harness.state_mut().apply(UiCommand::OpenResult(opened));
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    harness.state_mut().apply(UiCommand::DiffRun { side: Side::Before, run_index: 0 });
+    harness.run();
+    let state = harness.state();
+    assert!(
+        matches!(state.diff.before, Some(DiffSide::Run { .. })),
+        "{:?}",
+        state.diff.before.as_ref().map(DiffSide::label)
+    );
+    assert!(state.diff.after.is_none(), "the result picked as after was replaced");
+    assert!(state.status.contains("another kind"), "{}", state.status);
+    Ok(())
+}
+
 #[test]
 fn the_compare_view_of_fixed_results_matches_its_snapshot() -> TestResult {
     let fixed = crate::fixed_result()?;
@@ -560,7 +610,7 @@ fn the_compare_view_of_fixed_results_matches_its_snapshot() -> TestResult {
     assert_eq!(runs[1].speedup.as_ref().map(|s| s.verdict), Some(phasebench::compare::Verdict::Slower));
     assert_eq!(runs[3].speedup.as_ref().map(|s| s.verdict), Some(phasebench::compare::Verdict::Faster));
 
-    let mut harness = Harness::builder().with_size([1450.0, 620.0]).build_ui(move |ui| {
+    let mut harness = Harness::builder().with_size([1450.0, 900.0]).build_ui(move |ui| {
         let mut commands = Vec::new();
         egui::CentralPanel::default().show(ui, |ui| {
             phasebench::ui::comparison_ui(ui, "fixed results", &suite, &runs, &mut commands);
