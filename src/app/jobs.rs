@@ -92,6 +92,20 @@ pub struct HistorySummary {
     pub failed_runs: usize,
     /// Which part of a sharded suite it holds, if one.
     pub shard: Option<Shard>,
+    /// What was measured, in a few words (phases, batch sizes, budget), so two results of one
+    /// suite with different settings are told apart.
+    pub setup: String,
+}
+
+/// A result's phases, batch sizes and time budget in a few words: `f32, bf16 · batch 1, 32 · ≤2 s a run`.
+fn setup_words(suite: &crate::suite::Suite) -> String {
+    let phases: Vec<&str> = suite.phases.iter().map(|phase| phase.name.as_str()).collect();
+    let mut batches: Vec<usize> =
+        suite.workloads.iter().flat_map(|workload| workload.batch_sizes.iter().copied()).collect();
+    batches.sort_unstable();
+    batches.dedup();
+    let batches: Vec<String> = batches.iter().map(ToString::to_string).collect();
+    format!("{} · batch {} · ≤{} s a run", phases.join(", "), batches.join(", "), suite.settings.max_secs)
 }
 
 /// What a finished job hands back.
@@ -284,6 +298,7 @@ fn history_entries(root: &Path) -> Result<Vec<HistoryEntry>, String> {
 
 fn history_entry(path: PathBuf) -> HistoryEntry {
     let summary = results::load_result(&path).map_err(|error| error.to_string()).map(|result| HistorySummary {
+        setup: setup_words(&result.suite),
         failed_runs: result.runs.iter().filter(|run| matches!(run.status, RunStatus::Failed { .. })).count(),
         suite: result.suite.name,
         started_at: result.started_at,

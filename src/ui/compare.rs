@@ -39,7 +39,8 @@ pub const COLUMNS: [&str; 18] = [
 
 /// The compare view of the shown result (an opened file, or this session's runs so far).
 pub fn compare_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
-    ui.horizontal(|ui| {
+    // Wrapped, so a narrow window shows every button.
+    ui.horizontal_wrapped(|ui| {
         if app.opened_result.is_some() && ui.button("Back to this session").clicked() {
             commands.push(UiCommand::CloseOpenedResult);
         }
@@ -119,7 +120,7 @@ pub fn analyzed_comparison_ui(
     commands: &mut Vec<UiCommand>,
 ) {
     ui.heading(format!("{} — compared with “{}”", suite.name, suite.baseline));
-    ui.label(RichText::new(label).small().weak());
+    ui.label(RichText::new(label).weak());
     if runs.is_empty() {
         ui.label("No run has finished yet.");
         return;

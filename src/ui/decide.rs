@@ -26,7 +26,7 @@ pub fn decide_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCo
     };
     egui::ScrollArea::vertical().id_salt("decide-scroll").show(ui, |ui| {
         ui.heading(format!("Which phase to ship — {}", suite.name));
-        ui.label(RichText::new(label).small().weak());
+        ui.label(RichText::new(label).weak());
         ui.label(format!(
             "Per workload: the fastest phase that is faster than “{}” beyond noise, stays within the accuracy bounds (cosine ≥ {}, relative error ≤ {}) and misses no target.",
             suite.baseline, suite.settings.accuracy.min_cosine, suite.settings.accuracy.max_relative_error
@@ -65,20 +65,33 @@ fn decision_ui(
         .small()
         .weak(),
     );
-    egui::Grid::new(("decide-points", index)).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-        for header in
-            ["Phase", "Batch", "Speedup [CI]", "Verdict", "Drift", "Accuracy", "Memory", "Energy/item", "Targets", ""]
-        {
-            ui.strong(header);
-        }
-        ui.end_row();
-        for point in &decision.points {
-            point_row_ui(ui, suite, decision, point);
-            if ui.small_button("Show in Compare").on_hover_text("the run's row among all the figures").clicked() {
-                commands.push(UiCommand::ShowView(View::Compare));
+    // Scrolls sideways in a narrow window instead of cutting the last columns.
+    egui::ScrollArea::horizontal().id_salt(("decide-table", index)).show(ui, |ui| {
+        egui::Grid::new(("decide-points", index)).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+            for header in [
+                "Phase",
+                "Batch",
+                "Speedup [CI]",
+                "Verdict",
+                "Drift",
+                "Accuracy",
+                "Memory",
+                "Energy/item",
+                "Targets",
+                "",
+            ] {
+                ui.strong(header);
             }
             ui.end_row();
-        }
+            for point in &decision.points {
+                point_row_ui(ui, suite, decision, point);
+                if ui.small_button("Show in Compare").on_hover_text("the run's row among all the figures").clicked() {
+                    commands.push(UiCommand::ShowView(View::Compare));
+                }
+                ui.end_row();
+            }
+        });
+        ui.add_space(ui.spacing().scroll.bar_width + 4.0);
     });
     for point in &decision.points {
         if let Some(run) = runs.get(point.run_index) {

@@ -33,7 +33,7 @@ pub fn history_ui(
             commands.push(UiCommand::MergeShards);
         }
     });
-    ui.label(egui::RichText::new(format!("results in {}", results_dir.display())).small().weak());
+    ui.label(egui::RichText::new(format!("results in {}", results_dir.display())).weak());
     let entries = match history {
         Ok(entries) => entries,
         Err(error) => {
@@ -47,7 +47,7 @@ pub fn history_ui(
     }
     egui::ScrollArea::vertical().show(ui, |ui| {
         egui::Grid::new("history").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-            for header in ["Suite", "Started", "Machine", "Status", "Runs", ""] {
+            for header in ["Suite", "Folder", "Started (UTC)", "Setup", "Machine", "Status", "Runs", ""] {
                 ui.strong(header);
             }
             ui.end_row();
@@ -80,7 +80,13 @@ pub fn history_ui(
     });
 }
 
-/// Suite, start, machine, status and runs of one entry; an unreadable file says why.
+/// The result's own folder name (`quickstart-20261202-130001`), which tells two runs apart.
+fn folder_name(entry: &HistoryEntry) -> String {
+    let folder = if entry.path.is_dir() { Some(entry.path.as_path()) } else { entry.path.parent() };
+    folder.and_then(|folder| folder.file_name()).map_or_else(String::new, |name| name.to_string_lossy().into_owned())
+}
+
+/// Suite, folder, start, setup, machine, status and runs of one entry; an unreadable file says why.
 fn entry_cells_ui(ui: &mut egui::Ui, entry: &HistoryEntry) {
     let path = entry.path.display().to_string();
     match &entry.summary {
@@ -89,8 +95,10 @@ fn entry_cells_ui(ui: &mut egui::Ui, entry: &HistoryEntry) {
                 Some(shard) => format!("{} (shard {shard})", summary.suite),
                 None => summary.suite.clone(),
             };
-            ui.label(suite).on_hover_text(path);
+            ui.label(suite).on_hover_text(path.as_str());
+            ui.label(folder_name(entry));
             ui.label(summary.started_at.to_string());
+            ui.label(summary.setup.as_str());
             ui.label(format!("{} ({})", summary.hostname.as_deref().unwrap_or("unknown host"), summary.cpu_model));
             ui.label(match summary.status {
                 SuiteStatus::Running => "interrupted".to_owned(),
@@ -104,7 +112,8 @@ fn entry_cells_ui(ui: &mut egui::Ui, entry: &HistoryEntry) {
         }
         Err(error) => {
             ui.label("(unreadable)").on_hover_text(path);
-            for _ in 0..2 {
+            ui.label(folder_name(entry));
+            for _ in 0..3 {
                 ui.label("");
             }
             ui.label(error.as_str());

@@ -1,7 +1,7 @@
 //! The live view: which run is measuring, its step times as they arrive (warm-up shaded apart)
 //! over the earlier runs of the same workload, the distribution per phase, and telemetry.
 
-use egui_plot::{Axis, BoxPlot, FilledArea, Legend, Line, Plot, PlotPoints, Span, VLine};
+use egui_plot::{Axis, BoxPlot, FilledArea, Line, Plot, PlotPoints, Span, VLine};
 
 use crate::app::{LiveRun, LiveSession, PhasebenchApp, SessionState, UiCommand};
 use crate::results::RunStatus;
@@ -10,7 +10,7 @@ use crate::units::format_secs;
 use super::widgets::{ERROR_COLOR, box_element, category_formatter, phase_color};
 
 /// The live view of the running (or last) suite.
-pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
+pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, pane_height: f32, commands: &mut Vec<UiCommand>) {
     let Some(session) = &app.session else {
         ui.heading("Ready");
         let suite = &app.document.suite;
@@ -31,7 +31,7 @@ pub fn live_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComm
     };
 
     let width = ui.available_width();
-    let plot_height = (ui.available_height() * 0.42).max(180.0);
+    let plot_height = (pane_height * 0.42).max(180.0);
     ui.horizontal(|ui| {
         ui.vertical(|ui| {
             ui.set_width(width * 0.64);
@@ -82,33 +82,30 @@ fn rounds_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun) {
         session.suite.settings.noise_threshold,
         runs.iter().filter_map(|run| run.rounds.last()).map(|look| &look.speedup),
     );
-    Plot::new("rounds").height(140.0).legend(Legend::default()).x_axis_label("rounds").y_axis_label("× baseline").show(
-        ui,
-        |plot_ui| {
-            plot_ui.span(
-                Span::new("±noise threshold", (1.0 - threshold)..=(1.0 + threshold))
-                    .axis(Axis::Y)
-                    .fill(egui::Color32::from_gray(128).gamma_multiply(0.15)),
+    // The coloured lines above name the series: no legend box over the plot.
+    Plot::new("rounds").height(140.0).x_axis_label("rounds").y_axis_label("× baseline").show(ui, |plot_ui| {
+        plot_ui.span(
+            Span::new("±noise threshold", (1.0 - threshold)..=(1.0 + threshold))
+                .axis(Axis::Y)
+                .fill(egui::Color32::from_gray(128).gamma_multiply(0.15)),
+        );
+        for run in &runs {
+            let color = phase_color(run.planned.phase_index);
+            let xs: Vec<f64> = run.rounds.iter().map(|look| look.rounds as f64).collect();
+            let lows: Vec<f64> = run.rounds.iter().map(|look| look.speedup.ratio_ci.low).collect();
+            let highs: Vec<f64> = run.rounds.iter().map(|look| look.speedup.ratio_ci.high).collect();
+            let label = run.planned.label();
+            plot_ui.add(
+                FilledArea::new(format!("{label} interval"), &xs, &lows, &highs).fill_color(color.gamma_multiply(0.25)),
             );
-            for run in &runs {
-                let color = phase_color(run.planned.phase_index);
-                let xs: Vec<f64> = run.rounds.iter().map(|look| look.rounds as f64).collect();
-                let lows: Vec<f64> = run.rounds.iter().map(|look| look.speedup.ratio_ci.low).collect();
-                let highs: Vec<f64> = run.rounds.iter().map(|look| look.speedup.ratio_ci.high).collect();
-                let label = run.planned.label();
-                plot_ui.add(
-                    FilledArea::new(format!("{label} interval"), &xs, &lows, &highs)
-                        .fill_color(color.gamma_multiply(0.25)),
-                );
-                let ratios: Vec<[f64; 2]> =
-                    run.rounds.iter().map(|look| [look.rounds as f64, look.speedup.ratio]).collect();
-                plot_ui.line(Line::new(label.clone(), PlotPoints::from(ratios)).color(color).width(2.0));
-                if let Some(decided) = run.rounds.iter().find(|look| look.decided) {
-                    plot_ui.vline(VLine::new(format!("{label} decided"), decided.rounds as f64).color(color));
-                }
+            let ratios: Vec<[f64; 2]> =
+                run.rounds.iter().map(|look| [look.rounds as f64, look.speedup.ratio]).collect();
+            plot_ui.line(Line::new(label.clone(), PlotPoints::from(ratios)).color(color).width(2.0));
+            if let Some(decided) = run.rounds.iter().find(|look| look.decided) {
+                plot_ui.vline(VLine::new(format!("{label} decided"), decided.rounds as f64).color(color));
             }
-        },
-    );
+        }
+    });
 }
 
 fn status_ui(ui: &mut egui::Ui, session: &LiveSession, commands: &mut Vec<UiCommand>) {
@@ -138,7 +135,7 @@ fn status_ui(ui: &mut egui::Ui, session: &LiveSession, commands: &mut Vec<UiComm
             commands.push(UiCommand::ShowView(crate::app::View::Compare));
         }
     });
-    ui.label(egui::RichText::new(format!("results: {}", session.result_dir.display())).small().weak());
+    ui.label(egui::RichText::new(format!("results: {}", session.result_dir.display())).weak());
     for message in &session.messages {
         ui.colored_label(ERROR_COLOR, message);
     }
@@ -149,44 +146,49 @@ fn step_plot_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, heigh
         "milliseconds per step; warm-up steps (shaded) are left of 0 and never enter the statistics; earlier runs of this workload are drawn thin in their phase colour",
     );
     let warmup_steps = session.suite.settings.warmup_steps as f64;
-    Plot::new("step-times").height(height).legend(Legend::default()).x_axis_label("step").y_axis_label("ms").show(
-        ui,
-        |plot_ui| {
-            if warmup_steps > 0.0 {
-                plot_ui.span(
-                    Span::new("warm-up", -warmup_steps..=0.0).fill(egui::Color32::from_gray(128).gamma_multiply(0.15)),
-                );
+    // The legend sits above the plot, never over the steps: the run measuring now in bold.
+    ui.horizontal_wrapped(|ui| {
+        for run in session.runs.iter().filter(|run| {
+            run.planned.workload_index == focus.planned.workload_index
+                && (run.planned.index == focus.planned.index || !run.measured.is_empty())
+        }) {
+            let mut text = egui::RichText::new(run.planned.label()).color(phase_color(run.planned.phase_index));
+            if run.planned.index == focus.planned.index {
+                text = text.strong();
             }
-            for run in session.runs.iter().filter(|run| {
-                run.planned.workload_index == focus.planned.workload_index && run.planned.index != focus.planned.index
-            }) {
-                if run.measured.is_empty() {
-                    continue;
-                }
-                plot_ui.line(
-                    Line::new(run.planned.label(), PlotPoints::Borrowed(run.measured.display()))
-                        .color(phase_color(run.planned.phase_index).gamma_multiply(0.6))
-                        .width(1.0),
-                );
-            }
-            let color = phase_color(focus.planned.phase_index);
-            if !focus.warmup.is_empty() {
-                plot_ui.line(
-                    Line::new(
-                        format!("{} warm-up", focus.planned.label()),
-                        PlotPoints::Borrowed(focus.warmup.display()),
-                    )
-                    .color(egui::Color32::GRAY)
-                    .width(1.5),
-                );
+            ui.label(text);
+        }
+    });
+    Plot::new("step-times").height(height).x_axis_label("step").y_axis_label("ms").show(ui, |plot_ui| {
+        if warmup_steps > 0.0 {
+            plot_ui.span(
+                Span::new("warm-up", -warmup_steps..=0.0).fill(egui::Color32::from_gray(128).gamma_multiply(0.15)),
+            );
+        }
+        for run in session.runs.iter().filter(|run| {
+            run.planned.workload_index == focus.planned.workload_index && run.planned.index != focus.planned.index
+        }) {
+            if run.measured.is_empty() {
+                continue;
             }
             plot_ui.line(
-                Line::new(focus.planned.label(), PlotPoints::Borrowed(focus.measured.display()))
-                    .color(color)
-                    .width(2.0),
+                Line::new(run.planned.label(), PlotPoints::Borrowed(run.measured.display()))
+                    .color(phase_color(run.planned.phase_index).gamma_multiply(0.6))
+                    .width(1.0),
             );
-        },
-    );
+        }
+        let color = phase_color(focus.planned.phase_index);
+        if !focus.warmup.is_empty() {
+            plot_ui.line(
+                Line::new(format!("{} warm-up", focus.planned.label()), PlotPoints::Borrowed(focus.warmup.display()))
+                    .color(egui::Color32::GRAY)
+                    .width(1.5),
+            );
+        }
+        plot_ui.line(
+            Line::new(focus.planned.label(), PlotPoints::Borrowed(focus.measured.display())).color(color).width(2.0),
+        );
+    });
 }
 
 fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, height: f32) {
@@ -233,7 +235,8 @@ fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, focus: &LiveRun) {
     plots.push(("Process CPU", "% of a core", &telemetry.process_cpu_percent, "CPU time of phasebench (all threads)"));
     plots.push(("Process memory", "MiB", &telemetry.rss_mib, "resident memory of phasebench"));
 
-    ui.horizontal(|ui| {
+    // Wrapped: the reason can be long, and a narrow window must not widen the view past its edge.
+    ui.horizontal_wrapped(|ui| {
         ui.strong("Telemetry").on_hover_text("sampled on the run's clock (seconds since the run started)");
         if !telemetry.has_gpu() {
             let session = app.session.as_ref();
@@ -290,8 +293,9 @@ fn runs_list_ui(ui: &mut egui::Ui, session: &LiveSession) {
     egui::CollapsingHeader::new(format!("Runs ({} finished)", session.finished.len())).default_open(true).show(
         ui,
         |ui| {
-            egui::ScrollArea::vertical().max_height(160.0).show(ui, |ui| {
-                for run in &session.finished {
+            // Newest first, in the room the window has left.
+            egui::ScrollArea::vertical().max_height(ui.available_height().clamp(160.0, 600.0)).show(ui, |ui| {
+                for run in session.finished.iter().rev() {
                     let label = run.label();
                     match &run.status {
                         RunStatus::Completed => {

@@ -58,7 +58,12 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut PhasebenchApp, commands: &mut Vec<UiC
         });
     });
     egui::CentralPanel::default().show(ui, |ui| match app.view {
-        View::Live => live_ui(ui, app, commands),
+        View::Live => {
+            // Scrolls when the window is small (nothing cut at 900×600); the plots are sized to
+            // the pane, not to the scrolled content.
+            let pane_height = ui.available_height();
+            egui::ScrollArea::vertical().id_salt("live-view").show(ui, |ui| live_ui(ui, app, pane_height, commands));
+        }
         View::Compare => {
             // One scroll position per shown result: a newly shown result starts at its top.
             let shown = app.shown_comparison().map(|(label, _, _)| label);
@@ -79,7 +84,10 @@ fn shortcuts(ctx: &egui::Context, app: &PhasebenchApp, commands: &mut Vec<UiComm
     let dialog_open = app.notice.is_some()
         || app.recovery_offer.is_some()
         || app.pending_discard.is_some()
-        || app.path_prompt.is_some();
+        || app.path_prompt.is_some()
+        || app.pending_comment_loss.is_some();
+    // Esc closes an open menu first; it cancels a run only when no menu or dialog has it.
+    let menu_open = egui::Popup::is_any_open(ctx);
     ctx.input_mut(|input| {
         if input.consume_shortcut(&SAVE_AS_SHORTCUT) {
             commands.push(UiCommand::SaveSuiteAsDialog);
@@ -93,7 +101,7 @@ fn shortcuts(ctx: &egui::Context, app: &PhasebenchApp, commands: &mut Vec<UiComm
         if input.consume_shortcut(&RUN_SHORTCUT) && app.run_disabled_reason().is_none() {
             commands.push(UiCommand::Run);
         }
-        if !dialog_open && input.consume_shortcut(&CANCEL_SHORTCUT) && app.is_running() {
+        if !dialog_open && !menu_open && input.consume_shortcut(&CANCEL_SHORTCUT) && app.is_running() {
             commands.push(UiCommand::Cancel);
         }
     });

@@ -212,6 +212,13 @@ fn the_noise_threshold_can_be_set_to_auto_in_the_settings_form() -> TestResult {
     harness.run();
     let threshold = || harness.state().document.suite.settings.noise_threshold;
     assert_eq!(threshold(), NoiseThreshold::Fixed(0.02));
+    // The hint beside a fraction says what its value is (issue 20, item 9).
+    harness.get_by_label("(0.02 = 2 %)");
+    harness.get_by_role_and_label(Role::TextInput, "Regression threshold").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "Regression threshold").type_text("0.15");
+    harness.run();
+    harness.get_by_label("(0.15 = 15 %)");
     harness.get_by_role_and_label(Role::CheckBox, "Noise threshold from the A/A control").click();
     harness.run();
     assert_eq!(harness.state().document.suite.settings.noise_threshold, NoiseThreshold::Auto { multiple: 2.0 });
@@ -571,6 +578,10 @@ fn diff_picks_stay_in_sight_and_a_pick_of_another_kind_replaces_the_old_one() ->
     harness.run();
     harness.state_mut().wait_for_jobs(Duration::from_secs(10));
     harness.run();
+    // Entries tell two results of one suite apart: their folders and what they measured.
+    harness.get_by_label("older");
+    harness.get_by_label("newer");
+    assert_eq!(harness.query_all_by_label_contains("baseline, bf16 · batch 1, 8 · ≤2 s a run").count(), 2);
     harness.get_all_by_role_and_label(Role::Button, "Before").next().ok_or("no Before")?.click();
     harness.run();
     harness.state_mut().wait_for_jobs(Duration::from_secs(10));
@@ -600,6 +611,20 @@ fn diff_picks_stay_in_sight_and_a_pick_of_another_kind_replaces_the_old_one() ->
     );
     assert!(state.diff.after.is_none(), "the result picked as after was replaced");
     assert!(state.status.contains("another kind"), "{}", state.status);
+    Ok(())
+}
+
+/// Issue 20, item 9: Esc closes an open menu (and does not reach the run's cancel).
+#[test]
+fn escape_closes_an_open_menu() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.get_by_label("File").click();
+    harness.run();
+    assert!(harness.query_by_label("New suite").is_some(), "the menu opened");
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(harness.query_by_label("New suite").is_none(), "Esc closed it");
     Ok(())
 }
 

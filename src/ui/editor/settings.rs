@@ -6,9 +6,14 @@ use crate::suite::{InterleavedSpec, NoiseThreshold, Schedule};
 use super::super::widgets::number_field;
 
 /// A number field bound to a setting: sets it and `changed` when valid text was typed.
+/// The hint beside a fraction field, from its value: `(0.15 = 15 %)`.
+fn percent_hint(fraction: f64) -> String {
+    format!("({fraction} = {} %)", (fraction * 1e4).round() / 1e2)
+}
+
 macro_rules! field {
-    ($ui:expr, $fields:expr, $changed:expr, $value:expr, $key:expr, $label:literal, $unit:literal, $hint:literal, $range:expr) => {
-        if let Some(value) = number_field($ui, $fields, $key, $label, $unit, $hint, $range, $value) {
+    ($ui:expr, $fields:expr, $changed:expr, $value:expr, $key:expr, $label:literal, $unit:expr, $hint:literal, $range:expr) => {
+        if let Some(value) = number_field($ui, $fields, $key, $label, &$unit, $hint, $range, $value) {
             $value = value;
             $changed = true;
         }
@@ -93,7 +98,7 @@ fn noise_threshold_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
             *fraction,
             Field::Setting("noise_threshold"),
             "Noise threshold",
-            "(0.02 = 2 %)",
+            percent_hint(*fraction),
             "changes between phases smaller than this count as no change",
             0.0..=1.0
         ),
@@ -135,7 +140,7 @@ fn accuracy_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
         settings.accuracy.max_relative_error,
         Field::Setting("accuracy.max_relative_error"),
         "Accuracy: max relative error",
-        "(0.05 = 5 %)",
+        percent_hint(settings.accuracy.max_relative_error),
         "…and its relative error ‖phase − baseline‖ / ‖baseline‖ at most this (for training: each step's loss)",
         0.0..=1e6
     );
@@ -231,7 +236,7 @@ fn comparison_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool
         settings.regression_threshold,
         Field::Setting("regression_threshold"),
         "Regression threshold",
-        "(0.10 = 10 %)",
+        percent_hint(settings.regression_threshold),
         "against a saved result (compare, run --baseline), changes smaller than this count as unchanged: separate runs also differ by the machine's state",
         0.0..=1.0
     );
