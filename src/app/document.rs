@@ -70,6 +70,11 @@ impl FieldKey {
         Self { path: field.path(), field }
     }
 
+    /// The field's path: `settings.seed`, `w0.model.hidden`, `p2.batch_size`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// Which field it is.
     pub fn field(&self) -> Field {
         self.field
@@ -122,6 +127,9 @@ pub struct FieldState {
     pub text: HashMap<FieldKey, String>,
     /// Fields whose text is not a valid value: the reason, naming the field.
     pub errors: BTreeMap<FieldKey, String>,
+    /// The suite's validation problems on the fields they name, by field path (`w0.model.heads`):
+    /// outlined there with the message, as of the last validation.
+    pub problems: BTreeMap<String, String>,
 }
 
 impl FieldState {
@@ -159,6 +167,8 @@ pub struct SuiteDocument {
     pub fields: FieldState,
     /// What the engine's validation says is wrong with the draft.
     pub problems: Vec<String>,
+    /// Those problems on the fields they name, by field path (see [`FieldState::problems`]).
+    problem_paths: BTreeMap<String, String>,
     /// Runs the draft expands to (workloads × batch sizes × phases), as of the last validation.
     pub planned_runs: usize,
     /// The draft as last validated, so an unchanged draft is not checked again.
@@ -195,6 +205,7 @@ impl SuiteDocument {
             source_text: None,
             fields: FieldState::default(),
             problems: Vec::new(),
+            problem_paths: BTreeMap::new(),
             planned_runs: 0,
             validated: None,
             available_memory_bytes,
@@ -224,15 +235,30 @@ impl SuiteDocument {
     /// the memory known when the document opened; skipped when the draft did not change since.
     pub fn revalidate(&mut self) {
         if self.validated.as_ref() == Some(&self.suite) {
+            self.fields.problems.clone_from(&self.problem_paths);
             return;
         }
-        let checked = suite::suite_to_ron(&self.suite)
-            .and_then(|text| crate::parse_checked_suite_with_memory(&text, "the suite", self.available_memory_bytes));
+        let (text, checked) = match suite::suite_to_ron(&self.suite) {
+            Ok(text) => {
+                let checked = crate::parse_checked_suite_with_memory(&text, "the suite", self.available_memory_bytes);
+                (text, checked)
+            }
+            Err(error) => (String::new(), Err(error)),
+        };
+        self.problem_paths.clear();
         self.problems = match checked {
             Ok(_) => Vec::new(),
-            Err(SuiteError::Invalid { problems, .. }) => problems.into_iter().map(|p| p.message).collect(),
+            Err(SuiteError::Invalid { problems, .. }) => {
+                for problem in &problems {
+                    for path in problem_field_paths(&text, problem) {
+                        self.problem_paths.entry(path).or_insert_with(|| problem.message.clone());
+                    }
+                }
+                problems.into_iter().map(|p| p.message).collect()
+            }
             Err(error) => vec![error.to_string()],
         };
+        self.fields.problems.clone_from(&self.problem_paths);
         self.planned_runs = crate::plan::expand(&self.suite).len();
         self.validated = Some(self.suite.clone());
     }
@@ -371,6 +397,28 @@ pub fn parse_document(text: &str, origin: String, path: Option<PathBuf>) -> Resu
     let mut document = SuiteDocument::checked(suite, path, origin, available);
     document.source_text = Some(text.to_owned());
     Ok(document)
+}
+
+/// The form fields a validation problem names: the part of the suite its position is in (a
+/// workload, a phase or the settings, read from the written draft `text`) and each `field` the
+/// message quotes, as field paths (`w0.model.heads`, `p1.batch_size`, `settings.seed`).
+fn problem_field_paths(text: &str, problem: &suite::Problem) -> Vec<String> {
+    let named: Vec<&str> = problem.message.split('`').skip(1).step_by(2).collect();
+    let Some(position) = problem.position else { return Vec::new() };
+    let before: Vec<&str> = text.lines().take(position.line).collect();
+    let count = |marker: &str| before.iter().filter(|line| line.trim_start().starts_with(marker)).count();
+    let last = |marker: &str| before.iter().rposition(|line| line.trim_start().starts_with(marker));
+    let (workload, phase, settings) = (last("Workload("), last("Phase("), last("settings:"));
+    let prefixes: Vec<String> = match (workload, phase) {
+        (Some(w), p) if p.is_none_or(|p| w > p) => {
+            let index = count("Workload(") - 1;
+            vec![format!("w{index}.model."), format!("w{index}.")]
+        }
+        (_, Some(_)) => vec![format!("p{}.", count("Phase(") - 1)],
+        _ if settings.is_some() => vec!["settings.".to_owned()],
+        _ => Vec::new(),
+    };
+    prefixes.iter().flat_map(|prefix| named.iter().map(move |name| format!("{prefix}{name}"))).collect()
 }
 
 /// The name a workload gets from its model: the model's kind in lower case (`mlp`, `matmul`).

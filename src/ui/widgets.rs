@@ -90,7 +90,7 @@ where
                 }
             }
         }
-        if fields.errors.contains_key(&key) {
+        if fields.errors.contains_key(&key) || fields.problems.contains_key(key.path()) {
             ui.painter().rect_stroke(
                 response.rect.expand(1.0),
                 2.0,
@@ -99,7 +99,9 @@ where
             );
         }
     });
-    if let Some(error) = fields.errors.get(&key) {
+    // The field's own error first; else the suite's problem that names it (never a stale one:
+    // both are replaced at every change).
+    if let Some(error) = fields.errors.get(&key).or_else(|| fields.problems.get(key.path())) {
         ui.colored_label(ERROR_COLOR, error);
     }
     accepted

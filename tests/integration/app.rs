@@ -118,6 +118,48 @@ fn a_loaded_suite_is_edited_and_a_bad_value_blocks_run_until_fixed() -> TestResu
     Ok(())
 }
 
+/// Issue 20, item 8: a problem the engine finds (heads not dividing hidden) is outlined on the
+/// fields it names, with its message there as well as in the list; fixed, it goes from both.
+#[test]
+fn an_engine_problem_is_shown_on_the_fields_it_names_and_goes_when_fixed() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/modes.ron")));
+    harness.run();
+    let index = harness
+        .state()
+        .document
+        .suite
+        .workloads
+        .iter()
+        .position(|workload| matches!(workload.model, ModelSpec::Transformer(_)))
+        .ok_or("no transformer")?;
+    let name = harness.state().document.suite.workloads[index].name.clone();
+    harness.state_mut().apply(UiCommand::Select(phasebench::app::Selection::Workload(index)));
+    harness.run();
+    let heads = harness.get_by_role_and_label(Role::TextInput, "heads");
+    heads.focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "heads").type_text("7");
+    harness.run();
+    let message = "Transformer `heads` (7) must divide `hidden`";
+    assert!(is_disabled(&harness, "Run"));
+    assert!(
+        harness.state().document.fields.problems.contains_key(&format!("w{index}.model.heads")),
+        "{name}: {:?}",
+        harness.state().document.fields.problems
+    );
+    // Beside `heads`, beside `hidden`, and in the list below the form.
+    assert_eq!(harness.query_all_by_label_contains(message).count(), 3);
+    harness.get_by_role_and_label(Role::TextInput, "heads").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "heads").type_text("1");
+    harness.run();
+    assert_eq!(harness.query_all_by_label_contains("must divide").count(), 0, "no stale message");
+    assert!(harness.state().document.fields.problems.is_empty());
+    Ok(())
+}
+
 /// Issue 20, item 1: typing goes on in the focused field while a problem appears and goes: the
 /// problems are listed below the forms behind a one-line status, and fields keep their ids.
 #[test]
