@@ -56,6 +56,16 @@ impl PhasePoint {
         if self.is_baseline { Some(1.0) } else { self.speedup.as_ref().map(|speedup| speedup.ratio) }
     }
 
+    /// The drift as a reader sees it, `8.6e-3 (cosine 0.99996)`; a dash for the baseline and when
+    /// not compared.
+    pub fn drift_text(&self) -> String {
+        match (self.drift.filter(|_| !self.is_baseline), self.cosine) {
+            (Some(drift), Some(cosine)) => format!("{drift:.1e} (cosine {cosine:.5})"),
+            (Some(drift), None) => format!("{drift:.1e}"),
+            _ => "—".to_owned(),
+        }
+    }
+
     /// The drift as drawn: the baseline and identical outputs at [`IDENTICAL_DRIFT`].
     pub fn shown_drift(&self) -> Option<f64> {
         if self.is_baseline { Some(IDENTICAL_DRIFT) } else { self.drift.map(|drift| drift.max(IDENTICAL_DRIFT)) }

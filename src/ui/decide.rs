@@ -142,11 +142,7 @@ fn point_row_ui(ui: &mut egui::Ui, suite: &Suite, decision: &Decision, point: &P
             ui.label("");
         }
     }
-    ui.label(match (point.drift.filter(|_| !point.is_baseline), point.cosine) {
-        (Some(drift), Some(cosine)) => format!("{drift:.1e} (cosine {cosine:.5})"),
-        (Some(drift), None) => format!("{drift:.1e}"),
-        _ => "—".to_owned(),
-    });
+    ui.label(point.drift_text());
     match point.accurate {
         Some(true) => ui.colored_label(SHIP_COLOR, "pass"),
         Some(false) => ui.colored_label(ERROR_COLOR, "fail"),

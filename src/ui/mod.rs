@@ -4,14 +4,16 @@
 
 mod compare;
 mod decide;
+mod diff;
 mod editor;
 mod history;
 mod live;
 mod widgets;
 mod window;
 
-pub use compare::{COLUMNS, compare_ui, comparison_ui, diff_ui};
+pub use compare::{COLUMNS, compare_ui, comparison_ui};
 pub use decide::decide_ui;
+pub use diff::diff_ui;
 pub use editor::editor_ui;
 pub use history::history_ui;
 pub use live::live_ui;

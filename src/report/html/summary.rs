@@ -88,11 +88,7 @@ fn row(result: &SuiteResult, decision: &Decision, point: &PhasePoint) -> Summary
         },
         verdict: verdict.map_or_else(String::new, |verdict| verdict.to_string()),
         verdict_class: verdict_class(verdict),
-        drift: match (point.drift.filter(|_| !point.is_baseline), point.cosine) {
-            (Some(drift), Some(cosine)) => format!("{drift:.1e} (cosine {cosine:.5})"),
-            (Some(drift), None) => format!("{drift:.1e}"),
-            _ => "—".to_owned(),
-        },
+        drift: point.drift_text(),
         accuracy,
         accuracy_class,
         memory: point.memory_bytes.map_or_else(|| "—".to_owned(), |bytes| format_bytes(bytes as f64)),
