@@ -109,6 +109,11 @@ pub(super) enum Command {
         /// Run only part I of N of the plan (whole comparison groups, with their baselines), e.g. 2/3.
         #[arg(long, value_name = "I/N", conflicts_with = "resume")]
         shard: Option<runner::Shard>,
+        /// Run the whole suite N times, one result each (saved as each finishes); with
+        /// `--baseline`, the runs are judged between results over all N (see `compare`).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100),
+              conflicts_with_all = ["resume", "shard"])]
+        repeat: u32,
         #[command(flatten)]
         reports: ReportArgs,
         #[command(flatten)]

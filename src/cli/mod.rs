@@ -8,7 +8,7 @@ mod table;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use args::{BaselineArgs, Cli, Command, ReportArgs, WindowArgs};
@@ -71,8 +71,9 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         None => open_window(None, cli.window),
         Some(Command::Gui { suite, window }) => open_window(suite, window),
-        Some(Command::Run { suite, out, resume, shard, reports, baseline }) => {
-            run(suite.as_deref(), &out, resume.as_deref(), shard, &reports, &baseline)
+        Some(Command::Run { suite, out, resume, shard, repeat, reports, baseline }) => {
+            let plan = RunPlan { suite_path: suite.as_deref(), out: &out, resume: resume.as_deref(), shard, repeat };
+            run(&plan, &reports, &baseline)
         }
         Some(Command::Merge { dir, out, reports }) => merge(&dir, &out, &reports),
         Some(Command::Slurm { suite, out, nodes, partition, gpus_per_task, time, shared_nodes, resume, dry_run }) => {
@@ -234,56 +235,89 @@ fn start_or_resume(
     Ok(Ok(handle))
 }
 
-fn run(
-    suite_path: Option<&Path>,
-    out: &Path,
-    resume: Option<&Path>,
+/// What `run` measures: the suite (or the result to resume), where, and how many times.
+struct RunPlan<'a> {
+    suite_path: Option<&'a Path>,
+    out: &'a Path,
+    resume: Option<&'a Path>,
     shard: Option<runner::Shard>,
-    reports: &ReportArgs,
-    baseline: &BaselineArgs,
-) -> anyhow::Result<u8> {
+    repeat: u32,
+}
+
+fn run(plan: &RunPlan, reports: &ReportArgs, baseline: &BaselineArgs) -> anyhow::Result<u8> {
     // Read the baseline before measuring anything, so a bad path fails at once.
     let saved_baselines =
         baseline.baseline.iter().map(|path| results::load_result(path)).collect::<Result<Vec<_>, _>>()?;
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build of phasebench; build with --release for representative timings");
     }
-    let handle = match start_or_resume(suite_path, out, resume, shard)? {
-        Ok(handle) => handle,
-        Err(code) => return Ok(code),
-    };
-    let handle_dir = handle.result_dir().to_owned();
-    let result_file = handle_dir.join(results::RESULT_FILE_NAME);
-    let cancel = handle.cancel_token();
-    // Ctrl-C once: stop after the current step and keep what was measured. Twice: quit now (the
-    // result file on disk still holds every finished run).
+    // Ctrl-C once: stop after the current step and keep what was measured (no further
+    // repetition starts). Twice: quit now (the result file on disk still holds every finished run).
+    let current_run: Arc<Mutex<Option<runner::CancelToken>>> = Arc::default();
+    let handler_run = Arc::clone(&current_run);
     ctrlc::set_handler(move || {
-        if cancel.is_cancelled() {
-            std::process::exit(i32::from(EXIT_CANCELLED));
+        let token = handler_run.lock().ok().and_then(|current| current.clone());
+        match token {
+            Some(token) if !token.is_cancelled() => {
+                token.cancel();
+                eprintln!("\ncancelling after the current step (Ctrl-C again to quit at once)...");
+            }
+            _ => std::process::exit(i32::from(EXIT_CANCELLED)),
         }
-        cancel.cancel();
-        eprintln!("\ncancelling after the current step (Ctrl-C again to quit at once)...");
     })
     .context("cannot install the Ctrl-C handler")?;
 
-    let mut progress = progress::Progress::new();
-    let mut save_failed = false;
-    let result = runner::drive(handle, |event| {
-        if let RunEvent::SaveFailed { message } = event {
-            save_failed = true;
-            progress.println(&format!("error: cannot save results: {message}"));
+    let mut measured: Vec<(SuiteResult, PathBuf)> = Vec::new();
+    let mut code = EXIT_OK;
+    for repetition in 1..=plan.repeat {
+        if plan.repeat > 1 {
+            println!("\n=== repetition {repetition} of {}", plan.repeat);
         }
-        progress.handle(event);
-    })?;
-    progress.finish();
-
-    print!("{}{}", table::result_text(&result), table::targets_text(&result));
-    print!("{}{}", table::recommendations_text(&result), table::decisions_text(&result));
+        let handle = match start_or_resume(plan.suite_path, plan.out, plan.resume, plan.shard)? {
+            Ok(handle) => handle,
+            Err(code) => return Ok(code),
+        };
+        let result_dir = handle.result_dir().to_owned();
+        if let Ok(mut current) = current_run.lock() {
+            *current = Some(handle.cancel_token());
+        }
+        let mut progress = progress::Progress::new();
+        let mut save_failed = false;
+        let result = runner::drive(handle, |event| {
+            if let RunEvent::SaveFailed { message } = event {
+                save_failed = true;
+                progress.println(&format!("error: cannot save results: {message}"));
+            }
+            progress.handle(event);
+        })?;
+        progress.finish();
+        print!("{}{}", table::result_text(&result), table::targets_text(&result));
+        print!("{}{}", table::recommendations_text(&result), table::decisions_text(&result));
+        println!("results: {}", result_dir.join(results::RESULT_FILE_NAME).display());
+        code = code.max(exit_code(&result, save_failed));
+        let cancelled = result.status == SuiteStatus::Cancelled;
+        if repetition < plan.repeat && !cancelled {
+            // Each repetition's report is on disk before the next one starts.
+            write_report(Format::Html, &result, None, &result_dir.join(REPORT_FILE_NAME))?;
+        }
+        measured.push((result, result_dir));
+        if cancelled {
+            break;
+        }
+    }
+    let after: Vec<SuiteResult> = measured.iter().map(|(result, _)| result.clone()).collect();
+    let Some((result, result_dir)) = measured.last() else {
+        return Ok(code);
+    };
+    if measured.len() > 1 {
+        let dirs = measured.iter().map(|(_, dir)| dir.display().to_string()).collect::<Vec<_>>();
+        println!("\n{} results of the same suite: {}", dirs.len(), dirs.join(" "));
+    }
     let comparison = (!saved_baselines.is_empty()).then(|| {
         let threshold = baseline.threshold.unwrap_or(result.suite.settings.regression_threshold);
         let diff = phasebench::compare::diff_result_sets(
             &saved_baselines,
-            std::slice::from_ref(&result),
+            &after,
             threshold,
             phasebench::stats::BOOTSTRAP_RESAMPLES,
         );
@@ -292,11 +326,10 @@ fn run(
         print!("{}", table::diff_text(&diff, threshold));
         BaselineComparison { source, threshold, diff }
     });
-    println!("results: {}", result_file.display());
-    write_report(Format::Html, &result, comparison.as_ref(), &handle_dir.join(REPORT_FILE_NAME))?;
-    write_reports(&result, comparison.as_ref(), reports)?;
+    write_report(Format::Html, result, comparison.as_ref(), &result_dir.join(REPORT_FILE_NAME))?;
+    write_reports(result, comparison.as_ref(), reports)?;
     let regressed = comparison.as_ref().is_some_and(|comparison| comparison.diff.regressions() > 0);
-    Ok(match exit_code(&result, save_failed) {
+    Ok(match code {
         EXIT_OK if regressed && baseline.fail_on_regression => EXIT_RUN_FAILED,
         code => code,
     })

@@ -475,6 +475,26 @@ fn run_writes_the_html_report_and_checks_a_saved_baseline() -> TestResult {
                 .and(predicate::str::contains("one result per side").not()),
         );
 
+    // Repeated: each repetition is a result of its own, and all of them are the after side.
+    let repeated = dir.path().join("repeated");
+    phasebench()
+        .args(["run", &suite, "--repeat", "2", "--out"])
+        .arg(&repeated)
+        .args(["--baseline", &baseline.display().to_string()])
+        .args(["--baseline", &baselines[0].display().to_string()])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("repetition 2 of 2")
+                .and(predicate::str::contains("2 results of the same suite"))
+                .and(predicate::str::contains("between results: 2 before, 2 after")),
+        );
+    let repetitions = std::fs::read_dir(&repeated)?.collect::<Result<Vec<_>, _>>()?;
+    assert_eq!(repetitions.len(), 2, "one result directory per repetition");
+    for repetition in &repetitions {
+        assert!(repetition.path().join("result.json").is_file() && repetition.path().join("report.html").is_file());
+    }
+
     // A baseline that is not a result fails before anything runs.
     phasebench()
         .args(["run", &suite, "--out"])
