@@ -401,7 +401,8 @@ pub fn parse_document(text: &str, origin: String, path: Option<PathBuf>) -> Resu
 
 /// The form fields a validation problem names: the part of the suite its position is in (a
 /// workload, a phase or the settings, read from the written draft `text`) and each `field` the
-/// message quotes, as field paths (`w0.model.heads`, `p1.batch_size`, `settings.seed`).
+/// message quotes, as field paths (`w0.model.heads`, `p1.batch_size`, `settings.seed`); or, for a
+/// problem placed on a name, that name's field (`w1.name`, `p0.name`, `suite.name`).
 fn problem_field_paths(text: &str, problem: &suite::Problem) -> Vec<String> {
     let named: Vec<&str> = problem.message.split('`').skip(1).step_by(2).collect();
     let Some(position) = problem.position else { return Vec::new() };
@@ -409,6 +410,22 @@ fn problem_field_paths(text: &str, problem: &suite::Problem) -> Vec<String> {
     let count = |marker: &str| before.iter().filter(|line| line.trim_start().starts_with(marker)).count();
     let last = |marker: &str| before.iter().rposition(|line| line.trim_start().starts_with(marker));
     let (workload, phase, settings) = (last("Workload("), last("Phase("), last("settings:"));
+    // A problem placed on a `name:` (empty, used twice) is shown on that item's name field.
+    let line = text.lines().nth(position.line.saturating_sub(1)).unwrap_or("");
+    let (head, tail): (String, String) = (
+        line.chars().take(position.col.saturating_sub(1)).collect(),
+        line.chars().skip(position.col.saturating_sub(1)).collect(),
+    );
+    let on_name = head.trim_end().strip_suffix(':').is_some_and(|head| head.trim_end().ends_with("name"))
+        || tail.strip_prefix("name").is_some_and(|rest| rest.trim_start().starts_with(':'));
+    if on_name {
+        let name_path = match (workload, phase) {
+            (Some(w), p) if p.is_none_or(|p| w > p) => format!("w{}.name", count("Workload(") - 1),
+            (_, Some(_)) => format!("p{}.name", count("Phase(") - 1),
+            _ => "suite.name".to_owned(),
+        };
+        return vec![name_path];
+    }
     let prefixes: Vec<String> = match (workload, phase) {
         (Some(w), p) if p.is_none_or(|p| w > p) => {
             let index = count("Workload(") - 1;

@@ -1,4 +1,4 @@
-//! UTC timestamps without a date-time dependency: RFC 3339 text and a compact form for names.
+//! UTC timestamps: RFC 3339 text for records, a compact form for names, and local time for people.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -44,6 +44,29 @@ impl Timestamp {
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
             self.year, self.month, self.day, self.hour, self.minute, self.second, self.millis
         )
+    }
+
+    /// The moment in this machine's time zone, to the second, with the zone's abbreviation, e.g.
+    /// `2026-11-22 14:45:07 CET` (UTC where the zone cannot be read).
+    pub fn local_text(&self) -> String {
+        self.text_in(&jiff::tz::TimeZone::system())
+    }
+
+    /// The moment in `zone`, as [`Timestamp::local_text`] writes it.
+    pub fn text_in(&self, zone: &jiff::tz::TimeZone) -> String {
+        let civil = jiff::civil::DateTime::new(
+            self.year as i16,
+            self.month as i8,
+            self.day as i8,
+            self.hour as i8,
+            self.minute as i8,
+            self.second.min(59) as i8,
+            0,
+        );
+        match civil.and_then(|civil| civil.to_zoned(jiff::tz::TimeZone::UTC)) {
+            Ok(utc) => utc.with_time_zone(zone.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
+            Err(_) => self.to_string(),
+        }
     }
 
     /// A form for file names that sorts by time, e.g. `20261122-134507`.
@@ -113,6 +136,16 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_text_shifts_to_the_zone_and_names_it() {
+        let moment: Timestamp = "2026-12-31T23:30:05.250Z".parse().unwrap_or_else(|error| panic!("{error}"));
+        let plus_two = jiff::tz::TimeZone::fixed(jiff::tz::offset(2));
+        assert_eq!(moment.text_in(&plus_two), "2027-01-01 01:30:05 +02");
+        assert_eq!(moment.text_in(&jiff::tz::TimeZone::UTC), "2026-12-31 23:30:05 UTC");
+        let minus_five = jiff::tz::TimeZone::fixed(jiff::tz::offset(-5));
+        assert_eq!(moment.text_in(&minus_five), "2026-12-31 18:30:05 -05");
+    }
 
     #[test]
     fn known_moments_format_correctly() {

@@ -47,7 +47,7 @@ pub fn history_ui(
     }
     egui::ScrollArea::vertical().show(ui, |ui| {
         egui::Grid::new("history").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-            for header in ["Suite", "Folder", "Started (UTC)", "Setup", "Machine", "Status", "Runs", ""] {
+            for header in ["Suite", "Folder", "Started (local time)", "Setup", "Machine", "Status", "Runs", ""] {
                 ui.strong(header);
             }
             ui.end_row();
@@ -97,7 +97,7 @@ fn entry_cells_ui(ui: &mut egui::Ui, entry: &HistoryEntry) {
             };
             ui.label(suite).on_hover_text(path.as_str());
             ui.label(folder_name(entry));
-            ui.label(summary.started_at.to_string());
+            ui.label(summary.started_at.local_text()).on_hover_text(summary.started_at.to_string());
             ui.label(summary.setup.as_str());
             ui.label(format!("{} ({})", summary.hostname.as_deref().unwrap_or("unknown host"), summary.cpu_model));
             ui.label(match summary.status {

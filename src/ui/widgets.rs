@@ -113,18 +113,40 @@ pub fn field_id(key: &FieldKey) -> egui::Id {
     egui::Id::unique(("form field", key))
 }
 
-/// A labelled single-line text field; returns whether the text changed.
-pub fn text_field(ui: &mut egui::Ui, label: &str, hint: &str, text: &mut String, width: f32) -> bool {
-    ui.horizontal(|ui| {
-        let label_response = ui.label(label).on_hover_text(hint);
-        // Labels are unique in the editor, so they name the field's fixed id.
-        let id = egui::Id::unique(("text field", label));
-        ui.add(egui::TextEdit::singleline(text).id(id).desired_width(width))
-            .labelled_by(label_response.id)
-            .on_hover_text(hint)
-            .changed()
-    })
-    .inner
+/// A labelled single-line text field; returns whether the text changed. A `problem` (e.g. the
+/// name is used twice) outlines the field and is written under it.
+pub fn text_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    hint: &str,
+    text: &mut String,
+    width: f32,
+    problem: Option<&str>,
+) -> bool {
+    let changed = ui
+        .horizontal(|ui| {
+            let label_response = ui.label(label).on_hover_text(hint);
+            // Labels are unique in the editor, so they name the field's fixed id.
+            let id = egui::Id::unique(("text field", label));
+            let response = ui
+                .add(egui::TextEdit::singleline(text).id(id).desired_width(width))
+                .labelled_by(label_response.id)
+                .on_hover_text(hint);
+            if problem.is_some() {
+                ui.painter().rect_stroke(
+                    response.rect.expand(1.0),
+                    2.0,
+                    Stroke::new(1.5, ERROR_COLOR),
+                    StrokeKind::Outside,
+                );
+            }
+            response.changed()
+        })
+        .inner;
+    if let Some(problem) = problem {
+        ui.colored_label(ERROR_COLOR, problem);
+    }
+    changed
 }
 
 /// What each metric of the compare table means, shown on its header.

@@ -160,6 +160,45 @@ fn an_engine_problem_is_shown_on_the_fields_it_names_and_goes_when_fixed() -> Te
     Ok(())
 }
 
+/// Issue 20, item 8: a name used twice (or emptied) is outlined on that workload's or phase's
+/// name field with its message, as well as in the list; renamed, it goes from both.
+#[test]
+fn a_name_used_twice_is_shown_on_its_name_field_and_goes_when_renamed() -> TestResult {
+    let results = tempfile::tempdir()?;
+    let mut harness = harness(app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/tiny.ron")));
+    harness.run();
+    for (selection, label, taken, path) in [
+        (phasebench::app::Selection::Phase(1), "Phase name", "baseline", "p1.name"),
+        (phasebench::app::Selection::Workload(1), "Workload name", "mlp", "w1.name"),
+    ] {
+        harness.state_mut().apply(UiCommand::Select(selection));
+        harness.run();
+        harness.get_by_role_and_label(Role::TextInput, label).focus();
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        harness.get_by_role_and_label(Role::TextInput, label).type_text(taken);
+        harness.run();
+        assert!(is_disabled(&harness, "Run"));
+        let problems = &harness.state().document.fields.problems;
+        assert!(problems.get(path).is_some_and(|message| message.contains("used twice")), "{path}: {problems:?}");
+        // Under the name field and in the list below the form.
+        assert_eq!(harness.query_all_by_label_contains("used twice").count(), 2, "{label}");
+        harness.get_by_role_and_label(Role::TextInput, label).focus();
+        harness.key_press(egui::Key::End);
+        harness.get_by_role_and_label(Role::TextInput, label).type_text("-2");
+        harness.run();
+        assert_eq!(harness.query_all_by_label_contains("used twice").count(), 0, "no stale message");
+        assert!(harness.state().document.fields.problems.is_empty());
+    }
+    // An emptied suite name is outlined on the suite's Name field.
+    harness.get_by_role_and_label(Role::TextInput, "Name").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.key_press(egui::Key::Backspace);
+    harness.run();
+    assert!(harness.state().document.fields.problems.contains_key("suite.name"));
+    Ok(())
+}
+
 /// Issue 20, item 1: typing goes on in the focused field while a problem appears and goes: the
 /// problems are listed below the forms behind a one-line status, and fields keep their ids.
 #[test]
@@ -539,6 +578,12 @@ fn a_tiny_suite_runs_to_completion_and_the_compare_table_shows_every_verdict() -
     harness.run(); // the click is handled in this frame, which starts the listing job
     harness.state_mut().wait_for_jobs(Duration::from_secs(10));
     harness.run();
+    // Its start in this machine's time zone (issue 20, item 9), the record's UTC on hover.
+    let history = harness.state().history.as_ref().ok().and_then(|entries| entries.first());
+    let saved = history.and_then(|entry| entry.summary.as_ref().ok()).cloned();
+    let saved = saved.ok_or("History lists no readable result")?;
+    harness.get_by_label("Started (local time)");
+    harness.get_by_label(&saved.started_at.local_text());
     harness.get_by_role_and_label(Role::Button, "Open").click();
     harness.run();
     harness.state_mut().wait_for_jobs(Duration::from_secs(10));

@@ -63,10 +63,17 @@ fn problems_ui(ui: &mut egui::Ui, document: &SuiteDocument) {
 /// Name, description and what blocks a run; returns whether a text changed.
 fn header_ui(ui: &mut egui::Ui, document: &mut SuiteDocument, running: bool) -> bool {
     ui.heading("Suite");
-    let mut changed =
-        text_field(ui, "Name", "short name, used for result folders and reports", &mut document.suite.name, 220.0);
-    changed |=
-        text_field(ui, "Description", "what the suite shows, for people", &mut document.suite.description, 220.0);
+    let name_problem = document.fields.problems.get("suite.name").cloned();
+    let suite = &mut document.suite;
+    let mut changed = text_field(
+        ui,
+        "Name",
+        "short name, used for result folders and reports",
+        &mut suite.name,
+        220.0,
+        name_problem.as_deref(),
+    );
+    changed |= text_field(ui, "Description", "what the suite shows, for people", &mut suite.description, 220.0, None);
 
     // One line whatever the state, so nothing below it moves when a problem appears or goes.
     let problems = document.run_blockers().len();

@@ -17,7 +17,8 @@ pub(super) fn phase_form_ui(
     let phase = &mut document.suite.phases[index];
     let mut changed = false;
     ui.strong(format!("Phase “{}”", phase.name));
-    if text_field(ui, "Phase name", "unique within the suite", &mut phase.name, 200.0) {
+    let name_problem = fields.problems.get(&format!("p{index}.name")).cloned();
+    if text_field(ui, "Phase name", "unique within the suite", &mut phase.name, 200.0, name_problem.as_deref()) {
         changed = true;
         if is_baseline {
             document.suite.baseline = phase.name.clone();

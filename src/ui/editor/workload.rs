@@ -30,9 +30,11 @@ pub(super) fn workload_form_ui(
     index: usize,
     commands: &mut Vec<UiCommand>,
 ) -> bool {
+    let name_problem = document.fields.problems.get(&format!("w{index}.name")).cloned();
     let workload = &mut document.suite.workloads[index];
     ui.strong(format!("Workload “{}”", workload.name));
-    let mut changed = text_field(ui, "Workload name", "unique within the suite", &mut workload.name, 200.0);
+    let mut changed =
+        text_field(ui, "Workload name", "unique within the suite", &mut workload.name, 200.0, name_problem.as_deref());
     if let Some(model) = model_picker_ui(ui, index, &workload.model) {
         let old_kind = workload.model.kind_name();
         workload.model = model;
