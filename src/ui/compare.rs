@@ -14,7 +14,8 @@ use crate::suite::Suite;
 
 use super::widgets::{ERROR_COLOR, box_element, category_formatter, metric_hint, phase_color, verdict_color};
 
-/// Columns of the compare table, in order.
+/// Columns of the compare table, in order; the first [`PINNED_COLUMNS`] stay in view when the
+/// rest scroll sideways.
 pub const COLUMNS: [&str; 18] = [
     "Diff",
     "Phase",
@@ -35,6 +36,12 @@ pub const COLUMNS: [&str; 18] = [
     "Setup",
     "Warnings",
 ];
+
+/// How many of [`COLUMNS`] (Diff, Phase, Batch) stay in view when the table scrolls sideways.
+pub const PINNED_COLUMNS: usize = 3;
+
+/// Space between the table's columns and rows.
+const TABLE_SPACING: [f32; 2] = [10.0, 4.0];
 
 /// The compare view of the shown result (an opened file, or this session's runs so far).
 pub fn compare_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiCommand>) {
@@ -109,23 +116,7 @@ pub fn analyzed_comparison_ui(
             workload.model.kind_name(),
             workload.mode.name().to_lowercase()
         ));
-        // One scroll position per shown result: a newly shown result starts at its left edge.
-        egui::ScrollArea::horizontal().id_salt(("compare-scroll", label, workload_index)).show(ui, |ui| {
-            egui::Grid::new(("compare", workload_index)).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
-                for column in COLUMNS {
-                    ui.label(RichText::new(column).strong()).on_hover_text(metric_hint(column));
-                }
-                ui.end_row();
-                for (run_index, run) in rows {
-                    let picked = diff.picked(&crate::app::run_side_label(run, label));
-                    super::diff::diff_buttons_ui(ui, run, run_index, picked, commands);
-                    row_ui(ui, suite, run);
-                    ui.end_row();
-                }
-            });
-            // Room for the floating scroll bar, so it does not cover the last row.
-            ui.add_space(ui.spacing().scroll.bar_width + 4.0);
-        });
+        table_ui(ui, (label, workload_index), suite, &rows, diff, commands);
     }
     targets_ui(ui, suite, analysis);
     recommendations_ui(ui, analysis);
@@ -134,6 +125,64 @@ pub fn analyzed_comparison_ui(
     speedup_chart_ui(ui, suite, runs);
     ui.add_space(8.0);
     distributions_ui(ui, suite, runs, analysis);
+}
+
+/// One workload's table: the Diff picks, Phase and Batch pinned on the left, the other columns
+/// scrolling sideways beside them. Both halves share one row height (the tallest row's, measured
+/// the frame before; a taller one redraws the frame at once), so their rows stay aligned.
+fn table_ui(
+    ui: &mut egui::Ui,
+    (label, workload_index): (&str, usize),
+    suite: &Suite,
+    rows: &[(usize, &RunResult)],
+    diff: &DiffState,
+    commands: &mut Vec<UiCommand>,
+) {
+    let height_id = egui::Id::unique(("compare-row-height", label, workload_index));
+    let row_height = ui.ctx().data(|data| data.get_temp::<f32>(height_id)).unwrap_or(ui.spacing().interact_size.y);
+    let (pinned, scrolled) = COLUMNS.split_at(PINNED_COLUMNS);
+    let header = |ui: &mut egui::Ui, columns: &[&str]| {
+        for &column in columns {
+            ui.label(RichText::new(column).strong()).on_hover_text(metric_hint(column));
+        }
+        ui.end_row();
+    };
+    let mut tallest = 0.0_f32;
+    ui.horizontal_top(|ui| {
+        let grid = |salt: &str| {
+            egui::Grid::new((salt, label, workload_index))
+                .striped(true)
+                .spacing(TABLE_SPACING)
+                .min_row_height(row_height)
+        };
+        grid("compare-pinned").show(ui, |ui| {
+            header(ui, pinned);
+            for &(run_index, run) in rows {
+                let picked = diff.picked(&crate::app::run_side_label(run, label));
+                super::diff::diff_buttons_ui(ui, run, run_index, picked, commands);
+                pinned_cells_ui(ui, suite, run);
+                ui.end_row();
+            }
+        });
+        // One scroll position per shown result: a newly shown result starts at its left edge.
+        egui::ScrollArea::horizontal().id_salt(("compare-scroll", label, workload_index)).show(ui, |ui| {
+            grid("compare").show(ui, |ui| {
+                header(ui, scrolled);
+                for &(_, run) in rows {
+                    let top = ui.cursor().top();
+                    row_ui(ui, suite, run);
+                    ui.end_row();
+                    tallest = tallest.max(ui.cursor().top() - top - TABLE_SPACING[1]);
+                }
+            });
+            // Room for the floating scroll bar, so it does not cover the last row.
+            ui.add_space(ui.spacing().scroll.bar_width + 4.0);
+        });
+    });
+    if tallest > row_height + 0.5 {
+        ui.ctx().data_mut(|data| data.insert_temp(height_id, tallest));
+        ui.ctx().request_discard("the compare table's rows grew");
+    }
 }
 
 /// The rule set's advice, each piece with its evidence on the line below.
@@ -189,8 +238,9 @@ fn phase_index(suite: &Suite, run: &RunResult) -> usize {
     suite.phases.iter().position(|phase| phase.name == run.phase).unwrap_or(0)
 }
 
+/// The cells of a run right of the pinned ones: status, timings, speedup, accuracy and the rest.
 fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult) {
-    identity_cells_ui(ui, suite, run);
+    status_cell_ui(ui, run);
     let cells = RunCells::of(run, &suite.settings.accuracy);
     match &run.summary {
         Some(summary) => {
@@ -235,8 +285,8 @@ fn row_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult) {
     }
 }
 
-/// Phase (coloured, the baseline marked), batch and status with its reason.
-fn identity_cells_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult) {
+/// Phase (coloured, the baseline marked) and batch: the cells that stay in view.
+fn pinned_cells_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult) {
     let phase_text = if run.is_baseline && !run.phase.contains("baseline") {
         format!("{} (baseline)", run.phase)
     } else {
@@ -245,6 +295,10 @@ fn identity_cells_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult) {
     let phase_text = RichText::new(phase_text).color(phase_color(phase_index(suite, run)));
     ui.label(if run.is_baseline { phase_text.strong() } else { phase_text });
     ui.label(run.batch_size.to_string());
+}
+
+/// The run's status with its reason on hover.
+fn status_cell_ui(ui: &mut egui::Ui, run: &RunResult) {
     match &run.status {
         RunStatus::Completed => ui.label("completed"),
         RunStatus::Failed { reason } => ui.colored_label(ERROR_COLOR, "failed").on_hover_text(reason.as_str()),

@@ -735,6 +735,46 @@ fn the_compare_view_of_fixed_results_matches_its_snapshot() -> TestResult {
     Ok(())
 }
 
+/// Issue 20, item 5: in a narrow window the compare table scrolls sideways with Diff, Phase and
+/// Batch pinned, and the pinned cells stay on their rows.
+#[test]
+fn the_compare_table_scrolls_sideways_with_phase_and_batch_pinned() -> TestResult {
+    let fixed = crate::fixed_result()?;
+    let (suite, runs) = (fixed.suite, fixed.runs);
+    let mut harness = Harness::builder().with_size([900.0, 700.0]).build_ui(move |ui| {
+        let mut commands = Vec::new();
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                phasebench::ui::comparison_ui(ui, "fixed results", &suite, &runs, &mut commands);
+            });
+        });
+    });
+    harness.run();
+    let centers = |harness: &Harness<'_>, label: &str| -> Vec<f32> {
+        let mut ys: Vec<f32> = harness.query_all_by_label(label).map(|node| node.rect().center().y).collect();
+        ys.sort_by(f32::total_cmp);
+        ys
+    };
+    // Each row's pinned pick button is level with its status cell (a two-line cell elsewhere in
+    // the row makes every row taller on both sides).
+    let (picks, statuses) = (centers(&harness, "Before"), centers(&harness, "completed"));
+    assert!(!picks.is_empty() && picks.len() == statuses.len(), "{picks:?} {statuses:?}");
+    for (pick, status) in picks.iter().zip(&statuses) {
+        assert!((pick - status).abs() < 1.0, "rows out of line: {picks:?} against {statuses:?}");
+    }
+    // The first table's headers: the last column starts past the window's right edge.
+    let header = |harness: &Harness<'_>, label: &str| harness.query_all_by_label(label).next().map(|node| node.rect());
+    let (phase_before, warnings_before) = (header(&harness, "Phase"), header(&harness, "Warnings"));
+    assert!(warnings_before.is_some_and(|rect| rect.right() > 900.0), "{warnings_before:?}");
+    harness.query_all_by_label("Warnings").next().ok_or("no Warnings header")?.scroll_to_me();
+    harness.run();
+    let (phase_after, warnings_after) = (header(&harness, "Phase"), header(&harness, "Warnings"));
+    assert!(warnings_after.is_some_and(|rect| rect.right() <= 900.0), "scrolled into view: {warnings_after:?}");
+    assert_eq!(phase_after, phase_before, "Phase stays where it was");
+    assert_eq!(centers(&harness, "Before").len(), picks.len(), "every row's picks still in view");
+    Ok(())
+}
+
 /// A run with validity warnings is drawn with words the app's fonts have (a "⚠" was drawn as an
 /// empty box in the window, and kittest refuses glyphs a font lacks).
 #[test]
