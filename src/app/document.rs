@@ -410,7 +410,10 @@ fn problem_field_paths(text: &str, problem: &suite::Problem) -> Vec<String> {
     let count = |marker: &str| before.iter().filter(|line| line.trim_start().starts_with(marker)).count();
     let last = |marker: &str| before.iter().rposition(|line| line.trim_start().starts_with(marker));
     let (workload, phase, settings) = (last("Workload("), last("Phase("), last("settings:"));
-    // A problem placed on a `name:` (empty, used twice) is shown on that item's name field.
+    // A problem about a name (empty, used twice), placed on its `name:`, is shown on that item's
+    // name field; other problems of an item are placed on its name too, but name other fields.
+    let unquoted: String = problem.message.split('`').step_by(2).collect();
+    let about_name = unquoted.contains("name") || named == ["name"];
     let line = text.lines().nth(position.line.saturating_sub(1)).unwrap_or("");
     let (head, tail): (String, String) = (
         line.chars().take(position.col.saturating_sub(1)).collect(),
@@ -418,7 +421,7 @@ fn problem_field_paths(text: &str, problem: &suite::Problem) -> Vec<String> {
     );
     let on_name = head.trim_end().strip_suffix(':').is_some_and(|head| head.trim_end().ends_with("name"))
         || tail.strip_prefix("name").is_some_and(|rest| rest.trim_start().starts_with(':'));
-    if on_name {
+    if on_name && about_name {
         let name_path = match (workload, phase) {
             (Some(w), p) if p.is_none_or(|p| w > p) => format!("w{}.name", count("Workload(") - 1),
             (_, Some(_)) => format!("p{}.name", count("Phase(") - 1),

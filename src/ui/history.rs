@@ -45,14 +45,14 @@ pub fn history_ui(
         ui.label("No results yet: every run writes one here.");
         return;
     }
-    egui::ScrollArea::vertical().show(ui, |ui| {
+    // Open and the diff picks come first in a row, so a wide row never pushes them out of sight.
+    egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("history").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-            for header in ["Suite", "Folder", "Started (local time)", "Setup", "Machine", "Status", "Runs", ""] {
+            for header in ["", "Suite", "Folder", "Started (local time)", "Setup", "Machine", "Status", "Runs"] {
                 ui.strong(header);
             }
             ui.end_row();
             for entry in entries {
-                entry_cells_ui(ui, entry);
                 // A result picked for the diff shows it; picking stays here until both are.
                 let (before, after) = diff.picked(&entry.path.display().to_string());
                 ui.horizontal(|ui| {
@@ -74,6 +74,7 @@ pub fn history_ui(
                         commands.push(UiCommand::LoadDiffResult { side: Side::After, path: entry.path.clone() });
                     }
                 });
+                entry_cells_ui(ui, entry);
                 ui.end_row();
             }
         });

@@ -91,12 +91,7 @@ where
             }
         }
         if fields.errors.contains_key(&key) || fields.problems.contains_key(key.path()) {
-            ui.painter().rect_stroke(
-                response.rect.expand(1.0),
-                2.0,
-                Stroke::new(1.5, ERROR_COLOR),
-                StrokeKind::Outside,
-            );
+            outline_problem(ui, response.rect);
         }
     });
     // The field's own error first; else the suite's problem that names it (never a stale one:
@@ -105,6 +100,11 @@ where
         ui.colored_label(ERROR_COLOR, error);
     }
     accepted
+}
+
+/// Outlines a field (its `rect`) whose value has a problem, in the error colour.
+pub fn outline_problem(ui: &egui::Ui, rect: egui::Rect) {
+    ui.painter().rect_stroke(rect.expand(1.0), 2.0, Stroke::new(1.5, ERROR_COLOR), StrokeKind::Outside);
 }
 
 /// The id of a form field's text edit: fixed by the field, not by the widgets drawn before it, so
@@ -133,12 +133,7 @@ pub fn text_field(
                 .labelled_by(label_response.id)
                 .on_hover_text(hint);
             if problem.is_some() {
-                ui.painter().rect_stroke(
-                    response.rect.expand(1.0),
-                    2.0,
-                    Stroke::new(1.5, ERROR_COLOR),
-                    StrokeKind::Outside,
-                );
+                outline_problem(ui, response.rect);
             }
             response.changed()
         })

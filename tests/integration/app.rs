@@ -366,7 +366,9 @@ fn save_as_through_the_path_prompt_writes_a_suite_that_loads_back() -> TestResul
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     harness.get_by_role_and_label(Role::TextInput, "Save to path").type_text(&target.display().to_string());
     harness.run();
-    harness.get_by_role_and_label(Role::Button, "Save").click();
+    // Enter saves, as the button does (the prompt once took its focus back first and kept it).
+    harness.key_press(egui::Key::Enter);
+    harness.run();
     harness.run();
     let saved = phasebench::load_checked_suite(&target)?;
     assert_eq!(saved, harness.state().document.suite);
@@ -669,6 +671,13 @@ fn diff_picks_stay_in_sight_and_a_pick_of_another_kind_replaces_the_old_one() ->
     harness.get_by_label("older");
     harness.get_by_label("newer");
     assert_eq!(harness.query_all_by_label_contains("baseline, bf16 · batch 1, 8 · ≤2 s a run").count(), 2);
+    // The picks lead each row, left of the suite's name, so a wide row cannot push them out of
+    // the window (they were last, past its right edge at 1 400 px).
+    let suite_left = harness.query_all_by_label("tiny").map(|node| node.rect().left()).fold(f32::MAX, f32::min);
+    assert!(suite_left < f32::MAX, "History lists the suite `tiny`");
+    for after in harness.get_all_by_role_and_label(Role::Button, "After") {
+        assert!(after.rect().right() < suite_left, "{:?} right of the suite at {suite_left}", after.rect());
+    }
     harness.get_all_by_role_and_label(Role::Button, "Before").next().ok_or("no Before")?.click();
     harness.run();
     harness.state_mut().wait_for_jobs(Duration::from_secs(10));

@@ -8,7 +8,7 @@ use crate::suite::{
     Workload,
 };
 
-use super::super::widgets::{ERROR_COLOR, field_id, number_field, text_field};
+use super::super::widgets::{ERROR_COLOR, field_id, number_field, outline_problem, text_field};
 
 fn model_units(parameter: &str) -> &'static str {
     match parameter {
@@ -234,8 +234,11 @@ fn batch_sizes_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, batc
                 }
             }
         }
+        if fields.errors.contains_key(&field_key) || fields.problems.contains_key(field_key.path()) {
+            outline_problem(ui, response.rect);
+        }
     });
-    if let Some(error) = fields.errors.get(&field_key) {
+    if let Some(error) = fields.errors.get(&field_key).or_else(|| fields.problems.get(field_key.path())) {
         ui.colored_label(ERROR_COLOR, error);
     }
     changed
