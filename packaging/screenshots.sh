@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates the README screenshots under assets/screenshots/ with the release binary in a real
 # window under Xvfb: the live view part-way through the quickstart suite, then the compare view
-# when it has finished, then the Decide view (clicked as a user would, with xdotool). The app runs
-# in a scratch folder with a relative results folder, so no temporary path shows in the pictures.
-# Needs xvfb, xdotool and imagemagick (apt-get install -y xvfb xdotool imagemagick).
+# when it has finished, then — clicked and typed as a user would, with xdotool — the Decide view,
+# the editor with typos outlined on their fields, and the diff of two results picked in History
+# after a second run. The app runs in a scratch folder with a relative results folder, so no
+# temporary path shows in the pictures. Clicks go to fixed places of the 1400×900 window.
+# Needs xvfb, xdotool, imagemagick and python3 (apt-get install -y xvfb xdotool imagemagick python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$(realpath "${1:-target/release/phasebench}")
@@ -28,4 +30,38 @@ DISPLAY="$display" import -window "$window" "$shots/compare.png"
 DISPLAY="$display" xdotool mousemove --window "$window" 282 35 click 1
 sleep 1
 DISPLAY="$display" import -window "$window" "$shots/decide.png"
-echo "wrote live.png, compare.png and decide.png in $shots"
+# The editor: the first workload, then typos in three fields (each outlined, with its message).
+x() { DISPLAY="$display" xdotool "$@"; }
+x windowfocus --sync "$window"
+x mousemove --window "$window" 76 212 click 1
+sleep 0.5
+x mousemove --window "$window" 147 583 click 1 key ctrl+a type --delay 40 "1, 8x"
+x mousemove --window "$window" 102 467 click 1 key ctrl+a type --delay 40 "51x"
+x mousemove --window "$window" 205 385 click 1 key ctrl+a type --delay 40 "matmul"
+sleep 1
+DISPLAY="$display" import -window "$window" "$shots/editor.png"
+# Fixed again (the batch-sizes field moves up as the messages above it go), then a second run.
+x mousemove --window "$window" 205 385 click 1 key ctrl+a type --delay 40 "mlp"
+x mousemove --window "$window" 102 467 click 1 key ctrl+a type --delay 40 "512"
+sleep 0.5
+x mousemove --window "$window" 147 583 click 1 key ctrl+a type --delay 40 "1, 8"
+sleep 0.5
+x key ctrl+r
+completed() {
+  python3 -c 'import json, sys; print(sum(json.load(open(f)).get("status") == "Completed" for f in sys.argv[1:]))' \
+    "$out"/results/*/result.json 2>/dev/null || echo 0
+}
+for _ in $(seq 1 600); do
+  [ "$(completed)" -ge 2 ] && break
+  sleep 0.5
+done
+sleep 1
+# History: the older result as before, the newer as after; the diff opens in Compare.
+x mousemove --window "$window" 347 35 click 1
+sleep 1.5
+x mousemove --window "$window" 471 156 click 1
+sleep 1.5
+x mousemove --window "$window" 530 131 click 1
+sleep 2
+DISPLAY="$display" import -window "$window" "$shots/diff.png"
+echo "wrote live.png, compare.png, decide.png, editor.png and diff.png in $shots"

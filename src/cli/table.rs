@@ -438,15 +438,10 @@ pub fn diff_text(diff: &phasebench::compare::ResultDiff, threshold: f64) -> Stri
         threshold * 100.0
     );
     if diff.one_result_per_side() {
-        let _ = writeln!(text, "{ONE_PER_SIDE_NOTE}");
+        let _ = writeln!(text, "{}", phasebench::compare::ONE_RESULT_PER_SIDE_NOTE);
     }
     text
 }
-
-/// What a comparison of one saved result with one other cannot see, and what would.
-const ONE_PER_SIDE_NOTE: &str = "one result per side: this verdict sees the noise inside each run, not the larger \
-     noise between runs (README: Regressions); for a verdict with its resolution, give several results per side: \
-     compare B1 B2 B3 -- A1 A2 A3, or run --baseline B1 --baseline B2 --baseline B3";
 
 #[cfg(test)]
 mod tests {

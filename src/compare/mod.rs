@@ -124,6 +124,11 @@ pub struct ResultDiff {
     pub environment_differences: Vec<String>,
 }
 
+/// What a comparison of one saved result with one other cannot see, and what would.
+pub const ONE_RESULT_PER_SIDE_NOTE: &str = "one result per side: this verdict sees the noise inside each run, not \
+     the larger noise between runs (README: Regressions); for a verdict with its resolution, give several results \
+     per side: compare B1 B2 B3 -- A1 A2 A3, or run --repeat 3 --baseline B1 --baseline B2 --baseline B3";
+
 impl ResultDiff {
     /// Whether the runs were compared one saved result against one (step-level), not between
     /// several results per side: such verdicts cannot see the noise between runs.

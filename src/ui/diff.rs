@@ -119,6 +119,9 @@ pub fn diff_ui(ui: &mut egui::Ui, diff: &DiffState, reveal: bool, commands: &mut
             if !result_diff.only_after.is_empty() {
                 ui.label(format!("Only after: {}", result_diff.only_after.join(", ")));
             }
+            if result_diff.one_result_per_side() {
+                ui.label(RichText::new(crate::compare::ONE_RESULT_PER_SIDE_NOTE).weak());
+            }
             egui::Grid::new("diff-results").striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
                 for header in ["Run", "Before p50", "After p50", "After vs before", "Change"] {
                     ui.strong(header);

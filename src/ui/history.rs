@@ -78,6 +78,8 @@ pub fn history_ui(
                 ui.end_row();
             }
         });
+        // Room for the floating scroll bar, so it does not cover the last row's buttons.
+        ui.add_space(ui.spacing().scroll.bar_width + 4.0);
     });
 }
 

@@ -691,6 +691,8 @@ fn diff_picks_stay_in_sight_and_a_pick_of_another_kind_replaces_the_old_one() ->
     assert_eq!(harness.state().view, View::Compare, "both picked: the diff is shown");
     harness.get_by_label("Diff picks:");
     assert!(harness.query_by_label("Compare these").is_some());
+    // One result per side: the diff says what its verdicts cannot see, as the command line does.
+    harness.get_by_label_contains("one result per side: this verdict sees the noise inside each run");
 
     // Open a result and pick one of its runs: the whole-result sides give way.
     let opened = results.path().join("older").join("result.json");
