@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod html;
+pub mod labels;
 pub mod markdown;
 pub mod svg;
 

@@ -7,6 +7,8 @@
 
 use std::fmt::Write;
 
+use super::labels::{LabelAnchor, place_labels};
+
 /// Width of every chart's coordinate system (the SVG scales to its container).
 const WIDTH: f64 = 720.0;
 /// Height of every chart's coordinate system.
@@ -15,6 +17,10 @@ const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 52.0;
+/// Height of a dot's label box (11 px text, CSS `svg.chart text`).
+const LABEL_HEIGHT: f32 = 13.0;
+/// Width of a label's character, roughly, at 11 px in a sans-serif font.
+const LABEL_CHAR_WIDTH: f32 = 6.2;
 /// Points drawn per line at most; longer series keep each bucket's minimum and maximum.
 pub const MAX_LINE_POINTS: usize = 600;
 /// Number of distinct series colours (CSS classes `s0`…`s7`).
@@ -486,12 +492,24 @@ pub fn tradeoff_chart(
             line.join(" ")
         );
     }
-    for (index, point) in points.iter().enumerate() {
+    let radius = |point: &TradeoffPoint| 4.0 + 8.0 * point.size.clamp(0.0, 1.0);
+    // Labels go where no other label is (dots of one phase at two batch sizes often nearly meet).
+    let anchors: Vec<LabelAnchor> = points
+        .iter()
+        .map(|point| LabelAnchor {
+            x: frame.px(log(point.drift)) as f32 + 3.0,
+            y: frame.py(point.speedup) as f32,
+            radius: radius(point) as f32,
+            width: LABEL_CHAR_WIDTH * point.label.chars().count() as f32,
+        })
+        .collect();
+    let label_tops = place_labels(&anchors, LABEL_HEIGHT);
+    for (point, label_top) in points.iter().zip(label_tops) {
         let (x, y) = (frame.px(log(point.drift)), frame.py(point.speedup));
         if let Some((low, high)) = point.interval {
             let _ = write!(svg, "<path class=\"whisker\" d=\"M{x:.1} {:.1}V{:.1}\"/>", frame.py(low), frame.py(high));
         }
-        let radius = 4.0 + 8.0 * point.size.clamp(0.0, 1.0);
+        let radius = radius(point);
         let ring = if point.on_front { " front-point" } else { "" };
         let _ = write!(
             svg,
@@ -501,8 +519,8 @@ pub fn tradeoff_chart(
             tick_text(point.speedup),
             point.drift,
             x + radius + 3.0,
-            // Labels alternate above and below their dots, so neighbours do not print over each other.
-            if index % 2 == 0 { y - radius } else { y + radius + 9.0 },
+            // The text's baseline, near the bottom of its placed box.
+            label_top + LABEL_HEIGHT - 2.0,
             escape(&point.label)
         );
     }

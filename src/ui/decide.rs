@@ -9,6 +9,7 @@ use super::widgets::{ERROR_COLOR, phase_color, verdict_color};
 use crate::app::{PhasebenchApp, UiCommand, View};
 use crate::compare::{Analysis, Decision, PhasePoint, TargetOutcome};
 use crate::report::RunCells;
+use crate::report::labels::{LabelAnchor, place_labels};
 use crate::results::RunResult;
 use crate::suite::Suite;
 use crate::units::format_bytes;
@@ -201,6 +202,11 @@ fn evidence_ui(ui: &mut egui::Ui, suite: &Suite, run: &RunResult, analysis: &Ana
 /// Speedup against drift (log10) per point: whiskers for the speedup's CI, dot size for memory,
 /// the Pareto front dashed, the baseline's speed, the accuracy bound and any speedup target. Each
 /// dot is labelled beside it (no legend box to cover the points).
+/// Height of a dot's label in the plot (the body font's row).
+const LABEL_HEIGHT: f32 = 16.0;
+/// Width of a label's character, roughly, in the body font.
+const LABEL_CHAR_WIDTH: f32 = 7.0;
+
 fn tradeoff_plot_ui(ui: &mut egui::Ui, index: usize, suite: &Suite, decision: &Decision) {
     let largest = decision.points.iter().filter_map(|point| point.memory_bytes).max().unwrap_or(0).max(1) as f64;
     let located: Vec<(&PhasePoint, [f64; 2])> = decision
@@ -234,18 +240,40 @@ fn tradeoff_plot_ui(ui: &mut egui::Ui, index: usize, suite: &Suite, decision: &D
                         .style(LineStyle::dashed_loose()),
                 );
             }
-            for (point, at) in &located {
+            // Labels go where no other label is (dots of one phase at two batch sizes often meet).
+            let transform = *plot_ui.transform();
+            let radius_of = |point: &PhasePoint| {
+                let size = point.memory_bytes.map_or(0.0, |bytes| bytes as f64 / largest);
+                4.0 + 6.0 * size as f32
+            };
+            let name_of =
+                |point: &PhasePoint| if point.is_baseline { point.phase.clone() } else { point.label.clone() };
+            let anchors: Vec<LabelAnchor> = located
+                .iter()
+                .map(|(point, at)| {
+                    let screen = transform.position_from_point(&PlotPoint::new(at[0], at[1]));
+                    let width = LABEL_CHAR_WIDTH * (name_of(point).chars().count() + 2) as f32;
+                    LabelAnchor { x: screen.x, y: screen.y, radius: radius_of(point), width }
+                })
+                .collect();
+            let label_tops = place_labels(&anchors, LABEL_HEIGHT);
+            // The baseline sits at one place for every batch size: one label says it.
+            let mut baseline_labelled = false;
+            for ((point, at), label_top) in located.iter().zip(label_tops) {
                 let color = phase_color(phase_index(suite, &point.phase));
-                let name = if point.is_baseline { point.phase.clone() } else { point.label.clone() };
+                let name = name_of(point);
                 if let Some(speedup) = &point.speedup {
                     let whisker = vec![[at[0], speedup.ratio_ci.low], [at[0], speedup.ratio_ci.high]];
                     plot_ui.line(Line::new(name.clone(), PlotPoints::from(whisker)).color(color).width(2.0));
                 }
-                let size = point.memory_bytes.map_or(0.0, |bytes| bytes as f64 / largest);
-                let radius = 4.0 + 6.0 * size as f32;
-                plot_ui.points(Points::new(name.clone(), vec![*at]).radius(radius).color(color).filled(true));
+                plot_ui.points(Points::new(name.clone(), vec![*at]).radius(radius_of(point)).color(color).filled(true));
+                if point.is_baseline && std::mem::replace(&mut baseline_labelled, true) {
+                    continue;
+                }
                 let label = RichText::new(format!("  {name}")).color(color);
-                plot_ui.text(Text::new(name, PlotPoint::new(at[0], at[1]), label).anchor(egui::Align2::LEFT_BOTTOM));
+                let screen = transform.position_from_point(&PlotPoint::new(at[0], at[1]));
+                let place = transform.value_from_position(egui::pos2(screen.x + radius_of(point), label_top));
+                plot_ui.text(Text::new(name, place, label).anchor(egui::Align2::LEFT_TOP));
             }
         });
 }
