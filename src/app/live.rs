@@ -517,7 +517,14 @@ impl LiveSession {
         let last_end = finished.iter().copied().fold(0.0, f64::max);
         let unfinished = self.runs.len().saturating_sub(finished.len());
         let since_last_end = (self.elapsed_secs() - last_end).max(0.0);
-        Some(TimeLeft::of(self.suite.settings.max_secs, finished.len(), last_end, unfinished, since_last_end))
+        let measured: f64 = self.finished.iter().map(|run| run.step_secs.iter().sum::<f64>()).sum();
+        let settings = &self.suite.settings;
+        Some(TimeLeft::of(
+            settings.max_secs.max(settings.min_secs),
+            (finished.len(), last_end, measured),
+            unfinished,
+            since_last_end,
+        ))
     }
 
     /// The run being measured, or the last one that finished.
@@ -526,28 +533,27 @@ impl LiveSession {
     }
 }
 
-/// How long a running suite has left.
+/// How long a running suite has left, from the budgets of the runs still to go.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TimeLeft {
-    /// The likely seconds left: each run not finished going at the finished runs' pace (its
-    /// whole budget before any finished).
-    pub estimate_secs: f64,
-    /// Seconds left if every run not finished takes its whole budget, or the finished runs' pace
-    /// when that was slower (load and warm-up).
+    /// Seconds left if every run not finished measures for its whole budget, plus the preparation
+    /// (build, warm-up, accuracy probe) that finished runs took on average; runs end sooner when
+    /// their comparison is decided or they reach `max_steps`.
     pub at_most_secs: f64,
 }
 
 impl TimeLeft {
-    /// From the per-run budget `budget_secs`, the runs finished and the seconds from the start
-    /// until the last of them ended, the runs not finished, and the seconds since that end.
-    pub fn of(budget_secs: f64, finished: usize, finished_secs: f64, unfinished: usize, since_secs: f64) -> Self {
-        let budget = budget_secs.max(1e-3);
-        let per_run = if finished == 0 { budget } else { finished_secs / finished as f64 };
-        let runs = unfinished as f64;
-        Self {
-            estimate_secs: (per_run * runs - since_secs).max(0.0),
-            at_most_secs: (per_run.max(budget) * runs - since_secs).max(0.0),
-        }
+    /// From the per-run budget `budget_secs`; the runs finished, the seconds from the start until
+    /// the last of them ended and the seconds they measured; the runs not finished; and the
+    /// seconds since that end (spent on the runs not finished).
+    pub fn of(
+        budget_secs: f64,
+        (finished, finished_secs, measured_secs): (usize, f64, f64),
+        unfinished: usize,
+        since_secs: f64,
+    ) -> Self {
+        let preparation = if finished == 0 { 0.0 } else { (finished_secs - measured_secs).max(0.0) / finished as f64 };
+        Self { at_most_secs: (unfinished as f64 * (budget_secs + preparation) - since_secs).max(0.0) }
     }
 }
 
@@ -555,20 +561,20 @@ impl TimeLeft {
 mod tests {
     use super::*;
 
-    /// Issue 20, item 6: the time left comes from the budgets of the runs still to go, not only
-    /// from how fast the first runs went (which stopped early: "≈3.5 s left" with 24 s to go).
+    /// Issue 20, item 6: the time left comes from the budgets of the runs still to go, not from
+    /// how fast the first runs went (they stopped early, decided: "≈3.5 s left" with 24 s to go).
     #[test]
     fn the_time_left_comes_from_the_remaining_budgets() {
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
         // Nothing finished: every run left may take its budget.
-        let start = TimeLeft::of(2.0, 0, 0.0, 12, 0.5);
-        assert!(close(start.estimate_secs, 23.5) && close(start.at_most_secs, 23.5), "{start:?}");
-        // Two runs ended after 2 s, half their budget each: 10 left are likely 10 s, at most 20 s.
-        let later = TimeLeft::of(2.0, 2, 2.0, 10, 0.0);
-        assert!(close(later.estimate_secs, 10.0) && close(later.at_most_secs, 20.0), "{later:?}");
-        // Slower than the budget (load, warm-up): the pace is the ceiling too.
-        let slow = TimeLeft::of(2.0, 2, 5.0, 4, 1.0);
-        assert!(close(slow.estimate_secs, 9.0) && close(slow.at_most_secs, 9.0), "{slow:?}");
+        let start = TimeLeft::of(2.0, (0, 0.0, 0.0), 12, 0.5);
+        assert!(close(start.at_most_secs, 23.5), "{start:?}");
+        // Three runs decided early, ending at 2.64 s having measured 2.34 s between them: the six
+        // left still have 2 s each, plus 0.1 s of preparation each; 1.3 s of it are spent.
+        let later = TimeLeft::of(2.0, (3, 2.64, 2.34), 6, 1.3);
+        assert!(close(later.at_most_secs, 6.0 * 2.1 - 1.3), "{later:?}");
+        // Past the budget of the runs left: nothing is promised.
+        assert!(close(TimeLeft::of(2.0, (3, 2.64, 2.34), 1, 5.0).at_most_secs, 0.0));
     }
 
     #[test]

@@ -218,11 +218,15 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &PhasebenchApp, commands: &mut Vec<UiComma
             ui.separator();
             let (done, total) = session.progress();
             let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
-            let remaining = session.time_left().map_or_else(String::new, |left| {
-                format!(", ≈{} left (at most {})", format_secs(left.estimate_secs), format_secs(left.at_most_secs))
+            let remaining = session.time_left().map_or_else(String::new, |left| match left.at_most_secs {
+                0.0 => ", finishing".to_owned(),
+                secs => format!(", at most {} left", format_secs(secs)),
             });
             let text = format!("{done}/{total} runs, {} elapsed{remaining}", format_secs(session.elapsed_secs()));
-            ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(320.0));
+            ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(360.0)).on_hover_text(
+                "time left if every run still to go measures for its whole budget (max_secs), plus the preparation \
+                 the finished runs took; runs end sooner when their comparison is decided or they reach max_steps",
+            );
         }
     });
 }

@@ -608,6 +608,13 @@ fn cancel_stops_a_run_mid_way_and_keeps_what_was_measured() -> TestResult {
         app.session.as_ref().is_some_and(|session| session.runs.first().is_some_and(|run| run.measured.len() >= 2))
     });
     assert!(measuring, "the first run never reported steps");
+    // The progress says how long the runs still to go may take, from their budgets (issue 20,
+    // item 6): no run has finished, so every one may measure for its whole max_secs.
+    let session = harness.state().session.as_ref().ok_or("no session")?;
+    let budget = session.runs.len() as f64 * harness.state().document.suite.settings.max_secs;
+    let left = session.time_left().ok_or("no time left while running")?.at_most_secs;
+    assert!(left > budget - session.elapsed_secs() - 0.5 && left <= budget, "{left} s left of {budget} s");
+    harness.get_by_label_contains(" left");
     harness.key_press(egui::Key::Escape);
     assert!(step_until(&mut harness, Duration::from_secs(30), |app| !app.is_running()));
     harness.run();
