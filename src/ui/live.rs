@@ -1,7 +1,7 @@
 //! The live view: which run is measuring, its step times as they arrive (warm-up shaded apart)
 //! over the earlier runs of the same workload, the distribution per phase, and telemetry.
 
-use egui_plot::{Axis, BoxPlot, FilledArea, Line, Plot, PlotPoints, Span, VLine};
+use egui_plot::{Axis, BoxPlot, FilledArea, GridMark, Line, Plot, PlotPoint, PlotPoints, Span, Text, VLine};
 
 use crate::app::{LiveRun, LiveSession, PhasebenchApp, SessionState, UiCommand};
 use crate::results::RunStatus;
@@ -199,12 +199,19 @@ fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, he
         .iter()
         .filter(|run| run.planned.workload_index == focus.planned.workload_index && run.box_stats.is_some())
         .collect();
+    // Two short lines a box, a mark at every box; egui_plot leaves out names that do not fit.
     let names: Vec<String> =
-        runs.iter().map(|run| format!("{}@{}", run.planned.phase, run.planned.batch_size)).collect();
+        runs.iter().map(|run| format!("{}\n@{}", run.planned.phase, run.planned.batch_size)).collect();
+    let boxes = runs.len();
+    // Room above the tallest whisker for the names drawn over the boxes.
+    let highest = runs.iter().filter_map(|run| run.box_stats.map(|stats| stats.max_ms)).fold(0.0, f64::max);
+    let headroom = if boxes > CRAMPED_BOXES { 1.15 } else { 1.0 };
     Plot::new("distributions")
         .height(height)
+        .include_y(highest * headroom)
         .y_axis_label("ms")
         .show_x(false)
+        .x_grid_spacer(move |_| (0..boxes).map(|value| GridMark { value: value as f64, step_size: 1.0 }).collect())
         .x_axis_formatter(category_formatter(names))
         .show(ui, |plot_ui| {
             for (position, run) in runs.iter().enumerate() {
@@ -212,9 +219,19 @@ fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, he
                 let color = phase_color(run.planned.phase_index);
                 let element = box_element(position, stats, &run.planned.label(), color);
                 plot_ui.box_plot(BoxPlot::new(run.planned.label(), vec![element]).color(color));
+                // Where the axis has no room for a name under every box, each box names itself.
+                if boxes > CRAMPED_BOXES {
+                    let name = format!("{}\n@{}", run.planned.phase, run.planned.batch_size);
+                    let text = egui::RichText::new(name.clone()).small().color(color);
+                    let top = PlotPoint::new(position as f64, stats.max_ms);
+                    plot_ui.text(Text::new(name, top, text).anchor(egui::Align2::CENTER_BOTTOM));
+                }
             }
         });
 }
+
+/// More boxes than this share the live view's narrow box plot too tightly for names under them.
+const CRAMPED_BOXES: usize = 3;
 
 fn telemetry_ui(ui: &mut egui::Ui, app: &PhasebenchApp, focus: &LiveRun) {
     let telemetry = &focus.telemetry;
