@@ -248,18 +248,24 @@ fn tradeoff_plot_ui(ui: &mut egui::Ui, index: usize, suite: &Suite, decision: &D
             };
             let name_of =
                 |point: &PhasePoint| if point.is_baseline { point.phase.clone() } else { point.label.clone() };
+            // The baseline sits at one place for every batch size: one label says it, and only
+            // that one takes a place.
+            let first_baseline = located.iter().position(|(point, _)| point.is_baseline);
+            let labelled: Vec<bool> = (0..located.len())
+                .map(|index| !located[index].0.is_baseline || Some(index) == first_baseline)
+                .collect();
             let anchors: Vec<LabelAnchor> = located
                 .iter()
-                .map(|(point, at)| {
+                .zip(&labelled)
+                .filter(|(_, labelled)| **labelled)
+                .map(|((point, at), _)| {
                     let screen = transform.position_from_point(&PlotPoint::new(at[0], at[1]));
                     let width = LABEL_CHAR_WIDTH * (name_of(point).chars().count() + 2) as f32;
                     LabelAnchor { x: screen.x, y: screen.y, radius: radius_of(point), width }
                 })
                 .collect();
-            let label_tops = place_labels(&anchors, LABEL_HEIGHT);
-            // The baseline sits at one place for every batch size: one label says it.
-            let mut baseline_labelled = false;
-            for ((point, at), label_top) in located.iter().zip(label_tops) {
+            let mut label_tops = place_labels(&anchors, LABEL_HEIGHT).into_iter();
+            for ((point, at), labelled) in located.iter().zip(labelled) {
                 let color = phase_color(phase_index(suite, &point.phase));
                 let name = name_of(point);
                 if let Some(speedup) = &point.speedup {
@@ -267,9 +273,10 @@ fn tradeoff_plot_ui(ui: &mut egui::Ui, index: usize, suite: &Suite, decision: &D
                     plot_ui.line(Line::new(name.clone(), PlotPoints::from(whisker)).color(color).width(2.0));
                 }
                 plot_ui.points(Points::new(name.clone(), vec![*at]).radius(radius_of(point)).color(color).filled(true));
-                if point.is_baseline && std::mem::replace(&mut baseline_labelled, true) {
+                if !labelled {
                     continue;
                 }
+                let Some(label_top) = label_tops.next() else { continue };
                 let label = RichText::new(format!("  {name}")).color(color);
                 let screen = transform.position_from_point(&PlotPoint::new(at[0], at[1]));
                 let place = transform.value_from_position(egui::pos2(screen.x + radius_of(point), label_top));
