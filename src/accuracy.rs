@@ -26,6 +26,55 @@ pub struct Accuracy {
     /// reference and in results written before it was recorded.
     #[serde(default)]
     pub relative_error: Option<f64>,
+    /// Language models: agreement of next-token predictions with the baseline's, teacher-forced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenAgreement>,
+}
+
+/// How a language model's next-token predictions agree with the baseline's at the same positions
+/// of the same sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenAgreement {
+    /// Positions compared.
+    pub positions: usize,
+    /// Fraction of positions whose most likely next token is the baseline's.
+    pub top1_agreement: f64,
+    /// Mean Kullback-Leibler divergence KL(baseline ‖ phase) of the next-token distributions, in
+    /// nats.
+    pub mean_kl_divergence: f64,
+}
+
+/// Compares next-token logits `[positions, vocab]` (flattened) of a phase with the baseline's:
+/// top-1 agreement and mean KL divergence of the softmax distributions. `None` when the lengths
+/// do not split into rows of `vocab` or a row is not finite.
+pub fn compare_next_tokens(reference: &[f32], candidate: &[f32], vocab: usize) -> Option<TokenAgreement> {
+    if vocab == 0
+        || reference.is_empty()
+        || reference.len() != candidate.len()
+        || !reference.len().is_multiple_of(vocab)
+    {
+        return None;
+    }
+    let argmax = |row: &[f32]| row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(index, _)| index);
+    let log_softmax = |row: &[f32]| -> Option<Vec<f64>> {
+        let peak = row.iter().map(|&v| f64::from(v)).fold(f64::NEG_INFINITY, f64::max);
+        let log_sum = row.iter().map(|&v| (f64::from(v) - peak).exp()).sum::<f64>().ln() + peak;
+        let values: Vec<f64> = row.iter().map(|&v| f64::from(v) - log_sum).collect();
+        values.iter().all(|v| v.is_finite()).then_some(values)
+    };
+    let (mut agreeing, mut kl_sum) = (0usize, 0f64);
+    let positions = reference.len() / vocab;
+    for (reference, candidate) in reference.chunks_exact(vocab).zip(candidate.chunks_exact(vocab)) {
+        agreeing += usize::from(argmax(reference) == argmax(candidate));
+        let (p, q) = (log_softmax(reference)?, log_softmax(candidate)?);
+        // Rounding can leave a hair below zero for identical distributions.
+        kl_sum += p.iter().zip(&q).map(|(lp, lq)| lp.exp() * (lp - lq)).sum::<f64>().max(0.0);
+    }
+    Some(TokenAgreement {
+        positions,
+        top1_agreement: agreeing as f64 / positions as f64,
+        mean_kl_divergence: kl_sum / positions as f64,
+    })
 }
 
 /// Why two outputs cannot be compared.
@@ -89,12 +138,31 @@ pub fn compare_outputs(reference: &[f32], candidate: &[f32]) -> Result<Accuracy,
         cosine_similarity: cosine,
         psnr_db,
         relative_error: (norm_ref > 0.0).then(|| (sum_sq / norm_ref).sqrt()),
+        tokens: None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Known answers: two positions over a vocabulary of 3. KL of the first row, computed by hand:
+    /// p = softmax(0, 0, ln 2) = (1/4, 1/4, 1/2), q = softmax(0, ln 2, 0) = (1/4, 1/2, 1/4);
+    /// KL(p‖q) = 1/4 ln 1 + 1/4 ln(1/2) + 1/2 ln 2 = 1/4 ln 2. The second rows are equal (KL 0).
+    #[test]
+    fn next_token_agreement_and_kl_divergence_have_known_values() {
+        let ln2 = std::f32::consts::LN_2;
+        let reference = [0.0, 0.0, ln2, 5.0, 1.0, 0.0];
+        let candidate = [0.0, ln2, 0.0, 5.0, 1.0, 0.0];
+        let agreement = compare_next_tokens(&reference, &candidate, 3);
+        let agreement =
+            agreement.unwrap_or(TokenAgreement { positions: 0, top1_agreement: -1.0, mean_kl_divergence: -1.0 });
+        assert_eq!((agreement.positions, agreement.top1_agreement), (2, 0.5));
+        let expected = f64::from(ln2) / 4.0 / 2.0;
+        assert!((agreement.mean_kl_divergence - expected).abs() < 1e-7, "{agreement:?}");
+        assert_eq!(compare_next_tokens(&reference, &candidate[..5], 3), None, "lengths differ");
+        assert_eq!(compare_next_tokens(&reference, &candidate, 4), None, "rows do not split");
+    }
 
     #[test]
     fn identical_outputs_have_no_error() -> Result<(), AccuracyError> {

@@ -184,6 +184,7 @@ mod tests {
             device: DeviceSpec::Cpu,
             batch_size,
             quantization: None,
+            kv_cache: None,
         };
         Suite {
             version: 1,

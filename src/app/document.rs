@@ -15,6 +15,10 @@ pub enum WorkloadField {
     LearningRate,
     /// Denoising steps per generation.
     GenerationSteps,
+    /// Prompt tokens of text generation.
+    PromptTokens,
+    /// Tokens generated per text generation.
+    NewTokens,
     /// The comma-separated batch sizes.
     BatchSizes,
     /// The first batch size of a sweep.
@@ -46,6 +50,8 @@ impl Field {
                 WorkloadField::ModelParameter(name) => format!("w{index}.model.{name}"),
                 WorkloadField::LearningRate => format!("w{index}.lr"),
                 WorkloadField::GenerationSteps => format!("w{index}.steps"),
+                WorkloadField::PromptTokens => format!("w{index}.prompt_tokens"),
+                WorkloadField::NewTokens => format!("w{index}.new_tokens"),
                 WorkloadField::BatchSizes => format!("w{index}.batch_sizes"),
                 WorkloadField::SweepFrom => format!("w{index}.sweep.from"),
                 WorkloadField::SweepTo => format!("w{index}.sweep.to"),
@@ -453,7 +459,14 @@ fn new_workload(name: String, model: ModelSpec) -> Workload {
 
 /// A phase to start editing from: f32 on the CPU.
 fn new_phase(name: String) -> Phase {
-    Phase { name, dtype: Default::default(), device: Default::default(), batch_size: None, quantization: None }
+    Phase {
+        name,
+        dtype: Default::default(),
+        device: Default::default(),
+        batch_size: None,
+        quantization: None,
+        kv_cache: None,
+    }
 }
 
 /// `base`, or `base-2`, `base-3`… — the first not among `taken`.

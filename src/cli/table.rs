@@ -229,6 +229,9 @@ fn run_details(run: &RunResult) -> Option<String> {
             generation.generation_secs.len()
         ));
     }
+    if let Some(text) = phasebench::report::text_generation_text(run) {
+        parts.push(text);
+    }
     // Energy is the GPU's: shown for runs on that GPU only.
     if let (Some(gpu), Some(joules)) = (run.gpu_index, run.energy_per_step_joules()) {
         parts.push(format!("{joules:.3} J per step on GPU {gpu}"));

@@ -26,22 +26,26 @@ pub use rounds::{
 /// cosine similarity within its bound (an all-zero output passes only when identical), the
 /// relative error within its bound — of the whole output (‖Δ‖/‖baseline‖), or for training the
 /// largest relative difference of a step's loss — and for a generation run the PSNR when a bound
-/// is set. An output of a result written before the relative error was recorded is judged without
-/// it.
+/// is set, for text generation the top-1 agreement of next tokens. An output of a result written
+/// before the relative error was recorded is judged without it.
 pub fn accuracy_passes(accuracy: &Accuracy, bounds: &AccuracyBounds, mode: ModeKind) -> bool {
     let cosine_holds =
         accuracy.cosine_similarity.map_or(accuracy.max_abs_error == 0.0, |cosine| cosine >= bounds.min_cosine);
     // What people read per mode: a training run's loss, step by step; any other output as a whole.
     let relative_error = match mode {
         ModeKind::Training => Some(accuracy.max_rel_error),
-        ModeKind::Inference | ModeKind::Generation => accuracy.relative_error,
+        ModeKind::Inference | ModeKind::Generation | ModeKind::TextGeneration => accuracy.relative_error,
     };
     let size_holds = relative_error.is_none_or(|error| error <= bounds.max_relative_error);
     let psnr_holds = match (mode, bounds.min_psnr_db) {
         (ModeKind::Generation, Some(min)) => accuracy.psnr_db.is_none_or(|psnr| psnr >= min),
         _ => true,
     };
-    accuracy.nonfinite_values == 0 && cosine_holds && size_holds && psnr_holds
+    let tokens_hold = match (mode, accuracy.tokens) {
+        (ModeKind::TextGeneration, Some(tokens)) => tokens.top1_agreement >= bounds.min_top1_agreement,
+        _ => true,
+    };
+    accuracy.nonfinite_values == 0 && cosine_holds && size_holds && psnr_holds && tokens_hold
 }
 
 /// Per-item step times of a run, so runs at different batch sizes compare fairly.
@@ -495,6 +499,7 @@ mod tests {
             cosine_similarity: Some(0.99999),
             psnr_db: Some(60.0),
             relative_error: Some(1e-3),
+            tokens: None,
         };
         let (bounds, mode) = (AccuracyBounds::default(), ModeKind::Inference);
         let passes = |accuracy: &Accuracy| accuracy_passes(accuracy, &bounds, mode);

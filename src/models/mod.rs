@@ -6,6 +6,7 @@
 mod convnet;
 mod dit;
 pub mod layers;
+pub mod llm;
 mod matmul;
 mod mlp;
 mod noop;
@@ -24,7 +25,7 @@ pub use layers::BuildOptions;
 pub use weights_file::{WeightsError, load_weights, save_weights};
 
 use crate::suite::{
-    ConvNetSpec, DiffusionTransformerSpec, MatMulSpec, MlpSpec, ModeKind, ModelSpec, NoopSpec, Quantization,
+    ConvNetSpec, DiffusionTransformerSpec, LlmSpec, MatMulSpec, MlpSpec, ModeKind, ModelSpec, NoopSpec, Quantization,
     TransformerSpec,
 };
 
@@ -106,6 +107,11 @@ pub trait Architecture {
     fn flops_per_item(&self) -> Option<f64>;
     /// Builds the network from weights served by `vb` (in the phase's dtype and device).
     fn build(&self, vb: VarBuilder, options: BuildOptions) -> candle_core::Result<Box<dyn Network>>;
+    /// The language model's configuration, when this is one (it generates text instead of
+    /// running [`Network`] steps).
+    fn language_model(&self) -> Option<llm::LlmConfig> {
+        None
+    }
 }
 
 /// The architecture behind a model spec.
@@ -117,6 +123,7 @@ pub fn architecture(spec: &ModelSpec) -> &dyn Architecture {
         ModelSpec::Transformer(spec) => spec,
         ModelSpec::DiffusionTransformer(spec) => spec,
         ModelSpec::Noop(spec) => spec,
+        ModelSpec::Llm(spec) => spec,
     }
 }
 
@@ -205,6 +212,18 @@ pub fn catalog() -> Vec<CatalogEntry> {
             summary: "returns its input: a step costs only the harness around it, to measure phasebench's own overhead",
             parameters: &[("features", "features of each input item")],
             modes: &[ModeKind::Inference],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::Llm(LlmSpec::default()),
+            summary: "language model of a real family (candle-transformers' Llama, Mistral, Qwen2, Qwen3) with seeded weights: prefill, then one token per step",
+            parameters: &[
+                ("family", "Llama, Mistral, Qwen2 or Qwen3"),
+                (
+                    "preset",
+                    "Tiny (~0.16 M parameters), Small (~25 M), Medium (~125 M), Large (~0.4 B) or Custom(hidden, layers, heads, kv_heads, intermediate, vocab, context)",
+                ),
+            ],
+            modes: &[ModeKind::TextGeneration],
         },
     ]
 }

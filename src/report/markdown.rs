@@ -108,10 +108,19 @@ fn workload_sections(result: &SuiteResult, md: &mut String) {
         );
         md.push_str("| Phase | Batch | p50 [95 % CI] | p90 | p99 | Throughput | Speedup [CI] | Verdict | Basis | Accuracy | Run memory | GPU memory | Energy/step | Setup |\n");
         md.push_str("|---|---:|---|---:|---:|---:|---|---|---|---|---:|---:|---:|---|\n");
-        for run in runs {
+        for run in &runs {
             let _ = writeln!(md, "{}", row(run, &result.suite.settings.accuracy));
         }
         md.push('\n');
+        // Text generation: prefill, time to first token, decode rate and KV cache of each run.
+        for run in &runs {
+            if let Some(text) = super::text_generation_text(run) {
+                let _ = writeln!(md, "- {}: {}", run_name(run), escape(&text));
+            }
+        }
+        if runs.iter().any(|run| run.text.is_some()) {
+            md.push('\n');
+        }
     }
 }
 

@@ -212,6 +212,46 @@ impl RunCells {
     }
 }
 
+/// What a text-generation run measured besides its decode steps: prefill time and prompt tokens
+/// per second, time to first token, decode tokens per second, a whole generation, the KV cache,
+/// and how often its next tokens are the baseline's.
+pub fn text_generation_text(run: &RunResult) -> Option<String> {
+    let text = run.text.as_ref()?;
+    let median = |values: &[f64]| crate::stats::median(values).ok();
+    let mut parts = Vec::new();
+    if let (Some(prefill), Some(rate)) = (median(&text.prefill_secs), text.prefill_tokens_per_sec(run.batch_size)) {
+        parts.push(format!("prefill {} of {} tokens ({:.0} tok/s)", format_secs(prefill), text.prompt_tokens, rate));
+    }
+    if let Some(ttft) = text.median_ttft_secs() {
+        parts.push(format!("TTFT {}", format_secs(ttft)));
+    }
+    if let Some(rate) = run.decode_tokens_per_sec() {
+        parts.push(format!("decode {rate:.1} tok/s"));
+    }
+    if let Some(whole) = median(&text.generation_secs) {
+        parts.push(format!(
+            "{} per generation of {} tokens (median of {})",
+            format_secs(whole),
+            text.new_tokens,
+            text.generation_secs.len()
+        ));
+    }
+    parts.push(if text.kv_cache {
+        format!("KV cache {}", format_bytes(text.kv_cache_bytes as f64))
+    } else {
+        "no KV cache (context recomputed each token)".to_owned()
+    });
+    if let Some(tokens) = run.accuracy.as_ref().and_then(|accuracy| accuracy.tokens) {
+        parts.push(format!(
+            "next token as the baseline's at {:.0} % of {} positions (KL {:.2e} nats)",
+            100.0 * tokens.top1_agreement,
+            tokens.positions,
+            tokens.mean_kl_divergence
+        ));
+    }
+    Some(parts.join(", "))
+}
+
 /// How long a run took before its first step: the model build, and the host→device copy of the
 /// weights and inputs (with its rate) when the run was on a GPU.
 pub fn setup_text(run: &RunResult) -> Option<String> {

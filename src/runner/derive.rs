@@ -137,7 +137,10 @@ fn compare_output(run: &mut RunResult, probe_output: Option<&[f32]>, reference_o
             (reference.as_slice(), output)
         };
         match accuracy::compare_outputs(reference, output) {
-            Ok(drift) => {
+            Ok(mut drift) => {
+                if let Some(text) = &run.text {
+                    drift.tokens = accuracy::compare_next_tokens(reference, output, text.vocab);
+                }
                 if drift.nonfinite_values > 0 {
                     run.notes
                         .push(RunNote::Info(format!("{} output values are NaN or infinite", drift.nonfinite_values)));

@@ -10,12 +10,14 @@ use super::batcher::StepBatcher;
 use super::flush::CacheFlusher;
 use super::measure::{StepLimits, measure_steps, record_extras};
 use super::steppers::{GenerationStepper, InferenceStepper, Preparation, Stepper, StepperSetup, TrainingStepper};
+use super::text::TextGenerationStepper;
 use super::{CancelToken, EventSender, FaultKind, InjectedFault, StepKind};
 use crate::device::{self, candle_error_text, panic_message};
 use crate::models::{self, Weights};
 use crate::plan::PlannedRun;
 use crate::results::{
-    DeviceMemory, FailureKind, GenerationRecord, RunResult, RunStatus, StopReason, Timestamp, TrainingRecord,
+    DeviceMemory, FailureKind, GenerationRecord, RunResult, RunStatus, StopReason, TextGenerationRecord, Timestamp,
+    TrainingRecord,
 };
 use crate::suite::{DeviceSpec, Mode, Suite, Workload};
 use crate::telemetry::{HeapPeakMeter, PeakRssMeter, ValidityWarning};
@@ -255,6 +257,7 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         accuracy: None,
         training: None,
         generation: None,
+        text: None,
         rounds: None,
         telemetry: None,
         warnings: Vec::new(),
@@ -412,6 +415,23 @@ pub(super) fn build_stepper(
                 Some(GenerationRecord { steps_per_generation: generation.steps, generation_secs: Vec::new() });
             GenerationStepper::new(&setup, generation).map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
         }
+        Mode::TextGeneration(text) => super::text::language_model(setup.arch).and_then(|config| {
+            let tokens = text.prompt_tokens + text.new_tokens;
+            result.text = Some(TextGenerationRecord {
+                prompt_tokens: text.prompt_tokens,
+                new_tokens: text.new_tokens,
+                kv_cache: phase.uses_kv_cache(),
+                vocab: config.vocab,
+                kv_cache_bytes: if phase.uses_kv_cache() {
+                    config.kv_cache_bytes(run.batch_size, tokens, phase.dtype.size_bytes())
+                } else {
+                    0
+                },
+                ..TextGenerationRecord::default()
+            });
+            TextGenerationStepper::new(&setup, &config, text, phase.uses_kv_cache())
+                .map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
+        }),
     };
     let (stepper, preparation) = built.map_err(candle_error("cannot build the model"))?;
     result.load_secs = Some(preparation.load_secs);
@@ -484,7 +504,7 @@ mod tests {
     impl Stepper for CountingStepper {
         fn step(&mut self) -> candle_core::Result<StepTiming> {
             self.0 += 1;
-            Ok(StepTiming { secs: 1e-6, breakdown: None, loss: None, generation_secs: None })
+            Ok(StepTiming { secs: 1e-6, ..StepTiming::default() })
         }
 
         fn probe(&mut self) -> candle_core::Result<Vec<f32>> {

@@ -78,8 +78,8 @@ pub(super) fn measure_steps(
         // integrates over these intervals).
         let step_start = secs_since(context.origin);
         match stepper.step() {
-            Ok(timing) if timing.breakdown.is_some() => {
-                // Timed in parts for the breakdown: not a headline step time.
+            Ok(timing) if !timing.is_headline() => {
+                // Timed in parts for the breakdown, or a prefill: not a headline step time.
                 record_extras(result, &timing, true);
             }
             Ok(timing) => {
@@ -121,8 +121,8 @@ pub(super) fn inject(context: &RunContext, fault: FaultKind, step: usize) -> Res
     }
 }
 
-/// Files a step's mode-specific figures: losses always, the time breakdown and whole-generation
-/// times for measured steps only.
+/// Files a step's mode-specific figures: losses always, the time breakdown, prefills and
+/// whole-generation times for measured steps only.
 pub(super) fn record_extras(result: &mut RunResult, timing: &StepTiming, measured: bool) {
     if let Some(training) = result.training.as_mut() {
         if let Some(loss) = timing.loss {
@@ -136,5 +136,14 @@ pub(super) fn record_extras(result: &mut RunResult, timing: &StepTiming, measure
     }
     if let (true, Some(generation), Some(secs)) = (measured, result.generation.as_mut(), timing.generation_secs) {
         generation.generation_secs.push(secs);
+    }
+    if let (true, Some(text)) = (measured, result.text.as_mut()) {
+        if let Some([prefill, ttft]) = timing.prefill {
+            text.prefill_secs.push(prefill);
+            text.ttft_secs.push(ttft);
+        }
+        if let Some(secs) = timing.generation_secs {
+            text.generation_secs.push(secs);
+        }
     }
 }

@@ -10,6 +10,7 @@ mod interleave;
 mod measure;
 mod steppers;
 mod sweep;
+mod text;
 mod worker;
 
 use std::path::PathBuf;

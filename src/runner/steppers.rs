@@ -22,6 +22,17 @@ pub struct StepTiming {
     pub loss: Option<f64>,
     /// Generation only: set on the step that completes a generation, the sum of its timed steps.
     pub generation_secs: Option<f64>,
+    /// Text generation only, on the step that processed the prompt: the prefill's seconds and the
+    /// time to first token. Such a step serves these figures, not the (decode) step times.
+    pub prefill: Option<[f64; 2]>,
+}
+
+impl StepTiming {
+    /// Whether the step is one of the run's headline steps (not a training step timed in parts, nor
+    /// a text generation's prefill).
+    pub fn is_headline(&self) -> bool {
+        self.breakdown.is_none() && self.prefill.is_none()
+    }
 }
 
 /// Runs the steps of one run.
@@ -62,7 +73,7 @@ pub struct StepperSetup<'a> {
     pub probe_batch: usize,
 }
 
-fn to_f32_values(tensor: &Tensor) -> candle_core::Result<Vec<f32>> {
+pub(super) fn to_f32_values(tensor: &Tensor) -> candle_core::Result<Vec<f32>> {
     tensor.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
 }
 
@@ -87,19 +98,24 @@ pub struct Transfer {
 }
 
 /// What [`upload`] put on the device, and what it took.
-struct Uploaded {
-    weights: Weights,
-    inputs: Vec<Tensor>,
-    transfer: Option<Transfer>,
+pub(super) struct Uploaded {
+    pub(super) weights: Weights,
+    pub(super) inputs: Vec<Tensor>,
+    pub(super) transfer: Option<Transfer>,
     /// Seconds converting to the phase's dtype on the host (part of the load).
-    convert_secs: f64,
+    pub(super) convert_secs: f64,
 }
 
 /// On a GPU: converts the f32 master weights and the host `inputs` to `dtype` on the host (so the
 /// device never holds an f32 copy of a reduced-precision model), then copies them to `device`,
 /// timed apart from everything else. On the CPU nothing is converted or copied here and no
 /// transfer is reported.
-fn upload(device: &Device, dtype: DType, weights: &Weights, inputs: &[Tensor]) -> candle_core::Result<Uploaded> {
+pub(super) fn upload(
+    device: &Device,
+    dtype: DType,
+    weights: &Weights,
+    inputs: &[Tensor],
+) -> candle_core::Result<Uploaded> {
     if device.is_cpu() {
         return Ok(Uploaded { weights: weights.clone(), inputs: inputs.to_vec(), transfer: None, convert_secs: 0.0 });
     }
@@ -110,7 +126,11 @@ fn upload(device: &Device, dtype: DType, weights: &Weights, inputs: &[Tensor]) -
 /// in `dtype` would otherwise share the f32 master's storage, so the run would not hold (nor its
 /// memory figure count) the model an f32 deployment holds. Weights that are converted or
 /// quantized get storage of their own when the model is built, so they are not copied here.
-fn owned_weights(weights: &Weights, dtype: DType, quantization: Option<Quantization>) -> candle_core::Result<Weights> {
+pub(super) fn owned_weights(
+    weights: &Weights,
+    dtype: DType,
+    quantization: Option<Quantization>,
+) -> candle_core::Result<Weights> {
     let shares_master = |tensor: &Tensor| quantization.is_none() && tensor.device().is_cpu() && tensor.dtype() == dtype;
     weights
         .iter()
@@ -145,7 +165,10 @@ fn map_tensors(
 }
 
 /// Seconds of `work`, with the device idle at the start and finished at the end.
-fn timed<T>(device: &Device, work: impl FnOnce() -> candle_core::Result<T>) -> candle_core::Result<(T, f64)> {
+pub(super) fn timed<T>(
+    device: &Device,
+    work: impl FnOnce() -> candle_core::Result<T>,
+) -> candle_core::Result<(T, f64)> {
     device::synchronize(device)?;
     let start = Instant::now();
     let value = work()?;
@@ -298,7 +321,7 @@ impl Stepper for TrainingStepper {
         };
         let loss_value = f64::from(loss.to_scalar::<f32>()?);
         self.losses.push(loss_value);
-        Ok(StepTiming { secs, breakdown, loss: Some(loss_value), generation_secs: None })
+        Ok(StepTiming { secs, breakdown, loss: Some(loss_value), ..StepTiming::default() })
     }
 
     /// After warm-up: training goes on from where it is; the breakdown schedule starts over, so

@@ -2,14 +2,18 @@
 //! where the text tells, the line and column at fault.
 
 mod layout;
+mod llm;
 mod parameters;
+mod phase;
 mod schedule;
 mod schema;
 mod threshold;
 mod validate;
 
 pub use layout::{SuiteText, suite_text};
+pub use llm::{LlmFamily, LlmPreset, LlmShape, LlmSpec, TextGenerationSpec};
 pub use parameters::ModelParameter;
+pub use phase::{DTypeSpec, DeviceSpec, Phase, Quantization};
 pub use schedule::{InterleavedSpec, Schedule};
 pub use schema::*;
 pub use threshold::NoiseThreshold;
@@ -35,6 +39,7 @@ pub const EXAMPLE_SUITES: &[(&str, &str)] = &[
     ("training.ron", include_str!("../../suites/training.ron")),
     ("vision.ron", include_str!("../../suites/vision.ron")),
     ("diffusion.ron", include_str!("../../suites/diffusion.ron")),
+    ("llm.ron", include_str!("../../suites/llm.ron")),
     ("batch-sweep.ron", include_str!("../../suites/batch-sweep.ron")),
     ("cpu-vs-cuda.ron", include_str!("../../suites/cpu-vs-cuda.ron")),
     ("gpu.ron", include_str!("../../suites/gpu.ron")),

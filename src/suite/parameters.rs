@@ -49,6 +49,8 @@ impl ModelSpec {
                 ("heads", Count(s.heads)),
             ],
             Self::Noop(s) => vec![("features", Count(s.features))],
+            // A language model is sized by its family and preset, chosen from lists.
+            Self::Llm(_) => vec![],
         }
     }
 

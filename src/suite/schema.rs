@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Phase;
+
 /// The suite file format version this program writes and reads.
 pub const SUITE_VERSION: u32 = 1;
 
@@ -163,11 +165,14 @@ pub struct AccuracyBounds {
     pub max_relative_error: f64,
     /// Smallest PSNR in dB of a generated image (generation only); none by default.
     pub min_psnr_db: Option<f64>,
+    /// Text generation only: smallest fraction of positions whose most likely next token is the
+    /// baseline's (teacher-forced).
+    pub min_top1_agreement: f64,
 }
 
 impl Default for AccuracyBounds {
     fn default() -> Self {
-        Self { min_cosine: 0.999, max_relative_error: 0.05, min_psnr_db: None }
+        Self { min_cosine: 0.999, max_relative_error: 0.05, min_psnr_db: None, min_top1_agreement: 0.9 }
     }
 }
 
@@ -270,6 +275,8 @@ pub enum Mode {
     Training(TrainingSpec),
     /// Diffusion sampling: one generation is `steps` denoising steps; each step is measured.
     Generation(GenerationSpec),
+    /// Language-model generation: a prefill, then one measured step per further token.
+    TextGeneration(super::TextGenerationSpec),
 }
 
 impl Mode {
@@ -284,6 +291,7 @@ impl Mode {
             Self::Inference => ModeKind::Inference,
             Self::Training(_) => ModeKind::Training,
             Self::Generation(_) => ModeKind::Generation,
+            Self::TextGeneration(_) => ModeKind::TextGeneration,
         }
     }
 }
@@ -297,6 +305,8 @@ pub enum ModeKind {
     Training,
     /// [`Mode::Generation`].
     Generation,
+    /// [`Mode::TextGeneration`].
+    TextGeneration,
 }
 
 impl ModeKind {
@@ -306,10 +316,12 @@ impl ModeKind {
             Self::Inference => "Inference",
             Self::Training => "Training",
             Self::Generation => "Generation",
+            Self::TextGeneration => "TextGeneration",
         }
     }
 
-    /// The mode with the settings a new workload starts from (AdamW at 1e-3; 20 denoising steps).
+    /// The mode with the settings a new workload starts from (AdamW at 1e-3; 20 denoising steps; a
+    /// 128-token prompt and 32 new tokens).
     pub fn default_mode(self) -> Mode {
         match self {
             Self::Inference => Mode::Inference,
@@ -317,6 +329,7 @@ impl ModeKind {
                 Mode::Training(TrainingSpec { optimizer: OptimizerSpec::AdamW(LearningRate { lr: 1e-3 }) })
             }
             Self::Generation => Mode::Generation(GenerationSpec { steps: 20 }),
+            Self::TextGeneration => Mode::TextGeneration(super::TextGenerationSpec::default()),
         }
     }
 }
@@ -369,6 +382,8 @@ pub enum ModelSpec {
     DiffusionTransformer(DiffusionTransformerSpec),
     /// Returns its input: a step costs only the harness around it (measures phasebench's overhead).
     Noop(NoopSpec),
+    /// A language model of a real family (Llama, Mistral, Qwen) with seeded weights.
+    Llm(super::LlmSpec),
 }
 
 /// Sizes of a [`ModelSpec::ConvNet`] workload.
@@ -493,98 +508,6 @@ impl Default for MlpSpec {
     }
 }
 
-/// One optimization variant applied to every workload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Phase {
-    /// Unique name within the suite.
-    pub name: String,
-    /// Numeric type of weights and activations.
-    #[serde(default)]
-    pub dtype: DTypeSpec,
-    /// Where the workload runs.
-    #[serde(default)]
-    pub device: DeviceSpec,
-    /// Runs this phase at this batch size instead of the workload's batch sizes.
-    #[serde(default)]
-    pub batch_size: Option<usize>,
-    /// Quantizes the weights of every linear layer (inference and generation only).
-    #[serde(default)]
-    pub quantization: Option<Quantization>,
-}
-
-/// Weight quantization of linear layers, with candle's GGML block formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Quantization {
-    /// 8-bit, blocks of 32 (8.5 bits per weight).
-    Q8_0,
-    /// 4-bit, blocks of 32 (4.5 bits per weight).
-    Q4_0,
-    /// 4-bit k-quant, super-blocks of 256 (4.5 bits per weight).
-    Q4K,
-}
-
-impl std::fmt::Display for Quantization {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Q8_0 => "q8_0",
-            Self::Q4_0 => "q4_0",
-            Self::Q4K => "q4k",
-        })
-    }
-}
-
-/// Numeric type of a phase's weights and activations.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DTypeSpec {
-    /// 32-bit IEEE float.
-    #[default]
-    F32,
-    /// 16-bit IEEE half precision.
-    F16,
-    /// 16-bit brain float.
-    BF16,
-}
-
-impl DTypeSpec {
-    /// Bytes one element of this type takes.
-    pub fn size_bytes(self) -> usize {
-        match self {
-            Self::F32 => 4,
-            Self::F16 | Self::BF16 => 2,
-        }
-    }
-}
-
-/// The device a phase runs on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DeviceSpec {
-    /// The host CPU (all cores candle is allowed to use).
-    #[default]
-    Cpu,
-    /// The CUDA GPU with this ordinal.
-    Cuda(usize),
-}
-
-impl std::fmt::Display for DTypeSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::F32 => "f32",
-            Self::F16 => "f16",
-            Self::BF16 => "bf16",
-        })
-    }
-}
-
-impl std::fmt::Display for DeviceSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Cpu => f.write_str("cpu"),
-            Self::Cuda(ordinal) => write!(f, "cuda:{ordinal}"),
-        }
-    }
-}
-
 impl ModelSpec {
     /// The catalog name of this model, as written in suite files.
     pub fn kind_name(&self) -> &'static str {
@@ -595,6 +518,7 @@ impl ModelSpec {
             Self::Transformer(_) => "Transformer",
             Self::DiffusionTransformer(_) => "DiffusionTransformer",
             Self::Noop(_) => "Noop",
+            Self::Llm(_) => "Llm",
         }
     }
 }

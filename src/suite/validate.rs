@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use super::{
-    AccuracyBounds, DeviceSpec, Mode, ModelSpec, NoiseThreshold, OptimizerSpec, Schedule, Suite, TextPosition, Workload,
+    AccuracyBounds, DTypeSpec, DeviceSpec, Mode, ModelSpec, NoiseThreshold, OptimizerSpec, Quantization, Schedule,
+    Suite, TextPosition, Workload,
 };
 
 /// Largest value accepted for a single model dimension or batch size.
@@ -101,6 +102,46 @@ fn check_workload(
     for message in check_model(&workload.model).into_iter().chain(check_mode(workload.mode, &workload.model)) {
         report(at(), format!("workload `{}`: {message}", workload.name));
     }
+    if let (Mode::TextGeneration(_), ModelSpec::Llm(spec)) = (workload.mode, &workload.model) {
+        let shape = spec.preset.shape();
+        for phase in suite.phases.iter() {
+            let Some(quantization) = phase.quantization else { continue };
+            let batches = phase.batch_size.map_or_else(|| workload.effective_batch_sizes(), |batch| vec![batch]);
+            if batches.iter().any(|&batch| batch > 1) {
+                report(
+                    at(),
+                    format!(
+                        "workload `{}` generates text at batch sizes above 1, but phase `{}` quantizes: candle-transformers 0.11's quantized language models run one sequence at a time; give the phase `batch_size: 1`",
+                        workload.name, phase.name
+                    ),
+                );
+            }
+            if phase.dtype != DTypeSpec::F32 {
+                report(
+                    at(),
+                    format!(
+                        "workload `{}` generates text, and phase `{}` both quantizes and sets dtype {}; a quantized language model computes in f32 (candle's quantized models), so drop the dtype",
+                        workload.name, phase.name, phase.dtype
+                    ),
+                );
+            }
+            let block = match quantization {
+                Quantization::Q8_0 | Quantization::Q4_0 => 32,
+                Quantization::Q4K => 256,
+            };
+            for (field, width) in [("hidden", shape.hidden), ("intermediate", shape.intermediate)] {
+                if !width.is_multiple_of(block) {
+                    report(
+                        at(),
+                        format!(
+                            "workload `{}`: phase `{}` quantizes to {quantization}, whose blocks are {block} wide, but the model's `{field}` is {width}; use a size that is a multiple of {block} or another quantization",
+                            workload.name, phase.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
     if matches!(workload.mode, Mode::Training(_)) {
         for phase in suite.phases.iter().filter(|phase| phase.quantization.is_some()) {
             report(
@@ -189,6 +230,12 @@ fn check_accuracy_bounds(bounds: &AccuracyBounds, text: &str, report: &mut impl 
     }
     if bounds.min_psnr_db.is_some_and(|psnr| !psnr.is_finite()) {
         report(at("min_psnr_db"), "`min_psnr_db` must be a finite number of dB".into());
+    }
+    if !(0.0..=1.0).contains(&bounds.min_top1_agreement) {
+        report(
+            at("min_top1_agreement"),
+            format!("`min_top1_agreement` is {}; it is a fraction from 0 to 1 (0.9 = 90 %)", bounds.min_top1_agreement),
+        );
     }
 }
 
@@ -322,8 +369,38 @@ fn check_dimension(what: &str, value: usize) -> Option<String> {
 }
 
 fn check_mode(mode: Mode, model: &ModelSpec) -> Vec<String> {
+    let language_model = matches!(model, ModelSpec::Llm(_));
+    if language_model && !matches!(mode, Mode::TextGeneration(_)) {
+        return vec![format!("a language model (Llm) runs in mode TextGeneration, not {}", mode.name())];
+    }
     match mode {
         Mode::Inference => vec![],
+        Mode::TextGeneration(text) => {
+            let mut messages = Vec::new();
+            let ModelSpec::Llm(spec) = model else {
+                return vec![format!("mode TextGeneration needs a language model (Llm), not {}", model.kind_name())];
+            };
+            if !(1..=MAX_DIMENSION).contains(&text.prompt_tokens) {
+                messages.push(format!(
+                    "TextGeneration `prompt_tokens` is {}; it must be from 1 to {MAX_DIMENSION}",
+                    text.prompt_tokens
+                ));
+            }
+            if !(2..=MAX_DIMENSION).contains(&text.new_tokens) {
+                messages.push(format!(
+                    "TextGeneration `new_tokens` is {}; it must be from 2 to {MAX_DIMENSION} (the first token ends the prefill, each further one is a measured step)",
+                    text.new_tokens
+                ));
+            }
+            let context = spec.preset.shape().context;
+            if text.prompt_tokens.saturating_add(text.new_tokens) > context {
+                messages.push(format!(
+                    "TextGeneration `prompt_tokens` + `new_tokens` ({}) is more than the model's context of {context} tokens",
+                    text.prompt_tokens.saturating_add(text.new_tokens)
+                ));
+            }
+            messages
+        }
         Mode::Training(training) => {
             let (OptimizerSpec::AdamW(rate) | OptimizerSpec::Sgd(rate)) = training.optimizer;
             let mut messages = Vec::new();
@@ -374,6 +451,17 @@ fn check_model(model: &ModelSpec) -> Vec<String> {
             ("heads", spec.heads),
         ],
         ModelSpec::Noop(spec) => vec![("features", spec.features)],
+        ModelSpec::Llm(spec) => {
+            let shape = spec.preset.shape();
+            vec![
+                ("hidden", shape.hidden),
+                ("heads", shape.heads),
+                ("kv_heads", shape.kv_heads),
+                ("intermediate", shape.intermediate),
+                ("vocab", shape.vocab),
+                ("context", shape.context),
+            ]
+        }
     };
     let mut messages: Vec<String> = dimensions
         .into_iter()
@@ -384,6 +472,7 @@ fn check_model(model: &ModelSpec) -> Vec<String> {
         ModelSpec::ConvNet(spec) => vec![("blocks", spec.blocks)],
         ModelSpec::Transformer(spec) => vec![("layers", spec.layers)],
         ModelSpec::DiffusionTransformer(spec) => vec![("layers", spec.layers)],
+        ModelSpec::Llm(spec) => vec![("layers", spec.preset.shape().layers)],
         ModelSpec::MatMul(_) | ModelSpec::Noop(_) => vec![],
     };
     for (field, count) in layer_counts {
@@ -406,6 +495,17 @@ fn check_model(model: &ModelSpec) -> Vec<String> {
                 messages.push(format!(
                     "DiffusionTransformer `hidden` ({}) must be even for the timestep embedding",
                     spec.hidden
+                ));
+            }
+        }
+        ModelSpec::Llm(spec) => {
+            let shape = spec.preset.shape();
+            messages.extend(divides("Llm", ("hidden", shape.hidden), ("heads", shape.heads)));
+            messages.extend(divides("Llm", ("heads", shape.heads), ("kv_heads", shape.kv_heads)));
+            if shape.heads > 0 && (shape.hidden / shape.heads) % 2 == 1 {
+                messages.push(format!(
+                    "Llm head width `hidden` / `heads` ({}) must be even for the rotary position embedding",
+                    shape.hidden / shape.heads
                 ));
             }
         }

@@ -435,3 +435,67 @@ fn a_killed_run_keeps_its_finished_runs_and_resume_completes_the_suite() -> Test
     assert_eq!(load_result(&dir)?, resumed);
     Ok(())
 }
+
+/// Issue 21: every language-model family generates text from a suite: each run's decode steps are
+/// whole generations of `new_tokens - 1` steps, each with its prefill and time to first token; the
+/// KV cache's size comes from the model; the phases' next-token logits are compared with the
+/// baseline's; the terminal and Markdown say prefill, TTFT and decode rates.
+#[test]
+fn language_models_generate_text_with_prefill_ttft_and_decode_recorded() -> TestResult {
+    let out = tempfile::tempdir()?;
+    phasebench()
+        .args(["run", fixture("valid_suites/llm_tiny.ron").to_str().ok_or("path")?, "--out"])
+        .arg(out.path())
+        .arg("--md")
+        .arg(out.path().join("report.md"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("llama (Llm, TextGeneration)"))
+        .stdout(predicate::str::contains("TTFT").and(predicate::str::contains("tok/s")));
+    let markdown = std::fs::read_to_string(out.path().join("report.md"))?;
+    std::fs::remove_file(out.path().join("report.md"))?;
+    let result = load_result(&result_dir(out.path())?)?;
+    assert_eq!(
+        result.runs.len(),
+        19,
+        "llama at two batch sizes, three other families, four phases, q8_0 at batch 1 only"
+    );
+    for run in &result.runs {
+        assert_eq!(run.status, RunStatus::Completed, "{}", run.label());
+        let text = run.text.as_ref().ok_or("no text-generation record")?;
+        let generations = text.generation_secs.len();
+        assert!(generations >= 1, "{}", run.label());
+        assert_eq!(run.step_secs.len(), generations * (text.new_tokens - 1), "{}: decode steps", run.label());
+        assert_eq!((text.prefill_secs.len(), text.ttft_secs.len()), (generations, generations), "{}", run.label());
+        for (prefill, ttft) in text.prefill_secs.iter().zip(&text.ttft_secs) {
+            assert!(*prefill > 0.0 && ttft >= prefill, "{}: prefill {prefill}, TTFT {ttft}", run.label());
+        }
+        assert_eq!(text.kv_cache, run.phase != "no-kv");
+        assert_eq!(text.kv_cache_bytes > 0, text.kv_cache, "{}", run.label());
+        assert!(run.decode_tokens_per_sec().is_some_and(|rate| rate > 0.0));
+        if !run.is_baseline {
+            let accuracy = run.accuracy.as_ref().ok_or("no accuracy against the baseline")?;
+            // The same weights in f32 without the cache compute the same logits.
+            let cosine = accuracy.cosine_similarity.unwrap_or_default();
+            let tokens = accuracy.tokens.ok_or("no next-token agreement")?;
+            // The prompt's last token and every continuation token of the probe sequence.
+            assert_eq!(tokens.positions, text.new_tokens, "{}", run.label());
+            if run.phase == "no-kv" {
+                assert!(cosine > 0.9999 && accuracy.max_abs_error < 1e-3, "{}: {accuracy:?}", run.label());
+                assert_eq!(tokens.top1_agreement, 1.0, "{}", run.label());
+            }
+            // Q8_0 through the family's quantized model (GGUF layout, Llama's rows permuted):
+            // the same model, its logits close (a wrong permutation or tensor gives ~0).
+            if run.phase == "q8_0" {
+                assert!(cosine > 0.99, "{}: {accuracy:?}", run.label());
+                assert!(run.param_bytes < run.f32_param_bytes / 3, "{}: q8_0 weights", run.label());
+            }
+        }
+    }
+    // The Llama tiny preset: 2 layers × 2 KV heads × 16 wide × (12 + 5) tokens × keys and values ×
+    // 2 sequences, f32.
+    let llama = result.runs.iter().find(|run| run.label() == "llama/f32@2").ok_or("llama/f32@2")?;
+    assert_eq!(llama.text.as_ref().map(|text| text.kv_cache_bytes), Some(2 * 2 * 2 * 16 * 17 * 2 * 4));
+    assert!(markdown.contains("llama/bf16@1: prefill"), "{markdown}");
+    Ok(())
+}

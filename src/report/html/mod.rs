@@ -51,6 +51,8 @@ struct WorkloadView {
     model: String,
     mode: String,
     rows: Vec<RowView>,
+    /// Text generation: each run's prefill, TTFT, decode rate, KV cache and token agreement.
+    text_lines: Vec<(String, String)>,
     charts: Vec<ChartView>,
 }
 
@@ -347,6 +349,10 @@ fn workload_views(result: &SuiteResult, multi_host: bool) -> Vec<WorkloadView> {
                 model: workload.model.kind_name().to_owned(),
                 mode: workload.mode.name().to_lowercase(),
                 rows: runs.iter().map(|run| row_view(run, &result.suite.settings.accuracy)).collect(),
+                text_lines: runs
+                    .iter()
+                    .filter_map(|run| Some((run.label(), super::text_generation_text(run)?)))
+                    .collect(),
                 charts: workload_charts(result, &workload.name, &runs),
             })
         })

@@ -4,8 +4,8 @@
 use crate::app::{Field, FieldKey, FieldState, SuiteDocument, UiCommand, WorkloadField};
 use crate::models::{self, catalog_entry};
 use crate::suite::{
-    BatchSweep, LearningRate, MAX_DIMENSION, MAX_LAYERS, Mode, ModeKind, ModelParameter, ModelSpec, OptimizerSpec,
-    Workload,
+    BatchSweep, LearningRate, LlmFamily, LlmPreset, LlmSpec, MAX_DIMENSION, MAX_LAYERS, Mode, ModeKind, ModelParameter,
+    ModelSpec, OptimizerSpec, Workload,
 };
 
 use super::super::widgets::{ERROR_COLOR, field_id, number_field, outline_problem, text_field};
@@ -38,6 +38,13 @@ pub(super) fn workload_form_ui(
     if let Some(model) = model_picker_ui(ui, index, &workload.model) {
         let old_kind = workload.model.kind_name();
         workload.model = model;
+        // A model that cannot run in the current mode starts in its first one.
+        if let Some(entry) = catalog_entry(workload.model.kind_name())
+            && !entry.modes.contains(&workload.mode.kind())
+            && let Some(&kind) = entry.modes.first()
+        {
+            workload.mode = kind.default_mode();
+        }
         document.fields.forget_model_parameters(index);
         document.rename_workload_after_model(index, old_kind);
         return true;
@@ -117,6 +124,34 @@ fn mode_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, mode: &mut 
                     .unwrap_or(lr);
             training.optimizer =
                 if adamw { OptimizerSpec::AdamW(LearningRate { lr }) } else { OptimizerSpec::Sgd(LearningRate { lr }) };
+        }
+        Mode::TextGeneration(text) => {
+            if let Some(tokens) = number_field(
+                ui,
+                fields,
+                Field::Workload(index, WorkloadField::PromptTokens),
+                "Prompt tokens",
+                "per sequence",
+                "seeded token ids processed at once (prefill); the first new token ends it",
+                1..=MAX_DIMENSION,
+                text.prompt_tokens,
+            ) {
+                text.prompt_tokens = tokens;
+                changed = true;
+            }
+            if let Some(tokens) = number_field(
+                ui,
+                fields,
+                Field::Workload(index, WorkloadField::NewTokens),
+                "New tokens",
+                "per generation",
+                "tokens generated greedily per generation; each after the first is a measured decode step",
+                2..=MAX_DIMENSION,
+                text.new_tokens,
+            ) {
+                text.new_tokens = tokens;
+                changed = true;
+            }
         }
         Mode::Generation(generation) => {
             if let Some(steps) = number_field(
@@ -276,6 +311,9 @@ fn model_fields_ui(
     model: &mut ModelSpec,
     entry: Option<&models::CatalogEntry>,
 ) -> bool {
+    if let ModelSpec::Llm(spec) = model {
+        return language_model_ui(ui, index, spec);
+    }
     let mut parameters = model.parameters();
     if let Some(entry) = entry {
         let rank = |name: &str| entry.parameters.iter().position(|(listed, _)| *listed == name).unwrap_or(usize::MAX);
@@ -301,5 +339,46 @@ fn model_fields_ui(
             changed |= model.set_parameter(name, new_value);
         }
     }
+    changed
+}
+
+/// A language model's family and size preset, each picked from its list (a `Custom` shape is
+/// kept as the suite file gives it).
+fn language_model_ui(ui: &mut egui::Ui, index: usize, spec: &mut LlmSpec) -> bool {
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        let label = ui.label("Family");
+        egui::ComboBox::from_id_salt(("llm family", index))
+            .selected_text(format!("{:?}", spec.family))
+            .show_ui(ui, |ui| {
+                for family in LlmFamily::ALL {
+                    changed |= ui.selectable_value(&mut spec.family, family, format!("{family:?}")).changed();
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("the architecture, as candle-transformers builds it");
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Size");
+        egui::ComboBox::from_id_salt(("llm preset", index))
+            .selected_text(spec.preset.name())
+            .show_ui(ui, |ui| {
+                let presets = [LlmPreset::Tiny, LlmPreset::Small, LlmPreset::Medium, LlmPreset::Large];
+                for preset in presets {
+                    let shape = preset.shape();
+                    let text = format!(
+                        "{} — hidden {}, {} layers, vocabulary {}",
+                        preset.name(),
+                        shape.hidden,
+                        shape.layers,
+                        shape.vocab
+                    );
+                    changed |= ui.selectable_value(&mut spec.preset, preset, text).changed();
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
     changed
 }

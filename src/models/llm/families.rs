@@ -1,0 +1,114 @@
+//! One adapter per family: builds `candle-transformers`' model from a [`VarBuilder`] and serves it
+//! through [`TextModel`].
+
+use candle_core::{D, DType, Device, IndexOp, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::{llama, mistral, qwen2, qwen3};
+
+use super::{LlmConfig, TextModel};
+use crate::suite::LlmFamily;
+
+/// Builds the family's model from weights served by `vb` (in the phase's dtype and device).
+pub fn build_text_model(config: &LlmConfig, vb: VarBuilder) -> candle_core::Result<Box<dyn TextModel>> {
+    let json = config.to_hf_json();
+    let parse = |error: serde_json::Error| candle_core::Error::Msg(format!("{} config: {error}", config.family));
+    Ok(match config.family {
+        LlmFamily::Llama => {
+            let llama_config: llama::LlamaConfig = serde_json::from_value(json).map_err(parse)?;
+            let llama_config = llama_config.into_config(false);
+            let (dtype, device) = (vb.dtype(), vb.device().clone());
+            let model = llama::Llama::load(vb, &llama_config)?;
+            let cache = llama::Cache::new(true, dtype, &llama_config, &device)?;
+            Box::new(Llama { model, cache, config: llama_config, dtype, device })
+        }
+        LlmFamily::Mistral => {
+            let mistral_config: mistral::Config = serde_json::from_value(json).map_err(parse)?;
+            Box::new(Mistral(mistral::Model::new(&mistral_config, vb)?))
+        }
+        LlmFamily::Qwen2 => {
+            let qwen_config: qwen2::Config = serde_json::from_value(json).map_err(parse)?;
+            Box::new(Qwen2(qwen2::ModelForCausalLM::new(&qwen_config, vb)?))
+        }
+        LlmFamily::Qwen3 => {
+            let qwen_config: qwen3::Config = serde_json::from_value(json).map_err(parse)?;
+            Box::new(Qwen3(qwen3::ModelForCausalLM::new(&qwen_config, vb)?))
+        }
+    })
+}
+
+/// The last position's logits as f32 `[batch, vocab]`, from `[batch, vocab]` or
+/// `[batch, positions, vocab]`.
+pub(super) fn last_logits(logits: Tensor) -> candle_core::Result<Tensor> {
+    let logits = match logits.rank() {
+        3 => {
+            let positions = logits.dim(1)?;
+            logits.i((.., positions - 1, ..))?
+        }
+        _ => logits,
+    };
+    logits.to_dtype(DType::F32)
+}
+
+struct Llama {
+    model: llama::Llama,
+    cache: llama::Cache,
+    config: llama::Config,
+    dtype: DType,
+    device: Device,
+}
+
+impl TextModel for Llama {
+    fn forward(&mut self, ids: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
+        last_logits(self.model.forward(ids, offset, &mut self.cache)?)
+    }
+
+    fn clear_cache(&mut self) {
+        // A new cache recomputes the rotary tables: cheap next to a forward pass, and the only
+        // way to empty llama's.
+        if let Ok(cache) = llama::Cache::new(true, self.dtype, &self.config, &self.device) {
+            self.cache = cache;
+        }
+    }
+}
+
+struct Mistral(mistral::Model);
+
+impl TextModel for Mistral {
+    fn forward(&mut self, ids: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
+        last_logits(self.0.forward(ids, offset)?)
+    }
+
+    fn clear_cache(&mut self) {
+        self.0.clear_kv_cache();
+    }
+}
+
+struct Qwen2(qwen2::ModelForCausalLM);
+
+impl TextModel for Qwen2 {
+    fn forward(&mut self, ids: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
+        last_logits(self.0.forward(ids, offset)?)
+    }
+
+    fn clear_cache(&mut self) {
+        self.0.clear_kv_cache();
+    }
+}
+
+struct Qwen3(qwen3::ModelForCausalLM);
+
+impl TextModel for Qwen3 {
+    fn forward(&mut self, ids: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
+        last_logits(self.0.forward(ids, offset)?)
+    }
+
+    fn clear_cache(&mut self) {
+        self.0.clear_kv_cache();
+    }
+}
+
+/// The most likely next token of each sequence, as `[batch, 1]` u32 ids on the logits' device
+/// (greedy decoding: the argmax runs where the model does).
+pub fn greedy_tokens(logits: &Tensor) -> candle_core::Result<Tensor> {
+    logits.argmax_keepdim(D::Minus1)
+}
