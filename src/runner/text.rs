@@ -6,7 +6,7 @@
 use candle_core::{DType, Device, Tensor};
 
 use super::steppers::{Preparation, StepTiming, Stepper, StepperSetup, owned_weights, timed, to_f32_values, upload};
-use crate::models::llm::{self, LlmConfig, TextModel};
+use crate::models::llm::{self, LlmConfig, TextModel, seeded_tokens};
 use crate::models::{self, stream_seed};
 use crate::suite::TextGenerationSpec;
 
@@ -32,13 +32,6 @@ pub struct TextGenerationStepper {
     probe_ids: Vec<u32>,
 }
 
-/// Seeded token ids below `vocab`.
-pub fn seeded_tokens(count: usize, vocab: usize, seed: u64) -> Vec<u32> {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    (0..count).map(|_| rng.random_range(0..vocab.max(1) as u32)).collect()
-}
-
 impl TextGenerationStepper {
     /// Builds the model from the master weights in the phase's dtype (or quantization) and the
     /// seeded prompt of `batch_size` sequences.
@@ -49,7 +42,7 @@ impl TextGenerationStepper {
         kv_cache: bool,
     ) -> candle_core::Result<(Self, Preparation)> {
         let batch = setup.batch_size;
-        let ids = seeded_tokens(batch * spec.prompt_tokens, config.vocab, stream_seed(setup.seed, "prompt"));
+        let ids = seeded_tokens(batch * spec.prompt_tokens, config.vocab, stream_seed(setup.seed, llm::PROMPT_STREAM));
         let host_prompt = Tensor::from_vec(ids, (batch, spec.prompt_tokens), &Device::Cpu)?;
         // A quantized phase goes the way of a GGUF file: the f32 master written as one in memory,
         // read by the family's quantized model; otherwise the weights in the phase's dtype.

@@ -145,6 +145,16 @@ impl LlmConfig {
     }
 }
 
+/// The name of the seed stream a run's prompt token ids are drawn from.
+pub const PROMPT_STREAM: &str = "prompt";
+
+/// Seeded token ids below `vocab`: the prompts (and probe sequences) of text generation.
+pub fn seeded_tokens(count: usize, vocab: usize, seed: u64) -> Vec<u32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..count).map(|_| rng.random_range(0..vocab.max(1) as u32)).collect()
+}
+
 /// A built language model, ready to generate on one device in one dtype.
 pub trait TextModel: Send {
     /// Runs the token ids `ids` (`[batch, tokens]`, u32) at positions from `offset` on, extending
