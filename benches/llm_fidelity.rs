@@ -39,8 +39,7 @@ fn plain_loop(spec: &LlmSpec, weights: &models::Weights) -> (f64, f64) {
     let config = LlmConfig::of_spec(spec);
     // Weights of its own, as a model loaded from a file has (and as phasebench's runs hold): the
     // master copy's storage serves every arm of the bench otherwise.
-    let owned: models::Weights =
-        weights.iter().map(|(name, tensor)| (name.clone(), or_fail(tensor.copy()))).collect();
+    let owned: models::Weights = weights.iter().map(|(name, tensor)| (name.clone(), or_fail(tensor.copy()))).collect();
     let vb = candle_nn::VarBuilder::from_tensors(owned, DType::F32, &Device::Cpu);
     let mut model = or_fail(llm::build_text_model(&config, vb));
     let ids = llm::seeded_tokens(PROMPT_TOKENS, config.vocab, stream_seed(SEED, llm::PROMPT_STREAM));
