@@ -1,12 +1,13 @@
 //! One CSV row per run, for spreadsheets and scripts. Columns (times in seconds, memory in
-//! bytes, empty when unknown): see [`COLUMNS`].
+//! bytes, empty when unknown): see [`COLUMNS`]; the last nine are text generation's (medians of
+//! the prefill and time to first token, decode tokens per second, next-token agreement).
 
 use crate::results::SuiteResult;
 
 use super::{ReportError, accuracy_pass};
 
 /// The header row, in order.
-pub const COLUMNS: [&str; 45] = [
+pub const COLUMNS: [&str; 54] = [
     "workload",
     "phase",
     "batch_size",
@@ -52,6 +53,15 @@ pub const COLUMNS: [&str; 45] = [
     "transfer_secs",
     "transfer_bytes",
     "gpu_index",
+    "prompt_tokens",
+    "new_tokens",
+    "prefill_secs",
+    "prefill_tokens_per_sec",
+    "ttft_secs",
+    "decode_tokens_per_sec",
+    "kv_cache_bytes",
+    "top1_agreement",
+    "mean_kl_divergence",
 ];
 
 fn number(value: Option<f64>) -> String {
@@ -68,7 +78,9 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
         let rounds = speedup.and_then(|s| s.rounds.as_ref());
         let control = rounds.and_then(|r| r.control);
         let gpu_memory = run.gpu_memory_bytes();
-        let record: [String; 45] = [
+        let text = run.text.as_ref();
+        let tokens = run.accuracy.as_ref().and_then(|accuracy| accuracy.tokens);
+        let record: [String; 54] = [
             run.workload.clone(),
             run.phase.clone(),
             run.batch_size.to_string(),
@@ -114,6 +126,15 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             number(run.transfer_secs),
             run.transfer_bytes.map_or_else(String::new, |bytes| bytes.to_string()),
             run.gpu_index.map_or_else(String::new, |index| index.to_string()),
+            text.map_or_else(String::new, |text| text.prompt_tokens.to_string()),
+            text.map_or_else(String::new, |text| text.new_tokens.to_string()),
+            number(text.and_then(|text| crate::stats::median(&text.prefill_secs).ok())),
+            number(text.and_then(|text| text.prefill_tokens_per_sec(run.batch_size))),
+            number(text.and_then(|text| text.median_ttft_secs())),
+            number(run.decode_tokens_per_sec()),
+            text.map_or_else(String::new, |text| text.kv_cache_bytes.to_string()),
+            number(tokens.map(|tokens| tokens.top1_agreement)),
+            number(tokens.map(|tokens| tokens.mean_kl_divergence)),
         ];
         writer.write_record(&record)?;
     }

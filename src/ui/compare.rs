@@ -117,6 +117,12 @@ pub fn analyzed_comparison_ui(
             workload.mode.name().to_lowercase()
         ));
         table_ui(ui, (label, workload_index), suite, &rows, diff, commands);
+        // Text generation: prefill, TTFT, decode rate, KV cache and token agreement per run.
+        for (_, run) in &rows {
+            if let Some(text) = crate::report::text_generation_text(run) {
+                ui.label(RichText::new(format!("{}: {text}", run.label())).small());
+            }
+        }
     }
     targets_ui(ui, suite, analysis);
     recommendations_ui(ui, analysis);

@@ -974,3 +974,37 @@ fn history_merges_shard_results_into_one_comparison() -> TestResult {
     assert_eq!(harness.state().view, View::Compare);
     Ok(())
 }
+
+/// Issue 21: a language-model suite runs in the app, and the compare view says each run's
+/// prefill, time to first token, decode rate and KV cache under its workload's table.
+#[test]
+fn a_language_model_suite_shows_prefill_ttft_and_decode_in_the_compare_view() -> TestResult {
+    let results = tempfile::tempdir()?;
+    // Tall enough that every workload's table and lines are laid out without scrolling.
+    let mut harness = Harness::builder()
+        .with_size([1500.0, 2400.0])
+        .with_max_steps(16)
+        .build_ui_state(|ui, app: &mut PhasebenchApp| app.frame(ui), app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/llm_tiny.ron")));
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Run").click();
+    assert!(step_until(&mut harness, Duration::from_secs(120), |app| app.session.is_some() && !app.is_running()));
+    harness.run();
+    assert_eq!(harness.state().view, View::Compare);
+    // The comparison is analysed on a job thread.
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    // Every text shown (labels keep theirs as the node's value).
+    let texts: Vec<String> = harness
+        .query_all_by_label_contains("")
+        .filter_map(|node| node.accesskit_node().value().map(|value| value.to_string()))
+        .collect();
+    for run in ["llama/f32@1", "llama/q8_0@1", "mistral/bf16@1", "qwen3-custom/no-kv@1"] {
+        let line = texts.iter().find(|text| text.starts_with(&format!("{run}: prefill "))).ok_or(run)?;
+        assert!(line.contains("TTFT") && line.contains("decode") && line.contains("tok/s"), "{line}");
+    }
+    let lines = texts.iter().filter(|text| text.contains(": prefill ")).count();
+    assert_eq!(lines, 19, "one line per run");
+    assert!(texts.iter().any(|text| text.starts_with("qwen3-custom/no-kv@1") && text.contains("no KV cache")));
+    Ok(())
+}

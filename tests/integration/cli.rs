@@ -448,12 +448,16 @@ fn language_models_generate_text_with_prefill_ttft_and_decode_recorded() -> Test
         .arg(out.path())
         .arg("--md")
         .arg(out.path().join("report.md"))
+        .arg("--csv")
+        .arg(out.path().join("runs.csv"))
         .assert()
         .success()
         .stdout(predicate::str::contains("llama (Llm, TextGeneration)"))
         .stdout(predicate::str::contains("TTFT").and(predicate::str::contains("tok/s")));
     let markdown = std::fs::read_to_string(out.path().join("report.md"))?;
     std::fs::remove_file(out.path().join("report.md"))?;
+    let csv = std::fs::read_to_string(out.path().join("runs.csv"))?;
+    std::fs::remove_file(out.path().join("runs.csv"))?;
     let result = load_result(&result_dir(out.path())?)?;
     assert_eq!(
         result.runs.len(),
@@ -497,5 +501,15 @@ fn language_models_generate_text_with_prefill_ttft_and_decode_recorded() -> Test
     let llama = result.runs.iter().find(|run| run.label() == "llama/f32@2").ok_or("llama/f32@2")?;
     assert_eq!(llama.text.as_ref().map(|text| text.kv_cache_bytes), Some(2 * 2 * 2 * 16 * 17 * 2 * 4));
     assert!(markdown.contains("llama/bf16@1: prefill"), "{markdown}");
+    // The CSV's text-generation columns: filled for every run, the KV cache as recorded.
+    let mut rows = csv.lines().map(|line| line.split(',').collect::<Vec<_>>());
+    let header = rows.next().ok_or("no header")?;
+    let column = |name: &str| header.iter().position(|cell| *cell == name).ok_or(format!("no column {name}"));
+    let (ttft, decode, kv) = (column("ttft_secs")?, column("decode_tokens_per_sec")?, column("kv_cache_bytes")?);
+    let rows: Vec<Vec<&str>> = rows.collect();
+    assert_eq!(rows.len(), 19);
+    assert!(rows.iter().all(|row| row[ttft].parse::<f64>().is_ok_and(|secs| secs > 0.0)), "{csv}");
+    assert!(rows.iter().all(|row| row[decode].parse::<f64>().is_ok_and(|rate| rate > 0.0)), "{csv}");
+    assert!(rows.iter().any(|row| row[kv] == (2 * 2 * 2 * 16 * 17 * 2 * 4).to_string()), "{csv}");
     Ok(())
 }
