@@ -191,6 +191,12 @@ pub(super) enum Command {
     },
     /// List the model catalog with each model's parameters, defaults and modes.
     Models,
+    /// Tell what a language-model file is (a Hugging Face folder or a .gguf file): family,
+    /// parameters, tensor dtypes, bytes, context length and the phases it supports.
+    Inspect {
+        /// A folder with config.json and *.safetensors, or a .gguf file.
+        path: PathBuf,
+    },
     /// Print the machine's environment and which telemetry sources work here.
     Env,
     /// Print the comparison table of a saved result (a result.json, its directory, or an HTML report).

@@ -2,6 +2,7 @@
 //! catalog and show saved results. Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 cancelled.
 
 mod args;
+mod inspect;
 mod progress;
 mod slurm;
 mod table;
@@ -105,6 +106,12 @@ pub fn main() -> ExitCode {
             print!("{}", table::catalog_text());
             Ok(EXIT_OK)
         }
+        Some(Command::Inspect { path }) => phasebench::models::llm::read_model(&path)
+            .map(|model| {
+                print!("{}", inspect::inspect_text(&model));
+                EXIT_OK
+            })
+            .map_err(anyhow::Error::from),
         Some(Command::Show { result }) => show(&result),
         Some(Command::ExportWeights { suite, workload, out, io, batch }) => {
             export_weights(&suite, &workload, &out, io.as_deref().map(|io| (io, batch as usize)))

@@ -513,3 +513,46 @@ fn language_models_generate_text_with_prefill_ttft_and_decode_recorded() -> Test
     assert!(rows.iter().any(|row| row[kv] == (2 * 2 * 2 * 16 * 17 * 2 * 4).to_string()), "{csv}");
     Ok(())
 }
+
+/// Issue 21: `inspect` tells what a Hugging Face folder or a GGUF file is, and says clearly when
+/// it is neither (exit 2, the path named).
+#[test]
+fn inspect_tells_a_folder_and_a_gguf_apart_and_refuses_other_files() -> TestResult {
+    use phasebench::models::llm::{LlmConfig, write_gguf};
+    use phasebench::suite::{LlmFamily, LlmPreset, LlmSpec, Quantization};
+    let dir = tempfile::tempdir()?;
+    let spec = LlmSpec { family: LlmFamily::Qwen3, preset: LlmPreset::Tiny };
+    let config = LlmConfig::of_spec(&spec);
+    let weights = phasebench::models::generate_weights(&spec, 1)?;
+    let folder = dir.path().join("qwen3-tiny");
+    std::fs::create_dir(&folder)?;
+    std::fs::write(folder.join("config.json"), config.to_hf_json().to_string())?;
+    candle_core::safetensors::save(&weights, folder.join("model.safetensors"))?;
+    phasebench()
+        .arg("inspect")
+        .arg(&folder)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Hugging Face folder (safetensors), 1 file(s)"))
+        .stdout(predicate::str::contains("family       Qwen3 (qwen3)"))
+        .stdout(predicate::str::contains("parameters   0.1 M"))
+        .stdout(predicate::str::contains("context      4096 tokens"))
+        .stdout(predicate::str::contains(
+            "Llm(family: Qwen3, preset: Custom(hidden: 64, layers: 2, heads: 4, kv_heads: 2, intermediate: 192, vocab: 512, context: 4096))",
+        ));
+    let gguf = dir.path().join("qwen3-tiny-q8_0.gguf");
+    write_gguf(&config, &weights, Quantization::Q8_0, &mut std::fs::File::create(&gguf)?)?;
+    phasebench()
+        .arg("inspect")
+        .arg(&gguf)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("GGUF, 1 file(s)").and(predicate::str::contains("Q8_0 ×")));
+    phasebench()
+        .arg("inspect")
+        .arg(fixture("valid_suites/tiny.ron"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tiny.ron: not a readable GGUF file"));
+    Ok(())
+}

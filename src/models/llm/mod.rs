@@ -3,12 +3,14 @@
 //! Face names), and [`TextModel`], the small interface the runner times every family through.
 
 mod families;
+mod files;
 mod gguf;
 
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
 pub use families::{build_text_model, greedy_tokens};
+pub use files::{ModelFile, ModelFileError, ModelFormat, TensorEntry, read_gguf, read_hf_folder, read_model};
 pub use gguf::{QUANTIZED_BATCH_LIMIT, build_quantized, gguf_architecture, load_quantized, write_gguf};
 
 use super::{Architecture, BuildOptions, Network, ParamInit, ParamTensor};

@@ -1,0 +1,68 @@
+//! `phasebench inspect`: what a language-model file is, from its headers.
+
+use std::fmt::Write as _;
+
+use phasebench::models::llm::{ModelFile, ModelFormat};
+use phasebench::units::format_bytes;
+
+/// The text `inspect` prints for a model file.
+pub fn inspect_text(model: &ModelFile) -> String {
+    let config = &model.config;
+    let mut text = String::new();
+    let format = match model.format {
+        ModelFormat::HfFolder => "Hugging Face folder (safetensors)",
+        ModelFormat::Gguf => "GGUF",
+    };
+    let _ = writeln!(text, "{}", model.path.display());
+    let _ = writeln!(
+        text,
+        "  format       {format}, {} file(s), {}",
+        model.weight_files.len(),
+        format_bytes(model.bytes as f64)
+    );
+    let _ = writeln!(text, "  family       {:?} ({})", config.family, config.family.model_type());
+    let _ = writeln!(text, "  parameters   {:.1} M", model.parameter_count() as f64 / 1e6);
+    let _ = writeln!(
+        text,
+        "  shape        hidden {}, {} layers, {} heads ({} key/value, {} wide), MLP {}, vocabulary {}{}",
+        config.hidden,
+        config.layers,
+        config.heads,
+        config.kv_heads,
+        config.head_dim,
+        config.intermediate,
+        config.vocab,
+        if config.tie_embeddings { ", tied embeddings" } else { "" }
+    );
+    let _ = writeln!(text, "  context      {} tokens", config.context);
+    let dtypes: Vec<String> = model.dtype_counts().iter().map(|(dtype, count)| format!("{dtype} ×{count}")).collect();
+    let _ = writeln!(text, "  tensors      {} ({})", model.tensors.len(), dtypes.join(", "));
+    let _ = writeln!(
+        text,
+        "  KV cache     {} per 1 000 tokens of one sequence in f32",
+        format_bytes(config.kv_cache_bytes(1, 1000, 4) as f64)
+    );
+    let phases = match model.format {
+        ModelFormat::HfFolder => {
+            "dtype (F32, F16, BF16), quantization (Q8_0, Q4_0, Q4K; batch 1), kv_cache, batch_size, device"
+        }
+        ModelFormat::Gguf => "kv_cache, device (its own quantization is the phase's; batch 1)",
+    };
+    let _ = writeln!(text, "  phases       {phases}");
+    // Until files run as workloads, the same architecture and shape runs with seeded weights.
+    if config.head_dim * config.heads == config.hidden {
+        let _ = writeln!(
+            text,
+            "  same shape, seeded weights (paste into a suite):\n    Llm(family: {:?}, preset: Custom(hidden: {}, layers: {}, heads: {}, kv_heads: {}, intermediate: {}, vocab: {}, context: {}))",
+            config.family,
+            config.hidden,
+            config.layers,
+            config.heads,
+            config.kv_heads,
+            config.intermediate,
+            config.vocab,
+            config.context
+        );
+    }
+    text
+}
