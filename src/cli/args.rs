@@ -33,6 +33,10 @@ pub(super) struct ReportArgs {
     /// Write one CSV row per run here.
     #[arg(long, value_name = "FILE")]
     pub(super) csv: Option<PathBuf>,
+    /// Write text-generation results as llama.cpp's llama-bench prints them (pp/tg tokens per
+    /// second, mean ± sd) here: JSON when FILE ends in .json, Markdown otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub(super) llama_bench: Option<PathBuf>,
 }
 
 /// Reads `5%` or `0.05` as 0.05.

@@ -63,6 +63,15 @@ fn write_reports(
             write_report(format, result, baseline, path)?;
         }
     }
+    if let Some(path) = &reports.llama_bench {
+        let bytes = if path.extension().is_some_and(|extension| extension == "json") {
+            phasebench::report::llama_bench::json(result)?
+        } else {
+            phasebench::report::llama_bench::markdown(result).into_bytes()
+        };
+        write_atomically(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("llama-bench table: {}", path.display());
+    }
     Ok(())
 }
 
@@ -169,8 +178,8 @@ fn load(suite_path: Option<&Path>) -> Result<(Suite, String), suite::SuiteError>
 }
 
 fn report(path: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
-    if reports.html.is_none() && reports.md.is_none() && reports.csv.is_none() {
-        anyhow::bail!("say which reports to write: --html FILE, --md FILE and/or --csv FILE");
+    if reports.html.is_none() && reports.md.is_none() && reports.csv.is_none() && reports.llama_bench.is_none() {
+        anyhow::bail!("say which reports to write: --html FILE, --md FILE, --csv FILE and/or --llama-bench FILE");
     }
     let result = results::load_result(path)?;
     write_reports(&result, None, reports)?;

@@ -6,6 +6,7 @@
 pub mod csv;
 pub mod html;
 pub mod labels;
+pub mod llama_bench;
 pub mod markdown;
 pub mod svg;
 
