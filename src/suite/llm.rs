@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{DTypeSpec, Phase, Quantization};
+
 /// A language model of a real family (as Hugging Face and candle-transformers build it) with
 /// weights generated from the seed, written `Llm(family: Llama, preset: Tiny)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +15,40 @@ pub struct LlmSpec {
     /// The size: a preset or an explicit shape.
     #[serde(default)]
     pub preset: LlmPreset,
+}
+
+impl LlmSpec {
+    /// Why `phase` cannot run this model at `batches`, each message continuing "workload `name`":
+    /// a quantized phase runs in f32, at batch 1 (candle-transformers 0.11's quantized models),
+    /// with blocks that fit the model's widths.
+    pub fn phase_problems(&self, phase: &Phase, batches: &[usize]) -> Vec<String> {
+        let Some(quantization) = phase.quantization else { return Vec::new() };
+        let (shape, name) = (self.preset.shape(), &phase.name);
+        let mut problems = Vec::new();
+        if batches.iter().any(|&batch| batch > 1) {
+            problems.push(format!(
+                " generates text at batch sizes above 1, but phase `{name}` quantizes: candle-transformers 0.11's quantized language models run one sequence at a time; give the phase `batch_size: 1`"
+            ));
+        }
+        if phase.dtype != DTypeSpec::F32 {
+            problems.push(format!(
+                " generates text, and phase `{name}` both quantizes and sets dtype {}; a quantized language model computes in f32 (candle's quantized models), so drop the dtype",
+                phase.dtype
+            ));
+        }
+        let block = match quantization {
+            Quantization::Q8_0 | Quantization::Q4_0 => 32,
+            Quantization::Q4K => 256,
+        };
+        for (field, width) in [("hidden", shape.hidden), ("intermediate", shape.intermediate)] {
+            if !width.is_multiple_of(block) {
+                problems.push(format!(
+                    ": phase `{name}` quantizes to {quantization}, whose blocks are {block} wide, but the model's `{field}` is {width}; use a size that is a multiple of {block} or another quantization"
+                ));
+            }
+        }
+        problems
+    }
 }
 
 impl Default for LlmSpec {

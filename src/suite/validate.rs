@@ -4,8 +4,7 @@
 use std::collections::HashSet;
 
 use super::{
-    AccuracyBounds, DTypeSpec, DeviceSpec, Mode, ModelSpec, NoiseThreshold, OptimizerSpec, Quantization, Schedule,
-    Suite, TextPosition, Workload,
+    AccuracyBounds, DeviceSpec, Mode, ModelSpec, NoiseThreshold, OptimizerSpec, Schedule, Suite, TextPosition, Workload,
 };
 
 /// Largest value accepted for a single model dimension or batch size.
@@ -103,42 +102,10 @@ fn check_workload(
         report(at(), format!("workload `{}`: {message}", workload.name));
     }
     if let (Mode::TextGeneration(_), ModelSpec::Llm(spec)) = (workload.mode, &workload.model) {
-        let shape = spec.preset.shape();
-        for phase in suite.phases.iter() {
-            let Some(quantization) = phase.quantization else { continue };
+        for phase in &suite.phases {
             let batches = phase.batch_size.map_or_else(|| workload.effective_batch_sizes(), |batch| vec![batch]);
-            if batches.iter().any(|&batch| batch > 1) {
-                report(
-                    at(),
-                    format!(
-                        "workload `{}` generates text at batch sizes above 1, but phase `{}` quantizes: candle-transformers 0.11's quantized language models run one sequence at a time; give the phase `batch_size: 1`",
-                        workload.name, phase.name
-                    ),
-                );
-            }
-            if phase.dtype != DTypeSpec::F32 {
-                report(
-                    at(),
-                    format!(
-                        "workload `{}` generates text, and phase `{}` both quantizes and sets dtype {}; a quantized language model computes in f32 (candle's quantized models), so drop the dtype",
-                        workload.name, phase.name, phase.dtype
-                    ),
-                );
-            }
-            let block = match quantization {
-                Quantization::Q8_0 | Quantization::Q4_0 => 32,
-                Quantization::Q4K => 256,
-            };
-            for (field, width) in [("hidden", shape.hidden), ("intermediate", shape.intermediate)] {
-                if !width.is_multiple_of(block) {
-                    report(
-                        at(),
-                        format!(
-                            "workload `{}`: phase `{}` quantizes to {quantization}, whose blocks are {block} wide, but the model's `{field}` is {width}; use a size that is a multiple of {block} or another quantization",
-                            workload.name, phase.name
-                        ),
-                    );
-                }
+            for message in spec.phase_problems(phase, &batches) {
+                report(at(), format!("workload `{}`{message}", workload.name));
             }
         }
     }

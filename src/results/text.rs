@@ -1,0 +1,38 @@
+//! The record of a text-generation run beside its decode steps.
+
+use serde::{Deserialize, Serialize};
+
+/// What a text-generation run measured besides its decode steps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TextGenerationRecord {
+    /// Tokens of each prompt.
+    pub prompt_tokens: usize,
+    /// Tokens generated per generation (the prefill's first token and one per decode step).
+    pub new_tokens: usize,
+    /// Whether the KV cache was kept (otherwise every token recomputed the whole context).
+    pub kv_cache: bool,
+    /// The model's vocabulary: the width of each row of next-token logits in the accuracy probe.
+    pub vocab: usize,
+    /// Bytes the KV cache holds at the end of a generation (from the model's configuration; none
+    /// is held without the cache).
+    pub kv_cache_bytes: u64,
+    /// Each measured prefill (the prompt through the model, device synchronized), in seconds.
+    pub prefill_secs: Vec<f64>,
+    /// Each measured time to first token (prefill and picking the first token), in seconds.
+    pub ttft_secs: Vec<f64>,
+    /// Each complete measured generation (time to first token plus its decode steps), in seconds.
+    pub generation_secs: Vec<f64>,
+}
+
+impl TextGenerationRecord {
+    /// Prompt tokens per second at the median prefill, for `batch` sequences.
+    pub fn prefill_tokens_per_sec(&self, batch: usize) -> Option<f64> {
+        let median = crate::stats::median(&self.prefill_secs).ok()?;
+        (median > 0.0).then(|| (batch * self.prompt_tokens) as f64 / median)
+    }
+
+    /// The median time to first token, in seconds.
+    pub fn median_ttft_secs(&self) -> Option<f64> {
+        crate::stats::median(&self.ttft_secs).ok()
+    }
+}
