@@ -1006,5 +1006,7 @@ fn a_language_model_suite_shows_prefill_ttft_and_decode_in_the_compare_view() ->
     let lines = texts.iter().filter(|text| text.contains(": prefill ")).count();
     assert_eq!(lines, 19, "one line per run");
     assert!(texts.iter().any(|text| text.starts_with("qwen3-custom/no-kv@1") && text.contains("no KV cache")));
+    // The settings form offers the next-token bound for a suite that generates text.
+    harness.get_by_label("Accuracy: min top-1 agreement");
     Ok(())
 }

@@ -144,6 +144,22 @@ fn accuracy_fields_ui(ui: &mut egui::Ui, document: &mut SuiteDocument) -> bool {
         "…and its relative error ‖phase − baseline‖ / ‖baseline‖ at most this (for training: each step's loss)",
         0.0..=1e6
     );
+    // Language models only: the share of next tokens that must be the baseline's.
+    let generates_text =
+        document.suite.workloads.iter().any(|workload| matches!(workload.mode, crate::suite::Mode::TextGeneration(_)));
+    if generates_text {
+        field!(
+            ui,
+            fields,
+            changed,
+            settings.accuracy.min_top1_agreement,
+            Field::Setting("accuracy.min_top1_agreement"),
+            "Accuracy: min top-1 agreement",
+            percent_hint(settings.accuracy.min_top1_agreement),
+            "text generation: the share of positions whose most likely next token is the baseline's, at least this",
+            0.0..=1.0
+        );
+    }
     changed
 }
 
