@@ -699,7 +699,14 @@ fn diff_picks_stay_in_sight_and_a_pick_of_another_kind_replaces_the_old_one() ->
     harness.get_by_label("Diff picks:");
     assert!(harness.query_by_label("Compare these").is_some());
     // One result per side: the diff says what its verdicts cannot see, as the command line does.
-    harness.get_by_label_contains("one result per side: this verdict sees the noise inside each run");
+    // (The diff is computed on a job thread; under load it may land a few frames later.)
+    let note = "one result per side: this verdict sees the noise inside each run";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while harness.query_by_label_contains(note).is_none() && Instant::now() < deadline {
+        harness.state_mut().wait_for_jobs(Duration::from_secs(1));
+        harness.run();
+    }
+    harness.get_by_label_contains(note);
 
     // Open a result and pick one of its runs: the whole-result sides give way.
     let opened = results.path().join("older").join("result.json");
