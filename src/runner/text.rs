@@ -3,7 +3,7 @@
 //! greedy, exactly `new_tokens` tokens. Token ids are seeded; there is no tokenizer and no
 //! sampling in the timing, as llama.cpp's `llama-bench` does.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 
 use super::steppers::{Preparation, StepTiming, Stepper, StepperSetup, owned_weights, timed, to_f32_values, upload};
 use crate::models::llm::{self, LlmConfig, TextModel, seeded_tokens};
@@ -62,7 +62,7 @@ impl TextGenerationStepper {
                 (model, uploaded.convert_secs + build_secs, uploaded.transfer)
             }
         };
-        let ((prompt, _), copy_secs) = timed(setup.device, || Ok((host_prompt.to_device(setup.device)?, ())))?;
+        let (prompt, copy_secs) = timed(setup.device, || host_prompt.to_device(setup.device))?;
         let probe_length = spec.prompt_tokens + PROBE_POSITIONS.min(spec.new_tokens) - 1;
         let probe_ids = seeded_tokens(probe_length, config.vocab, stream_seed(setup.probe_seed, "probe tokens"));
         let stepper = Self {
@@ -166,7 +166,8 @@ impl Stepper for TextGenerationStepper {
             } else {
                 self.model.forward(&ids.narrow(1, end - 1, 1)?, end - 1)?
             };
-            logits.extend(to_f32_values(&next.to_dtype(DType::F32)?)?);
+            // `TextModel::forward` gives f32 logits already.
+            logits.extend(to_f32_values(&next)?);
         }
         self.model.clear_cache();
         self.restart()?;
@@ -182,6 +183,8 @@ pub fn language_model(arch: &dyn models::Architecture) -> candle_core::Result<Ll
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
+
     use crate::suite::{LlmFamily, LlmPreset, LlmSpec};
 
     fn stepper(family: LlmFamily, kv_cache: bool, batch_size: usize) -> candle_core::Result<TextGenerationStepper> {

@@ -1,7 +1,7 @@
 //! One adapter per family: builds `candle-transformers`' model from a [`VarBuilder`] and serves it
 //! through [`TextModel`].
 
-use candle_core::{D, DType, Device, IndexOp, Tensor};
+use candle_core::{D, DType, IndexOp, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::{llama, mistral, qwen2, qwen3};
 
@@ -18,8 +18,8 @@ pub fn build_text_model(config: &LlmConfig, vb: VarBuilder) -> candle_core::Resu
             let llama_config = llama_config.into_config(false);
             let (dtype, device) = (vb.dtype(), vb.device().clone());
             let model = llama::Llama::load(vb, &llama_config)?;
-            let cache = llama::Cache::new(true, dtype, &llama_config, &device)?;
-            Box::new(Llama { model, cache, config: llama_config, dtype, device })
+            let empty = llama::Cache::new(true, dtype, &llama_config, &device)?;
+            Box::new(Llama { model, cache: empty.clone(), empty })
         }
         LlmFamily::Mistral => {
             let mistral_config: mistral::Config = serde_json::from_value(json).map_err(parse)?;
@@ -52,9 +52,10 @@ pub(super) fn last_logits(logits: Tensor) -> candle_core::Result<Tensor> {
 struct Llama {
     model: llama::Llama,
     cache: llama::Cache,
-    config: llama::Config,
-    dtype: DType,
-    device: Device,
+    /// An empty cache with the rotary tables computed once: clearing clones it (shared tensors)
+    /// instead of recomputing the tables, which without the KV cache happens inside every
+    /// measured decode step.
+    empty: llama::Cache,
 }
 
 impl TextModel for Llama {
@@ -63,11 +64,7 @@ impl TextModel for Llama {
     }
 
     fn clear_cache(&mut self) {
-        // A new cache recomputes the rotary tables: cheap next to a forward pass, and the only
-        // way to empty llama's.
-        if let Ok(cache) = llama::Cache::new(true, self.dtype, &self.config, &self.device) {
-            self.cache = cache;
-        }
+        self.cache = self.empty.clone();
     }
 }
 
