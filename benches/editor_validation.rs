@@ -45,7 +45,9 @@ fn main() {
     let suite = suite::default_suite().unwrap_or_else(|error| fail(&error.to_string()));
     let memory = phasebench::results::environment::available_memory_bytes();
     let asking_each_time = |text: &str| phasebench::parse_checked_suite(text, "the suite").is_ok();
-    let measured_once = |text: &str| phasebench::parse_checked_suite_with_memory(text, "the suite", memory).is_ok();
+    let measured_once = |text: &str| {
+        phasebench::parse_checked_suite_with_memory(text, "the suite", std::path::Path::new("."), memory).is_ok()
+    };
     let (mut each, mut once, mut ratio, mut control) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let mut arm = [0.0; 3];

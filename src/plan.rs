@@ -185,6 +185,7 @@ mod tests {
             batch_size,
             quantization: None,
             kv_cache: None,
+            gguf: None,
         };
         Suite {
             version: 1,

@@ -237,6 +237,12 @@ impl SuiteDocument {
         self.revalidate();
     }
 
+    /// The folder the suite's relative model paths start at: the suite file's, or the working
+    /// directory for a suite not saved yet.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path.as_deref().and_then(Path::parent).unwrap_or(Path::new(".")).to_owned()
+    }
+
     /// Checks the draft exactly as `phasebench run` would check a file with this content, against
     /// the memory known when the document opened; skipped when the draft did not change since.
     pub fn revalidate(&mut self) {
@@ -246,7 +252,9 @@ impl SuiteDocument {
         }
         let (text, checked) = match suite::suite_to_ron(&self.suite) {
             Ok(text) => {
-                let checked = crate::parse_checked_suite_with_memory(&text, "the suite", self.available_memory_bytes);
+                let base_dir = self.base_dir();
+                let checked =
+                    crate::parse_checked_suite_with_memory(&text, "the suite", &base_dir, self.available_memory_bytes);
                 (text, checked)
             }
             Err(error) => (String::new(), Err(error)),
@@ -399,7 +407,8 @@ pub fn load_document(path: &Path) -> Result<SuiteDocument, String> {
 /// Checks suite text (a file's, an example's) into a document, as [`load_document`] does.
 pub fn parse_document(text: &str, origin: String, path: Option<PathBuf>) -> Result<SuiteDocument, SuiteError> {
     let available = crate::results::environment::available_memory_bytes();
-    let suite = crate::parse_checked_suite_with_memory(text, &origin, available)?;
+    let base_dir = path.as_deref().and_then(Path::parent).unwrap_or(Path::new("."));
+    let suite = crate::parse_checked_suite_with_memory(text, &origin, base_dir, available)?;
     let mut document = SuiteDocument::checked(suite, path, origin, available);
     document.source_text = Some(text.to_owned());
     Ok(document)
@@ -466,6 +475,7 @@ fn new_phase(name: String) -> Phase {
         batch_size: None,
         quantization: None,
         kv_cache: None,
+        gguf: None,
     }
 }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use phasebench::runner;
+use phasebench::suite::Quantization;
 
 #[derive(Parser)]
 #[command(
@@ -208,7 +209,8 @@ pub(super) enum Command {
         /// Result file, result directory, or HTML report.
         result: PathBuf,
     },
-    /// Write a workload's seeded weights to a safetensors file, under the names `weights:` loads.
+    /// Write a workload's seeded weights to a safetensors file, under the names `weights:` loads;
+    /// a language model's as a Hugging Face folder, or as a GGUF when --out ends in .gguf.
     ExportWeights {
         /// Suite file (.ron).
         suite: PathBuf,
@@ -225,5 +227,17 @@ pub(super) enum Command {
         /// Items in the batch written by --io (at least 1).
         #[arg(long, default_value_t = 1, requires = "io", value_parser = clap::value_parser!(u32).range(1..))]
         batch: u32,
+        /// A language model written as a GGUF (`--out model.gguf`): its weights' block format,
+        /// q8_0 (the default), q4_0 or q4k.
+        #[arg(long, value_parser = parse_quantization)]
+        quantization: Option<Quantization>,
     },
+}
+
+/// A quantization as suites and reports write it (`q8_0`, `q4_0`, `q4k`).
+fn parse_quantization(text: &str) -> Result<Quantization, String> {
+    [Quantization::Q8_0, Quantization::Q4_0, Quantization::Q4K]
+        .into_iter()
+        .find(|quantization| quantization.to_string().eq_ignore_ascii_case(text))
+        .ok_or_else(|| format!("`{text}` is not a quantization; use q8_0, q4_0 or q4k"))
 }

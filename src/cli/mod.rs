@@ -2,6 +2,7 @@
 //! catalog and show saved results. Exit codes: 0 ok, 1 a run failed, 2 bad input, 130 cancelled.
 
 mod args;
+mod export;
 mod inspect;
 mod progress;
 mod slurm;
@@ -15,7 +16,6 @@ use anyhow::Context;
 use args::{BaselineArgs, Cli, Command, ReportArgs, WindowArgs};
 use clap::Parser;
 use phasebench::atomic_file::write_atomically;
-use phasebench::models;
 use phasebench::report::{BaselineComparison, Format};
 use phasebench::results::{self, SuiteResult, SuiteStatus};
 use phasebench::runner::{self, RunEvent, RunOptions};
@@ -122,8 +122,8 @@ pub fn main() -> ExitCode {
             })
             .map_err(anyhow::Error::from),
         Some(Command::Show { result }) => show(&result),
-        Some(Command::ExportWeights { suite, workload, out, io, batch }) => {
-            export_weights(&suite, &workload, &out, io.as_deref().map(|io| (io, batch as usize)))
+        Some(Command::ExportWeights { suite, workload, out, io, batch, quantization }) => {
+            export::export_weights(&suite, &workload, &out, io.as_deref().map(|io| (io, batch as usize)), quantization)
         }
     };
     match outcome {
@@ -473,49 +473,4 @@ fn show(path: &Path) -> anyhow::Result<u8> {
     print!("{}{}", table::result_text(&result), table::targets_text(&result));
     print!("{}{}", table::recommendations_text(&result), table::decisions_text(&result));
     Ok(exit_code(&result, false))
-}
-
-fn export_weights(
-    suite_path: &Path,
-    workload_name: &str,
-    out: &Path,
-    io: Option<(&Path, usize)>,
-) -> anyhow::Result<u8> {
-    let suite = match phasebench::load_checked_suite(suite_path) {
-        Ok(suite) => suite,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Ok(EXIT_BAD_INPUT);
-        }
-    };
-    let Some(workload) = suite.workloads.iter().find(|workload| workload.name == workload_name) else {
-        let names: Vec<&str> = suite.workloads.iter().map(|workload| workload.name.as_str()).collect();
-        anyhow::bail!(
-            "{}: no workload `{workload_name}` (the workloads are: {})",
-            suite_path.display(),
-            names.join(", ")
-        );
-    };
-    let arch = models::architecture(&workload.model);
-    let weights = models::generate_weights(arch, suite.settings.seed).context("cannot generate the weights")?;
-    models::save_weights(&weights, out)?;
-    println!(
-        "wrote {} tensors ({} parameters, f32) of `{workload_name}` with seed {} to {}",
-        weights.len(),
-        models::parameter_count(arch),
-        suite.settings.seed,
-        out.display()
-    );
-    if let Some((io_path, batch)) = io {
-        let (input, output) = models::reference_io(arch, &weights, batch, suite.settings.seed)
-            .context("cannot run the model on the seeded input")?;
-        let (input_shape, output_shape) = (input.dims().to_vec(), output.dims().to_vec());
-        let tensors = std::collections::HashMap::from([("input".to_owned(), input), ("output".to_owned(), output)]);
-        models::save_weights(&tensors, io_path)?;
-        println!(
-            "wrote the seeded input {input_shape:?} (batch {batch}) and its f32 CPU output {output_shape:?} to {}",
-            io_path.display()
-        );
-    }
-    Ok(EXIT_OK)
 }

@@ -112,6 +112,11 @@ pub trait Architecture {
     fn language_model(&self) -> Option<llm::LlmConfig> {
         None
     }
+    /// Bytes the weights take when the model uses them as stored (a GGUF's quantized tensors),
+    /// for memory estimates; `None` when a phase converts them to its dtype.
+    fn stored_weight_bytes(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// The architecture behind a model spec.
@@ -124,6 +129,8 @@ pub fn architecture(spec: &ModelSpec) -> &dyn Architecture {
         ModelSpec::DiffusionTransformer(spec) => spec,
         ModelSpec::Noop(spec) => spec,
         ModelSpec::Llm(spec) => spec,
+        ModelSpec::HfFolder(spec) => llm::file_model(&spec.path.location(), llm::ModelFormat::HfFolder),
+        ModelSpec::Gguf(spec) => llm::file_model(&spec.path.location(), llm::ModelFormat::Gguf),
     }
 }
 
@@ -237,8 +244,12 @@ pub fn parameter_count(arch: &dyn Architecture) -> usize {
 /// phase dtype of `dtype_bytes`, plus an input batch of `batch` items in f32 and that dtype.
 pub fn memory_estimate_bytes(arch: &dyn Architecture, batch: usize, dtype_bytes: usize) -> f64 {
     let elements = |shape: &[usize]| shape.iter().map(|&d| d as f64).product::<f64>();
+    let input = elements(&arch.input_shape(batch)) * (4.0 + dtype_bytes as f64);
+    if let Some(stored) = arch.stored_weight_bytes() {
+        return stored + input;
+    }
     let params: f64 = arch.parameters().iter().map(|p| elements(&p.shape)).sum();
-    (params + elements(&arch.input_shape(batch))) * (4.0 + dtype_bytes as f64)
+    params * (4.0 + dtype_bytes as f64) + input
 }
 
 /// Bytes of a model's parameters in a phase: elements × dtype size, linear weights in their

@@ -53,9 +53,10 @@ impl PreparedWorkload {
         // Free the previous workload's weights before allocating the next ones.
         self.weights = Err(String::new());
         let arch = models::architecture(&workload.model);
-        let obtain = || match &workload.weights {
-            Some(file) => models::load_weights(arch, &base_dir.join(file)).map_err(|error| error.to_string()),
-            None => models::generate_weights(arch, seed)
+        let obtain = || match (models::llm::workload_file_model(&workload.model), &workload.weights) {
+            (Some(model), _) => super::text::file_weights(model),
+            (None, Some(file)) => models::load_weights(arch, &base_dir.join(file)).map_err(|error| error.to_string()),
+            (None, None) => models::generate_weights(arch, seed)
                 .map_err(|error| format!("cannot generate the weights: {}", candle_error_text(&error))),
         };
         self.weights = match catch_unwind(AssertUnwindSafe(obtain)) {
@@ -429,7 +430,8 @@ pub(super) fn build_stepper(
                 },
                 ..TextGenerationRecord::default()
             });
-            TextGenerationStepper::new(&setup, &config, text, phase.uses_kv_cache())
+            let source = super::text::TextSource::of(workload, phase);
+            TextGenerationStepper::new(&setup, &config, text, phase.uses_kv_cache(), &source)
                 .map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
         }),
     };

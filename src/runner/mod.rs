@@ -204,7 +204,8 @@ impl RunOptions {
         self
     }
 
-    /// Resolves relative weights paths against `base_dir` (usually the suite file's folder).
+    /// Resolves relative weights and model paths against `base_dir` (usually the suite file's
+    /// folder).
     pub fn with_base_dir(mut self, base_dir: impl Into<PathBuf>) -> Self {
         self.base_dir = base_dir.into();
         self
@@ -287,6 +288,8 @@ fn spawn(
     started: Timestamp,
     wake: Wake,
 ) -> Result<RunnerHandle, RunnerError> {
+    let mut suite = suite;
+    suite.resolve_model_paths(&options.base_dir);
     let result_dir = store.directory().to_owned();
     let (sender, events) = sync_channel(EVENT_CHANNEL_CAPACITY);
     let cancel = CancelToken::default();

@@ -8,7 +8,7 @@ use candle_core::{Device, Tensor};
 use super::steppers::{Preparation, StepTiming, Stepper, StepperSetup, owned_weights, timed, to_f32_values, upload};
 use crate::models::llm::{self, LlmConfig, TextModel, seeded_tokens};
 use crate::models::{self, stream_seed};
-use crate::suite::TextGenerationSpec;
+use crate::suite::{ModelSpec, Phase, TextGenerationSpec, Workload};
 
 /// Positions of the probe sequence whose next-token logits are compared across phases.
 pub const PROBE_POSITIONS: usize = 16;
@@ -40,24 +40,30 @@ impl TextGenerationStepper {
         config: &LlmConfig,
         spec: TextGenerationSpec,
         kv_cache: bool,
+        source: &TextSource,
     ) -> candle_core::Result<(Self, Preparation)> {
         let batch = setup.batch_size;
         let ids = seeded_tokens(batch * spec.prompt_tokens, config.vocab, stream_seed(setup.seed, llm::PROMPT_STREAM));
         let host_prompt = Tensor::from_vec(ids, (batch, spec.prompt_tokens), &Device::Cpu)?;
         // A quantized phase goes the way of a GGUF file: the f32 master written as one in memory,
         // read by the family's quantized model; otherwise the weights in the phase's dtype.
-        let (model, load_secs, transfer) = match setup.quantization {
-            Some(quantization) => {
+        let (model, load_secs, transfer) = match (source, setup.quantization) {
+            (TextSource::Gguf(path), _) => {
+                let (model, secs) =
+                    timed(setup.device, || llm::load_gguf_model(path, setup.device).map_err(candle_core::Error::Msg))?;
+                (model, secs, None)
+            }
+            (TextSource::Weights(_), Some(quantization)) => {
                 let (model, secs) =
                     timed(setup.device, || llm::build_quantized(config, setup.weights, quantization, setup.device))?;
                 (model, secs, None)
             }
-            None => {
+            (TextSource::Weights(config_json), None) => {
                 let uploaded = upload(setup.device, setup.dtype, setup.weights, &[])?;
                 let (model, build_secs) = timed(setup.device, || {
                     let weights = owned_weights(&uploaded.weights, setup.dtype, None)?;
                     let vb = candle_nn::VarBuilder::from_tensors(weights, setup.dtype, setup.device);
-                    llm::build_text_model(config, vb)
+                    llm::build_text_model_with_config(config, config_json.as_ref(), vb)
                 })?;
                 (model, uploaded.convert_secs + build_secs, uploaded.transfer)
             }
@@ -175,6 +181,40 @@ impl Stepper for TextGenerationStepper {
     }
 }
 
+/// Where a phase's language model comes from.
+pub enum TextSource {
+    /// The workload's weights (seeded, or a folder's), built by the family's model from the
+    /// folder's own `config.json` when there is one.
+    Weights(Option<serde_json::Value>),
+    /// A GGUF file, run by the family's quantized model as stored.
+    Gguf(std::path::PathBuf),
+}
+
+impl TextSource {
+    /// The source of `phase` on a workload of `model`: the phase's own GGUF, the workload's GGUF,
+    /// or the workload's weights.
+    pub fn of(workload: &Workload, phase: &Phase) -> Self {
+        if let Some(path) = &phase.gguf {
+            return Self::Gguf(path.location_for(&workload.name));
+        }
+        let model = &workload.model;
+        match model {
+            ModelSpec::Gguf(spec) => Self::Gguf(spec.path.location()),
+            _ => Self::Weights(llm::workload_file_model(model).and_then(|model| model.config_json.clone())),
+        }
+    }
+}
+
+/// The weights a workload read from files starts from: a folder's tensors as stored (a GGUF's
+/// are loaded by each phase, so there are none to share).
+pub fn file_weights(model: &llm::FileModel) -> Result<models::Weights, String> {
+    match &model.file {
+        Err(error) => Err(error.clone()),
+        Ok(file) if file.format == llm::ModelFormat::Gguf => Ok(models::Weights::new()),
+        Ok(file) => llm::load_folder_weights(file),
+    }
+}
+
 /// The language-model configuration of a workload's model, or why it has none.
 pub fn language_model(arch: &dyn models::Architecture) -> candle_core::Result<LlmConfig> {
     arch.language_model().ok_or_else(|| candle_core::Error::Msg("mode TextGeneration needs a language model".into()))
@@ -185,14 +225,27 @@ mod tests {
     use super::*;
     use candle_core::DType;
 
+    use crate::models::Architecture;
     use crate::suite::{LlmFamily, LlmPreset, LlmSpec};
 
     fn stepper(family: LlmFamily, kv_cache: bool, batch_size: usize) -> candle_core::Result<TextGenerationStepper> {
         let spec = LlmSpec { family, preset: LlmPreset::Tiny };
         let weights = models::generate_weights(&spec, 7)?;
+        let config = LlmConfig::of_spec(&spec);
+        stepper_of(&spec, &weights, &config, &TextSource::Weights(None), kv_cache, batch_size)
+    }
+
+    fn stepper_of(
+        arch: &dyn models::Architecture,
+        weights: &models::Weights,
+        config: &LlmConfig,
+        source: &TextSource,
+        kv_cache: bool,
+        batch_size: usize,
+    ) -> candle_core::Result<TextGenerationStepper> {
         let setup = StepperSetup {
-            arch: &spec,
-            weights: &weights,
+            arch,
+            weights,
             dtype: DType::F32,
             device: &Device::Cpu,
             quantization: None,
@@ -202,7 +255,7 @@ mod tests {
             probe_batch: 1,
         };
         let text = TextGenerationSpec { prompt_tokens: 9, new_tokens: 5 };
-        Ok(TextGenerationStepper::new(&setup, &LlmConfig::of_spec(&spec), text, kv_cache)?.0)
+        Ok(TextGenerationStepper::new(&setup, config, text, kv_cache, source)?.0)
     }
 
     /// The tokens of one whole generation, checking the step structure on the way: a prefill (not
@@ -268,6 +321,28 @@ mod tests {
             assert_eq!(a.len(), vocab * 5, "{family}: logits of the prompt's last token and 4 continuation tokens");
             let largest = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
             assert!(largest < 1e-3, "{family}: the probe differs by {largest}");
+        }
+        Ok(())
+    }
+
+    /// A model read from a sharded Hugging Face folder runs as the same model with seeded weights
+    /// does: the same tokens, the same logits.
+    #[test]
+    fn a_sharded_folder_generates_as_the_seeded_model_it_was_written_from() -> Result<(), Box<dyn std::error::Error>> {
+        for family in LlmFamily::ALL {
+            let dir = tempfile::tempdir()?;
+            let written = llm::test_folder::write_folder(dir.path(), family, true)?;
+            let model = llm::file_model(dir.path(), llm::ModelFormat::HfFolder);
+            let config = model.language_model().ok_or("the folder is not read")?;
+            assert_eq!(config, written, "{family}");
+            let weights = file_weights(model)?;
+            let source = TextSource::Weights(model.config_json.clone());
+            let mut from_folder = stepper_of(model, &weights, &config, &source, true, 1)?;
+            generate(&mut from_folder)?;
+            let spec = LlmSpec { family, preset: LlmPreset::Tiny };
+            let seeded = models::generate_weights(&spec, 3)?;
+            let mut from_seed = stepper_of(&spec, &seeded, &written, &TextSource::Weights(None), true, 1)?;
+            assert_eq!(from_folder.probe()?, from_seed.probe()?, "{family}");
         }
         Ok(())
     }

@@ -22,33 +22,54 @@ impl LlmSpec {
     /// a quantized phase runs in f32, at batch 1 (candle-transformers 0.11's quantized models),
     /// with blocks that fit the model's widths.
     pub fn phase_problems(&self, phase: &Phase, batches: &[usize]) -> Vec<String> {
-        let Some(quantization) = phase.quantization else { return Vec::new() };
-        let (shape, name) = (self.preset.shape(), &phase.name);
-        let mut problems = Vec::new();
-        if batches.iter().any(|&batch| batch > 1) {
-            problems.push(format!(
-                " generates text at batch sizes above 1, but phase `{name}` quantizes: candle-transformers 0.11's quantized language models run one sequence at a time; give the phase `batch_size: 1`"
-            ));
-        }
-        if phase.dtype != DTypeSpec::F32 {
-            problems.push(format!(
-                " generates text, and phase `{name}` both quantizes and sets dtype {}; a quantized language model computes in f32 (candle's quantized models), so drop the dtype",
-                phase.dtype
-            ));
-        }
-        let block = match quantization {
-            Quantization::Q8_0 | Quantization::Q4_0 => 32,
-            Quantization::Q4K => 256,
-        };
-        for (field, width) in [("hidden", shape.hidden), ("intermediate", shape.intermediate)] {
-            if !width.is_multiple_of(block) {
-                problems.push(format!(
-                    ": phase `{name}` quantizes to {quantization}, whose blocks are {block} wide, but the model's `{field}` is {width}; use a size that is a multiple of {block} or another quantization"
-                ));
-            }
-        }
+        let shape = self.preset.shape();
+        let mut problems = quantized_phase_problems(phase, batches);
+        problems.extend(quantization_block_problems(phase, shape.hidden, shape.intermediate));
         problems
     }
+}
+
+/// Why a quantizing `phase` cannot quantize a model of widths `hidden` and `intermediate`, each
+/// message continuing "workload `name`": its blocks must divide both.
+pub fn quantization_block_problems(phase: &Phase, hidden: usize, intermediate: usize) -> Vec<String> {
+    let Some(quantization) = phase.quantization else { return Vec::new() };
+    let name = &phase.name;
+    let block = match quantization {
+        Quantization::Q8_0 | Quantization::Q4_0 => 32,
+        Quantization::Q4K => 256,
+    };
+    let mut problems = Vec::new();
+    for (field, width) in [("hidden", hidden), ("intermediate", intermediate)] {
+        if !width.is_multiple_of(block) {
+            problems.push(format!(
+                ": phase `{name}` quantizes to {quantization}, whose blocks are {block} wide, but the model's `{field}` is {width}; use a size that is a multiple of {block} or another quantization"
+            ));
+        }
+    }
+    problems
+}
+
+/// Why a quantized `phase` cannot generate text at `batches` whatever the model's shape, each
+/// message continuing "workload `name`": candle-transformers 0.11's quantized language models run
+/// one sequence at a time, in f32.
+pub(super) fn quantized_phase_problems(phase: &Phase, batches: &[usize]) -> Vec<String> {
+    let name = &phase.name;
+    let mut problems = Vec::new();
+    if phase.quantization.is_none() {
+        return problems;
+    }
+    if batches.iter().any(|&batch| batch > 1) {
+        problems.push(format!(
+            " generates text at batch sizes above 1, but phase `{name}` quantizes: candle-transformers 0.11's quantized language models run one sequence at a time; give the phase `batch_size: 1`"
+        ));
+    }
+    if phase.dtype != DTypeSpec::F32 {
+        problems.push(format!(
+            " generates text, and phase `{name}` both quantizes and sets dtype {}; a quantized language model computes in f32 (candle's quantized models), so drop the dtype",
+            phase.dtype
+        ));
+    }
+    problems
 }
 
 impl Default for LlmSpec {

@@ -3,6 +3,7 @@
 
 mod layout;
 mod llm;
+mod model_file;
 mod parameters;
 mod phase;
 mod schedule;
@@ -11,7 +12,8 @@ mod threshold;
 mod validate;
 
 pub use layout::{SuiteText, suite_text};
-pub use llm::{LlmFamily, LlmPreset, LlmShape, LlmSpec, TextGenerationSpec};
+pub use llm::{LlmFamily, LlmPreset, LlmShape, LlmSpec, TextGenerationSpec, quantization_block_problems};
+pub use model_file::{ModelFileSpec, ModelPath, WORKLOAD_PLACEHOLDER, file_phase_problems};
 pub use parameters::ModelParameter;
 pub use phase::{DTypeSpec, DeviceSpec, Phase, Quantization};
 pub use schedule::{InterleavedSpec, Schedule};
@@ -40,6 +42,7 @@ pub const EXAMPLE_SUITES: &[(&str, &str)] = &[
     ("vision.ron", include_str!("../../suites/vision.ron")),
     ("diffusion.ron", include_str!("../../suites/diffusion.ron")),
     ("llm.ron", include_str!("../../suites/llm.ron")),
+    ("llm-files.ron", include_str!("../../suites/llm-files.ron")),
     ("batch-sweep.ron", include_str!("../../suites/batch-sweep.ron")),
     ("cpu-vs-cuda.ron", include_str!("../../suites/cpu-vs-cuda.ron")),
     ("gpu.ron", include_str!("../../suites/gpu.ron")),

@@ -50,7 +50,7 @@ impl ModelSpec {
             ],
             Self::Noop(s) => vec![("features", Count(s.features))],
             // A language model is sized by its family and preset, chosen from lists.
-            Self::Llm(_) => vec![],
+            Self::Llm(_) | Self::HfFolder(_) | Self::Gguf(_) => vec![],
         }
     }
 

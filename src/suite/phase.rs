@@ -25,6 +25,11 @@ pub struct Phase {
     /// keeping the attention keys and values (the KV cache); on when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kv_cache: Option<bool>,
+    /// Text generation from the user's files only: runs this GGUF file (relative to the suite
+    /// file's folder; `{workload}` stands for the workload's name) instead of the workload's
+    /// weights — e.g. llama.cpp's quantization of the Hugging Face folder the baseline runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gguf: Option<super::ModelPath>,
 }
 
 impl Phase {

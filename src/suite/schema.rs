@@ -384,6 +384,10 @@ pub enum ModelSpec {
     Noop(NoopSpec),
     /// A language model of a real family (Llama, Mistral, Qwen) with seeded weights.
     Llm(super::LlmSpec),
+    /// The user's own language model from a Hugging Face folder (`config.json` and safetensors).
+    HfFolder(super::ModelFileSpec),
+    /// The user's own quantized language model from a GGUF file (llama.cpp's format).
+    Gguf(super::ModelFileSpec),
 }
 
 /// Sizes of a [`ModelSpec::ConvNet`] workload.
@@ -519,6 +523,8 @@ impl ModelSpec {
             Self::DiffusionTransformer(_) => "DiffusionTransformer",
             Self::Noop(_) => "Noop",
             Self::Llm(_) => "Llm",
+            Self::HfFolder(_) => "HfFolder",
+            Self::Gguf(_) => "Gguf",
         }
     }
 }

@@ -98,13 +98,18 @@ fn check_workload(
             report(at(), format!("workload `{}`: {message}", workload.name));
         }
     }
-    for message in check_model(&workload.model).into_iter().chain(check_mode(workload.mode, &workload.model)) {
+    let messages = check_model(&workload.model).into_iter().chain(check_mode(workload.mode, &workload.model));
+    for message in messages.chain(super::model_file::workload_file_problems(workload)) {
         report(at(), format!("workload `{}`: {message}", workload.name));
     }
-    if let (Mode::TextGeneration(_), ModelSpec::Llm(spec)) = (workload.mode, &workload.model) {
+    if workload.model.is_language_model() || suite.phases.iter().any(|phase| phase.gguf.is_some()) {
         for phase in &suite.phases {
             let batches = phase.batch_size.map_or_else(|| workload.effective_batch_sizes(), |batch| vec![batch]);
-            for message in spec.phase_problems(phase, &batches) {
+            let mut messages = super::file_phase_problems(&workload.model, phase, &batches);
+            if let ModelSpec::Llm(spec) = &workload.model {
+                messages.extend(spec.phase_problems(phase, &batches));
+            }
+            for message in messages {
                 report(at(), format!("workload `{}`{message}", workload.name));
             }
         }
@@ -336,17 +341,23 @@ fn check_dimension(what: &str, value: usize) -> Option<String> {
 }
 
 fn check_mode(mode: Mode, model: &ModelSpec) -> Vec<String> {
-    let language_model = matches!(model, ModelSpec::Llm(_));
-    if language_model && !matches!(mode, Mode::TextGeneration(_)) {
-        return vec![format!("a language model (Llm) runs in mode TextGeneration, not {}", mode.name())];
+    if model.is_language_model() && !matches!(mode, Mode::TextGeneration(_)) {
+        return vec![format!(
+            "a language model ({}) runs in mode TextGeneration, not {}",
+            model.kind_name(),
+            mode.name()
+        )];
     }
     match mode {
         Mode::Inference => vec![],
         Mode::TextGeneration(text) => {
             let mut messages = Vec::new();
-            let ModelSpec::Llm(spec) = model else {
-                return vec![format!("mode TextGeneration needs a language model (Llm), not {}", model.kind_name())];
-            };
+            if !model.is_language_model() {
+                return vec![format!(
+                    "mode TextGeneration needs a language model (Llm, HfFolder or Gguf), not {}",
+                    model.kind_name()
+                )];
+            }
             if !(1..=MAX_DIMENSION).contains(&text.prompt_tokens) {
                 messages.push(format!(
                     "TextGeneration `prompt_tokens` is {}; it must be from 1 to {MAX_DIMENSION}",
@@ -359,7 +370,11 @@ fn check_mode(mode: Mode, model: &ModelSpec) -> Vec<String> {
                     text.new_tokens
                 ));
             }
-            let context = spec.preset.shape().context;
+            // A file's context is checked when the file is read.
+            let context = match model {
+                ModelSpec::Llm(spec) => spec.preset.shape().context,
+                _ => usize::MAX,
+            };
             if text.prompt_tokens.saturating_add(text.new_tokens) > context {
                 messages.push(format!(
                     "TextGeneration `prompt_tokens` + `new_tokens` ({}) is more than the model's context of {context} tokens",
@@ -429,6 +444,14 @@ fn check_model(model: &ModelSpec) -> Vec<String> {
                 ("context", shape.context),
             ]
         }
+        ModelSpec::HfFolder(spec) | ModelSpec::Gguf(spec) => {
+            // What the files hold is checked when they are read.
+            return if spec.path.written().trim().is_empty() {
+                vec![format!("{} `path` is empty; name the model's folder or file", model.kind_name())]
+            } else {
+                Vec::new()
+            };
+        }
     };
     let mut messages: Vec<String> = dimensions
         .into_iter()
@@ -440,7 +463,7 @@ fn check_model(model: &ModelSpec) -> Vec<String> {
         ModelSpec::Transformer(spec) => vec![("layers", spec.layers)],
         ModelSpec::DiffusionTransformer(spec) => vec![("layers", spec.layers)],
         ModelSpec::Llm(spec) => vec![("layers", spec.preset.shape().layers)],
-        ModelSpec::MatMul(_) | ModelSpec::Noop(_) => vec![],
+        ModelSpec::MatMul(_) | ModelSpec::Noop(_) | ModelSpec::HfFolder(_) | ModelSpec::Gguf(_) => vec![],
     };
     for (field, count) in layer_counts {
         if !(1..=MAX_LAYERS).contains(&count) {

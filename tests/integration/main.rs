@@ -5,6 +5,7 @@
 mod app;
 mod browser;
 mod cli;
+mod model_files;
 mod report;
 mod runner;
 mod suites;

@@ -47,6 +47,11 @@ fn shipped_and_fixture_suites_load() -> TestResult {
     let mut count = 0;
     for entry in shipped.chain(fixtures) {
         let path = entry?.path();
+        // It names the user's own model files: `model_files::the_shipped_files_suite_runs_on_the_
+        // files_its_header_names` writes stand-ins where it looks and loads it there.
+        if path.ends_with("llm-files.ron") {
+            continue;
+        }
         if let Err(error) = phasebench::load_checked_suite(&path) {
             panic!("{error}");
         }

@@ -10,7 +10,23 @@ use crate::suite::LlmFamily;
 
 /// Builds the family's model from weights served by `vb` (in the phase's dtype and device).
 pub fn build_text_model(config: &LlmConfig, vb: VarBuilder) -> candle_core::Result<Box<dyn TextModel>> {
-    let json = config.to_hf_json();
+    build_text_model_with_config(config, None, vb)
+}
+
+/// Builds the family's model as [`build_text_model`] does, from the checkpoint's own
+/// `config.json` when there is one: its keys (rope scaling, sliding windows…) override the ones
+/// phasebench derives from the shape, which fill in only what it lacks.
+pub fn build_text_model_with_config(
+    config: &LlmConfig,
+    config_json: Option<&serde_json::Value>,
+    vb: VarBuilder,
+) -> candle_core::Result<Box<dyn TextModel>> {
+    let mut json = config.to_hf_json();
+    if let (Some(own), Some(merged)) = (config_json.and_then(serde_json::Value::as_object), json.as_object_mut()) {
+        for (key, value) in own.iter().filter(|(_, value)| !value.is_null()) {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
     let parse = |error: serde_json::Error| candle_core::Error::Msg(format!("{} config: {error}", config.family));
     Ok(match config.family {
         LlmFamily::Llama => {

@@ -369,17 +369,22 @@ pub fn read_gguf(path: &Path) -> Result<ModelFile, ModelFileError> {
     })
 }
 
+/// Tiny models written as Hugging Face folders, for tests of the readers and the runner.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::models::{generate_weights, llm::write_gguf};
-    use crate::suite::{LlmPreset, LlmSpec, Quantization};
+pub(crate) mod test_folder {
+    use std::path::Path;
 
-    type TestResult = Result<(), Box<dyn std::error::Error>>;
+    use super::LlmConfig;
+    use crate::models::generate_weights;
+    use crate::suite::{LlmFamily, LlmPreset, LlmSpec};
 
     /// A tiny model of `family` written as a Hugging Face folder: config.json and the seeded
     /// weights, in one file or in two shards with their index.
-    fn write_folder(dir: &Path, family: LlmFamily, sharded: bool) -> Result<LlmConfig, Box<dyn std::error::Error>> {
+    pub(crate) fn write_folder(
+        dir: &Path,
+        family: LlmFamily,
+        sharded: bool,
+    ) -> Result<LlmConfig, Box<dyn std::error::Error>> {
         let spec = LlmSpec { family, preset: LlmPreset::Tiny };
         let config = LlmConfig::of_spec(&spec);
         std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config.to_hf_json())?)?;
@@ -409,6 +414,17 @@ mod tests {
         }
         Ok(config)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{generate_weights, llm::write_gguf};
+    use crate::suite::{LlmPreset, LlmSpec, Quantization};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    use super::test_folder::write_folder;
 
     fn error_of(result: Result<ModelFile, ModelFileError>) -> String {
         result.err().map(|error| error.to_string()).unwrap_or_default()

@@ -31,6 +31,11 @@ fn permute_for_interleaved_rope(weight: &Tensor, heads: usize) -> candle_core::R
     weight.reshape((heads, 2, rows / heads / 2, cols))?.transpose(1, 2)?.reshape((rows, cols))
 }
 
+/// A weight as f32 on the CPU, what quantizing reads (a folder's weights may be stored in bf16).
+fn on_cpu_f32(weight: &Tensor) -> candle_core::Result<Tensor> {
+    weight.to_device(&Device::Cpu)?.to_dtype(candle_core::DType::F32)
+}
+
 /// Writes the model as a GGUF: every matrix in `quantization`'s block format, norms and biases in
 /// f32. Fails, naming the tensor, when a matrix's rows are not a multiple of the block size.
 pub fn write_gguf<W: std::io::Write + Seek>(
@@ -51,10 +56,10 @@ pub fn write_gguf<W: std::io::Write + Seek>(
                 format.block_size()
             );
         }
-        Ok((gguf_name.to_owned(), QTensor::quantize(&weight.to_device(&Device::Cpu)?, format)?))
+        Ok((gguf_name.to_owned(), QTensor::quantize(&on_cpu_f32(&weight)?, format)?))
     };
     let plain = |gguf_name: &str, weight: Tensor| -> candle_core::Result<(String, QTensor)> {
-        Ok((gguf_name.to_owned(), QTensor::quantize(&weight.to_device(&Device::Cpu)?, GgmlDType::F32)?))
+        Ok((gguf_name.to_owned(), QTensor::quantize(&on_cpu_f32(&weight)?, GgmlDType::F32)?))
     };
     let interleaved = gguf_architecture(config.family) == "llama";
     let mut tensors = vec![

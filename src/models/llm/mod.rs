@@ -5,13 +5,20 @@
 mod families;
 mod files;
 mod gguf;
+mod source;
 
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
-pub use families::{build_text_model, greedy_tokens};
+pub use families::{build_text_model, build_text_model_with_config, greedy_tokens};
+#[cfg(test)]
+pub(crate) use files::test_folder;
 pub use files::{ModelFile, ModelFileError, ModelFormat, TensorEntry, read_gguf, read_hf_folder, read_model};
 pub use gguf::{QUANTIZED_BATCH_LIMIT, build_quantized, gguf_architecture, load_quantized, write_gguf};
+pub use source::{
+    FileModel, file_model, load_folder_weights, load_gguf_model, model_file_problems, workload_file_model,
+    write_gguf_file, write_hf_folder,
+};
 
 use super::{Architecture, BuildOptions, Network, ParamInit, ParamTensor};
 use crate::suite::{LlmFamily, LlmSpec};
