@@ -51,6 +51,9 @@ pub struct PathPrompt {
     pub note: String,
     /// An existing file the user was told a save would replace: saving to it again replaces it.
     pub replace: Option<PathBuf>,
+    /// Whether the path field took the keyboard focus since the prompt opened (it takes it once,
+    /// from the button that opened it).
+    pub focused: bool,
 }
 
 /// A save that would drop comments of the suite's text, waiting for the user's answer.
@@ -117,6 +120,16 @@ pub enum UiCommand {
     SetBaseline(usize),
     /// Pick the weights file of a workload with the dialog.
     PickWeights(usize),
+    /// Pick the GGUF file a phase runs instead of the workloads' files, with the dialog.
+    PickPhaseGguf(usize),
+    /// Pick a workload's own language model with the dialog: a Hugging Face folder, or else a
+    /// GGUF file.
+    PickModelFile {
+        /// The workload's index.
+        index: usize,
+        /// A folder rather than a `.gguf` file.
+        folder: bool,
+    },
     /// List the results directory again.
     RefreshHistory,
     /// Merge the newest sharded suite's shard results and show the merged result.
@@ -211,6 +224,8 @@ impl PhasebenchApp {
             C::MovePhase { index, up } => self.edit_phases(ListEdit::Move { index, up }),
             C::SetBaseline(index) => self.document.set_baseline(index),
             C::PickWeights(index) => self.pick(FilePurpose::Weights(index)),
+            C::PickModelFile { index, folder } => self.pick(FilePurpose::ModelFile { index, folder }),
+            C::PickPhaseGguf(index) => self.pick(FilePurpose::PhaseGguf(index)),
             C::RefreshHistory => self.refresh_history(),
             C::MergeShards => self.merge_shards(),
             C::OpenResult(path) => self.spawn_load(FilePurpose::OpenResult, path),

@@ -182,9 +182,11 @@ impl PhasebenchApp {
             return;
         }
         let start_dir = match purpose {
-            FilePurpose::OpenSuite | FilePurpose::SaveSuiteAs | FilePurpose::Weights(_) => {
-                self.document.path.as_deref().and_then(Path::parent).map(Path::to_path_buf)
-            }
+            FilePurpose::OpenSuite
+            | FilePurpose::SaveSuiteAs
+            | FilePurpose::Weights(_)
+            | FilePurpose::ModelFile { .. }
+            | FilePurpose::PhaseGguf(_) => self.document.path.as_deref().and_then(Path::parent).map(Path::to_path_buf),
             // The shown result's own folder: an export is of what is on screen.
             FilePurpose::Export(_) => self.shown_result_dir().or_else(|| Some(self.config.results_dir.clone())),
             _ => Some(self.config.results_dir.clone()),
@@ -213,7 +215,7 @@ impl PhasebenchApp {
             }
             _ => String::new(),
         };
-        self.path_prompt = Some(PathPrompt { purpose, text, note, replace: None });
+        self.path_prompt = Some(PathPrompt { purpose, text, note, replace: None, focused: false });
     }
 
     pub(super) fn picked(&mut self, purpose: FilePurpose, path: PathBuf) {
@@ -225,15 +227,43 @@ impl PhasebenchApp {
             FilePurpose::DiffBefore => self.apply(UiCommand::LoadDiffResult { side: Side::Before, path }),
             FilePurpose::DiffAfter => self.apply(UiCommand::LoadDiffResult { side: Side::After, path }),
             FilePurpose::Weights(index) => {
-                // Relative to the suite's folder when it lies inside it, as suites are shared.
-                let base = self.document.path.as_deref().and_then(Path::parent);
-                let shown = base.and_then(|base| path.strip_prefix(base).ok()).unwrap_or(&path);
+                let shown = self.suite_relative(&path);
                 if let Some(workload) = self.document.suite.workloads.get_mut(index) {
-                    workload.weights = Some(shown.display().to_string());
+                    workload.weights = Some(shown);
                     self.document.structure_changed();
                 }
             }
+            FilePurpose::PhaseGguf(index) => {
+                let shown = self.suite_relative(&path);
+                if let Some(phase) = self.document.suite.phases.get_mut(index) {
+                    phase.gguf = Some(suite::ModelPath::new(shown));
+                    self.document.structure_changed();
+                }
+            }
+            FilePurpose::ModelFile { index, folder } => {
+                let spec = suite::ModelFileSpec { path: suite::ModelPath::new(self.suite_relative(&path)) };
+                let Some(workload) = self.document.suite.workloads.get_mut(index) else { return };
+                let old_kind = workload.model.kind_name();
+                workload.model = if folder { suite::ModelSpec::HfFolder(spec) } else { suite::ModelSpec::Gguf(spec) };
+                if workload.mode.kind() != suite::ModeKind::TextGeneration {
+                    workload.mode = suite::ModeKind::TextGeneration.default_mode();
+                }
+                // A file's own weights: a weights file beside it is refused.
+                workload.weights = None;
+                self.document.rename_workload_after_model(index, old_kind);
+                self.document.structure_changed();
+                self.status = format!("workload {} reads {}", index + 1, path.display());
+            }
         }
+    }
+}
+
+impl PhasebenchApp {
+    /// `path` as a suite writes it: relative to the suite's folder when it lies inside it (suites
+    /// are shared with their models beside them), else as picked.
+    fn suite_relative(&self, path: &Path) -> String {
+        let base = self.document.path.as_deref().and_then(Path::parent);
+        base.and_then(|base| path.strip_prefix(base).ok()).unwrap_or(path).display().to_string()
     }
 }
 

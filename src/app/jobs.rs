@@ -37,6 +37,15 @@ pub enum FilePurpose {
     DiffAfter,
     /// Pick the weights file of the workload with this index.
     Weights(usize),
+    /// Pick the GGUF file the phase with this index runs.
+    PhaseGguf(usize),
+    /// Pick the workload's own language model: a Hugging Face folder, or else a GGUF file.
+    ModelFile {
+        /// The workload's index.
+        index: usize,
+        /// A folder (Hugging Face) rather than a `.gguf` file.
+        folder: bool,
+    },
 }
 
 impl FilePurpose {
@@ -53,6 +62,9 @@ impl FilePurpose {
             Self::DiffBefore => "Load result as before",
             Self::DiffAfter => "Load result as after",
             Self::Weights(_) => "Weights file",
+            Self::ModelFile { folder: true, .. } => "Model folder (Hugging Face: config.json and safetensors)",
+            Self::ModelFile { folder: false, .. } => "Model file (GGUF)",
+            Self::PhaseGguf(_) => "GGUF file the phase runs",
         }
     }
 
@@ -245,6 +257,10 @@ pub fn pick_file(purpose: FilePurpose, start_dir: Option<PathBuf>, suggested_nam
             dialog.add_filter("phasebench result", &["json"]).pick_file()
         }
         FilePurpose::Weights(_) => dialog.add_filter("safetensors", &["safetensors"]).pick_file(),
+        FilePurpose::ModelFile { folder: true, .. } => dialog.pick_folder(),
+        FilePurpose::ModelFile { folder: false, .. } | FilePurpose::PhaseGguf(_) => {
+            dialog.add_filter("GGUF", &["gguf"]).pick_file()
+        }
     };
     let probably_failed = path.is_none() && opened.elapsed() < DIALOG_FAILED_WITHIN;
     JobOutcome::Picked { purpose, path, probably_failed }

@@ -12,6 +12,7 @@ mod frames;
 mod jobs;
 mod live;
 mod recovery;
+mod series;
 
 pub use crate::report::Format as ExportFormat;
 pub use command::{CommentLoss, Notice, PathPrompt, Selection, UiCommand, View};

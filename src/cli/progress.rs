@@ -107,6 +107,11 @@ impl Progress {
                 self.activity = message;
                 self.show();
             }
+            RunEvent::Prefill { index, ttft_secs, .. } => {
+                self.activity =
+                    format!("{}: prefill, time to first token {}", self.label(*index), format_secs(*ttft_secs));
+                self.show();
+            }
             RunEvent::Telemetry { samples, .. } => {
                 if let Some(sample) = samples.last() {
                     self.live = live_text(sample);

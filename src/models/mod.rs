@@ -25,8 +25,8 @@ pub use layers::BuildOptions;
 pub use weights_file::{WeightsError, load_weights, save_weights};
 
 use crate::suite::{
-    ConvNetSpec, DiffusionTransformerSpec, LlmSpec, MatMulSpec, MlpSpec, ModeKind, ModelSpec, NoopSpec, Quantization,
-    TransformerSpec,
+    ConvNetSpec, DiffusionTransformerSpec, LlmSpec, MatMulSpec, MlpSpec, ModeKind, ModelFileSpec, ModelSpec, NoopSpec,
+    Quantization, TransformerSpec,
 };
 
 /// Weights of one workload by tensor name (f32, on the CPU), the master copy every phase converts.
@@ -230,6 +230,18 @@ pub fn catalog() -> Vec<CatalogEntry> {
                     "Tiny (~0.16 M parameters), Small (~25 M), Medium (~125 M), Large (~0.4 B) or Custom(hidden, layers, heads, kv_heads, intermediate, vocab, context)",
                 ),
             ],
+            modes: &[ModeKind::TextGeneration],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::HfFolder(ModelFileSpec::default()),
+            summary: "your own language model from a Hugging Face folder (config.json and safetensors; llama, mistral, qwen2, qwen3)",
+            parameters: &[("path", "the folder, relative to the suite file's folder")],
+            modes: &[ModeKind::TextGeneration],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::Gguf(ModelFileSpec::default()),
+            summary: "your own quantized language model from a GGUF file (llama.cpp's format; llama, mistral, qwen2, qwen3)",
+            parameters: &[("path", "the .gguf file, relative to the suite file's folder")],
             modes: &[ModeKind::TextGeneration],
         },
     ]

@@ -44,6 +44,17 @@ impl<'a> StepBatcher<'a> {
         }
     }
 
+    /// Marks a text generation's prefill before step `before_step`: sent at once if there is room
+    /// (the event carries its place, whatever steps are still pending), else dropped — a mark,
+    /// never a wait inside the measured loop.
+    pub(super) fn prefill(&mut self, before_step: usize, ttft_secs: f64) {
+        if self.abandoned.is_cancelled() {
+            return;
+        }
+        let event = RunEvent::Prefill { index: self.index, kind: self.kind, before_step, ttft_secs };
+        let _ = self.events.try_send(event);
+    }
+
     fn take_event(&mut self) -> RunEvent {
         RunEvent::Steps { index: self.index, kind: self.kind, step_secs: std::mem::take(&mut self.pending) }
     }

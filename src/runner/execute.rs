@@ -466,6 +466,9 @@ pub(super) fn warm_up(
             flusher.flush().map_err(candle_error("cache flush failed"))?;
         }
         let timing = stepper.step().map_err(candle_error("warm-up step failed"))?;
+        if let Some([_, ttft]) = timing.prefill {
+            batcher.prefill(result.warmup_step_secs.len(), ttft);
+        }
         result.warmup_step_secs.push(timing.secs);
         record_extras(result, &timing, false);
         batcher.push(timing.secs);

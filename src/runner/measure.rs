@@ -80,6 +80,9 @@ pub(super) fn measure_steps(
         match stepper.step() {
             Ok(timing) if !timing.is_headline() => {
                 // Timed in parts for the breakdown, or a prefill: not a headline step time.
+                if let Some([_, ttft]) = timing.prefill {
+                    batcher.prefill(measured, ttft);
+                }
                 record_extras(result, &timing, true);
             }
             Ok(timing) => {

@@ -71,6 +71,18 @@ pub enum RunEvent {
         /// Step times in seconds.
         step_secs: Vec<f64>,
     },
+    /// A text generation's prefill (the prompt at once, ending with the first token), taken
+    /// before the run's step `before_step` of `kind`: not a step, marked where it happened.
+    Prefill {
+        /// Plan index.
+        index: usize,
+        /// Warm-up or measured.
+        kind: StepKind,
+        /// Steps of `kind` the run had taken when the prefill began.
+        before_step: usize,
+        /// Time to first token, seconds.
+        ttft_secs: f64,
+    },
     /// A phase measured in interleaved rounds, compared with its baseline over the rounds so far
     /// (at every look and every few rounds): the running interval narrowing as rounds come.
     Rounds {

@@ -75,7 +75,7 @@ impl<'de> Deserialize<'de> for ModelPath {
 
 /// A model read from the user's files, written `HfFolder(path: "models/Qwen3-0.6B")` (a Hugging
 /// Face folder: `config.json` and safetensors) or `Gguf(path: "models/qwen3-q4_k_m.gguf")`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelFileSpec {
     /// The folder or file, relative to the suite file's folder.

@@ -1,7 +1,7 @@
 //! The live view: which run is measuring, its step times as they arrive (warm-up shaded apart)
 //! over the earlier runs of the same workload, the distribution per phase, and telemetry.
 
-use egui_plot::{Axis, BoxPlot, FilledArea, GridMark, Line, Plot, PlotPoint, PlotPoints, Span, Text, VLine};
+use egui_plot::{Axis, BoxPlot, FilledArea, GridMark, Line, LineStyle, Plot, PlotPoint, PlotPoints, Span, Text, VLine};
 
 use crate::app::{LiveRun, LiveSession, PhasebenchApp, SessionState, UiCommand};
 use crate::results::RunStatus;
@@ -188,8 +188,29 @@ fn step_plot_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, heigh
         plot_ui.line(
             Line::new(focus.planned.label(), PlotPoints::Borrowed(focus.measured.display())).color(color).width(2.0),
         );
+        // Text generation: each generation's prefill (time to first token) as a dashed line
+        // before the decode steps that follow it; the latest ones when there are many.
+        let shown = focus.prefills.len().saturating_sub(MAX_PREFILL_MARKS);
+        for prefill in &focus.prefills[shown..] {
+            let name = format!("prefill: TTFT {:.2} ms", prefill.y);
+            plot_ui
+                .vline(VLine::new(name, prefill.x).color(color.gamma_multiply(0.5)).style(LineStyle::dashed_dense()));
+        }
     });
+    if let Some(last) = focus.prefills.last() {
+        ui.label(
+            egui::RichText::new(format!(
+                "dashed: a prefill (the whole prompt, ending with the first token) before the decode steps; last time to first token {:.2} ms",
+                last.y
+            ))
+            .small()
+            .weak(),
+        );
+    }
 }
+
+/// Most prefill marks drawn in the step plot (the latest).
+const MAX_PREFILL_MARKS: usize = 200;
 
 fn distribution_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, height: f32) {
     ui.strong("Distribution per phase")

@@ -305,9 +305,11 @@ fn dialogs_ui(ctx: &egui::Context, app: &mut PhasebenchApp, commands: &mut Vec<U
             let field = ui.add(egui::TextEdit::singleline(&mut prompt.text).desired_width(500.0)).labelled_by(label.id);
             // Read Enter before taking focus back: focus requested again would hide that it was lost.
             let entered = field.lost_focus() && ui.input(|input| input.key_pressed(Key::Enter));
-            // Typing goes to the path as soon as the prompt opens.
-            if !entered && ui.memory(|memory| memory.focused().is_none()) {
+            // Typing goes to the path as soon as the prompt opens, whatever had the focus before
+            // (the button that opened it).
+            if !entered && (!prompt.focused || ui.memory(|memory| memory.focused().is_none())) {
                 field.request_focus();
+                prompt.focused = true;
             }
             ui.horizontal(|ui| {
                 let replacing = prompt.replace.as_ref().is_some_and(|path| path.as_os_str() == prompt.text.trim());

@@ -9,7 +9,8 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use phasebench::app::{
-    AppConfig, DiffOutcome, DiffSide, PhasebenchApp, Remembered, SessionState, Side, UiCommand, View,
+    AppConfig, DiffOutcome, DiffSide, FilePurpose, PhasebenchApp, Remembered, Selection, SessionState, Side, UiCommand,
+    View,
 };
 use phasebench::results::{SuiteStatus, load_result};
 use phasebench::suite::ModelSpec;
@@ -1013,7 +1014,67 @@ fn a_language_model_suite_shows_prefill_ttft_and_decode_in_the_compare_view() ->
     let lines = texts.iter().filter(|text| text.contains(": prefill ")).count();
     assert_eq!(lines, 19, "one line per run");
     assert!(texts.iter().any(|text| text.starts_with("qwen3-custom/no-kv@1") && text.contains("no KV cache")));
+    // The live plot marks every generation's prefill before its decode steps.
+    let session = harness.state().session.as_ref().ok_or("no session")?;
+    for run in &session.runs {
+        let result = session.finished.iter().find(|result| result.index == run.planned.index).ok_or("not finished")?;
+        let generations = result.text.as_ref().ok_or("no text record")?.generation_secs.len();
+        // Measured ones lie at -0.5 and after, warm-up ones at -1.5 and before.
+        let measured: Vec<_> = run.prefills.iter().filter(|mark| mark.x > -1.0).collect();
+        assert_eq!(measured.len(), generations, "{}: a mark per measured generation", run.planned.label());
+        assert!(measured.iter().all(|mark| mark.y > 0.0 && (mark.x + 0.5) % 1.0 == 0.0));
+    }
     // The settings form offers the next-token bound for a suite that generates text.
     harness.get_by_label("Accuracy: min top-1 agreement");
+    Ok(())
+}
+
+/// Issue 21: a workload's model picked "from file": choosing HfFolder in the model list asks for
+/// the folder at once (the typed path where no dialog opens), keeps it relative to the suite's
+/// folder, switches to text generation and shows what phasebench reads there.
+#[test]
+fn a_model_folder_picked_from_file_shows_its_family_and_size() -> TestResult {
+    use phasebench::models::{generate_weights, llm};
+    use phasebench::suite::{LlmFamily, LlmPreset, LlmSpec};
+    let dir = tempfile::tempdir()?;
+    let suite_path = dir.path().join("mine.ron");
+    std::fs::copy(fixture("valid_suites/tiny.ron"), &suite_path)?;
+    let spec = LlmSpec { family: LlmFamily::Qwen3, preset: LlmPreset::Tiny };
+    let folder = dir.path().join("models/qwen3-tiny");
+    llm::write_hf_folder(&llm::LlmConfig::of_spec(&spec), &generate_weights(&spec, 1)?, &folder)?;
+    let mut harness = harness(app(dir.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(suite_path));
+    harness.state_mut().apply(UiCommand::Select(Selection::Workload(0)));
+    harness.run();
+    harness.get_by_role_and_label(Role::ComboBox, "Model").click();
+    harness.run();
+    harness.get_by_label_contains("HfFolder — your own language model").click();
+    harness.run();
+    let prompt = harness.state().path_prompt.as_ref().ok_or("no path prompt")?;
+    assert_eq!(prompt.purpose, FilePurpose::ModelFile { index: 0, folder: true });
+    harness.get_by_role_and_label(Role::TextInput, "Path").type_text(&folder.display().to_string());
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    harness.run();
+    let workload = &harness.state().document.suite.workloads[0];
+    let ModelSpec::HfFolder(picked) = &workload.model else { return Err(format!("{:?}", workload.model).into()) };
+    assert_eq!(picked.path.written(), "models/qwen3-tiny", "relative to the suite's folder");
+    assert_eq!(workload.mode.kind(), phasebench::suite::ModeKind::TextGeneration);
+    let texts: Vec<String> = harness
+        .query_all_by_label_contains("")
+        .filter_map(|node| node.accesskit_node().value().map(|value| value.to_string()))
+        .collect();
+    let detected = texts.iter().find(|text| text.starts_with("Detected: ")).ok_or("no detected model")?;
+    assert!(detected.starts_with("Detected: Qwen3 · 131.5K parameters · hidden 64, 2 layers"), "{detected}");
+    harness.get_by_role_and_label(Role::TextInput, "Model folder");
+    harness.get_by_role_and_label(Role::Button, "From file…");
+    // The phase form gains the KV cache switch and the GGUF a phase may run instead.
+    harness.state_mut().apply(UiCommand::Select(Selection::Phase(0)));
+    harness.run();
+    harness.get_by_role_and_label(Role::TextInput, "GGUF file");
+    harness.get_by_role_and_label(Role::CheckBox, "KV cache").click();
+    harness.run();
+    assert_eq!(harness.state().document.suite.phases[0].kv_cache, Some(false));
     Ok(())
 }

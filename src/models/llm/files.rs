@@ -62,6 +62,27 @@ impl ModelFile {
         self.tensors.iter().map(|tensor| tensor.shape.iter().product::<usize>()).sum()
     }
 
+    /// One line saying what the file holds: family, parameters, shape, context, tensor types,
+    /// bytes — what the editor shows under a picked model.
+    pub fn summary(&self) -> String {
+        let config = &self.config;
+        let dtypes: Vec<String> =
+            self.dtype_counts().iter().map(|(dtype, count)| format!("{dtype} ×{count}")).collect();
+        format!(
+            "{:?} · {} parameters · hidden {}, {} layers, {} heads ({} key/value), vocabulary {} · context {} · {} · {}",
+            config.family,
+            crate::units::format_count(self.parameter_count() as f64),
+            config.hidden,
+            config.layers,
+            config.heads,
+            config.kv_heads,
+            config.vocab,
+            config.context,
+            dtypes.join(", "),
+            crate::units::format_bytes(self.bytes as f64)
+        )
+    }
+
     /// Tensors per element type, e.g. `[("F32", 5), ("Q4K", 24)]`.
     pub fn dtype_counts(&self) -> Vec<(String, usize)> {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();

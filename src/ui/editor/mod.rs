@@ -132,7 +132,9 @@ fn phase_list_ui(ui: &mut egui::Ui, document: &SuiteDocument, selection: Selecti
         let baseline =
             if phase.name == document.suite.baseline && !phase.name.contains("baseline") { " (baseline)" } else { "" };
         let quantization = phase.quantization.map(|q| format!(" {q}")).unwrap_or_default();
-        let text = format!("{}{baseline} — {} {}{quantization}", phase.name, phase.dtype, phase.device);
+        let gguf = if phase.gguf.is_some() { " GGUF" } else { "" };
+        let kv_cache = if phase.uses_kv_cache() { "" } else { " no KV cache" };
+        let text = format!("{}{baseline} — {} {}{quantization}{gguf}{kv_cache}", phase.name, phase.dtype, phase.device);
         list_row_ui(
             ui,
             &text,

@@ -1,7 +1,8 @@
-//! The phase form: name, data type, quantization, device, its own batch size, baseline.
+//! The phase form: name, data type, quantization, the KV cache and a GGUF for text generation,
+//! device, its own batch size, baseline.
 
 use crate::app::{DeviceChoice, Field, FieldState, SuiteDocument, UiCommand};
-use crate::suite::{DTypeSpec, MAX_DIMENSION, Phase, Quantization};
+use crate::suite::{DTypeSpec, MAX_DIMENSION, ModelPath, Phase, Quantization};
 
 use super::super::widgets::{ERROR_COLOR, number_field, text_field};
 
@@ -24,8 +25,13 @@ pub(super) fn phase_form_ui(
             document.suite.baseline = phase.name.clone();
         }
     }
+    let generates_text = document.suite.workloads.iter().any(|workload| workload.model.is_language_model());
+    let reads_files = document.suite.workloads.iter().any(|workload| workload.model.model_path().is_some());
     let phase = &mut document.suite.phases[index];
     changed |= precision_ui(ui, index, phase);
+    if generates_text {
+        changed |= text_generation_ui(ui, index, phase, reads_files, commands);
+    }
     changed |= device_ui(ui, index, phase, devices);
     changed |= phase_batch_ui(ui, fields, index, phase);
     if is_baseline {
@@ -68,6 +74,48 @@ fn precision_ui(ui: &mut egui::Ui, index: usize, phase: &mut Phase) -> bool {
             })
             .response
             .labelled_by(label.id);
+    });
+    changed
+}
+
+/// Text generation's switches: the KV cache, and for models read from files a GGUF to run
+/// instead of the workload's weights.
+fn text_generation_ui(
+    ui: &mut egui::Ui,
+    index: usize,
+    phase: &mut Phase,
+    reads_files: bool,
+    commands: &mut Vec<UiCommand>,
+) -> bool {
+    let mut changed = false;
+    let mut kv_cache = phase.uses_kv_cache();
+    if ui
+        .checkbox(&mut kv_cache, "KV cache")
+        .on_hover_text("keep the attention keys and values; off: every new token recomputes the whole context")
+        .changed()
+    {
+        phase.kv_cache = if kv_cache { None } else { Some(false) };
+        changed = true;
+    }
+    if !reads_files && phase.gguf.is_none() {
+        return changed;
+    }
+    let mut path = phase.gguf.as_ref().map(|path| path.written().to_owned()).unwrap_or_default();
+    ui.horizontal(|ui| {
+        let label = ui.label("GGUF file").on_hover_text(
+            "run this GGUF instead of the workload's files (relative to the suite's folder; {workload} stands for each workload's name); empty: the workload's own",
+        );
+        let field = egui::TextEdit::singleline(&mut path)
+            .id(egui::Id::unique(("phase gguf", index)))
+            .desired_width(200.0)
+            .hint_text("the workload's own");
+        if ui.add(field).labelled_by(label.id).changed() {
+            phase.gguf = if path.trim().is_empty() { None } else { Some(ModelPath::new(path.clone())) };
+            changed = true;
+        }
+        if ui.button("From file…").on_hover_text("pick a .gguf file").clicked() {
+            commands.push(UiCommand::PickPhaseGguf(index));
+        }
     });
     changed
 }

@@ -1,11 +1,14 @@
 //! The workload form: name, model from the catalog and its sizes, mode, batch sizes or a sweep,
-//! and the weights file.
+//! the weights file, or the user's own model folder or GGUF file.
+
+use std::path::Path;
 
 use crate::app::{Field, FieldKey, FieldState, SuiteDocument, UiCommand, WorkloadField};
+use crate::models::llm::{self, ModelFormat};
 use crate::models::{self, catalog_entry};
 use crate::suite::{
     BatchSweep, LearningRate, LlmFamily, LlmPreset, LlmSpec, MAX_DIMENSION, MAX_LAYERS, Mode, ModeKind, ModelParameter,
-    ModelSpec, OptimizerSpec, Workload,
+    ModelPath, ModelSpec, OptimizerSpec, Workload,
 };
 
 use super::super::widgets::{ERROR_COLOR, field_id, number_field, outline_problem, text_field};
@@ -37,6 +40,10 @@ pub(super) fn workload_form_ui(
         text_field(ui, "Workload name", "unique within the suite", &mut workload.name, 200.0, name_problem.as_deref());
     if let Some(model) = model_picker_ui(ui, index, &workload.model) {
         let old_kind = workload.model.kind_name();
+        // The user's own model: the dialog (or the typed path) asks for it at once.
+        if let ModelSpec::HfFolder(_) | ModelSpec::Gguf(_) = model {
+            commands.push(UiCommand::PickModelFile { index, folder: matches!(model, ModelSpec::HfFolder(_)) });
+        }
         workload.model = model;
         // A model that cannot run in the current mode starts in its first one.
         if let Some(entry) = catalog_entry(workload.model.kind_name())
@@ -49,16 +56,72 @@ pub(super) fn workload_form_ui(
         document.rename_workload_after_model(index, old_kind);
         return true;
     }
+    let base_dir = document.base_dir();
+    let workload = &mut document.suite.workloads[index];
     let fields = &mut document.fields;
     let entry = catalog_entry(workload.model.kind_name());
     if let Some(entry) = &entry {
         ui.label(egui::RichText::new(entry.summary).small().weak());
     }
-    changed |= model_fields_ui(ui, fields, index, &mut workload.model, entry.as_ref());
+    changed |= match workload.model {
+        ModelSpec::HfFolder(_) | ModelSpec::Gguf(_) => {
+            model_file_ui(ui, index, &mut workload.model, &base_dir, commands)
+        }
+        _ => model_fields_ui(ui, fields, index, &mut workload.model, entry.as_ref()),
+    };
     let modes = entry.as_ref().map_or(&[ModeKind::Inference][..], |entry| entry.modes);
     changed |= mode_ui(ui, fields, index, &mut workload.mode, modes);
     changed |= batch_ui(ui, fields, index, workload);
-    changed |= weights_ui(ui, index, workload, commands);
+    if workload.model.model_path().is_none() {
+        changed |= weights_ui(ui, index, workload, commands);
+    }
+    changed
+}
+
+/// The folder or GGUF file of the user's own model: typed (relative to the suite's folder) or
+/// picked with the dialog, with what phasebench reads there or why it cannot.
+fn model_file_ui(
+    ui: &mut egui::Ui,
+    index: usize,
+    model: &mut ModelSpec,
+    base_dir: &Path,
+    commands: &mut Vec<UiCommand>,
+) -> bool {
+    let (spec, format) = match model {
+        ModelSpec::HfFolder(spec) => (spec, ModelFormat::HfFolder),
+        ModelSpec::Gguf(spec) => (spec, ModelFormat::Gguf),
+        _ => return false,
+    };
+    let folder = format == ModelFormat::HfFolder;
+    let mut changed = false;
+    let mut path = spec.path.written().to_owned();
+    ui.horizontal(|ui| {
+        let label = ui
+            .label(if folder { "Model folder" } else { "GGUF file" })
+            .on_hover_text("relative to the suite file's folder");
+        let field = egui::TextEdit::singleline(&mut path)
+            .id(egui::Id::unique(("model path", index)))
+            .desired_width(220.0)
+            .hint_text(if folder { "models/Qwen3-0.6B" } else { "models/model-q4_k_m.gguf" });
+        if ui.add(field).labelled_by(label.id).changed() {
+            spec.path = ModelPath::new(path.clone());
+            changed = true;
+        }
+        let hint = if folder { "pick a Hugging Face model folder" } else { "pick a .gguf file" };
+        if ui.button("From file…").on_hover_text(hint).clicked() {
+            commands.push(UiCommand::PickModelFile { index, folder });
+        }
+    });
+    if !spec.path.written().trim().is_empty() {
+        match &llm::file_model(&base_dir.join(spec.path.written()), format).file {
+            Ok(file) => {
+                ui.label(egui::RichText::new(format!("Detected: {}", file.summary())).small());
+            }
+            Err(error) => {
+                ui.colored_label(ERROR_COLOR, error);
+            }
+        }
+    }
     changed
 }
 
