@@ -222,9 +222,9 @@ pub fn catalog() -> Vec<CatalogEntry> {
         },
         CatalogEntry {
             default_spec: ModelSpec::Llm(LlmSpec::default()),
-            summary: "language model of a real family (candle-transformers' Llama, Mistral, Qwen2, Qwen3) with seeded weights: prefill, then one token per step",
+            summary: "language model of a real family (candle-transformers' Llama, Mistral, Qwen2, Qwen3, Phi-3) with seeded weights: prefill, then one token per step",
             parameters: &[
-                ("family", "Llama, Mistral, Qwen2 or Qwen3"),
+                ("family", "Llama, Mistral, Qwen2, Qwen3 or Phi3"),
                 (
                     "preset",
                     "Tiny (~0.16 M parameters), Small (~25 M), Medium (~125 M), Large (~0.4 B) or Custom(hidden, layers, heads, kv_heads, intermediate, vocab, context)",
@@ -234,13 +234,13 @@ pub fn catalog() -> Vec<CatalogEntry> {
         },
         CatalogEntry {
             default_spec: ModelSpec::HfFolder(ModelFileSpec::default()),
-            summary: "your own language model from a Hugging Face folder (config.json and safetensors; llama, mistral, qwen2, qwen3)",
+            summary: "your own language model from a Hugging Face folder (config.json and safetensors; llama, mistral, qwen2, qwen3, phi3)",
             parameters: &[("path", "the folder, relative to the suite file's folder")],
             modes: &[ModeKind::TextGeneration],
         },
         CatalogEntry {
             default_spec: ModelSpec::Gguf(ModelFileSpec::default()),
-            summary: "your own quantized language model from a GGUF file (llama.cpp's format; llama, mistral, qwen2, qwen3)",
+            summary: "your own quantized language model from a GGUF file (llama.cpp's format; llama, mistral, qwen2, qwen3, phi3)",
             parameters: &[("path", "the .gguf file, relative to the suite file's folder")],
             modes: &[ModeKind::TextGeneration],
         },

@@ -89,11 +89,13 @@ pub enum LlmFamily {
     Qwen2,
     /// Qwen3 (`model_type: qwen3`): RMS norms on queries and keys.
     Qwen3,
+    /// Phi-3 and Phi-3.5 (`model_type: phi3`): fused query/key/value and gate/up projections.
+    Phi3,
 }
 
 impl LlmFamily {
     /// Every family, in the order the editor lists them.
-    pub const ALL: [Self; 4] = [Self::Llama, Self::Mistral, Self::Qwen2, Self::Qwen3];
+    pub const ALL: [Self; 5] = [Self::Llama, Self::Mistral, Self::Qwen2, Self::Qwen3, Self::Phi3];
 
     /// The family's `model_type` in a Hugging Face `config.json`.
     pub fn model_type(self) -> &'static str {
@@ -102,6 +104,7 @@ impl LlmFamily {
             Self::Mistral => "mistral",
             Self::Qwen2 => "qwen2",
             Self::Qwen3 => "qwen3",
+            Self::Phi3 => "phi3",
         }
     }
 

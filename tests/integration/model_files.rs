@@ -17,8 +17,8 @@ fn phasebench() -> assert_cmd::Command {
 }
 
 /// The families as the seed suite's workloads name them, with their suite spelling.
-const FAMILIES: [(&str, &str); 4] =
-    [("llama", "Llama"), ("mistral", "Mistral"), ("qwen2", "Qwen2"), ("qwen3", "Qwen3")];
+const FAMILIES: [(&str, &str); 5] =
+    [("llama", "Llama"), ("mistral", "Mistral"), ("qwen2", "Qwen2"), ("qwen3", "Qwen3"), ("phi3", "Phi3")];
 
 /// Tokens generated per generation: 16 positions of next-token agreement are compared.
 const NEW_TOKENS: usize = 16;
@@ -100,7 +100,7 @@ fn every_family_runs_from_a_folder_and_from_its_gguf() -> TestResult {
         .stdout(predicate::str::contains("llama (HfFolder, TextGeneration)"));
     let result_dir = std::fs::read_dir(out.path())?.next().ok_or("no result directory")??.path();
     let result = load_result(&result_dir)?;
-    assert_eq!(result.runs.len(), 4 * 5);
+    assert_eq!(result.runs.len(), FAMILIES.len() * 5);
     for run in &result.runs {
         assert_eq!(run.status, RunStatus::Completed, "{}", run.label());
         let text = run.text.as_ref().ok_or("no text-generation record")?;
@@ -117,12 +117,16 @@ fn every_family_runs_from_a_folder_and_from_its_gguf() -> TestResult {
         };
         let (gguf, in_memory) = (run("gguf")?, run("q8_0")?);
         let (gguf, in_memory) = (gguf.accuracy.as_ref().ok_or("gguf")?, in_memory.accuracy.as_ref().ok_or("q8_0")?);
-        // The stated rate: the Q8_0 GGUF predicts the f32 folder's next token at 14 of 16
-        // positions or more (measured: 16 of 16 on every family, KL about 4.5e-4 nats).
+        // The stated rate: the Q8_0 GGUF predicts the f32 folder's next token at 12 of 16
+        // positions or more, its logits at cosine > 0.999 and mean KL < 1e-3 nats (measured, seed
+        // 5: 16 of 16 for llama, mistral, qwen2 and qwen3, 13 of 16 for phi3 — random weights
+        // give nearly flat distributions, where rounding flips close calls —, cosine 0.9995, KL
+        // 4.3–4.9e-4 for every family).
         let agreement = gguf.tokens.ok_or("no next-token agreement")?;
         assert_eq!(agreement.positions, NEW_TOKENS);
-        assert!(agreement.top1_agreement >= 14.0 / 16.0, "{name}: {agreement:?}");
-        assert!(gguf.cosine_similarity.is_some_and(|cosine| cosine > 0.99), "{name}: {gguf:?}");
+        assert!(agreement.top1_agreement >= 12.0 / 16.0, "{name}: {agreement:?}");
+        assert!(agreement.mean_kl_divergence < 1e-3, "{name}: {agreement:?}");
+        assert!(gguf.cosine_similarity.is_some_and(|cosine| cosine > 0.999), "{name}: {gguf:?}");
         // llama.cpp's layout written to a file and read back is the in-memory quantization.
         assert_eq!(gguf.max_abs_error, in_memory.max_abs_error, "{name}");
         let no_kv = run("no-kv")?.accuracy.as_ref().ok_or("no-kv")?.tokens.ok_or("no-kv tokens")?;
@@ -151,7 +155,7 @@ fn a_gguf_runs_as_a_workload() -> TestResult {
         .success()
         .stdout(predicate::str::contains("qwen3 (Gguf, TextGeneration)"));
     let result = load_result(&std::fs::read_dir(&out)?.next().ok_or("no result directory")??.path())?;
-    assert_eq!(result.runs.len(), 4 * 2);
+    assert_eq!(result.runs.len(), FAMILIES.len() * 2);
     for run in &result.runs {
         assert_eq!(run.status, RunStatus::Completed, "{}", run.label());
         assert!(run.decode_tokens_per_sec().is_some_and(|rate| rate > 0.0));

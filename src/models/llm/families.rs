@@ -3,7 +3,7 @@
 
 use candle_core::{D, DType, IndexOp, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::{llama, mistral, qwen2, qwen3};
+use candle_transformers::models::{llama, mistral, phi3, qwen2, qwen3};
 
 use super::{LlmConfig, TextModel};
 use crate::suite::LlmFamily;
@@ -48,6 +48,10 @@ pub fn build_text_model_with_config(
         LlmFamily::Qwen3 => {
             let qwen_config: qwen3::Config = serde_json::from_value(json).map_err(parse)?;
             Box::new(Qwen3(qwen3::ModelForCausalLM::new(&qwen_config, vb)?))
+        }
+        LlmFamily::Phi3 => {
+            let phi_config: phi3::Config = serde_json::from_value(json).map_err(parse)?;
+            Box::new(Phi3(phi3::Model::new(&phi_config, vb)?))
         }
     })
 }
@@ -111,6 +115,18 @@ impl TextModel for Qwen2 {
 struct Qwen3(qwen3::ModelForCausalLM);
 
 impl TextModel for Qwen3 {
+    fn forward(&mut self, ids: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
+        last_logits(self.0.forward(ids, offset)?)
+    }
+
+    fn clear_cache(&mut self) {
+        self.0.clear_kv_cache();
+    }
+}
+
+struct Phi3(phi3::Model);
+
+impl TextModel for Phi3 {
     fn forward(&mut self, ids: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
         last_logits(self.0.forward(ids, offset)?)
     }

@@ -338,11 +338,12 @@ pub fn read_gguf(path: &Path) -> Result<ModelFile, ModelFileError> {
         "llama" => LlmFamily::Llama,
         "qwen2" => LlmFamily::Qwen2,
         "qwen3" => LlmFamily::Qwen3,
+        "phi3" => LlmFamily::Phi3,
         other => {
             return Err(invalid(
                 path,
                 format!(
-                    "general.architecture `{other}` is not supported yet; supported: llama (also Mistral), qwen2, qwen3"
+                    "general.architecture `{other}` is not supported yet; supported: llama (also Mistral), qwen2, qwen3, phi3"
                 ),
             ));
         }
@@ -481,7 +482,7 @@ mod tests {
         let error = error_of(read_model(path));
         assert!(
             error.contains(
-                "config.json: model_type `gpt2` is not supported yet; supported: llama, mistral, qwen2, qwen3"
+                "config.json: model_type `gpt2` is not supported yet; supported: llama, mistral, qwen2, qwen3, phi3"
             ),
             "{error}"
         );

@@ -7,7 +7,7 @@ use std::io::{Cursor, Read, Seek};
 
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
+use candle_transformers::models::{quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3};
 
 use super::{LlmConfig, TextModel};
 use crate::models::Weights;
@@ -20,6 +20,7 @@ pub fn gguf_architecture(family: LlmFamily) -> &'static str {
         LlmFamily::Llama | LlmFamily::Mistral => "llama",
         LlmFamily::Qwen2 => "qwen2",
         LlmFamily::Qwen3 => "qwen3",
+        LlmFamily::Phi3 => "phi3",
     }
 }
 
@@ -72,17 +73,24 @@ pub fn write_gguf<W: std::io::Write + Seek>(
     for layer in 0..config.layers {
         let hf = |name: &str| tensor(&format!("model.layers.{layer}.{name}"));
         let gguf = |name: &str| format!("blk.{layer}.{name}");
-        let (mut query, mut key) = (hf("self_attn.q_proj.weight")?, hf("self_attn.k_proj.weight")?);
-        if interleaved {
-            query = permute_for_interleaved_rope(&query, config.heads)?;
-            key = permute_for_interleaved_rope(&key, config.kv_heads)?;
+        if config.family == LlmFamily::Phi3 {
+            // llama.cpp keeps Phi-3's fused projections fused (its rotary embedding rotates
+            // halves, as Hugging Face's does: nothing to permute).
+            tensors.push(matrix(&gguf("attn_qkv.weight"), hf("self_attn.qkv_proj.weight")?)?);
+            tensors.push(matrix(&gguf("ffn_up.weight"), hf("mlp.gate_up_proj.weight")?)?);
+        } else {
+            let (mut query, mut key) = (hf("self_attn.q_proj.weight")?, hf("self_attn.k_proj.weight")?);
+            if interleaved {
+                query = permute_for_interleaved_rope(&query, config.heads)?;
+                key = permute_for_interleaved_rope(&key, config.kv_heads)?;
+            }
+            tensors.push(matrix(&gguf("attn_q.weight"), query)?);
+            tensors.push(matrix(&gguf("attn_k.weight"), key)?);
+            tensors.push(matrix(&gguf("attn_v.weight"), hf("self_attn.v_proj.weight")?)?);
+            tensors.push(matrix(&gguf("ffn_gate.weight"), hf("mlp.gate_proj.weight")?)?);
+            tensors.push(matrix(&gguf("ffn_up.weight"), hf("mlp.up_proj.weight")?)?);
         }
-        tensors.push(matrix(&gguf("attn_q.weight"), query)?);
-        tensors.push(matrix(&gguf("attn_k.weight"), key)?);
-        tensors.push(matrix(&gguf("attn_v.weight"), hf("self_attn.v_proj.weight")?)?);
         tensors.push(matrix(&gguf("attn_output.weight"), hf("self_attn.o_proj.weight")?)?);
-        tensors.push(matrix(&gguf("ffn_gate.weight"), hf("mlp.gate_proj.weight")?)?);
-        tensors.push(matrix(&gguf("ffn_up.weight"), hf("mlp.up_proj.weight")?)?);
         tensors.push(matrix(&gguf("ffn_down.weight"), hf("mlp.down_proj.weight")?)?);
         tensors.push(plain(&gguf("attn_norm.weight"), hf("input_layernorm.weight")?)?);
         tensors.push(plain(&gguf("ffn_norm.weight"), hf("post_attention_layernorm.weight")?)?);
@@ -148,6 +156,9 @@ pub fn load_quantized<R: Read + Seek>(
         }
         LlmFamily::Qwen3 => {
             Box::new(QuantizedQwen3(quantized_qwen3::ModelWeights::from_gguf(content, reader, device)?))
+        }
+        LlmFamily::Phi3 => {
+            Box::new(QuantizedPhi3(quantized_phi3::ModelWeights::from_gguf(false, content, reader, device)?))
         }
     })
 }
@@ -215,4 +226,17 @@ impl TextModel for QuantizedQwen3 {
     fn clear_cache(&mut self) {
         self.0.clear_kv_cache();
     }
+}
+
+struct QuantizedPhi3(quantized_phi3::ModelWeights);
+
+impl TextModel for QuantizedPhi3 {
+    fn forward(&mut self, ids: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
+        check_quantized_input(ids)?;
+        super::families::last_logits(self.0.forward(ids, offset)?)
+    }
+
+    /// candle's quantized Phi-3 empties its cache itself when a forward starts at offset 0,
+    /// which every new sequence does.
+    fn clear_cache(&mut self) {}
 }

@@ -114,9 +114,14 @@ impl LlmConfig {
         let mut tensors = vec![embedding];
         for layer in 0..self.layers {
             let at = |name: &str| format!("model.layers.{layer}.{name}");
-            tensors.push(linear(at("self_attn.q_proj.weight"), q_width, hidden));
-            tensors.push(linear(at("self_attn.k_proj.weight"), kv_width, hidden));
-            tensors.push(linear(at("self_attn.v_proj.weight"), kv_width, hidden));
+            if self.family == LlmFamily::Phi3 {
+                // Phi-3 fuses the query, key and value projections, and the gate and up ones.
+                tensors.push(linear(at("self_attn.qkv_proj.weight"), q_width + 2 * kv_width, hidden));
+            } else {
+                tensors.push(linear(at("self_attn.q_proj.weight"), q_width, hidden));
+                tensors.push(linear(at("self_attn.k_proj.weight"), kv_width, hidden));
+                tensors.push(linear(at("self_attn.v_proj.weight"), kv_width, hidden));
+            }
             tensors.push(linear(at("self_attn.o_proj.weight"), hidden, q_width));
             if self.family == LlmFamily::Qwen2 {
                 for (name, width) in [("q_proj", q_width), ("k_proj", kv_width), ("v_proj", kv_width)] {
@@ -133,8 +138,12 @@ impl LlmConfig {
                     tensors.push(ParamTensor::new(name, vec![self.head_dim], ParamInit::Ones));
                 }
             }
-            tensors.push(linear(at("mlp.gate_proj.weight"), self.intermediate, hidden));
-            tensors.push(linear(at("mlp.up_proj.weight"), self.intermediate, hidden));
+            if self.family == LlmFamily::Phi3 {
+                tensors.push(linear(at("mlp.gate_up_proj.weight"), 2 * self.intermediate, hidden));
+            } else {
+                tensors.push(linear(at("mlp.gate_proj.weight"), self.intermediate, hidden));
+                tensors.push(linear(at("mlp.up_proj.weight"), self.intermediate, hidden));
+            }
             tensors.push(linear(at("mlp.down_proj.weight"), hidden, self.intermediate));
             for name in ["input_layernorm.weight", "post_attention_layernorm.weight"] {
                 tensors.push(ParamTensor::new(at(name), vec![hidden], ParamInit::Ones));
