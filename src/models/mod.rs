@@ -265,8 +265,11 @@ pub fn memory_estimate_bytes(arch: &dyn Architecture, batch: usize, dtype_bytes:
 }
 
 /// Bytes of a model's parameters in a phase: elements × dtype size, linear weights in their
-/// quantized block format when the phase quantizes.
+/// quantized block format when the phase quantizes; a GGUF's as stored.
 pub fn parameter_bytes(arch: &dyn Architecture, dtype_bytes: usize, quantization: Option<Quantization>) -> usize {
+    if let Some(stored) = arch.stored_weight_bytes() {
+        return stored as usize;
+    }
     arch.parameters()
         .iter()
         .map(|param| match quantization {

@@ -50,14 +50,16 @@ fn mean_and_sd(values: &[f64]) -> (f64, f64) {
 
 fn model_name(result: &SuiteResult, run: &RunResult) -> String {
     // llama-bench names the architecture; the workload's name stands in for other models.
-    let family = result
-        .suite
-        .workloads
-        .iter()
-        .find(|workload| workload.name == run.workload)
-        .and_then(|workload| match &workload.model {
-            crate::suite::ModelSpec::Llm(spec) => Some(spec.family.model_type().to_owned()),
-            _ => None,
+    let text = run.text.as_ref();
+    let family = text.and_then(|text| text.family.clone());
+    let family = family
+        .or_else(|| {
+            result.suite.workloads.iter().find(|workload| workload.name == run.workload).and_then(|workload| {
+                match &workload.model {
+                    crate::suite::ModelSpec::Llm(spec) => Some(spec.family.model_type().to_owned()),
+                    _ => None,
+                }
+            })
         })
         .unwrap_or_else(|| run.workload.clone());
     let params = run.param_count as f64;
@@ -68,8 +70,10 @@ fn model_name(result: &SuiteResult, run: &RunResult) -> String {
     } else {
         format!("{:.2}M", params / 1e6)
     };
-    let weights =
-        run.quantization.map_or_else(|| run.dtype.to_string().to_uppercase(), |q| q.to_string().to_uppercase());
+    let weights = match text.and_then(|text| text.gguf.as_ref()) {
+        Some(gguf) => gguf.weight_types.to_uppercase(),
+        None => run.quantization.map_or_else(|| run.dtype.to_string().to_uppercase(), |q| q.to_string().to_uppercase()),
+    };
     format!("{family} {size} {weights}")
 }
 

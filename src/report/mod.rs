@@ -237,6 +237,9 @@ pub fn text_generation_text(run: &RunResult) -> Option<String> {
             text.generation_secs.len()
         ));
     }
+    if let Some(gguf) = &text.gguf {
+        parts.push(format!("GGUF {} ({}, {})", gguf.path, gguf.weight_types, format_bytes(gguf.bytes as f64)));
+    }
     parts.push(if text.kv_cache {
         format!("KV cache {}", format_bytes(text.kv_cache_bytes as f64))
     } else {

@@ -14,7 +14,7 @@ pub use rounds::RoundSteps;
 pub use store::{
     EMBEDDED_RESULT_ID, RESULT_FILE_NAME, ResultError, ResultStore, file_name_safe, load_result, parse_result,
 };
-pub use text::TextGenerationRecord;
+pub use text::{GgufRecord, TextGenerationRecord};
 pub use time::Timestamp;
 
 use serde::{Deserialize, Serialize};

@@ -22,6 +22,24 @@ pub struct TextGenerationRecord {
     pub ttft_secs: Vec<f64>,
     /// Each complete measured generation (time to first token plus its decode steps), in seconds.
     pub generation_secs: Vec<f64>,
+    /// The model's family as Hugging Face's `model_type` names it (`llama`, `qwen3`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// The file the phase ran, when it ran a GGUF: its path and its matrices' block formats
+    /// (`Q4K`, or `Q4K+Q6K` for a mix, most used first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gguf: Option<GgufRecord>,
+}
+
+/// The GGUF file a text-generation phase ran.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GgufRecord {
+    /// Where the file was read.
+    pub path: String,
+    /// Block formats of its matrices, most used first, joined by `+`.
+    pub weight_types: String,
+    /// Bytes of the file.
+    pub bytes: u64,
 }
 
 impl TextGenerationRecord {

@@ -216,6 +216,21 @@ fn execute_here(context: &RunContext) -> (RunResult, Option<Vec<f32>>) {
     (result, probe_output)
 }
 
+/// Bytes of the phase's weights: a GGUF's own (the phase's or the workload's), else the model's
+/// parameters in the phase's dtype or quantization.
+fn phase_parameter_bytes(workload: &crate::suite::Workload, phase: &crate::suite::Phase) -> usize {
+    let gguf = phase
+        .gguf
+        .as_ref()
+        .map(|path| models::llm::file_model(&path.location_for(&workload.name), models::llm::ModelFormat::Gguf));
+    match gguf.and_then(|model| model.file.as_ref().ok()) {
+        Some(file) => file.bytes as usize,
+        None => {
+            models::parameter_bytes(models::architecture(&workload.model), phase.dtype.size_bytes(), phase.quantization)
+        }
+    }
+}
+
 /// The record of a run before anything is measured: its identity and what the model is.
 pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
     let workload = &suite.workloads[run.workload_index];
@@ -246,7 +261,7 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         measured_window_secs: None,
         stop_reason: None,
         param_count,
-        param_bytes: models::parameter_bytes(arch, phase.dtype.size_bytes(), phase.quantization),
+        param_bytes: phase_parameter_bytes(workload, phase),
         f32_param_bytes: param_count * 4,
         flops_per_item: arch.flops_per_item(),
         peak_rss_bytes: None,
@@ -418,6 +433,7 @@ pub(super) fn build_stepper(
         }
         Mode::TextGeneration(text) => super::text::language_model(setup.arch).and_then(|config| {
             let tokens = text.prompt_tokens + text.new_tokens;
+            let source = super::text::TextSource::of(workload, phase);
             result.text = Some(TextGenerationRecord {
                 prompt_tokens: text.prompt_tokens,
                 new_tokens: text.new_tokens,
@@ -428,9 +444,10 @@ pub(super) fn build_stepper(
                 } else {
                     0
                 },
+                family: Some(config.family.model_type().to_owned()),
+                gguf: source.gguf_record(),
                 ..TextGenerationRecord::default()
             });
-            let source = super::text::TextSource::of(workload, phase);
             TextGenerationStepper::new(&setup, &config, text, phase.uses_kv_cache(), &source)
                 .map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
         }),

@@ -205,6 +205,28 @@ impl TextSource {
     }
 }
 
+impl TextSource {
+    /// What the results record of a GGUF the phase runs: its path, block formats and bytes.
+    pub fn gguf_record(&self) -> Option<crate::results::GgufRecord> {
+        let Self::Gguf(path) = self else { return None };
+        let file = llm::file_model(path, llm::ModelFormat::Gguf).file.as_ref().ok()?;
+        let mut counts: Vec<(String, usize)> = file
+            .tensors
+            .iter()
+            .filter(|tensor| tensor.shape.len() == 2)
+            .fold(std::collections::BTreeMap::<&str, usize>::new(), |mut counts, tensor| {
+                *counts.entry(tensor.dtype.as_str()).or_default() += 1;
+                counts
+            })
+            .into_iter()
+            .map(|(dtype, count)| (dtype.to_owned(), count))
+            .collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let weight_types = counts.into_iter().map(|(dtype, _)| dtype).collect::<Vec<_>>().join("+");
+        Some(crate::results::GgufRecord { path: path.display().to_string(), weight_types, bytes: file.bytes })
+    }
+}
+
 /// The weights a workload read from files starts from: a folder's tensors as stored (a GGUF's
 /// are loaded by each phase, so there are none to share).
 pub fn file_weights(model: &llm::FileModel) -> Result<models::Weights, String> {

@@ -116,6 +116,15 @@ fn every_family_runs_from_a_folder_and_from_its_gguf() -> TestResult {
             result.runs.iter().find(|run| run.workload == name && run.phase == phase).ok_or(format!("{name}/{phase}"))
         };
         let (gguf, in_memory) = (run("gguf")?, run("q8_0")?);
+        // The run says which file it ran, in which block formats, and counts its bytes.
+        let text = gguf.text.as_ref().ok_or("no text record")?;
+        let record = text.gguf.as_ref().ok_or("no GGUF record")?;
+        assert!(record.path.ends_with(&format!("models/{name}-q8_0.gguf")), "{record:?}");
+        assert_eq!(record.weight_types, "Q8_0");
+        let file_bytes = std::fs::metadata(dir.path().join(format!("models/{name}-q8_0.gguf")))?.len();
+        assert_eq!((record.bytes, gguf.param_bytes as u64), (file_bytes, file_bytes));
+        assert_eq!(text.family.as_deref(), Some(name));
+        assert!(in_memory.text.as_ref().is_some_and(|text| text.gguf.is_none()));
         let (gguf, in_memory) = (gguf.accuracy.as_ref().ok_or("gguf")?, in_memory.accuracy.as_ref().ok_or("q8_0")?);
         // The stated rate: the Q8_0 GGUF predicts the f32 folder's next token at 12 of 16
         // positions or more, its logits at cosine > 0.999 and mean KL < 1e-3 nats (measured, seed

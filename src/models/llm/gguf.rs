@@ -111,7 +111,7 @@ pub fn write_gguf<W: std::io::Write + Seek>(
 }
 
 /// The metadata llama.cpp writes for the model's shape (and `general.dtype` 0: f32 activations,
-/// which candle's quantized Qwen3 reads).
+/// which candle's quantized Qwen3 reads), and a placeholder vocabulary.
 fn metadata(config: &LlmConfig) -> Vec<(String, gguf_file::Value)> {
     use gguf_file::Value::{F32, String as Text, U32};
     let arch = gguf_architecture(config.family);
@@ -137,7 +137,39 @@ fn metadata(config: &LlmConfig) -> Vec<(String, gguf_file::Value)> {
     ] {
         entries.push((format!("{arch}.{key}"), value));
     }
+    entries.extend(vocabulary(config.vocab));
     entries
+}
+
+/// A vocabulary of placeholder pieces in SentencePiece form (`llama`), because llama.cpp will not
+/// load a model without one (phasebench feeds token ids and never tokenizes): unknown, begin and
+/// end of text, Phi-3's end of text, the byte pieces `<0x00>`…`<0xFF>`, then `t<id>`.
+fn vocabulary(size: usize) -> Vec<(String, gguf_file::Value)> {
+    use gguf_file::Value::{Array, F32, I32, String as Text, U32};
+    let (mut pieces, mut kinds) = (Vec::with_capacity(size), Vec::with_capacity(size));
+    for id in 0..size {
+        // llama.cpp's token types: 1 normal, 2 unknown, 3 control, 6 byte.
+        let (piece, kind) = match id {
+            0 => ("<unk>".to_owned(), 2),
+            1 => ("<s>".to_owned(), 3),
+            2 => ("</s>".to_owned(), 3),
+            // llama.cpp looks this one up by name in a model named Phi-3.
+            3 => ("<|endoftext|>".to_owned(), 3),
+            4..260 => (format!("<0x{:02X}>", id - 4), 6),
+            _ => (format!("t{id}"), 1),
+        };
+        pieces.push(Text(piece));
+        kinds.push(I32(kind));
+    }
+    vec![
+        ("tokenizer.ggml.model".to_owned(), Text("llama".to_owned())),
+        ("tokenizer.ggml.tokens".to_owned(), Array(pieces)),
+        ("tokenizer.ggml.scores".to_owned(), Array(vec![F32(0.0); size])),
+        ("tokenizer.ggml.token_type".to_owned(), Array(kinds)),
+        ("tokenizer.ggml.unknown_token_id".to_owned(), U32(0)),
+        ("tokenizer.ggml.bos_token_id".to_owned(), U32(1)),
+        ("tokenizer.ggml.eos_token_id".to_owned(), U32(2)),
+    ]
 }
 
 /// The family's quantized model read from a GGUF on `device`.

@@ -96,6 +96,11 @@ impl LlmConfig {
             "use_sliding_window": false,
             "max_window_layers": self.layers,
             "torch_dtype": "float32",
+            // The placeholder vocabulary's (see the GGUF writer); no padding token, which
+            // transformers' Phi-3 would otherwise put at id 32 000, past a small vocabulary.
+            "bos_token_id": 1,
+            "eos_token_id": 2,
+            "pad_token_id": null,
         })
     }
 
