@@ -127,6 +127,7 @@ def main():
     parser.add_argument("--repetitions", type=int, default=5)
     args = parser.parse_args()
     work = Path(args.work)
+    args.binary = str(Path(args.binary).resolve())
     torch.set_num_threads(THREADS)
     export_models(args.binary, work)
     from transformers import AutoModelForCausalLM
