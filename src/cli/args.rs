@@ -40,6 +40,23 @@ pub(super) struct ReportArgs {
     pub(super) llama_bench: Option<PathBuf>,
 }
 
+/// A report `report --format` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ReportFormat {
+    /// The self-contained HTML report.
+    Html,
+    /// The Markdown summary.
+    Md,
+    /// One CSV row per run.
+    Csv,
+    /// The result file itself (every raw step and sample).
+    Json,
+    /// Text generation as llama.cpp's llama-bench Markdown table.
+    LlamaBench,
+    /// Text generation as llama-bench's JSON rows.
+    LlamaBenchJson,
+}
+
 /// Reads `5%` or `0.05` as 0.05.
 fn parse_fraction(text: &str) -> Result<f64, String> {
     let (number, scale) = match text.trim().strip_suffix('%') {
@@ -130,6 +147,12 @@ pub(super) enum Command {
         result: PathBuf,
         #[command(flatten)]
         reports: ReportArgs,
+        /// Write one report in this format to standard output (or to --out), e.g. `--format llama-bench`.
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
+        /// With --format: the file to write instead of standard output.
+        #[arg(long, short, value_name = "FILE", requires = "format")]
+        out: Option<PathBuf>,
     },
     /// Compare saved results run by run (after against before) and flag regressions:
     /// `compare BEFORE AFTER`, or several per side, `compare B1 B2 B3 -- A1 A2 A3`, for a verdict

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use args::{BaselineArgs, Cli, Command, ReportArgs, WindowArgs};
+use args::{BaselineArgs, Cli, Command, ReportArgs, ReportFormat, WindowArgs};
 use clap::Parser;
 use phasebench::atomic_file::write_atomically;
 use phasebench::report::{BaselineComparison, Format};
@@ -101,7 +101,7 @@ pub fn main() -> ExitCode {
             };
             submit_to_slurm(request, resume, dry_run)
         }
-        Some(Command::Report { result, reports }) => report(&result, &reports),
+        Some(Command::Report { result, reports, format, out }) => report(&result, &reports, format, out.as_deref()),
         Some(Command::Compare { results, after, threshold, fail_on_regression }) => {
             compare(&results, &after, threshold, fail_on_regression)
         }
@@ -177,12 +177,34 @@ fn load(suite_path: Option<&Path>) -> Result<(Suite, String), suite::SuiteError>
     }
 }
 
-fn report(path: &Path, reports: &ReportArgs) -> anyhow::Result<u8> {
-    if reports.html.is_none() && reports.md.is_none() && reports.csv.is_none() && reports.llama_bench.is_none() {
-        anyhow::bail!("say which reports to write: --html FILE, --md FILE, --csv FILE and/or --llama-bench FILE");
+fn report(path: &Path, reports: &ReportArgs, format: Option<ReportFormat>, out: Option<&Path>) -> anyhow::Result<u8> {
+    let no_files =
+        reports.html.is_none() && reports.md.is_none() && reports.csv.is_none() && reports.llama_bench.is_none();
+    if no_files && format.is_none() {
+        anyhow::bail!(
+            "say which reports to write: --html FILE, --md FILE, --csv FILE and/or --llama-bench FILE, \
+             or --format FORMAT (standard output, or --out FILE)"
+        );
     }
     let result = results::load_result(path)?;
     write_reports(&result, None, reports)?;
+    if let Some(format) = format {
+        let bytes = match format {
+            ReportFormat::Html => phasebench::report::render(Format::Html, &result, None)?,
+            ReportFormat::Md => phasebench::report::render(Format::Markdown, &result, None)?,
+            ReportFormat::Csv => phasebench::report::render(Format::Csv, &result, None)?,
+            ReportFormat::Json => phasebench::report::render(Format::Json, &result, None)?,
+            ReportFormat::LlamaBench => phasebench::report::llama_bench::markdown(&result).into_bytes(),
+            ReportFormat::LlamaBenchJson => phasebench::report::llama_bench::json(&result)?,
+        };
+        match out {
+            Some(out) => {
+                write_atomically(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+                eprintln!("report: {}", out.display());
+            }
+            None => std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?,
+        }
+    }
     Ok(EXIT_OK)
 }
 

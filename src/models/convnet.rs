@@ -85,6 +85,10 @@ impl Architecture for ConvNetSpec {
         Some(conv(self.in_channels, self.channels) + blocks + 2.0 * (self.channels * self.classes) as f64)
     }
 
+    fn classes(&self) -> Option<usize> {
+        Some(self.classes)
+    }
+
     fn build(&self, vb: VarBuilder, options: BuildOptions) -> candle_core::Result<Box<dyn Network>> {
         let conv = |cin, cout, vb: VarBuilder| candle_nn::conv2d(cin, cout, 3, SAME_PADDING, vb);
         let norm = |vb: VarBuilder| candle_nn::group_norm(norm_groups(self.channels), self.channels, 1e-5, vb);

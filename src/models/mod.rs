@@ -11,6 +11,7 @@ mod matmul;
 mod mlp;
 mod noop;
 mod transformer;
+mod vision;
 mod weights_file;
 
 use std::collections::HashMap;
@@ -26,7 +27,7 @@ pub use weights_file::{WeightsError, load_weights, save_weights};
 
 use crate::suite::{
     ConvNetSpec, DiffusionTransformerSpec, LlmSpec, MatMulSpec, MlpSpec, ModeKind, ModelFileSpec, ModelSpec, NoopSpec,
-    Quantization, TransformerSpec,
+    Quantization, TransformerSpec, VisionSpec,
 };
 
 /// Weights of one workload by tensor name (f32, on the CPU), the master copy every phase converts.
@@ -117,6 +118,15 @@ pub trait Architecture {
     fn stored_weight_bytes(&self) -> Option<f64> {
         None
     }
+    /// Outputs of the classifier head, when the model is an image classifier: a phase's top-1
+    /// agreement with the baseline is then measured on them.
+    fn classes(&self) -> Option<usize> {
+        None
+    }
+    /// The most items the model takes in one batch, when it cannot batch freely.
+    fn batch_limit(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The architecture behind a model spec.
@@ -131,6 +141,7 @@ pub fn architecture(spec: &ModelSpec) -> &dyn Architecture {
         ModelSpec::Llm(spec) => spec,
         ModelSpec::HfFolder(spec) => llm::file_model(&spec.path.location(), llm::ModelFormat::HfFolder),
         ModelSpec::Gguf(spec) => llm::file_model(&spec.path.location(), llm::ModelFormat::Gguf),
+        ModelSpec::Vision(spec) => spec,
     }
 }
 
@@ -243,6 +254,20 @@ pub fn catalog() -> Vec<CatalogEntry> {
             summary: "your own quantized language model from a GGUF file (llama.cpp's format; llama, mistral, qwen2, qwen3, phi3)",
             parameters: &[("path", "the .gguf file, relative to the suite file's folder")],
             modes: &[ModeKind::TextGeneration],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::Vision(VisionSpec::default()),
+            summary: "vision encoder of a real family (candle-transformers' ViT, DINOv2, ConvNeXt, ResNet) with a classifier head; seeded, or your checkpoint as the workload's `weights`",
+            parameters: &[
+                ("family", "Vit, Dinov2, ConvNext or ResNet"),
+                (
+                    "preset",
+                    "Tiny (test shape; ResNet-18, ConvNeXt-Atto), Small (ViT-S, DINOv2-S, ConvNeXt-T, ResNet-50) or Base (ViT-B/16, DINOv2-B, ConvNeXt-B, ResNet-101)",
+                ),
+                ("image_size", "height and width of the input image in pixels"),
+                ("classes", "outputs of the classifier head (DINOv2: 1000)"),
+            ],
+            modes: &[ModeKind::Inference, ModeKind::Training],
         },
     ]
 }

@@ -194,7 +194,7 @@ impl RunCells {
             basis: run.speedup.as_ref().map_or_else(String::new, |speedup| speedup.basis_text()),
             accuracy_pass: accuracy_pass(run, bounds),
             max_abs_error: run.accuracy.as_ref().map_or_else(dash, |a| format!("{:.2e}", a.max_abs_error)),
-            cosine: run.accuracy.as_ref().and_then(|a| a.cosine_similarity).map_or_else(dash, |c| format!("{c:.6}")),
+            cosine: cosine_text(run).unwrap_or_else(dash),
             run_memory: match (run.run_memory_bytes, run.peak_rss_bytes) {
                 (Some(bytes), _) => format_bytes(bytes as f64),
                 (None, Some(rss)) => format!("{} process RSS", format_bytes(rss as f64)),
@@ -254,6 +254,21 @@ pub fn text_generation_text(run: &RunResult) -> Option<String> {
         ));
     }
     Some(parts.join(", "))
+}
+
+/// The cosine with the baseline's output; for an image classifier, with how many images of the
+/// probe batch got the baseline's class (text generation says its agreement in its own line).
+fn cosine_text(run: &RunResult) -> Option<String> {
+    let accuracy = run.accuracy.as_ref()?;
+    let cosine = accuracy.cosine_similarity.map(|cosine| format!("{cosine:.6}"));
+    let top1 = accuracy.tokens.filter(|_| run.text.is_none()).map(|tokens| {
+        let agreeing = (tokens.top1_agreement * tokens.positions as f64).round();
+        format!("top-1 {agreeing:.0}/{}", tokens.positions)
+    });
+    match (cosine, top1) {
+        (Some(cosine), Some(top1)) => Some(format!("{cosine} · {top1}")),
+        (cosine, top1) => cosine.or(top1),
+    }
 }
 
 /// How long a run took before its first step: the model build, and the host→device copy of the

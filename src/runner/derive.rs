@@ -6,7 +6,7 @@ use crate::accuracy;
 use crate::compare;
 use crate::results::{RunNote, RunResult, RunStatus};
 use crate::stats;
-use crate::suite::{DeviceSpec, Suite};
+use crate::suite::{DeviceSpec, ModelSpec, Suite};
 use crate::telemetry::{self, RunTelemetry, TelemetrySample};
 use crate::warnings::{SAMPLER_BUDGET_PERCENT, ValidityWarning};
 
@@ -90,7 +90,13 @@ pub(super) fn derive(
 ) {
     let seed = suite.settings.seed ^ (run.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     summarize_steps(run, suite, resamples, seed);
-    compare_output(run, probe_output, reference_output);
+    let classes = suite
+        .workloads
+        .iter()
+        .find(|workload| workload.name == run.workload && matches!(workload.mode, crate::suite::Mode::Inference))
+        .filter(|workload| matches!(workload.model, ModelSpec::ConvNet(_) | ModelSpec::Vision(_)))
+        .and_then(|workload| crate::models::architecture(&workload.model).classes());
+    compare_output(run, probe_output, reference_output, classes);
     if run.is_baseline || !matches!(run.status, RunStatus::Completed) || run.summary.is_none() {
         return;
     }
@@ -122,8 +128,14 @@ fn summarize_steps(run: &mut RunResult, suite: &Suite, resamples: usize, seed: u
     }
 }
 
-/// Output drift against the baseline's probe output, when both exist.
-fn compare_output(run: &mut RunResult, probe_output: Option<&[f32]>, reference_output: Option<&Vec<f32>>) {
+/// Output drift against the baseline's probe output, when both exist; for an image classifier of
+/// `classes` outputs, also the top-1 agreement of its predictions over the probe batch.
+fn compare_output(
+    run: &mut RunResult,
+    probe_output: Option<&[f32]>,
+    reference_output: Option<&Vec<f32>>,
+    classes: Option<usize>,
+) {
     if let (Some(output), Some(reference)) = (probe_output, reference_output) {
         // Training probes are loss trajectories; runs stopped by time may have fewer steps, so
         // they are compared over the steps both have.
@@ -138,8 +150,8 @@ fn compare_output(run: &mut RunResult, probe_output: Option<&[f32]>, reference_o
         };
         match accuracy::compare_outputs(reference, output) {
             Ok(mut drift) => {
-                if let Some(text) = &run.text {
-                    drift.tokens = accuracy::compare_next_tokens(reference, output, text.vocab);
+                if let Some(rows) = run.text.as_ref().map(|text| text.vocab).or(classes) {
+                    drift.tokens = accuracy::compare_next_tokens(reference, output, rows);
                 }
                 if drift.nonfinite_values > 0 {
                     run.notes

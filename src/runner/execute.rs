@@ -405,8 +405,9 @@ pub(super) fn build_stepper(
     let settings = &suite.settings;
     let workload = &suite.workloads[run.workload_index];
     let phase = &suite.phases[run.phase_index];
+    let arch = models::architecture(&workload.model);
     let setup = StepperSetup {
-        arch: models::architecture(&workload.model),
+        arch,
         weights,
         dtype: device::dtype(phase.dtype),
         device,
@@ -414,7 +415,7 @@ pub(super) fn build_stepper(
         batch_size: run.batch_size,
         seed: settings.seed,
         probe_seed: settings.seed ^ PROBE_SEED_SALT,
-        probe_batch: PROBE_BATCH,
+        probe_batch: arch.batch_limit().map_or(PROBE_BATCH, |limit| limit.min(PROBE_BATCH)),
     };
     let built: candle_core::Result<(Box<dyn Stepper>, Preparation)> = match workload.mode {
         Mode::Inference => InferenceStepper::new(&setup).map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep)),

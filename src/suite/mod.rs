@@ -3,6 +3,7 @@
 
 mod layout;
 mod llm;
+mod model_checks;
 mod model_file;
 mod parameters;
 mod phase;
@@ -10,6 +11,7 @@ mod schedule;
 mod schema;
 mod threshold;
 mod validate;
+mod vision;
 
 pub use layout::{SuiteText, suite_text};
 pub use llm::{LlmFamily, LlmPreset, LlmShape, LlmSpec, TextGenerationSpec, quantization_block_problems};
@@ -20,6 +22,7 @@ pub use schedule::{InterleavedSpec, Schedule};
 pub use schema::*;
 pub use threshold::NoiseThreshold;
 pub use validate::{MAX_DIMENSION, MAX_LAYERS, Problem, find_name_position, validate};
+pub use vision::{VisionFamily, VisionPreset, VisionSpec};
 
 use std::fmt;
 use std::path::Path;
@@ -40,6 +43,7 @@ pub const EXAMPLE_SUITES: &[(&str, &str)] = &[
     ("precision.ron", include_str!("../../suites/precision.ron")),
     ("training.ron", include_str!("../../suites/training.ron")),
     ("vision.ron", include_str!("../../suites/vision.ron")),
+    ("vision-encoders.ron", include_str!("../../suites/vision-encoders.ron")),
     ("diffusion.ron", include_str!("../../suites/diffusion.ron")),
     ("llm.ron", include_str!("../../suites/llm.ron")),
     ("llm-files.ron", include_str!("../../suites/llm-files.ron")),

@@ -50,6 +50,7 @@ impl ModelSpec {
             ],
             Self::Noop(s) => vec![("features", Count(s.features))],
             // A language model is sized by its family and preset, chosen from lists.
+            Self::Vision(s) => vec![("image_size", Count(s.image_size)), ("classes", Count(s.classes))],
             Self::Llm(_) | Self::HfFolder(_) | Self::Gguf(_) => vec![],
         }
     }
@@ -70,6 +71,8 @@ impl ModelSpec {
             (Self::ConvNet(s), "channels") => Some(&mut s.channels),
             (Self::ConvNet(s), "blocks") => Some(&mut s.blocks),
             (Self::ConvNet(s), "classes") => Some(&mut s.classes),
+            (Self::Vision(s), "image_size") => Some(&mut s.image_size),
+            (Self::Vision(s), "classes") => Some(&mut s.classes),
             (Self::Transformer(s), "layers") => Some(&mut s.layers),
             (Self::Transformer(s), "hidden") => Some(&mut s.hidden),
             (Self::Transformer(s), "heads") => Some(&mut s.heads),

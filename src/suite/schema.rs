@@ -388,6 +388,8 @@ pub enum ModelSpec {
     HfFolder(super::ModelFileSpec),
     /// The user's own quantized language model from a GGUF file (llama.cpp's format).
     Gguf(super::ModelFileSpec),
+    /// A vision encoder of a real family (ViT, DINOv2, ConvNeXt, ResNet) with a classifier head.
+    Vision(super::VisionSpec),
 }
 
 /// Sizes of a [`ModelSpec::ConvNet`] workload.
@@ -525,6 +527,7 @@ impl ModelSpec {
             Self::Llm(_) => "Llm",
             Self::HfFolder(_) => "HfFolder",
             Self::Gguf(_) => "Gguf",
+            Self::Vision(_) => "Vision",
         }
     }
 }

@@ -460,11 +460,12 @@ fn language_models_generate_text_with_prefill_ttft_and_decode_recorded() -> Test
     std::fs::remove_file(out.path().join("runs.csv"))?;
     let dir = result_dir(out.path())?;
     // The llama-bench table of the saved result: pp and tg rows per run, t/s mean ± sd.
-    let (table, rows) = (out.path().join("bench.md"), out.path().join("bench.json"));
-    for file in [&table, &rows] {
-        phasebench().arg("report").arg(&dir).arg("--llama-bench").arg(file).assert().success();
-    }
-    let table = std::fs::read_to_string(&table)?;
+    // `--format llama-bench` prints the table; `--llama-bench FILE` writes JSON for a .json file.
+    let rows = out.path().join("bench.json");
+    phasebench().arg("report").arg(&dir).arg("--llama-bench").arg(&rows).assert().success();
+    let printed = phasebench().arg("report").arg(&dir).args(["--format", "llama-bench"]).output()?;
+    assert!(printed.status.success(), "{printed:?}");
+    let table = String::from_utf8(printed.stdout)?;
     assert!(table.starts_with("| model | size | params | backend | threads | n_batch | test | t/s | run |"), "{table}");
     assert!(
         table.contains("| llama 0.16M Q8\\_0 |") && table.contains("| pp12 |") && table.contains("| tg4 |"),
@@ -476,7 +477,6 @@ fn language_models_generate_text_with_prefill_ttft_and_decode_recorded() -> Test
         rows.iter().find(|row| row["run"] == "llama/f32@2" && row["test"] == "tg4").ok_or("no llama/f32@2 tg4")?;
     let samples = sample["samples_ts"].as_array().ok_or("no samples")?;
     assert!(!samples.is_empty() && sample["avg_ts"].as_f64().is_some_and(|rate| rate > 0.0), "{sample}");
-    std::fs::remove_file(out.path().join("bench.md"))?;
     std::fs::remove_file(out.path().join("bench.json"))?;
     let result = load_result(&result_dir(out.path())?)?;
     assert_eq!(

@@ -9,6 +9,7 @@ mod model_files;
 mod report;
 mod runner;
 mod suites;
+mod vision;
 
 use std::path::PathBuf;
 

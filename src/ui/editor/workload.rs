@@ -8,7 +8,7 @@ use crate::models::llm::{self, ModelFormat};
 use crate::models::{self, catalog_entry};
 use crate::suite::{
     BatchSweep, LearningRate, LlmFamily, LlmPreset, LlmSpec, MAX_DIMENSION, MAX_LAYERS, Mode, ModeKind, ModelParameter,
-    ModelPath, ModelSpec, OptimizerSpec, Workload,
+    ModelPath, ModelSpec, OptimizerSpec, VisionFamily, VisionPreset, VisionSpec, Workload,
 };
 
 use super::super::widgets::{ERROR_COLOR, field_id, number_field, outline_problem, text_field};
@@ -377,12 +377,15 @@ fn model_fields_ui(
     if let ModelSpec::Llm(spec) = model {
         return language_model_ui(ui, index, spec);
     }
+    let mut changed = false;
+    if let ModelSpec::Vision(spec) = model {
+        changed |= vision_model_ui(ui, index, spec);
+    }
     let mut parameters = model.parameters();
     if let Some(entry) = entry {
         let rank = |name: &str| entry.parameters.iter().position(|(listed, _)| *listed == name).unwrap_or(usize::MAX);
         parameters.sort_by_key(|(name, _)| rank(name));
     }
-    let mut changed = false;
     for (name, value) in parameters {
         let hint = entry
             .and_then(|entry| entry.parameters.iter().find(|(parameter, _)| *parameter == name))
@@ -437,6 +440,39 @@ fn language_model_ui(ui: &mut egui::Ui, index: usize, spec: &mut LlmSpec) -> boo
                         shape.layers,
                         shape.vocab
                     );
+                    changed |= ui.selectable_value(&mut spec.preset, preset, text).changed();
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    changed
+}
+
+/// A vision encoder's family and preset, each picked from its list; the image size and classes
+/// follow as typed fields.
+fn vision_model_ui(ui: &mut egui::Ui, index: usize, spec: &mut VisionSpec) -> bool {
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        let label = ui.label("Family");
+        egui::ComboBox::from_id_salt(("vision family", index))
+            .selected_text(spec.family.name())
+            .show_ui(ui, |ui| {
+                for family in VisionFamily::ALL {
+                    changed |= ui.selectable_value(&mut spec.family, family, family.name()).changed();
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("the architecture, as candle-transformers builds it");
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Size");
+        egui::ComboBox::from_id_salt(("vision preset", index))
+            .selected_text(format!("{} — {}", spec.preset.name(), spec.family.preset_summary(spec.preset)))
+            .show_ui(ui, |ui| {
+                for preset in VisionPreset::ALL {
+                    let text = format!("{} — {}", preset.name(), spec.family.preset_summary(preset));
                     changed |= ui.selectable_value(&mut spec.preset, preset, text).changed();
                 }
             })

@@ -1,0 +1,221 @@
+//! Vision encoders of real families, built by `candle-transformers` (never re-implemented here):
+//! ViT, DINOv2, ConvNeXt and ResNet with their classification heads. Their parameter tensors are
+//! not listed by hand: the model is built once against a recording [`SimpleBackend`] that notes
+//! every tensor it asks for (name, shape and the initialization it names), so the names are the
+//! checkpoints' own (Hugging Face for ViT, Meta's for DINOv2, timm's for ConvNeXt and ResNet).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use candle_core::{DType, Device, Module, Shape, Tensor};
+use candle_nn::{Init, VarBuilder, var_builder::SimpleBackend};
+use candle_transformers::models::{convnext, dinov2, resnet, vit};
+
+use super::{Architecture, BuildOptions, Network, ParamInit, ParamTensor};
+use crate::suite::{VisionFamily, VisionPreset, VisionSpec};
+
+/// A built vision model.
+enum VisionNetwork {
+    Vit(vit::Model),
+    Dinov2(dinov2::DinoVisionTransformer),
+    Convolutional(candle_nn::Func<'static>),
+}
+
+impl Network for VisionNetwork {
+    fn forward(&self, input: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Vit(model) => model.forward(input),
+            Self::Dinov2(model) => model.forward(input),
+            Self::Convolutional(model) => model.forward(input),
+        }
+    }
+}
+
+/// The ViT configuration of a preset at `image_size`.
+fn vit_config(preset: VisionPreset, image_size: usize) -> vit::Config {
+    let base = vit::Config::vit_base_patch16_224();
+    let (hidden_size, num_hidden_layers, num_attention_heads, patch_size) = match preset {
+        VisionPreset::Tiny => (64, 2, 4, 8),
+        VisionPreset::Small => (384, 12, 6, 16),
+        VisionPreset::Base => (768, 12, 12, 16),
+    };
+    vit::Config {
+        hidden_size,
+        num_hidden_layers,
+        num_attention_heads,
+        intermediate_size: 4 * hidden_size,
+        image_size,
+        patch_size,
+        ..base
+    }
+}
+
+/// Builds the model of `spec` from the weights `vb` serves.
+fn build_vision(spec: &VisionSpec, vb: VarBuilder<'static>) -> candle_core::Result<VisionNetwork> {
+    Ok(match spec.family {
+        VisionFamily::Vit => {
+            VisionNetwork::Vit(vit::Model::new(&vit_config(spec.preset, spec.image_size), spec.classes, vb)?)
+        }
+        VisionFamily::Dinov2 => {
+            let (depth, dim, heads) = match spec.preset {
+                VisionPreset::Tiny => (2, 64, 4),
+                VisionPreset::Small => (12, 384, 6),
+                VisionPreset::Base => (12, 768, 12),
+            };
+            VisionNetwork::Dinov2(dinov2::DinoVisionTransformer::new(vb, depth, dim, heads)?)
+        }
+        VisionFamily::ConvNext => {
+            let config = match spec.preset {
+                VisionPreset::Tiny => convnext::Config::atto(),
+                VisionPreset::Small => convnext::Config::tiny(),
+                VisionPreset::Base => convnext::Config::base(),
+            };
+            VisionNetwork::Convolutional(convnext::convnext(&config, spec.classes, vb)?)
+        }
+        VisionFamily::ResNet => VisionNetwork::Convolutional(match spec.preset {
+            VisionPreset::Tiny => resnet::resnet18(spec.classes, vb)?,
+            VisionPreset::Small => resnet::resnet50(spec.classes, vb)?,
+            VisionPreset::Base => resnet::resnet101(spec.classes, vb)?,
+        }),
+    })
+}
+
+/// A [`SimpleBackend`] that serves zeros of any shape (broadcast from one value, so nothing of
+/// the model's size is allocated) and writes down what was asked for.
+struct RecordingBackend(Arc<Mutex<Vec<ParamTensor>>>);
+
+impl SimpleBackend for RecordingBackend {
+    fn get(&self, shape: Shape, name: &str, hint: Init, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
+        let param = ParamTensor::new(name, shape.dims().to_vec(), param_init(name, shape.dims(), hint));
+        let mut recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !recorded.iter().any(|known| known.name == name) {
+            recorded.push(param);
+        }
+        Tensor::zeros((), dtype, device)?.broadcast_as(shape)
+    }
+
+    fn get_unchecked(&self, name: &str, _dtype: DType, _device: &Device) -> candle_core::Result<Tensor> {
+        candle_core::bail!("the recording backend cannot serve `{name}` without its shape")
+    }
+
+    fn contains_tensor(&self, _name: &str) -> bool {
+        false
+    }
+}
+
+/// The seeded initialization of a tensor from the hint the model gave for it: biases zero, norm
+/// scales one, weights normal with the variance of their fan-in, embeddings and tokens N(0, 0.02).
+fn param_init(name: &str, dims: &[usize], hint: Init) -> ParamInit {
+    let fan_in = || dims.iter().skip(1).product::<usize>().max(1) as f64;
+    let is_bias = name.ends_with("bias") || name.ends_with("running_mean");
+    match hint {
+        _ if is_bias => ParamInit::Zeros,
+        Init::Const(1.0) => ParamInit::Ones,
+        Init::Const(_) if dims.len() == 1 => ParamInit::Ones,
+        Init::Const(_) => ParamInit::Normal(0.02),
+        Init::Randn { stdev, .. } => ParamInit::Normal(stdev),
+        Init::Uniform { lo, up } => ParamInit::Normal((up - lo) / 12f64.sqrt()),
+        Init::Kaiming { .. } => ParamInit::Normal(1.0 / fan_in().sqrt()),
+    }
+}
+
+/// The parameter tensors of `spec`, recorded once per spec and process.
+fn recorded_parameters(spec: &VisionSpec) -> Vec<ParamTensor> {
+    static RECORDED: OnceLock<Mutex<HashMap<VisionSpec, Vec<ParamTensor>>>> = OnceLock::new();
+    let cache = RECORDED.get_or_init(Mutex::default);
+    if let Some(known) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(spec) {
+        return known.clone();
+    }
+    let recorded = Arc::new(Mutex::new(Vec::new()));
+    let vb = VarBuilder::from_backend(Box::new(RecordingBackend(Arc::clone(&recorded))), DType::F32, Device::Cpu);
+    let params = match build_vision(spec, vb) {
+        Ok(_) => std::mem::take(&mut *recorded.lock().unwrap_or_else(PoisonError::into_inner)),
+        // A spec `validate` refuses builds nothing; it has no parameters to list.
+        Err(_) => Vec::new(),
+    };
+    cache.lock().unwrap_or_else(PoisonError::into_inner).insert(*spec, params.clone());
+    params
+}
+
+impl Architecture for VisionSpec {
+    fn parameters(&self) -> Vec<ParamTensor> {
+        recorded_parameters(self)
+    }
+
+    fn input_shape(&self, batch: usize) -> Vec<usize> {
+        vec![batch, 3, self.image_size, self.image_size]
+    }
+
+    /// Two operations per weight of every linear layer and per patch or pixel position it is
+    /// applied at is more than this catalog knows of these models; left unknown.
+    fn flops_per_item(&self) -> Option<f64> {
+        None
+    }
+
+    fn build(&self, vb: VarBuilder, options: BuildOptions) -> candle_core::Result<Box<dyn Network>> {
+        if options.quantization.is_some() {
+            candle_core::bail!("candle-transformers' vision models have no quantized form");
+        }
+        // The convolutional models' closures borrow their builder's lifetime: they are built from
+        // a builder that owns the same tensors (shared storage, so training still reaches them).
+        let tensors = self
+            .parameters()
+            .into_iter()
+            .map(|param| Ok((param.name.clone(), vb.get(param.shape.as_slice(), &param.name)?)))
+            .collect::<candle_core::Result<HashMap<String, Tensor>>>()?;
+        let owned = VarBuilder::from_tensors(tensors, vb.dtype(), vb.device());
+        Ok(Box::new(build_vision(self, owned)?))
+    }
+
+    fn classes(&self) -> Option<usize> {
+        Some(self.classes)
+    }
+
+    /// candle 0.11's DINOv2 does not broadcast its class token over the batch.
+    fn batch_limit(&self) -> Option<usize> {
+        (self.family == VisionFamily::Dinov2).then_some(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{build_network, generate_weights, seeded_input};
+
+    #[test]
+    fn every_family_builds_from_its_recorded_tensors_and_classifies() -> candle_core::Result<()> {
+        for family in VisionFamily::ALL {
+            let image_size = if family == VisionFamily::Dinov2 { 28 } else { 32 };
+            let classes = if family == VisionFamily::Dinov2 { 1000 } else { 7 };
+            let spec = VisionSpec { family, preset: VisionPreset::Tiny, image_size, classes };
+            let params = spec.parameters();
+            assert!(params.len() > 10, "{family}: {} tensors", params.len());
+            let weights = generate_weights(&spec, 3)?;
+            let network = build_network(&spec, &weights, DType::F32, &Device::Cpu, BuildOptions::default())?;
+            // candle 0.11's DINOv2 takes one image at a time (validate refuses larger batches).
+            let batch = if family == VisionFamily::Dinov2 { 1 } else { 2 };
+            let output = network.forward(&seeded_input(&spec, batch, 3, DType::F32, &Device::Cpu)?)?;
+            assert_eq!(output.dims(), &[batch, classes], "{family}");
+            let values = output.flatten_all()?.to_vec1::<f32>()?;
+            assert!(values.iter().all(|value| value.is_finite()), "{family}: {values:?}");
+            assert!(values.iter().any(|&value| value != values[0]), "{family}: a constant output");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn published_presets_name_the_checkpoints_tensors() {
+        let vit = VisionSpec { family: VisionFamily::Vit, preset: VisionPreset::Base, image_size: 224, classes: 1000 };
+        let names: Vec<String> = vit.parameters().into_iter().map(|param| param.name).collect();
+        for name in ["vit.embeddings.patch_embeddings.projection.weight", "vit.encoder.layer.11.output.dense.bias"] {
+            assert!(names.iter().any(|known| known == name), "{name} not in {names:?}");
+        }
+        let count: usize = vit.parameters().iter().map(ParamTensor::elements).sum();
+        assert_eq!(count, 86_567_656, "google/vit-base-patch16-224 has 86.6 M parameters");
+        let resnet =
+            VisionSpec { family: VisionFamily::ResNet, preset: VisionPreset::Tiny, image_size: 224, classes: 1000 };
+        let count: usize = resnet.parameters().iter().map(ParamTensor::elements).sum();
+        // timm's resnet18: 11 689 512 parameters, plus the batch norms' running statistics.
+        assert!(count > 11_689_512, "{count}");
+    }
+}
