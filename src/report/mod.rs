@@ -271,10 +271,18 @@ fn cosine_text(run: &RunResult) -> Option<String> {
     }
 }
 
-/// How long a run took before its first step: the model build, and the host→device copy of the
-/// weights and inputs (with its rate) when the run was on a GPU.
+/// How long a run took before its first step: the read of its model files (with how much was in
+/// the page cache) when it had some, the model build, and the host→device copy of the weights and
+/// inputs (with its rate) when the run was on a GPU.
 pub fn setup_text(run: &RunResult) -> Option<String> {
-    let build = format!("build {}", format_secs(run.load_secs?));
+    let load_secs = run.load_secs?;
+    let build = format!("build {}", format_secs(load_secs));
+    let build = match &run.file_load {
+        // A GGUF is read and built in one go: one figure for both.
+        Some(load) if load.read_secs == load_secs => load.text().replacen("read", "read and build", 1),
+        Some(load) => format!("{}, {build}", load.text()),
+        None => build,
+    };
     Some(match (run.transfer_secs, run.transfer_bytes) {
         (Some(secs), Some(bytes)) => format!(
             "{build}, copy {} in {} ({}/s)",

@@ -14,7 +14,7 @@ pub use rounds::RoundSteps;
 pub use store::{
     EMBEDDED_RESULT_ID, RESULT_FILE_NAME, ResultError, ResultStore, file_name_safe, load_result, parse_result,
 };
-pub use text::{GgufRecord, TextGenerationRecord};
+pub use text::{FileLoadRecord, GgufRecord, TextGenerationRecord};
 pub use time::Timestamp;
 
 use serde::{Deserialize, Serialize};
@@ -280,6 +280,9 @@ pub struct RunResult {
     /// Bytes of that host→device copy.
     #[serde(default)]
     pub transfer_bytes: Option<u64>,
+    /// The read of the model files from disk, when the weights came from files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_load: Option<FileLoadRecord>,
     /// NVML index of the physical GPU a CUDA run used, matched by its UUID (so it honours
     /// `CUDA_VISIBLE_DEVICES`); absent for CPU runs and GPUs NVML does not list.
     #[serde(default)]

@@ -1,4 +1,4 @@
-//! The record of a text-generation run beside its decode steps.
+//! The record of a text-generation run beside its decode steps, and of a model file's read.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,5 +52,36 @@ impl TextGenerationRecord {
     /// The median time to first token, in seconds.
     pub fn median_ttft_secs(&self) -> Option<f64> {
         crate::stats::median(&self.ttft_secs).ok()
+    }
+}
+
+/// The read of a workload's model files from disk (a Hugging Face folder's safetensors, a GGUF, a
+/// `weights` file): once per workload, shared by its runs (a GGUF phase reads its file per run).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileLoadRecord {
+    /// Bytes of the files read.
+    pub bytes: u64,
+    /// Seconds to read them (for a GGUF, to read it into candle's quantized model).
+    pub read_secs: f64,
+    /// Fraction of those bytes the operating system had in its page cache just before the read
+    /// (util-linux `fincore`): near 1 is a warm load, near 0 a cold one from the disk. Absent where
+    /// it cannot be told.
+    #[serde(default)]
+    pub page_cache_fraction: Option<f64>,
+}
+
+impl FileLoadRecord {
+    /// One line: bytes, seconds and the page-cache state, e.g. `read 1.2 GiB in 0.80 s (98 % in
+    /// the page cache)`.
+    pub fn text(&self) -> String {
+        let cache = match self.page_cache_fraction {
+            Some(fraction) => format!(" ({:.0} % in the page cache)", 100.0 * fraction),
+            None => String::new(),
+        };
+        format!(
+            "read {} in {}{cache}",
+            crate::units::format_bytes(self.bytes as f64),
+            crate::units::format_secs(self.read_secs)
+        )
     }
 }

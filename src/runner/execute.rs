@@ -16,8 +16,8 @@ use crate::device::{self, candle_error_text, panic_message};
 use crate::models::{self, Weights};
 use crate::plan::PlannedRun;
 use crate::results::{
-    DeviceMemory, FailureKind, GenerationRecord, RunResult, RunStatus, StopReason, TextGenerationRecord, Timestamp,
-    TrainingRecord,
+    DeviceMemory, FailureKind, FileLoadRecord, GenerationRecord, RunResult, RunStatus, StopReason,
+    TextGenerationRecord, Timestamp, TrainingRecord,
 };
 use crate::suite::{DeviceSpec, Mode, Suite, Workload};
 use crate::telemetry::{HeapPeakMeter, PeakRssMeter, ValidityWarning};
@@ -32,6 +32,8 @@ const PROBE_SEED_SALT: u64 = 0x7072_6f62_6521;
 pub(super) struct PreparedWorkload {
     workload_index: Option<usize>,
     weights: Result<Weights, String>,
+    /// The read of the weights' files, when they came from files.
+    file_load: Option<FileLoadRecord>,
 }
 
 impl PreparedWorkload {
@@ -41,7 +43,12 @@ impl PreparedWorkload {
     }
 
     pub(super) fn none() -> Self {
-        Self { workload_index: None, weights: Err("no workload prepared".into()) }
+        Self { workload_index: None, weights: Err("no workload prepared".into()), file_load: None }
+    }
+
+    /// How the weights' files were read, when they came from files.
+    pub(super) fn file_load(&self) -> Option<FileLoadRecord> {
+        self.file_load.clone()
     }
 
     /// Generates (or loads, when the workload names a file) the weights of `workload` unless
@@ -53,13 +60,18 @@ impl PreparedWorkload {
         // Free the previous workload's weights before allocating the next ones.
         self.weights = Err(String::new());
         let arch = models::architecture(&workload.model);
-        let obtain = || match (models::llm::workload_file_model(&workload.model), &workload.weights) {
+        let file_model = models::llm::workload_file_model(&workload.model);
+        let weights_file = workload.weights.as_ref().map(|file| base_dir.join(file));
+        let obtain = || match (file_model, &weights_file) {
             (Some(model), _) => super::text::file_weights(model),
-            (None, Some(file)) => models::load_weights(arch, &base_dir.join(file)).map_err(|error| error.to_string()),
+            (None, Some(file)) => models::load_weights(arch, file).map_err(|error| error.to_string()),
             (None, None) => models::generate_weights(arch, seed)
                 .map_err(|error| format!("cannot generate the weights: {}", candle_error_text(&error))),
         };
-        self.weights = match catch_unwind(AssertUnwindSafe(obtain)) {
+        let files = super::file_load::weight_files(file_model, weights_file.as_deref());
+        let (outcome, file_load) = super::file_load::timed_read(&files, || catch_unwind(AssertUnwindSafe(obtain)));
+        self.file_load = (!files.is_empty() && matches!(outcome, Ok(Ok(_)))).then_some(file_load);
+        self.weights = match outcome {
             Ok(outcome) => outcome,
             Err(panic) => Err(format!("panicked while preparing the weights: {}", panic_message(&*panic))),
         };
@@ -253,6 +265,7 @@ pub(super) fn new_run_result(suite: &Suite, run: &PlannedRun) -> RunResult {
         load_secs: None,
         transfer_secs: None,
         transfer_bytes: None,
+        file_load: None,
         gpu_index: None,
         device_memory: None,
         warmup_step_secs: Vec::new(),
@@ -455,6 +468,7 @@ pub(super) fn build_stepper(
     };
     let (stepper, preparation) = built.map_err(candle_error("cannot build the model"))?;
     result.load_secs = Some(preparation.load_secs);
+    result.file_load = preparation.file_load;
     result.transfer_secs = preparation.transfer.map(|transfer| transfer.secs);
     result.transfer_bytes = preparation.transfer.map(|transfer| transfer.bytes);
     if let Some(memory) = result.device_memory.as_mut() {

@@ -5,6 +5,7 @@
 mod batcher;
 mod derive;
 mod execute;
+mod file_load;
 mod flush;
 mod interleave;
 mod measure;

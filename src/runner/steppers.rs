@@ -78,7 +78,7 @@ pub(super) fn to_f32_values(tensor: &Tensor) -> candle_core::Result<Vec<f32>> {
 }
 
 /// How long a run took to get ready for its first step.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Preparation {
     /// Converting the weights to the phase's dtype, quantizing and building the model, in seconds
     /// (everything before the first step but the copy to the device).
@@ -86,6 +86,8 @@ pub struct Preparation {
     /// The host→device copy of the weights and inputs in the phase's dtype, when the device is
     /// not the CPU.
     pub transfer: Option<Transfer>,
+    /// The read of a model file the run loaded itself (a GGUF), when it did.
+    pub file_load: Option<crate::results::FileLoadRecord>,
 }
 
 /// One timed host→device copy.
@@ -201,7 +203,7 @@ impl InferenceStepper {
         let [input, probe_input] = [&uploaded.inputs[0], &uploaded.inputs[1]].map(|input| input.to_dtype(setup.dtype));
         let stepper = Self { network, input: input?, probe_input: probe_input?, device: setup.device.clone() };
         let load_secs = uploaded.convert_secs + build_secs;
-        Ok((stepper, Preparation { load_secs, transfer: uploaded.transfer }))
+        Ok((stepper, Preparation { load_secs, transfer: uploaded.transfer, file_load: None }))
     }
 }
 
@@ -265,7 +267,7 @@ impl TrainingStepper {
         let device = setup.device.clone();
         let losses = Vec::new();
         let stepper = Self { network, optimizer, input, target, device, losses, probe_len, steps_taken: 0 };
-        Ok((stepper, Preparation { load_secs, transfer }))
+        Ok((stepper, Preparation { load_secs, transfer, file_load: None }))
     }
 }
 

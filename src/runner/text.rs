@@ -47,10 +47,16 @@ impl TextGenerationStepper {
         let host_prompt = Tensor::from_vec(ids, (batch, spec.prompt_tokens), &Device::Cpu)?;
         // A quantized phase goes the way of a GGUF file: the f32 master written as one in memory,
         // read by the family's quantized model; otherwise the weights in the phase's dtype.
+        let mut file_load = None;
         let (model, load_secs, transfer) = match (source, setup.quantization) {
             (TextSource::Gguf(path), _) => {
-                let (model, secs) =
-                    timed(setup.device, || llm::load_gguf_model(path, setup.device).map_err(candle_core::Error::Msg))?;
+                let files = [path.clone()];
+                let (loaded, record) = super::file_load::timed_read(&files, || {
+                    timed(setup.device, || llm::load_gguf_model(path, setup.device).map_err(candle_core::Error::Msg))
+                });
+                let (model, secs) = loaded?;
+                // The read and the build are one call: the record says the build's own clock.
+                file_load = Some(crate::results::FileLoadRecord { read_secs: secs, ..record });
                 (model, secs, None)
             }
             (TextSource::Weights(_), Some(quantization)) => {
@@ -87,7 +93,7 @@ impl TextGenerationStepper {
             transfer.secs += copy_secs;
             transfer
         });
-        Ok((stepper, Preparation { load_secs, transfer }))
+        Ok((stepper, Preparation { load_secs, transfer, file_load }))
     }
 
     /// The prompt through the model and the first token picked: `(prefill, ttft)` seconds.

@@ -313,6 +313,10 @@ impl Worker {
             })
             .collect();
         let mut outcomes = measure(contexts);
+        for (run_result, _) in &mut outcomes {
+            // A run that read its own file (a GGUF) says so; the others share the workload's read.
+            run_result.file_load = run_result.file_load.take().or_else(|| progress.prepared.file_load());
+        }
         if let Some((returned, samples, sampler_cost)) = sampler.and_then(Sampler::finish) {
             progress.sources = returned;
             let interval_ms = interval.as_millis() as u64;

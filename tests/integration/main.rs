@@ -50,6 +50,7 @@ pub fn fixed_run(
         load_secs: Some(0.01),
         transfer_secs: None,
         transfer_bytes: None,
+        file_load: None,
         gpu_index: None,
         device_memory: None,
         warmup_step_secs: vec![typical_ms * 2e-3; 3],

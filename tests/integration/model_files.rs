@@ -125,6 +125,15 @@ fn every_family_runs_from_a_folder_and_from_its_gguf() -> TestResult {
         assert_eq!((record.bytes, gguf.param_bytes as u64), (file_bytes, file_bytes));
         assert_eq!(text.family.as_deref(), Some(name));
         assert!(in_memory.text.as_ref().is_some_and(|text| text.gguf.is_none()));
+        // Each read of a file is recorded with its bytes, time and page-cache state: the GGUF's
+        // per run, the folder's safetensors once for the workload's runs. Both were written a
+        // moment ago, so the operating system still has them cached.
+        let folder_bytes = std::fs::metadata(dir.path().join(format!("models/{name}/model.safetensors")))?.len();
+        for (run, bytes) in [(gguf, file_bytes), (in_memory, folder_bytes)] {
+            let load = run.file_load.as_ref().ok_or_else(|| format!("{}: no file read recorded", run.label()))?;
+            assert_eq!(load.bytes, bytes, "{}", run.label());
+            assert!(load.read_secs > 0.0 && load.page_cache_fraction.is_some_and(|f| f > 0.5), "{load:?}");
+        }
         let (gguf, in_memory) = (gguf.accuracy.as_ref().ok_or("gguf")?, in_memory.accuracy.as_ref().ok_or("q8_0")?);
         // The stated rate: the Q8_0 GGUF predicts the f32 folder's next token at 12 of 16
         // positions or more, its logits at cosine > 0.999 and mean KL < 1e-3 nats (measured, seed
