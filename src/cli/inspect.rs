@@ -1,4 +1,4 @@
-//! `phasebench inspect`: what a language-model file is, from its headers.
+//! `phasebench inspect`: what a language-model file or a vision checkpoint is, from its headers.
 
 use std::fmt::Write as _;
 
@@ -65,4 +65,35 @@ pub fn inspect_text(model: &ModelFile) -> String {
         );
     }
     text
+}
+
+/// `inspect FILE.safetensors`: a vision checkpoint's tensors and the `Vision` spec that loads it
+/// as a workload's `weights`; an error (exit 2) when no family and preset match it.
+pub fn inspect_vision(path: &std::path::Path) -> anyhow::Result<u8> {
+    let checkpoint = phasebench::models::vision::read_vision_checkpoint(path).map_err(anyhow::Error::msg)?;
+    println!("{}", path.display());
+    println!("  format       safetensors, {}", format_bytes(checkpoint.bytes as f64));
+    println!("  tensors      {} ({:.1} M parameters)", checkpoint.tensors, checkpoint.parameters as f64 / 1e6);
+    let Some(spec) = checkpoint.spec else {
+        anyhow::bail!(
+            "{}: no vision family and preset of phasebench matches these tensors (ViT in Hugging Face names, DINOv2 in Meta's, ConvNeXt and ResNet in timm's; see `phasebench models`); a language model is a folder or a .gguf",
+            path.display()
+        );
+    };
+    println!("  family       {} {} — {}", spec.family, spec.preset.name(), spec.family.preset_summary(spec.preset));
+    let modes = match spec.family {
+        phasebench::suite::VisionFamily::ResNet => "Inference (candle 0.11 cannot train ResNet)",
+        _ => "Inference and Training",
+    };
+    println!("  phases       dtype (F32, F16; BF16 on GPUs), batch_size, device; {modes}");
+    println!(
+        "  workload (paste into a suite):\n    Workload(name: \"{}\", model: Vision(family: {}, preset: {}, image_size: {}, classes: {}), weights: \"{}\")",
+        path.file_stem().map_or_else(|| "model".into(), |stem| stem.to_string_lossy()),
+        spec.family,
+        spec.preset.name(),
+        spec.image_size,
+        spec.classes,
+        path.display()
+    );
+    Ok(0)
 }

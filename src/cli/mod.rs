@@ -115,6 +115,9 @@ pub fn main() -> ExitCode {
             print!("{}", table::catalog_text());
             Ok(EXIT_OK)
         }
+        Some(Command::Inspect { path }) if path.extension().is_some_and(|extension| extension == "safetensors") => {
+            inspect::inspect_vision(&path)
+        }
         Some(Command::Inspect { path }) => phasebench::models::llm::read_model(&path)
             .map(|model| {
                 print!("{}", inspect::inspect_text(&model));

@@ -11,7 +11,7 @@ mod matmul;
 mod mlp;
 mod noop;
 mod transformer;
-mod vision;
+pub mod vision;
 mod weights_file;
 
 use std::collections::HashMap;

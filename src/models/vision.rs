@@ -177,6 +177,55 @@ impl Architecture for VisionSpec {
     }
 }
 
+/// What a vision checkpoint (one safetensors file) holds: its tensors, and the `Vision` spec
+/// whose tensors it matches exactly, when one does.
+#[derive(Clone, Debug)]
+pub struct VisionCheckpoint {
+    /// Tensors in the file.
+    pub tensors: usize,
+    /// Their elements.
+    pub parameters: usize,
+    /// Bytes of the file.
+    pub bytes: u64,
+    /// The spec to write in a suite, when a family and preset match every tensor and shape.
+    pub spec: Option<VisionSpec>,
+}
+
+/// Reads a safetensors file's header (not its data) and finds the `Vision` spec that matches it:
+/// the classes from the head's rows, ViT's image size from its position embeddings (224 for the
+/// others, whose tensors do not depend on it).
+pub fn read_vision_checkpoint(path: &std::path::Path) -> Result<VisionCheckpoint, String> {
+    let (entries, bytes) = super::llm::safetensors_header(path).map_err(|error| error.to_string())?;
+    let found: HashMap<&str, &[usize]> =
+        entries.iter().map(|entry| (entry.name.as_str(), entry.shape.as_slice())).collect();
+    let head_rows = ["classifier.weight", "head.weight", "head.fc.weight", "fc.weight"]
+        .iter()
+        .find_map(|name| found.get(name).and_then(|shape| shape.first().copied()));
+    let matches = |spec: &VisionSpec| {
+        let expected = spec.parameters();
+        spec.problems().is_empty()
+            && expected.len() == found.len()
+            && expected.iter().all(|param| found.get(param.name.as_str()) == Some(&param.shape.as_slice()))
+    };
+    let spec = VisionFamily::ALL
+        .into_iter()
+        .flat_map(|family| VisionPreset::ALL.into_iter().map(move |preset| (family, preset)))
+        .filter_map(|(family, preset)| {
+            let classes = head_rows?;
+            let image_size = match found.get("vit.embeddings.position_embeddings") {
+                Some(&[1, tokens, _]) if family == VisionFamily::Vit => {
+                    let side = ((tokens.saturating_sub(1)) as f64).sqrt().round() as usize;
+                    side * family.image_multiple(preset)
+                }
+                _ => 224,
+            };
+            Some(VisionSpec { family, preset, image_size, classes })
+        })
+        .find(matches);
+    let parameters = entries.iter().map(|entry| entry.shape.iter().product::<usize>()).sum();
+    Ok(VisionCheckpoint { tensors: entries.len(), parameters, bytes, spec })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +266,19 @@ mod tests {
         let count: usize = resnet.parameters().iter().map(ParamTensor::elements).sum();
         // timm's resnet18: 11 689 512 parameters, plus the batch norms' running statistics.
         assert!(count > 11_689_512, "{count}");
+    }
+
+    #[test]
+    fn a_checkpoint_is_matched_to_its_family_preset_and_classes() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("convnext.safetensors");
+        let spec =
+            VisionSpec { family: VisionFamily::ConvNext, preset: VisionPreset::Tiny, image_size: 64, classes: 7 };
+        crate::models::save_weights(&generate_weights(&spec, 1)?, &path)?;
+        let checkpoint = read_vision_checkpoint(&path)?;
+        // A convolutional network's tensors do not depend on the image size: 224 is written.
+        assert_eq!(checkpoint.spec, Some(VisionSpec { image_size: 224, ..spec }));
+        assert_eq!(checkpoint.tensors, spec.parameters().len());
+        Ok(())
     }
 }

@@ -87,6 +87,22 @@ fn a_checkpoint_in_the_models_own_names_loads_as_weights_and_a_misfit_is_named()
     assert!(tensors.contains_key("vit.embeddings.patch_embeddings.projection.weight"), "Hugging Face names");
     assert!(tensors.contains_key("classifier.weight"));
 
+    // `inspect` recognises the file and writes the workload that loads it.
+    phasebench().arg("inspect").arg(&weights).assert().success().stdout(predicates::str::contains(
+        "model: Vision(family: Vit, preset: Tiny, image_size: 16, classes: 5), weights:",
+    ));
+    let foreign = dir.path().join("foreign.safetensors");
+    let mut renamed = tensors.clone();
+    let classifier = renamed.remove("classifier.weight").ok_or("no classifier")?;
+    renamed.insert("head.other".into(), classifier);
+    candle_core::safetensors::save(&renamed, &foreign)?;
+    phasebench()
+        .arg("inspect")
+        .arg(&foreign)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no vision family and preset of phasebench matches these tensors"));
+
     let loaded = dir.path().join("loaded.ron");
     let workload = format!(r#"Workload(name: "vit", model: {vit}, weights: "vit.safetensors", batch_sizes: [2])"#);
     write_suite(&loaded, &workload)?;

@@ -185,7 +185,7 @@ impl LlmConfig {
 }
 
 /// The tensors listed in a safetensors file's header, without reading their data.
-fn safetensors_header(path: &Path) -> Result<(Vec<TensorEntry>, u64), ModelFileError> {
+pub(crate) fn safetensors_header(path: &Path) -> Result<(Vec<TensorEntry>, u64), ModelFileError> {
     let mut file = File::open(path).map_err(|error| unreadable(path, error))?;
     let size = file.metadata().map_err(|error| unreadable(path, error))?.len();
     let mut length = [0u8; 8];

@@ -11,6 +11,7 @@ use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
 pub use families::{build_text_model, build_text_model_with_config, greedy_tokens};
+pub(crate) use files::safetensors_header;
 #[cfg(test)]
 pub(crate) use files::test_folder;
 pub use files::{ModelFile, ModelFileError, ModelFormat, TensorEntry, read_gguf, read_hf_folder, read_model};
