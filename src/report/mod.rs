@@ -275,11 +275,9 @@ fn cosine_text(run: &RunResult) -> Option<String> {
 /// the page cache) when it had some, the model build, and the host→device copy of the weights and
 /// inputs (with its rate) when the run was on a GPU.
 pub fn setup_text(run: &RunResult) -> Option<String> {
-    let load_secs = run.load_secs?;
-    let build = format!("build {}", format_secs(load_secs));
+    let build = format!("build {}", format_secs(run.load_secs?));
     let build = match &run.file_load {
-        // A GGUF is read and built in one go: one figure for both.
-        Some(load) if load.read_secs == load_secs => load.text().replacen("read", "read and build", 1),
+        Some(load) if load.includes_build => load.text(),
         Some(load) => format!("{}, {build}", load.text()),
         None => build,
     };

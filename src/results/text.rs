@@ -68,18 +68,23 @@ pub struct FileLoadRecord {
     /// it cannot be told.
     #[serde(default)]
     pub page_cache_fraction: Option<f64>,
+    /// Whether `read_secs` also holds the model's build (a GGUF is read into candle's quantized
+    /// model in one call), so it is the run's whole load.
+    #[serde(default)]
+    pub includes_build: bool,
 }
 
 impl FileLoadRecord {
     /// One line: bytes, seconds and the page-cache state, e.g. `read 1.2 GiB in 0.80 s (98 % in
-    /// the page cache)`.
+    /// the page cache)`, or `read and build …` when the build is in the same figure.
     pub fn text(&self) -> String {
         let cache = match self.page_cache_fraction {
             Some(fraction) => format!(" ({:.0} % in the page cache)", 100.0 * fraction),
             None => String::new(),
         };
+        let verb = if self.includes_build { "read and build" } else { "read" };
         format!(
-            "read {} in {}{cache}",
+            "{verb} {} in {}{cache}",
             crate::units::format_bytes(self.bytes as f64),
             crate::units::format_secs(self.read_secs)
         )

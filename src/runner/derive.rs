@@ -6,7 +6,7 @@ use crate::accuracy;
 use crate::compare;
 use crate::results::{RunNote, RunResult, RunStatus};
 use crate::stats;
-use crate::suite::{DeviceSpec, ModelSpec, Suite};
+use crate::suite::{DeviceSpec, Suite};
 use crate::telemetry::{self, RunTelemetry, TelemetrySample};
 use crate::warnings::{SAMPLER_BUDGET_PERCENT, ValidityWarning};
 
@@ -94,7 +94,6 @@ pub(super) fn derive(
         .workloads
         .iter()
         .find(|workload| workload.name == run.workload && matches!(workload.mode, crate::suite::Mode::Inference))
-        .filter(|workload| matches!(workload.model, ModelSpec::ConvNet(_) | ModelSpec::Vision(_)))
         .and_then(|workload| crate::models::architecture(&workload.model).classes());
     compare_output(run, probe_output, reference_output, classes);
     if run.is_baseline || !matches!(run.status, RunStatus::Completed) || run.summary.is_none() {

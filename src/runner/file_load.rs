@@ -37,7 +37,8 @@ pub fn timed_read<T>(paths: &[PathBuf], read: impl FnOnce() -> T) -> (T, FileLoa
     let bytes = paths.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|meta| meta.len()).sum();
     let start = Instant::now();
     let value = read();
-    (value, FileLoadRecord { bytes, read_secs: start.elapsed().as_secs_f64(), page_cache_fraction })
+    let read_secs = start.elapsed().as_secs_f64();
+    (value, FileLoadRecord { bytes, read_secs, page_cache_fraction, includes_build: false })
 }
 
 /// The files a workload's weights are read from: a folder's safetensors or a `weights` file.

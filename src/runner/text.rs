@@ -56,7 +56,7 @@ impl TextGenerationStepper {
                 });
                 let (model, secs) = loaded?;
                 // The read and the build are one call: the record says the build's own clock.
-                file_load = Some(crate::results::FileLoadRecord { read_secs: secs, ..record });
+                file_load = Some(crate::results::FileLoadRecord { read_secs: secs, includes_build: true, ..record });
                 (model, secs, None)
             }
             (TextSource::Weights(_), Some(quantization)) => {

@@ -129,9 +129,12 @@ fn every_family_runs_from_a_folder_and_from_its_gguf() -> TestResult {
         // per run, the folder's safetensors once for the workload's runs. Both were written a
         // moment ago, so the operating system still has them cached.
         let folder_bytes = std::fs::metadata(dir.path().join(format!("models/{name}/model.safetensors")))?.len();
-        for (run, bytes) in [(gguf, file_bytes), (in_memory, folder_bytes)] {
+        for (run, bytes, with_build) in [(gguf, file_bytes, true), (in_memory, folder_bytes, false)] {
             let load = run.file_load.as_ref().ok_or_else(|| format!("{}: no file read recorded", run.label()))?;
             assert_eq!(load.bytes, bytes, "{}", run.label());
+            // A GGUF is read into candle's quantized model in one call: its figure is the whole load.
+            assert_eq!(load.includes_build, with_build, "{}", run.label());
+            assert_eq!(load.includes_build, run.load_secs == Some(load.read_secs), "{}", run.label());
             assert!(load.read_secs > 0.0 && load.page_cache_fraction.is_some_and(|f| f > 0.5), "{load:?}");
         }
         let (gguf, in_memory) = (gguf.accuracy.as_ref().ok_or("gguf")?, in_memory.accuracy.as_ref().ok_or("q8_0")?);
