@@ -55,6 +55,7 @@ pub fn parse_checked_suite_with_memory(
         |workload: &str, message: String| Problem { position: suite::find_name_position(text, workload), message };
     let mut problems: Vec<Problem> = models::llm::model_file_problems(&suite)
         .into_iter()
+        .chain(models::diffusion::folder_problems(&suite))
         .map(|(workload, message)| at_workload(&workload, message))
         .collect();
     if let Some(available) = available_bytes {

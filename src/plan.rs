@@ -186,6 +186,7 @@ mod tests {
             quantization: None,
             kv_cache: None,
             gguf: None,
+            image: None,
         };
         Suite {
             version: 1,

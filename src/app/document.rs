@@ -19,6 +19,12 @@ pub enum WorkloadField {
     PromptTokens,
     /// Tokens generated per text generation.
     NewTokens,
+    /// Image width of an image generation.
+    ImageWidth,
+    /// Image height of an image generation.
+    ImageHeight,
+    /// Guidance scale of an image generation.
+    Guidance,
     /// The comma-separated batch sizes.
     BatchSizes,
     /// The first batch size of a sweep.
@@ -52,6 +58,9 @@ impl Field {
                 WorkloadField::GenerationSteps => format!("w{index}.steps"),
                 WorkloadField::PromptTokens => format!("w{index}.prompt_tokens"),
                 WorkloadField::NewTokens => format!("w{index}.new_tokens"),
+                WorkloadField::ImageWidth => format!("w{index}.width"),
+                WorkloadField::ImageHeight => format!("w{index}.height"),
+                WorkloadField::Guidance => format!("w{index}.guidance"),
                 WorkloadField::BatchSizes => format!("w{index}.batch_sizes"),
                 WorkloadField::SweepFrom => format!("w{index}.sweep.from"),
                 WorkloadField::SweepTo => format!("w{index}.sweep.to"),
@@ -476,6 +485,7 @@ fn new_phase(name: String) -> Phase {
         quantization: None,
         kv_cache: None,
         gguf: None,
+        image: None,
     }
 }
 

@@ -233,7 +233,8 @@ pub(super) enum Command {
         result: PathBuf,
     },
     /// Write a workload's seeded weights to a safetensors file, under the names `weights:` loads;
-    /// a language model's as a Hugging Face folder, or as a GGUF when --out ends in .gguf.
+    /// a language model's as a Hugging Face folder, or as a GGUF when --out ends in .gguf; a diffusion
+    /// pipeline's as a diffusers folder.
     ExportWeights {
         /// Suite file (.ron).
         suite: PathBuf,

@@ -72,6 +72,23 @@ pub fn export_weights(
         }
         return Ok(EXIT_OK);
     }
+    if let ModelSpec::Diffusion(spec) = &workload.model
+        && spec.path.is_none()
+    {
+        anyhow::ensure!(
+            io.is_none() && quantization.is_none(),
+            "--io and --quantization do not apply to a diffusion pipeline"
+        );
+        models::diffusion::write_seeded_folder(out, spec.pipeline, suite.settings.seed).map_err(anyhow::Error::msg)?;
+        println!(
+            "wrote `{workload_name}` ({} TinyRandom, {} parameters, f32, seed {}) as a diffusers folder (unet/, vae/, text_encoder/) to {}",
+            spec.pipeline,
+            models::parameter_count(arch),
+            suite.settings.seed,
+            out.display()
+        );
+        return Ok(EXIT_OK);
+    }
     anyhow::ensure!(
         workload.model.model_path().is_none(),
         "`{workload_name}` is read from files already: {}",

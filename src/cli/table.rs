@@ -219,7 +219,9 @@ fn run_details(run: &RunResult) -> Option<String> {
             parts.push(format!("loss {first:.4} -> {last:.4} over {} steps", training.losses.len()));
         }
     }
-    if let Some(generation) = &run.generation
+    if let Some(text) = phasebench::report::image_generation_text(run) {
+        parts.push(text);
+    } else if let Some(generation) = &run.generation
         && let Some(per_image) = median_of(&generation.generation_secs)
     {
         parts.push(format!(

@@ -136,7 +136,9 @@ fn point(suite: &Suite, run_index: usize, run: &RunResult, checks: &[TargetCheck
 pub fn drift(accuracy: &Accuracy, mode: ModeKind) -> f64 {
     let whole = match mode {
         ModeKind::Training => Some(accuracy.max_rel_error),
-        ModeKind::Inference | ModeKind::Generation | ModeKind::TextGeneration => accuracy.relative_error,
+        ModeKind::Inference | ModeKind::Generation | ModeKind::TextGeneration | ModeKind::ImageGeneration => {
+            accuracy.relative_error
+        }
     };
     whole.or(accuracy.cosine_similarity.map(|cosine| 1.0 - cosine)).unwrap_or(accuracy.max_rel_error)
 }

@@ -34,11 +34,16 @@ pub fn accuracy_passes(accuracy: &Accuracy, bounds: &AccuracyBounds, mode: ModeK
     // What people read per mode: a training run's loss, step by step; any other output as a whole.
     let relative_error = match mode {
         ModeKind::Training => Some(accuracy.max_rel_error),
-        ModeKind::Inference | ModeKind::Generation | ModeKind::TextGeneration => accuracy.relative_error,
+        ModeKind::Inference | ModeKind::Generation | ModeKind::TextGeneration | ModeKind::ImageGeneration => {
+            accuracy.relative_error
+        }
     };
     let size_holds = relative_error.is_none_or(|error| error <= bounds.max_relative_error);
     let psnr_holds = match (mode, bounds.min_psnr_db) {
         (ModeKind::Generation, Some(min)) => accuracy.psnr_db.is_none_or(|psnr| psnr >= min),
+        (ModeKind::ImageGeneration, Some(min)) => {
+            accuracy.image.as_ref().and_then(|image| image.psnr_db).is_none_or(|psnr| psnr >= min)
+        }
         _ => true,
     };
     let tokens_hold = match (mode, accuracy.tokens) {
@@ -500,6 +505,7 @@ mod tests {
             psnr_db: Some(60.0),
             relative_error: Some(1e-3),
             tokens: None,
+            image: None,
         };
         let (bounds, mode) = (AccuracyBounds::default(), ModeKind::Inference);
         let passes = |accuracy: &Accuracy| accuracy_passes(accuracy, &bounds, mode);

@@ -4,12 +4,14 @@
 //! optimization they name. Adding a model is a new file here plus a [`ModelSpec`] variant.
 
 mod convnet;
+pub mod diffusion;
 mod dit;
 pub mod layers;
 pub mod llm;
 mod matmul;
 mod mlp;
 mod noop;
+mod recording;
 mod transformer;
 pub mod vision;
 mod weights_file;
@@ -26,8 +28,8 @@ pub use layers::BuildOptions;
 pub use weights_file::{WeightsError, load_weights, save_weights};
 
 use crate::suite::{
-    ConvNetSpec, DiffusionTransformerSpec, LlmSpec, MatMulSpec, MlpSpec, ModeKind, ModelFileSpec, ModelSpec, NoopSpec,
-    Quantization, TransformerSpec, VisionSpec,
+    ConvNetSpec, DiffusionSpec, DiffusionTransformerSpec, LlmSpec, MatMulSpec, MlpSpec, ModeKind, ModelFileSpec,
+    ModelSpec, NoopSpec, Quantization, TransformerSpec, VisionSpec,
 };
 
 /// Weights of one workload by tensor name (f32, on the CPU), the master copy every phase converts.
@@ -127,6 +129,11 @@ pub trait Architecture {
     fn batch_limit(&self) -> Option<usize> {
         None
     }
+    /// The diffusion pipeline's configuration, when this is one (it generates images instead of
+    /// running [`Network`] steps).
+    fn image_pipeline(&self) -> Option<diffusion::PipelineConfig> {
+        None
+    }
 }
 
 /// The architecture behind a model spec.
@@ -142,6 +149,7 @@ pub fn architecture(spec: &ModelSpec) -> &dyn Architecture {
         ModelSpec::HfFolder(spec) => llm::file_model(&spec.path.location(), llm::ModelFormat::HfFolder),
         ModelSpec::Gguf(spec) => llm::file_model(&spec.path.location(), llm::ModelFormat::Gguf),
         ModelSpec::Vision(spec) => spec,
+        ModelSpec::Diffusion(spec) => spec,
     }
 }
 
@@ -268,6 +276,22 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 ("classes", "outputs of the classifier head (DINOv2: 1000)"),
             ],
             modes: &[ModeKind::Inference, ModeKind::Training],
+        },
+        CatalogEntry {
+            default_spec: ModelSpec::Diffusion(DiffusionSpec {
+                preset: Some(crate::suite::DiffusionPreset::TinyRandom),
+                ..DiffusionSpec::default()
+            }),
+            summary: "text-to-image pipeline of a real family (candle-transformers' Stable Diffusion 1.5, 2.1, XL: CLIP text encoder, UNet, KL autoencoder) from your diffusers folder or seeded at a tiny size; text encoding, each denoising step and the decode timed apart",
+            parameters: &[
+                ("path", "a diffusers folder (unet/, vae/, text_encoder/), relative to the suite file's folder"),
+                ("preset", "TinyRandom: seeded weights at test widths, when there is no folder"),
+                (
+                    "pipeline",
+                    "StableDiffusion(V1_5), StableDiffusion(V2_1), StableDiffusion(Sdxl) or StableDiffusion(SdxlTurbo)",
+                ),
+            ],
+            modes: &[ModeKind::ImageGeneration],
         },
     ]
 }

@@ -5,13 +5,13 @@
 //! checkpoints' own (Hugging Face for ViT, Meta's for DINOv2, timm's for ConvNeXt and ResNet).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-use candle_core::{DType, Device, Module, Shape, Tensor};
-use candle_nn::{Init, VarBuilder, var_builder::SimpleBackend};
+use candle_core::{Module, Tensor};
+use candle_nn::VarBuilder;
 use candle_transformers::models::{convnext, dinov2, resnet, vit};
 
-use super::{Architecture, BuildOptions, Network, ParamInit, ParamTensor};
+use super::{Architecture, BuildOptions, Network, ParamTensor};
 use crate::suite::{VisionFamily, VisionPreset, VisionSpec};
 
 /// A built vision model.
@@ -80,45 +80,6 @@ fn build_vision(spec: &VisionSpec, vb: VarBuilder<'static>) -> candle_core::Resu
     })
 }
 
-/// A [`SimpleBackend`] that serves zeros of any shape (broadcast from one value, so nothing of
-/// the model's size is allocated) and writes down what was asked for.
-struct RecordingBackend(Arc<Mutex<Vec<ParamTensor>>>);
-
-impl SimpleBackend for RecordingBackend {
-    fn get(&self, shape: Shape, name: &str, hint: Init, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
-        let param = ParamTensor::new(name, shape.dims().to_vec(), param_init(name, shape.dims(), hint));
-        let mut recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if !recorded.iter().any(|known| known.name == name) {
-            recorded.push(param);
-        }
-        Tensor::zeros((), dtype, device)?.broadcast_as(shape)
-    }
-
-    fn get_unchecked(&self, name: &str, _dtype: DType, _device: &Device) -> candle_core::Result<Tensor> {
-        candle_core::bail!("the recording backend cannot serve `{name}` without its shape")
-    }
-
-    fn contains_tensor(&self, _name: &str) -> bool {
-        false
-    }
-}
-
-/// The seeded initialization of a tensor from the hint the model gave for it: biases zero, norm
-/// scales one, weights normal with the variance of their fan-in, embeddings and tokens N(0, 0.02).
-fn param_init(name: &str, dims: &[usize], hint: Init) -> ParamInit {
-    let fan_in = || dims.iter().skip(1).product::<usize>().max(1) as f64;
-    let is_bias = name.ends_with("bias") || name.ends_with("running_mean");
-    match hint {
-        _ if is_bias => ParamInit::Zeros,
-        Init::Const(1.0) => ParamInit::Ones,
-        Init::Const(_) if dims.len() == 1 => ParamInit::Ones,
-        Init::Const(_) => ParamInit::Normal(0.02),
-        Init::Randn { stdev, .. } => ParamInit::Normal(stdev),
-        Init::Uniform { lo, up } => ParamInit::Normal((up - lo) / 12f64.sqrt()),
-        Init::Kaiming { .. } => ParamInit::Normal(1.0 / fan_in().sqrt()),
-    }
-}
-
 /// The parameter tensors of `spec`, recorded once per spec and process.
 fn recorded_parameters(spec: &VisionSpec) -> Vec<ParamTensor> {
     static RECORDED: OnceLock<Mutex<HashMap<VisionSpec, Vec<ParamTensor>>>> = OnceLock::new();
@@ -126,13 +87,7 @@ fn recorded_parameters(spec: &VisionSpec) -> Vec<ParamTensor> {
     if let Some(known) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(spec) {
         return known.clone();
     }
-    let recorded = Arc::new(Mutex::new(Vec::new()));
-    let vb = VarBuilder::from_backend(Box::new(RecordingBackend(Arc::clone(&recorded))), DType::F32, Device::Cpu);
-    let params = match build_vision(spec, vb) {
-        Ok(_) => std::mem::take(&mut *recorded.lock().unwrap_or_else(PoisonError::into_inner)),
-        // A spec `validate` refuses builds nothing; it has no parameters to list.
-        Err(_) => Vec::new(),
-    };
+    let params = super::recording::record(|vb| build_vision(spec, vb));
     cache.lock().unwrap_or_else(PoisonError::into_inner).insert(*spec, params.clone());
     params
 }
@@ -230,6 +185,7 @@ pub fn read_vision_checkpoint(path: &std::path::Path) -> Result<VisionCheckpoint
 mod tests {
     use super::*;
     use crate::models::{build_network, generate_weights, seeded_input};
+    use candle_core::{DType, Device};
 
     #[test]
     fn every_family_builds_from_its_recorded_tensors_and_classifies() -> candle_core::Result<()> {

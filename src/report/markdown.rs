@@ -112,13 +112,14 @@ fn workload_sections(result: &SuiteResult, md: &mut String) {
             let _ = writeln!(md, "{}", row(run, &result.suite.settings.accuracy));
         }
         md.push('\n');
-        // Text generation: prefill, time to first token, decode rate and KV cache of each run.
+        // Text generation: prefill, time to first token, decode rate and KV cache of each run;
+        // image generation: its stages, seconds per image and PSNR/SSIM against the baseline.
         for run in &runs {
-            if let Some(text) = super::text_generation_text(run) {
+            if let Some(text) = super::text_generation_text(run).or_else(|| super::image_generation_text(run)) {
                 let _ = writeln!(md, "- {}: {}", run_name(run), escape(&text));
             }
         }
-        if runs.iter().any(|run| run.text.is_some()) {
+        if runs.iter().any(|run| run.text.is_some() || run.generation.as_ref().is_some_and(|g| g.image.is_some())) {
             md.push('\n');
         }
     }

@@ -213,6 +213,54 @@ impl RunCells {
     }
 }
 
+/// The stages of an image generation run's median image, in seconds: text encoding, all its
+/// denoising steps (the median step × steps), decode; `None` for other runs or before a whole
+/// generation was measured.
+pub fn image_stage_secs(run: &RunResult) -> Option<[f64; 3]> {
+    let generation = run.generation.as_ref().filter(|generation| generation.image.is_some())?;
+    let median = |values: &[f64]| crate::stats::median(values).ok();
+    let step = run.summary.as_ref().map(|summary| summary.median)?;
+    Some([
+        median(&generation.text_encoder_secs)?,
+        step * generation.steps_per_generation as f64,
+        median(&generation.decode_secs)?,
+    ])
+}
+
+/// What an image generation run measured: each stage of the median image, seconds per image with
+/// its 95 % interval and images per second, what was generated, and the decoded image against the
+/// baseline's (PSNR, SSIM, mean absolute error).
+pub fn image_generation_text(run: &RunResult) -> Option<String> {
+    let generation = run.generation.as_ref()?;
+    let image = generation.image.as_ref()?;
+    let mut parts = Vec::new();
+    if let (Some([text, steps, decode]), Ok(per_image)) =
+        (image_stage_secs(run), crate::stats::median(&generation.generation_secs))
+    {
+        let interval = crate::stats::bootstrap_median_ci(&generation.generation_secs, 1000, 7)
+            .map(|ci| format!(" [{}–{}]", format_secs(ci.low), format_secs(ci.high)))
+            .unwrap_or_default();
+        parts.push(format!(
+            "text encoder {} + {} steps {} + decode {} = {} per image{interval} (median of {}; {:.2} images/s)",
+            format_secs(text),
+            generation.steps_per_generation,
+            format_secs(steps),
+            format_secs(decode),
+            format_secs(per_image),
+            generation.generation_secs.len(),
+            run.batch_size as f64 / per_image
+        ));
+    }
+    let guidance = if image.guidance > 1.0 { format!("guidance {}", image.guidance) } else { "no guidance".to_owned() };
+    parts.push(format!("{}×{}, {guidance}, {}", image.width, image.height, image.scheduler));
+    if let Some(fidelity) = run.accuracy.as_ref().and_then(|accuracy| accuracy.image.as_ref()) {
+        let psnr = fidelity.psnr_db.map_or_else(|| "identical".to_owned(), |psnr| format!("PSNR {psnr:.1} dB"));
+        let ssim = fidelity.ssim.map(|ssim| format!(", SSIM {ssim:.4}")).unwrap_or_default();
+        parts.push(format!("image vs baseline: {psnr}{ssim}, MAE {:.4}", fidelity.mean_abs_error));
+    }
+    Some(parts.join(" · "))
+}
+
 /// What a text-generation run measured besides its decode steps: prefill time and prompt tokens
 /// per second, time to first token, decode tokens per second, a whole generation, the KV cache,
 /// and how often its next tokens are the baseline's.

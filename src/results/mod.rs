@@ -494,6 +494,44 @@ pub struct GenerationRecord {
     /// Time of each complete measured generation, in seconds: the sum of its timed denoising steps
     /// (files written before that fix hold wall time, cache flushes between steps included).
     pub generation_secs: Vec<f64>,
+    /// Image generation: seconds of each measured generation's text encoding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_encoder_secs: Vec<f64>,
+    /// Image generation: seconds of each measured generation's decode to pixels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decode_secs: Vec<f64>,
+    /// Image generation: what each generation made, and the probe's first image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRecord>,
+}
+
+/// What an image generation run generated.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// Image width in pixels.
+    pub width: usize,
+    /// Image height in pixels.
+    pub height: usize,
+    /// Classifier-free guidance scale (at 1 or below, off).
+    pub guidance: f64,
+    /// The scheduler's name.
+    pub scheduler: String,
+    /// Heads per attention slice, when attention was sliced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliced_attention: Option<usize>,
+    /// Images in the probe generation compared with the baseline's.
+    pub probe_images: usize,
+    /// The probe's first decoded image as a PNG, base64-encoded (at most 128 pixels a side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_png: Option<String>,
+}
+
+impl ImageRecord {
+    /// The probe output's layout: decoded images `[probe_images, 3, height, width]` first, then
+    /// the final latent.
+    pub fn probe_image_shape(&self) -> [usize; 4] {
+        [self.probe_images, 3, self.height, self.width]
+    }
 }
 
 impl RunResult {

@@ -95,7 +95,16 @@ pub(super) fn derive(
         .iter()
         .find(|workload| workload.name == run.workload && matches!(workload.mode, crate::suite::Mode::Inference))
         .and_then(|workload| crate::models::architecture(&workload.model).classes());
-    compare_output(run, probe_output, reference_output, classes);
+    if let Some(image) = run.generation.as_mut().and_then(|generation| generation.image.as_mut()) {
+        image.thumbnail_png =
+            probe_output.and_then(|output| super::image::thumbnail_png_base64(output, image.height, image.width, 128));
+    }
+    let image_shape =
+        run.generation.as_ref().and_then(|generation| generation.image.as_ref()).map(|image| image.probe_image_shape());
+    match image_shape {
+        Some(shape) => compare_images(run, probe_output, reference_output.map(Vec::as_slice), shape),
+        None => compare_output(run, probe_output, reference_output, classes),
+    }
     if run.is_baseline || !matches!(run.status, RunStatus::Completed) || run.summary.is_none() {
         return;
     }
@@ -164,6 +173,35 @@ fn compare_output(
         run.notes.push(RunNote::NoAccuracy {
             reason: "the baseline phase has no output for this workload (it failed or was cancelled)".into(),
         });
+    }
+}
+
+/// An image generation's drift: the figures of the final latents (after the images in the probe
+/// output) and the decoded images' PSNR, SSIM and errors.
+fn compare_images(
+    run: &mut RunResult,
+    probe_output: Option<&[f32]>,
+    reference_output: Option<&[f32]>,
+    shape: [usize; 4],
+) {
+    let pixels: usize = shape.iter().product();
+    let (Some(output), Some(reference)) = (probe_output, reference_output) else {
+        return compare_output(run, probe_output, reference_output.map(<[f32]>::to_vec).as_ref(), None);
+    };
+    if output.len() != reference.len() || output.len() <= pixels {
+        run.notes.push(RunNote::NoAccuracy {
+            reason: format!(
+                "the phase's probe made {} values and the baseline's {}: images of another size or latent are not compared (compare phases at one resolution)",
+                output.len(),
+                reference.len()
+            ),
+        });
+        return;
+    }
+    let ((image, latent), (reference_image, reference_latent)) = (output.split_at(pixels), reference.split_at(pixels));
+    compare_output(run, Some(latent), Some(&reference_latent.to_vec()), None);
+    if let Some(accuracy) = run.accuracy.as_mut() {
+        accuracy.image = accuracy::compare_images(reference_image, image, shape);
     }
 }
 

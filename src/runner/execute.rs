@@ -16,10 +16,10 @@ use crate::device::{self, candle_error_text, panic_message};
 use crate::models::{self, Weights};
 use crate::plan::PlannedRun;
 use crate::results::{
-    DeviceMemory, FailureKind, FileLoadRecord, GenerationRecord, RunResult, RunStatus, StopReason,
+    DeviceMemory, FailureKind, FileLoadRecord, GenerationRecord, ImageRecord, RunResult, RunStatus, StopReason,
     TextGenerationRecord, Timestamp, TrainingRecord,
 };
-use crate::suite::{DeviceSpec, Mode, Suite, Workload};
+use crate::suite::{DeviceSpec, Mode, ModelSpec, Suite, Workload};
 use crate::telemetry::{HeapPeakMeter, PeakRssMeter, ValidityWarning};
 
 /// Items in the fixed probe input whose output is compared across phases.
@@ -62,13 +62,19 @@ impl PreparedWorkload {
         let arch = models::architecture(&workload.model);
         let file_model = models::llm::workload_file_model(&workload.model);
         let weights_file = workload.weights.as_ref().map(|file| base_dir.join(file));
-        let obtain = || match (file_model, &weights_file) {
-            (Some(model), _) => super::text::file_weights(model),
-            (None, Some(file)) => models::load_weights(arch, file).map_err(|error| error.to_string()),
-            (None, None) => models::generate_weights(arch, seed)
+        let diffusion_folder = match &workload.model {
+            ModelSpec::Diffusion(spec) if spec.path.is_some() => Some(spec),
+            _ => None,
+        };
+        let obtain = || match (diffusion_folder, file_model, &weights_file) {
+            (Some(spec), _, _) => models::diffusion::folder_weights(spec),
+            (None, Some(model), _) => super::text::file_weights(model),
+            (None, None, Some(file)) => models::load_weights(arch, file).map_err(|error| error.to_string()),
+            (None, None, None) => models::generate_weights(arch, seed)
                 .map_err(|error| format!("cannot generate the weights: {}", candle_error_text(&error))),
         };
-        let files = super::file_load::weight_files(file_model, weights_file.as_deref());
+        let files = models::diffusion::workload_weight_files(&workload.model)
+            .unwrap_or_else(|| super::file_load::weight_files(file_model, weights_file.as_deref()));
         let (outcome, file_load) = super::file_load::timed_read(&files, || catch_unwind(AssertUnwindSafe(obtain)));
         self.file_load = (!files.is_empty() && matches!(outcome, Ok(Ok(_)))).then_some(file_load);
         self.weights = match outcome {
@@ -442,8 +448,31 @@ pub(super) fn build_stepper(
         }
         Mode::Generation(generation) => {
             result.generation =
-                Some(GenerationRecord { steps_per_generation: generation.steps, generation_secs: Vec::new() });
+                Some(GenerationRecord { steps_per_generation: generation.steps, ..GenerationRecord::default() });
             GenerationStepper::new(&setup, generation).map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
+        }
+        Mode::ImageGeneration(generation) => {
+            let generation = generation.for_phase(phase);
+            let config = setup.arch.image_pipeline().ok_or_else(|| {
+                candle_core::Error::Msg("the model is not a diffusion pipeline; mode ImageGeneration needs one".into())
+            });
+            result.generation = Some(GenerationRecord {
+                steps_per_generation: generation.steps,
+                image: Some(ImageRecord {
+                    width: generation.width,
+                    height: generation.height,
+                    guidance: generation.guidance,
+                    scheduler: generation.scheduler.to_string(),
+                    sliced_attention: phase.sliced_attention(),
+                    probe_images: setup.probe_batch,
+                    thumbnail_png: None,
+                }),
+                ..GenerationRecord::default()
+            });
+            config.and_then(|config| {
+                super::image::ImageGenerationStepper::new(&setup, &config, generation, phase.sliced_attention())
+                    .map(|(s, prep)| (Box::new(s) as Box<dyn Stepper>, prep))
+            })
         }
         Mode::TextGeneration(text) => super::text::language_model(setup.arch).and_then(|config| {
             let tokens = text.prompt_tokens + text.new_tokens;

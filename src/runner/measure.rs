@@ -137,8 +137,15 @@ pub(super) fn record_extras(result: &mut RunResult, timing: &StepTiming, measure
             training.optimizer_secs.push(optimizer);
         }
     }
-    if let (true, Some(generation), Some(secs)) = (measured, result.generation.as_mut(), timing.generation_secs) {
-        generation.generation_secs.push(secs);
+    if let (true, Some(generation)) = (measured, result.generation.as_mut()) {
+        if let Some(secs) = timing.generation_secs {
+            generation.generation_secs.push(secs);
+        }
+        match timing.stage {
+            Some(super::image::ImageStage::TextEncoder) => generation.text_encoder_secs.push(timing.secs),
+            Some(super::image::ImageStage::Decode) => generation.decode_secs.push(timing.secs),
+            None => {}
+        }
     }
     if let (true, Some(text)) = (measured, result.text.as_mut()) {
         if let Some([prefill, ttft]) = timing.prefill {

@@ -7,6 +7,7 @@ mod derive;
 mod execute;
 mod file_load;
 mod flush;
+pub mod image;
 mod interleave;
 mod measure;
 mod steppers;

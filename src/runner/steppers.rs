@@ -25,13 +25,16 @@ pub struct StepTiming {
     /// Text generation only, on the step that processed the prompt: the prefill's seconds and the
     /// time to first token. Such a step serves these figures, not the (decode) step times.
     pub prefill: Option<[f64; 2]>,
+    /// Image generation only: the stage this step ran when it was not a denoising step (the text
+    /// encoding or the decode). Such a step serves the stage figures, not the step times.
+    pub stage: Option<super::image::ImageStage>,
 }
 
 impl StepTiming {
     /// Whether the step is one of the run's headline steps (not a training step timed in parts, nor
     /// a text generation's prefill).
     pub fn is_headline(&self) -> bool {
-        self.breakdown.is_none() && self.prefill.is_none()
+        self.breakdown.is_none() && self.prefill.is_none() && self.stage.is_none()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Suite files: the schema, loading and saving RON, and validation whose errors name the file and,
 //! where the text tells, the line and column at fault.
 
+mod diffusion;
 mod layout;
 mod llm;
 mod model_checks;
@@ -13,6 +14,9 @@ mod threshold;
 mod validate;
 mod vision;
 
+pub use diffusion::{
+    DiffusionPreset, DiffusionSpec, ImageGenerationSpec, ImagePhase, Pipeline, SchedulerKind, StableDiffusionVersion,
+};
 pub use layout::{SuiteText, suite_text};
 pub use llm::{LlmFamily, LlmPreset, LlmShape, LlmSpec, TextGenerationSpec, quantization_block_problems};
 pub use model_file::{ModelFileSpec, ModelPath, WORKLOAD_PLACEHOLDER, file_phase_problems};
@@ -45,6 +49,7 @@ pub const EXAMPLE_SUITES: &[(&str, &str)] = &[
     ("vision.ron", include_str!("../../suites/vision.ron")),
     ("vision-encoders.ron", include_str!("../../suites/vision-encoders.ron")),
     ("diffusion.ron", include_str!("../../suites/diffusion.ron")),
+    ("diffusion-real.ron", include_str!("../../suites/diffusion-real.ron")),
     ("llm.ron", include_str!("../../suites/llm.ron")),
     ("llm-files.ron", include_str!("../../suites/llm-files.ron")),
     ("batch-sweep.ron", include_str!("../../suites/batch-sweep.ron")),

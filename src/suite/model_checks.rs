@@ -24,8 +24,14 @@ pub(super) fn check_mode(mode: Mode, model: &ModelSpec) -> Vec<String> {
             mode.name()
         )];
     }
+    if matches!(model, ModelSpec::Diffusion(_)) && !matches!(mode, Mode::ImageGeneration(_)) {
+        return vec![format!("a diffusion pipeline (Diffusion) runs in mode ImageGeneration, not {}", mode.name())];
+    }
     match mode {
         Mode::Inference => vec![],
+        Mode::ImageGeneration(generation) => {
+            super::diffusion::generation_problems(&generation, model, "ImageGeneration")
+        }
         Mode::TextGeneration(text) => {
             let mut messages = Vec::new();
             if !model.is_language_model() {
@@ -127,6 +133,7 @@ pub(super) fn check_model(model: &ModelSpec) -> Vec<String> {
             ]
         }
         ModelSpec::Vision(spec) => return spec.problems(),
+        ModelSpec::Diffusion(spec) => return super::diffusion::diffusion_problems(spec),
         ModelSpec::HfFolder(spec) | ModelSpec::Gguf(spec) => {
             // What the files hold is checked when they are read.
             return if spec.path.written().trim().is_empty() {
@@ -150,7 +157,8 @@ pub(super) fn check_model(model: &ModelSpec) -> Vec<String> {
         | ModelSpec::Noop(_)
         | ModelSpec::HfFolder(_)
         | ModelSpec::Gguf(_)
-        | ModelSpec::Vision(_) => vec![],
+        | ModelSpec::Vision(_)
+        | ModelSpec::Diffusion(_) => vec![],
     };
     for (field, count) in layer_counts {
         if !(1..=MAX_LAYERS).contains(&count) {

@@ -92,6 +92,7 @@ impl ModelSpec {
     pub fn model_path(&self) -> Option<&ModelPath> {
         match self {
             Self::HfFolder(spec) | Self::Gguf(spec) => Some(&spec.path),
+            Self::Diffusion(spec) => spec.path.as_ref(),
             _ => None,
         }
     }
@@ -101,8 +102,10 @@ impl super::Suite {
     /// Makes every relative model path of the suite start at `base_dir` (the suite file's folder).
     pub fn resolve_model_paths(&mut self, base_dir: &Path) {
         for workload in &mut self.workloads {
-            if let ModelSpec::HfFolder(spec) | ModelSpec::Gguf(spec) = &mut workload.model {
-                spec.path.resolve(base_dir);
+            match &mut workload.model {
+                ModelSpec::HfFolder(spec) | ModelSpec::Gguf(spec) => spec.path.resolve(base_dir),
+                ModelSpec::Diffusion(spec) => spec.path.iter_mut().for_each(|path| path.resolve(base_dir)),
+                _ => {}
             }
         }
         for path in self.phases.iter_mut().filter_map(|phase| phase.gguf.as_mut()) {

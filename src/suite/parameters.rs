@@ -51,7 +51,7 @@ impl ModelSpec {
             Self::Noop(s) => vec![("features", Count(s.features))],
             // A language model is sized by its family and preset, chosen from lists.
             Self::Vision(s) => vec![("image_size", Count(s.image_size)), ("classes", Count(s.classes))],
-            Self::Llm(_) | Self::HfFolder(_) | Self::Gguf(_) => vec![],
+            Self::Llm(_) | Self::HfFolder(_) | Self::Gguf(_) | Self::Diffusion(_) => vec![],
         }
     }
 

@@ -30,6 +30,10 @@ pub struct Phase {
     /// weights — e.g. llama.cpp's quantization of the Hugging Face folder the baseline runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gguf: Option<super::ModelPath>,
+    /// Image generation only: what this phase changes of each generation (steps, resolution,
+    /// guidance, scheduler, attention slicing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<super::ImagePhase>,
 }
 
 impl Phase {

@@ -277,6 +277,9 @@ pub enum Mode {
     Generation(GenerationSpec),
     /// Language-model generation: a prefill, then one measured step per further token.
     TextGeneration(super::TextGenerationSpec),
+    /// Image generation by a diffusion pipeline: text encoding, one measured step per denoising
+    /// step, the autoencoder's decode.
+    ImageGeneration(super::ImageGenerationSpec),
 }
 
 impl Mode {
@@ -292,6 +295,7 @@ impl Mode {
             Self::Training(_) => ModeKind::Training,
             Self::Generation(_) => ModeKind::Generation,
             Self::TextGeneration(_) => ModeKind::TextGeneration,
+            Self::ImageGeneration(_) => ModeKind::ImageGeneration,
         }
     }
 }
@@ -307,6 +311,8 @@ pub enum ModeKind {
     Generation,
     /// [`Mode::TextGeneration`].
     TextGeneration,
+    /// [`Mode::ImageGeneration`].
+    ImageGeneration,
 }
 
 impl ModeKind {
@@ -317,6 +323,7 @@ impl ModeKind {
             Self::Training => "Training",
             Self::Generation => "Generation",
             Self::TextGeneration => "TextGeneration",
+            Self::ImageGeneration => "ImageGeneration",
         }
     }
 
@@ -330,6 +337,7 @@ impl ModeKind {
             }
             Self::Generation => Mode::Generation(GenerationSpec { steps: 20 }),
             Self::TextGeneration => Mode::TextGeneration(super::TextGenerationSpec::default()),
+            Self::ImageGeneration => Mode::ImageGeneration(super::ImageGenerationSpec::default()),
         }
     }
 }
@@ -390,6 +398,9 @@ pub enum ModelSpec {
     Gguf(super::ModelFileSpec),
     /// A vision encoder of a real family (ViT, DINOv2, ConvNeXt, ResNet) with a classifier head.
     Vision(super::VisionSpec),
+    /// A text-to-image diffusion pipeline of a real family (Stable Diffusion), from a diffusers
+    /// folder or with seeded weights.
+    Diffusion(super::DiffusionSpec),
 }
 
 /// Sizes of a [`ModelSpec::ConvNet`] workload.
@@ -528,6 +539,7 @@ impl ModelSpec {
             Self::HfFolder(_) => "HfFolder",
             Self::Gguf(_) => "Gguf",
             Self::Vision(_) => "Vision",
+            Self::Diffusion(_) => "Diffusion",
         }
     }
 }

@@ -113,6 +113,13 @@ fn check_workload(
             }
         }
     }
+    if let Mode::ImageGeneration(generation) = &workload.mode {
+        for phase in &suite.phases {
+            for message in super::diffusion::image_phase_problems(generation, phase) {
+                report(at(), format!("workload `{}`{message}", workload.name));
+            }
+        }
+    }
     if let ModelSpec::Vision(spec) = &workload.model {
         for phase in &suite.phases {
             let batches = phase.batch_size.map_or_else(|| workload.effective_batch_sizes(), |batch| vec![batch]);
@@ -146,6 +153,17 @@ fn check_phases(suite: &Suite, text: &str, report: &mut impl FnMut(Option<TextPo
             report(
                 find_name(text, &phase.name, 1),
                 format!("phase name `{}` is used twice; names must be unique", phase.name),
+            );
+        }
+        if phase.image.is_some()
+            && !suite.workloads.iter().any(|workload| matches!(workload.mode, Mode::ImageGeneration(_)))
+        {
+            report(
+                find_name(text, &phase.name, 0),
+                format!(
+                    "phase `{}` sets `image` options, but no workload generates images (mode ImageGeneration)",
+                    phase.name
+                ),
             );
         }
         if let Some(batch) = phase.batch_size

@@ -117,9 +117,12 @@ pub fn analyzed_comparison_ui(
             workload.mode.name().to_lowercase()
         ));
         table_ui(ui, (label, workload_index), suite, &rows, diff, commands);
-        // Text generation: prefill, TTFT, decode rate, KV cache and token agreement per run.
+        // Text generation: prefill, TTFT, decode rate, KV cache and token agreement per run; image
+        // generation: stages, seconds per image, PSNR/SSIM.
         for (_, run) in &rows {
-            if let Some(text) = crate::report::text_generation_text(run) {
+            if let Some(text) =
+                crate::report::text_generation_text(run).or_else(|| crate::report::image_generation_text(run))
+            {
                 ui.label(RichText::new(format!("{}: {text}", run.label())).small());
             }
         }

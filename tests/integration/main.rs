@@ -5,6 +5,7 @@
 mod app;
 mod browser;
 mod cli;
+mod diffusion;
 mod model_files;
 mod report;
 mod runner;
@@ -78,6 +79,7 @@ pub fn fixed_run(
             psnr_db: Some(58.0),
             relative_error: Some(8.9e-3),
             tokens: None,
+            image: None,
         }),
         training: None,
         generation: None,

@@ -257,6 +257,7 @@ pub fn result_with_telemetry() -> Result<phasebench::results::SuiteResult, Box<d
     gpu_run.generation = Some(phasebench::results::GenerationRecord {
         steps_per_generation: 4,
         generation_secs: vec![0.4, 0.41, 0.39, 0.42],
+        ..Default::default()
     });
     Ok(result)
 }

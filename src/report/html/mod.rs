@@ -13,6 +13,7 @@ use super::{BaselineComparison, ReportError, RunCells};
 
 /// The page template; its `.html` name turns on HTML auto-escaping.
 mod charts;
+mod images;
 mod summary;
 
 use charts::workload_charts;
@@ -53,6 +54,8 @@ struct WorkloadView {
     rows: Vec<RowView>,
     /// Text generation: each run's prefill, TTFT, decode rate, KV cache and token agreement.
     text_lines: Vec<(String, String)>,
+    /// Image generation: each run's image, stacked stage bar and PSNR/SSIM.
+    images: Vec<images::ImageView>,
     charts: Vec<ChartView>,
 }
 
@@ -351,8 +354,12 @@ fn workload_views(result: &SuiteResult, multi_host: bool) -> Vec<WorkloadView> {
                 rows: runs.iter().map(|run| row_view(run, &result.suite.settings.accuracy)).collect(),
                 text_lines: runs
                     .iter()
-                    .filter_map(|run| Some((run.label(), super::text_generation_text(run)?)))
+                    .filter_map(|run| {
+                        let text = super::text_generation_text(run).or_else(|| super::image_generation_text(run))?;
+                        Some((run.label(), text))
+                    })
                     .collect(),
+                images: images::image_views(&runs),
                 charts: workload_charts(result, &workload.name, &runs),
             })
         })

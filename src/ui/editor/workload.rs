@@ -231,7 +231,49 @@ fn mode_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, mode: &mut 
                 changed = true;
             }
         }
+        Mode::ImageGeneration(generation) => changed |= image_generation_ui(ui, fields, index, generation),
     }
+    changed
+}
+
+/// The settings of an image generation: steps, size, guidance and scheduler.
+fn image_generation_ui(
+    ui: &mut egui::Ui,
+    fields: &mut FieldState,
+    index: usize,
+    generation: &mut crate::suite::ImageGenerationSpec,
+) -> bool {
+    let mut changed = false;
+    let counts = [
+        (
+            WorkloadField::GenerationSteps,
+            "Denoising steps",
+            "per image",
+            "each is a measured step",
+            1..=1000,
+            &mut generation.steps,
+        ),
+        (WorkloadField::ImageWidth, "Width", "pixels", "a multiple of 8", 8..=4096, &mut generation.width),
+        (WorkloadField::ImageHeight, "Height", "pixels", "a multiple of 8", 8..=4096, &mut generation.height),
+    ];
+    for (field, label, unit, hint, range, value) in counts {
+        if let Some(new) = number_field(ui, fields, Field::Workload(index, field), label, unit, hint, range, *value) {
+            *value = new;
+            changed = true;
+        }
+    }
+    let field = Field::Workload(index, WorkloadField::Guidance);
+    let hint = "classifier-free guidance scale; above 1 each step runs the UNet on a doubled batch";
+    if let Some(guidance) = number_field(ui, fields, field, "Guidance", "", hint, 0.0..=100.0, generation.guidance) {
+        generation.guidance = guidance;
+        changed = true;
+    }
+    ui.horizontal(|ui| {
+        ui.label("Scheduler");
+        for scheduler in [crate::suite::SchedulerKind::Ddim, crate::suite::SchedulerKind::UniPc] {
+            changed |= ui.radio_value(&mut generation.scheduler, scheduler, scheduler.to_string()).changed();
+        }
+    });
     changed
 }
 

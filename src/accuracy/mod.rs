@@ -1,6 +1,10 @@
 //! How far a phase's output drifts from the baseline phase's output on the same probe input.
 
+mod image;
+
 use serde::{Deserialize, Serialize};
+
+pub use image::{ImageFidelity, compare_images, ssim};
 
 /// Drift of one output against a reference output, both compared as f32.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,6 +33,10 @@ pub struct Accuracy {
     /// Language models: agreement of next-token predictions with the baseline's, teacher-forced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenAgreement>,
+    /// Image generation: the decoded images against the baseline's (the figures above are of the
+    /// final latents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageFidelity>,
 }
 
 /// How a language model's next-token predictions agree with the baseline's at the same positions
@@ -139,6 +147,7 @@ pub fn compare_outputs(reference: &[f32], candidate: &[f32]) -> Result<Accuracy,
         psnr_db,
         relative_error: (norm_ref > 0.0).then(|| (sum_sq / norm_ref).sqrt()),
         tokens: None,
+        image: None,
     })
 }
 

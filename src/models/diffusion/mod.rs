@@ -1,0 +1,337 @@
+//! Text-to-image diffusion pipelines of real families, built by `candle-transformers` (never
+//! re-implemented here): Stable Diffusion's CLIP text encoder(s), conditional UNet and KL
+//! autoencoder, from a diffusers-layout folder or with seeded weights at the tiny preset. Weights
+//! are held as one map whose names start with the component's folder (`unet.`, `vae.`,
+//! `text_encoder.`, `text_encoder_2.`), so a folder's safetensors load under their own names.
+
+pub mod config;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::SystemTime;
+
+use candle_core::{D, DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::clip::text_model;
+use candle_transformers::models::stable_diffusion::{clip as sd_clip, unet_2d, vae};
+
+pub use config::{PipelineConfig, TEXT_ENCODER_FOLDERS, TextEncoderConfig};
+
+use super::{Architecture, BuildOptions, Network, ParamTensor, Weights};
+use crate::suite::{DiffusionSpec, ModelSpec};
+
+/// The components' folders in a diffusers pipeline, besides the text encoders.
+const UNET: &str = "unet";
+const VAE: &str = "vae";
+
+/// A CLIP text encoder: candle-transformers' Stable Diffusion CLIP at a published shape (its exact
+/// activation), or its generic CLIP text model at other shapes (quick GELU).
+enum TextEncoder {
+    Published(sd_clip::ClipTextTransformer),
+    Custom(text_model::ClipTextTransformer),
+}
+
+impl TextEncoder {
+    fn build(config: &TextEncoderConfig, vb: VarBuilder) -> candle_core::Result<Self> {
+        match published_clip(config) {
+            Some(published) => Ok(Self::Published(sd_clip::ClipTextTransformer::new(vb, &published)?)),
+            None => Ok(Self::Custom(text_model::ClipTextTransformer::new(vb.pp("text_model"), &config.candle())?)),
+        }
+    }
+
+    /// The last hidden states `[batch, tokens, width]` of token ids `[batch, tokens]`.
+    fn encode(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Published(model) => model.forward_with_mask(ids, usize::MAX),
+            Self::Custom(model) => model.forward_with_mask(ids, usize::MAX),
+        }
+    }
+}
+
+/// candle's configuration of a published text encoder with exactly these sizes, if there is one.
+fn published_clip(config: &TextEncoderConfig) -> Option<sd_clip::Config> {
+    let shape = (config.hidden_size, config.intermediate_size, config.num_hidden_layers, config.num_attention_heads);
+    let gelu = config.hidden_act != "quick_gelu";
+    if config.vocab_size != 49408 || config.max_position_embeddings != 77 {
+        return None;
+    }
+    match (shape, gelu) {
+        ((768, 3072, 12, 12), false) => Some(sd_clip::Config::v1_5()),
+        ((1024, 4096, 23, 16), true) => Some(sd_clip::Config::v2_1()),
+        ((1280, 5120, 32, 20), true) => Some(sd_clip::Config::sdxl2()),
+        _ => None,
+    }
+}
+
+/// Why a text encoder's configuration cannot be built (an activation the generic CLIP text model
+/// lacks at a shape that is not a published one).
+pub fn text_encoder_problem(config: &TextEncoderConfig) -> Option<String> {
+    (published_clip(config).is_none() && config.hidden_act != "quick_gelu").then(|| {
+        format!(
+            "a text encoder with `hidden_act` {:?} at {} wide, {} layers is not a published CLIP shape, and candle-transformers' generic CLIP text model has quick_gelu only",
+            config.hidden_act, config.hidden_size, config.num_hidden_layers
+        )
+    })
+}
+
+/// A built pipeline, ready to run in one dtype on one device.
+pub struct ImagePipeline {
+    text_encoders: Vec<TextEncoder>,
+    unet: unet_2d::UNet2DConditionModel,
+    vae: vae::AutoEncoderKL,
+    scaling_factor: f64,
+}
+
+impl ImagePipeline {
+    /// Builds every component from the weights `vb` serves; the UNet computes attention in slices
+    /// of `sliced_attention` heads when given.
+    pub fn build(
+        config: &PipelineConfig,
+        vb: VarBuilder,
+        sliced_attention: Option<usize>,
+    ) -> candle_core::Result<Self> {
+        let text_encoders = TEXT_ENCODER_FOLDERS
+            .iter()
+            .zip(&config.text_encoders)
+            .map(|(folder, encoder)| TextEncoder::build(encoder, vb.pp(*folder)))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let unet = unet_2d::UNet2DConditionModel::new(
+            vb.pp(UNET),
+            config.unet.in_channels,
+            config.unet.out_channels,
+            false,
+            config.candle_unet(sliced_attention),
+        )?;
+        let vae =
+            vae::AutoEncoderKL::new(vb.pp(VAE), config.vae.in_channels, config.vae.out_channels, config.candle_vae())?;
+        Ok(Self { text_encoders, unet, vae, scaling_factor: config.vae.scaling_factor })
+    }
+
+    /// The text embeddings the UNet attends to, `[batch, tokens, cross_attention_dim]`, from token
+    /// ids `[batch, tokens]` (the encoders' outputs side by side).
+    pub fn encode_text(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        let encoded =
+            self.text_encoders.iter().map(|encoder| encoder.encode(ids)).collect::<candle_core::Result<Vec<_>>>()?;
+        Tensor::cat(&encoded, D::Minus1)
+    }
+
+    /// The UNet's prediction (noise or velocity) for `latent` at `timestep` given `context`.
+    pub fn predict(&self, latent: &Tensor, timestep: f64, context: &Tensor) -> candle_core::Result<Tensor> {
+        self.unet.forward(latent, timestep, context)
+    }
+
+    /// Decodes a latent to images `[batch, 3, height, width]` with values in [0, 1].
+    pub fn decode(&self, latent: &Tensor) -> candle_core::Result<Tensor> {
+        let image = self.vae.decode(&(latent / self.scaling_factor)?)?;
+        ((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)
+    }
+}
+
+type Fingerprint = Vec<Option<(SystemTime, u64)>>;
+
+fn fingerprint(folder: &Path) -> Fingerprint {
+    let configs = ["unet/config.json", "vae/config.json", "text_encoder/config.json", "text_encoder_2/config.json"];
+    configs
+        .iter()
+        .map(|name| {
+            let meta = std::fs::metadata(folder.join(name)).ok()?;
+            Some((meta.modified().ok()?, meta.len()))
+        })
+        .collect()
+}
+
+/// The pipeline configuration of `spec`: the tiny preset's, or its folder's (read once per folder
+/// until its config files change); the error names the file.
+pub fn pipeline_config(spec: &DiffusionSpec) -> Result<PipelineConfig, String> {
+    type Known = HashMap<(PathBuf, crate::suite::Pipeline), (Fingerprint, Result<PipelineConfig, String>)>;
+    static READ: OnceLock<Mutex<Known>> = OnceLock::new();
+    let Some(path) = &spec.path else { return Ok(PipelineConfig::tiny(spec.pipeline)) };
+    let folder = path.location();
+    let print = fingerprint(&folder);
+    let key = (folder.clone(), spec.pipeline);
+    let cache = READ.get_or_init(Mutex::default);
+    if let Some((known, config)) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
+        && *known == print
+    {
+        return config.clone();
+    }
+    let config = PipelineConfig::read_folder(&folder, spec.pipeline).and_then(|config| {
+        match config.text_encoders.iter().find_map(text_encoder_problem) {
+            Some(problem) => Err(format!("{}: {problem}", folder.display())),
+            None => Ok(config),
+        }
+    });
+    cache.lock().unwrap_or_else(PoisonError::into_inner).insert(key, (print, config.clone()));
+    config
+}
+
+/// The tensors a pipeline of `config` holds, recorded once per configuration and process.
+fn recorded_parameters(config: &PipelineConfig) -> Vec<ParamTensor> {
+    static RECORDED: OnceLock<Mutex<HashMap<String, Vec<ParamTensor>>>> = OnceLock::new();
+    let key = format!("{config:?}");
+    let cache = RECORDED.get_or_init(Mutex::default);
+    if let Some(known) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return known.clone();
+    }
+    let params = super::recording::record(|vb| ImagePipeline::build(config, vb, None));
+    cache.lock().unwrap_or_else(PoisonError::into_inner).insert(key, params.clone());
+    params
+}
+
+impl Architecture for DiffusionSpec {
+    fn parameters(&self) -> Vec<ParamTensor> {
+        pipeline_config(self).map(|config| recorded_parameters(&config)).unwrap_or_default()
+    }
+
+    /// The starting latent at the UNet's trained sample size.
+    fn input_shape(&self, batch: usize) -> Vec<usize> {
+        let config = pipeline_config(self).unwrap_or_else(|_| PipelineConfig::tiny(self.pipeline));
+        vec![batch, config.vae.latent_channels, config.unet.sample_size, config.unet.sample_size]
+    }
+
+    fn flops_per_item(&self) -> Option<f64> {
+        None
+    }
+
+    fn build(&self, _vb: VarBuilder, _options: BuildOptions) -> candle_core::Result<Box<dyn Network>> {
+        candle_core::bail!(
+            "a diffusion pipeline generates images in mode ImageGeneration; it has no single forward pass"
+        )
+    }
+
+    fn image_pipeline(&self) -> Option<PipelineConfig> {
+        pipeline_config(self).ok()
+    }
+}
+
+/// A component folder's safetensors files: the full-precision ones when the folder also holds
+/// a variant (`*.fp16.safetensors`), else the variant's.
+fn component_files(folder: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(folder).map_err(|error| format!("{}: {error}", folder.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|extension| extension == "safetensors"))
+        .collect();
+    files.sort();
+    let is_variant = |path: &PathBuf| path.file_name().is_some_and(|name| name.to_string_lossy().contains(".fp16."));
+    if files.iter().any(|path| !is_variant(path)) {
+        files.retain(|path| !is_variant(path));
+    }
+    if files.is_empty() {
+        return Err(format!("{}: no .safetensors file (the component's weights)", folder.display()));
+    }
+    Ok(files)
+}
+
+/// The folders and weight files of a diffusers pipeline with `config`'s components.
+fn pipeline_files(folder: &Path, config: &PipelineConfig) -> Result<Vec<(&'static str, PathBuf)>, String> {
+    let components = [UNET, VAE].into_iter().chain(TEXT_ENCODER_FOLDERS.into_iter().take(config.text_encoders.len()));
+    let mut files = Vec::new();
+    for component in components {
+        files.extend(component_files(&folder.join(component))?.into_iter().map(|file| (component, file)));
+    }
+    Ok(files)
+}
+
+/// The safetensors files a Diffusion workload with a folder reads (for the load record).
+pub fn workload_weight_files(model: &ModelSpec) -> Option<Vec<PathBuf>> {
+    let ModelSpec::Diffusion(spec) = model else { return None };
+    let folder = spec.path.as_ref()?.location();
+    let config = pipeline_config(spec).ok()?;
+    pipeline_files(&folder, &config).ok().map(|files| files.into_iter().map(|(_, file)| file).collect())
+}
+
+/// Reads a Diffusion workload's folder into f32 master weights named `component.tensor`, checked
+/// against the tensors the configured pipeline needs: a missing tensor or a shape that differs is
+/// an error naming the component, the tensor and both shapes.
+pub fn folder_weights(spec: &DiffusionSpec) -> Result<Weights, String> {
+    let Some(path) = &spec.path else { return Err("Diffusion without a folder has no files to read".into()) };
+    let folder = path.location();
+    let config = pipeline_config(spec)?;
+    let mut weights = Weights::new();
+    for (component, file) in pipeline_files(&folder, &config)? {
+        let tensors = candle_core::safetensors::load(&file, &Device::Cpu)
+            .map_err(|error| format!("{}: {error}", file.display()))?;
+        for (name, tensor) in tensors {
+            let tensor = tensor.to_dtype(DType::F32).map_err(|error| format!("{}: {error}", file.display()))?;
+            weights.insert(format!("{component}.{name}"), tensor);
+        }
+    }
+    check_weights(&folder, &recorded_parameters(&config), &weights)?;
+    Ok(weights)
+}
+
+/// Why `weights` cannot build a pipeline that needs `needed` (at most three tensors named).
+fn check_weights(folder: &Path, needed: &[ParamTensor], weights: &Weights) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for param in needed {
+        let (component, name) = param.name.split_once('.').unwrap_or(("", &param.name));
+        match weights.get(&param.name) {
+            None => problems.push(format!("{component}/ has no tensor `{name}` {:?}", param.shape)),
+            Some(tensor) if tensor.dims() != param.shape.as_slice() => problems.push(format!(
+                "{component}/ tensor `{name}` is {:?}, but its config.json makes it {:?}",
+                tensor.dims(),
+                param.shape
+            )),
+            Some(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let more = problems.len().saturating_sub(3);
+    problems.truncate(3);
+    let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+    Err(format!(
+        "{}: {}{more}; are the config.json files the ones the weights were saved with?",
+        folder.display(),
+        problems.join("; ")
+    ))
+}
+
+/// Why a Diffusion workload's folder cannot be read, as `(workload, message)` pairs: a missing
+/// component or config file, configs that do not fit together, or no weights file.
+pub fn folder_problems(suite: &crate::suite::Suite) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    for workload in &suite.workloads {
+        let ModelSpec::Diffusion(spec) = &workload.model else { continue };
+        let Some(path) = &spec.path else { continue };
+        let found = pipeline_config(spec).and_then(|config| pipeline_files(&path.location(), &config).map(|_| ()));
+        if let Err(message) = found {
+            problems.push((workload.name.clone(), format!("workload `{}`: {message}", workload.name)));
+        }
+    }
+    problems
+}
+
+/// Writes a pipeline of `pipeline`'s family at the tiny preset, its weights seeded from `seed`,
+/// as a diffusers folder: what tests and users without files load through the folder path.
+pub fn write_seeded_folder(folder: &Path, pipeline: crate::suite::Pipeline, seed: u64) -> Result<(), String> {
+    let config = PipelineConfig::tiny(pipeline);
+    let weights = super::generate_weights(&DiffusionSpec { pipeline, ..DiffusionSpec::default() }, seed)
+        .map_err(|error| format!("cannot generate the weights: {error}"))?;
+    write_folder(folder, &config, &weights)
+}
+
+/// Writes `weights` (named `component.tensor`) and `config` as a diffusers folder: each
+/// component's `config.json` and its safetensors file.
+pub fn write_folder(folder: &Path, config: &PipelineConfig, weights: &Weights) -> Result<(), String> {
+    config.write_folder(folder).map_err(|error| format!("{}: {error}", folder.display()))?;
+    let components = [UNET, VAE].into_iter().chain(TEXT_ENCODER_FOLDERS.into_iter().take(config.text_encoders.len()));
+    for component in components {
+        let prefix = format!("{component}.");
+        let tensors: HashMap<String, Tensor> = weights
+            .iter()
+            .filter_map(|(name, tensor)| Some((name.strip_prefix(&prefix)?.to_owned(), tensor.clone())))
+            .collect();
+        let file_name = if component.starts_with("text_encoder") {
+            "model.safetensors"
+        } else {
+            "diffusion_pytorch_model.safetensors"
+        };
+        let file = folder.join(component).join(file_name);
+        candle_core::safetensors::save(&tensors, &file).map_err(|error| format!("{}: {error}", file.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Diffusion pipelines of real families (candle-transformers' Stable Diffusion) run end to end by
+//! `phasebench run` from a tiny pipeline written in diffusers layout by `export-weights`, loaded
+//! back through the folder path a user's checkpoint takes: stage times, step counts, PSNR/SSIM
+//! against the baseline, thumbnails in the HTML report, and clear errors for broken folders.
+
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin;
+use phasebench::results::{RunStatus, load_result};
+use predicates::str::contains;
+
+use crate::TestResult;
+
+fn phasebench() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(cargo_bin("phasebench"));
+    command.env("RAYON_NUM_THREADS", "1");
+    command
+}
+
+/// A suite over the pipeline `model` with `phases`, short settings.
+fn write_suite(path: &Path, model: &str, phases: &str) -> TestResult {
+    std::fs::write(
+        path,
+        format!(
+            r#"Suite(version: 1, name: "diffusion-test",
+    settings: Settings(warmup_steps: 4, min_steps: 3, max_steps: 9, min_secs: 0.0, max_secs: 5.0, seed: 5),
+    workloads: [Workload(name: "sd", model: {model},
+                         mode: ImageGeneration(steps: 3, width: 64, height: 64, guidance: 7.5))],
+    phases: [{phases}],
+    baseline: "f32")"#
+        ),
+    )?;
+    Ok(())
+}
+
+/// Writes the tiny seeded SD 1.5 pipeline into `dir/sd` through `export-weights`.
+fn export_pipeline(dir: &Path) -> TestResult {
+    let suite = dir.join("seeded.ron");
+    write_suite(&suite, "Diffusion(preset: TinyRandom, pipeline: StableDiffusion(V1_5))", r#"Phase(name: "f32")"#)?;
+    phasebench()
+        .args(["export-weights", "--workload", "sd", "--out"])
+        .arg(dir.join("sd"))
+        .arg(&suite)
+        .assert()
+        .success()
+        .stdout(contains("as a diffusers folder"));
+    for file in [
+        "unet/config.json",
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/config.json",
+        "text_encoder/model.safetensors",
+    ] {
+        assert!(dir.join("sd").join(file).is_file(), "{file} written");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_pipeline_folder_runs_with_stage_times_image_fidelity_and_thumbnails() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    export_pipeline(dir.path())?;
+    let suite = dir.path().join("folder.ron");
+    write_suite(
+        &suite,
+        r#"Diffusion(path: "sd", pipeline: StableDiffusion(V1_5))"#,
+        r#"Phase(name: "f32"), Phase(name: "f32 again"), Phase(name: "2 steps", image: (steps: 2)),
+           Phase(name: "f16", dtype: F16), Phase(name: "96 px", image: (width: 96))"#,
+    )?;
+    let (out, html) = (dir.path().join("out"), dir.path().join("report.html"));
+    phasebench().arg("run").arg(&suite).arg("--out").arg(&out).arg("--html").arg(&html).assert().success();
+    let result = load_result(&out.read_dir()?.next().ok_or("no result directory")??.path())?;
+    assert_eq!(result.runs.len(), 5);
+    for run in &result.runs {
+        assert_eq!(run.status, RunStatus::Completed, "{}: {:?}", run.label(), run.status);
+        let generation = run.generation.as_ref().ok_or("no generation record")?;
+        let steps = if run.phase == "2 steps" { 2 } else { 3 };
+        assert_eq!(generation.steps_per_generation, steps, "{}", run.label());
+        let generations = generation.generation_secs.len();
+        assert!(generations >= 1, "{}: a whole generation measured", run.label());
+        assert_eq!(generation.text_encoder_secs.len(), generations, "{}", run.label());
+        assert_eq!(generation.decode_secs.len(), generations, "{}", run.label());
+        // Every measured denoising step belongs to a measured generation, whose time holds them
+        // all and its two stages.
+        assert_eq!(run.step_secs.len(), generations * steps, "{}: the step count is honoured", run.label());
+        let steps_total: f64 = run.step_secs.iter().sum();
+        let stages: f64 = generation.text_encoder_secs.iter().chain(&generation.decode_secs).sum();
+        let images: f64 = generation.generation_secs.iter().sum();
+        assert!(
+            (images - steps_total - stages).abs() < 1e-6 * images.max(1.0),
+            "{}: image = text + steps + decode",
+            run.label()
+        );
+        let image = generation.image.as_ref().ok_or("no image record")?;
+        assert!(image.thumbnail_png.as_ref().is_some_and(|png| png.starts_with("iVBORw0KGgo")), "{}", run.label());
+        assert!(run.file_load.as_ref().is_some_and(|load| load.bytes > 0), "{}: the folder's read", run.label());
+    }
+    let accuracy_of =
+        |phase: &str| result.runs.iter().find(|run| run.phase == phase).and_then(|run| run.accuracy.clone());
+    let same = accuracy_of("f32 again").ok_or("no accuracy for the A/A phase")?;
+    let same_image = same.image.ok_or("no image fidelity")?;
+    assert_eq!((same.max_abs_error, same_image.psnr_db), (0.0, None), "the same code makes the same image");
+    assert!(same_image.ssim.is_some_and(|ssim| (ssim - 1.0).abs() < 1e-9), "{same_image:?}");
+    for phase in ["2 steps", "f16"] {
+        let image = accuracy_of(phase).and_then(|accuracy| accuracy.image).ok_or("no image fidelity")?;
+        assert!(
+            image.psnr_db.is_some_and(f64::is_finite) && image.ssim.is_some_and(|ssim| ssim < 1.0),
+            "{phase}: {image:?}"
+        );
+    }
+    let other_size = result.runs.iter().find(|run| run.phase == "96 px").ok_or("no 96 px run")?;
+    assert!(other_size.accuracy.is_none(), "images of another size are not compared");
+    let report = std::fs::read_to_string(&html)?;
+    assert!(report.contains("data:image/png;base64,iVBORw0KGgo"), "thumbnails embedded");
+    assert!(report.contains("text encoder") && report.contains("decode"), "stages shown");
+    Ok(())
+}
+
+#[test]
+fn broken_folders_and_unbuildable_phases_are_refused_with_the_reason() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    export_pipeline(dir.path())?;
+    let suite = dir.path().join("folder.ron");
+    let model = r#"Diffusion(path: "sd", pipeline: StableDiffusion(V1_5))"#;
+    write_suite(&suite, model, r#"Phase(name: "f32"), Phase(name: "sliced", image: (sliced_attention: 2))"#)?;
+    phasebench().arg("validate").arg(&suite).assert().code(2).stderr(contains("sliced attention fails on every shape"));
+
+    write_suite(&suite, model, r#"Phase(name: "f32")"#)?;
+    phasebench().arg("validate").arg(&suite).assert().success();
+    // A config.json that no longer fits the weights: the tensor and both shapes are named, and the
+    // run fails while the suite goes on.
+    let unet_config = dir.path().join("sd/unet/config.json");
+    let text = std::fs::read_to_string(&unet_config)?;
+    std::fs::write(&unet_config, text.replace("\"layers_per_block\": 1", "\"layers_per_block\": 2"))?;
+    let out = dir.path().join("out");
+    phasebench().arg("run").arg(&suite).arg("--out").arg(&out).assert().code(1);
+    let result = load_result(&out.read_dir()?.next().ok_or("no result directory")??.path())?;
+    let failure = format!("{:?}", result.runs[0].status);
+    assert!(failure.contains("unet/ has no tensor `down_blocks.0.resnets.1"), "{failure}");
+
+    std::fs::remove_file(dir.path().join("sd/vae/config.json"))?;
+    phasebench()
+        .arg("validate")
+        .arg(&suite)
+        .assert()
+        .code(2)
+        .stderr(contains("vae/config.json: missing (a diffusers pipeline folder has unet/, vae/ and text_encoder/"));
+    Ok(())
+}
