@@ -130,6 +130,8 @@ pub enum UiCommand {
         /// A folder rather than a `.gguf` file.
         folder: bool,
     },
+    /// Pick a Diffusion workload's diffusers folder with the dialog.
+    PickDiffusionFolder(usize),
     /// List the results directory again.
     RefreshHistory,
     /// Merge the newest sharded suite's shard results and show the merged result.
@@ -225,6 +227,7 @@ impl PhasebenchApp {
             C::SetBaseline(index) => self.document.set_baseline(index),
             C::PickWeights(index) => self.pick(FilePurpose::Weights(index)),
             C::PickModelFile { index, folder } => self.pick(FilePurpose::ModelFile { index, folder }),
+            C::PickDiffusionFolder(index) => self.pick(FilePurpose::DiffusionFolder(index)),
             C::PickPhaseGguf(index) => self.pick(FilePurpose::PhaseGguf(index)),
             C::RefreshHistory => self.refresh_history(),
             C::MergeShards => self.merge_shards(),

@@ -186,6 +186,7 @@ impl PhasebenchApp {
             | FilePurpose::SaveSuiteAs
             | FilePurpose::Weights(_)
             | FilePurpose::ModelFile { .. }
+            | FilePurpose::DiffusionFolder(_)
             | FilePurpose::PhaseGguf(_) => self.document.path.as_deref().and_then(Path::parent).map(Path::to_path_buf),
             // The shown result's own folder: an export is of what is on screen.
             FilePurpose::Export(_) => self.shown_result_dir().or_else(|| Some(self.config.results_dir.clone())),
@@ -239,6 +240,24 @@ impl PhasebenchApp {
                     phase.gguf = Some(suite::ModelPath::new(shown));
                     self.document.structure_changed();
                 }
+            }
+            FilePurpose::DiffusionFolder(index) => {
+                let shown = self.suite_relative(&path);
+                let Some(workload) = self.document.suite.workloads.get_mut(index) else { return };
+                // The folder's configs say which pipeline it is; the version picked stays otherwise.
+                let detected = crate::models::diffusion::inspect_folder(&path).ok().map(|folder| folder.pipeline);
+                let pipeline = match &workload.model {
+                    suite::ModelSpec::Diffusion(spec) => detected.unwrap_or(spec.pipeline),
+                    _ => detected.unwrap_or_default(),
+                };
+                let spec = suite::DiffusionSpec { path: Some(suite::ModelPath::new(shown)), preset: None, pipeline };
+                workload.model = suite::ModelSpec::Diffusion(spec);
+                if workload.mode.kind() != suite::ModeKind::ImageGeneration {
+                    workload.mode = suite::ModeKind::ImageGeneration.default_mode();
+                }
+                workload.weights = None;
+                self.document.structure_changed();
+                self.status = format!("workload {} reads the pipeline in {}", index + 1, path.display());
             }
             FilePurpose::ModelFile { index, folder } => {
                 let spec = suite::ModelFileSpec { path: suite::ModelPath::new(self.suite_relative(&path)) };

@@ -46,6 +46,8 @@ pub enum FilePurpose {
         /// A folder (Hugging Face) rather than a `.gguf` file.
         folder: bool,
     },
+    /// Pick the diffusers folder of the Diffusion workload with this index.
+    DiffusionFolder(usize),
 }
 
 impl FilePurpose {
@@ -65,6 +67,7 @@ impl FilePurpose {
             Self::ModelFile { folder: true, .. } => "Model folder (Hugging Face: config.json and safetensors)",
             Self::ModelFile { folder: false, .. } => "Model file (GGUF)",
             Self::PhaseGguf(_) => "GGUF file the phase runs",
+            Self::DiffusionFolder(_) => "Diffusion pipeline folder (diffusers: unet/, vae/, text_encoder/)",
         }
     }
 
@@ -257,7 +260,7 @@ pub fn pick_file(purpose: FilePurpose, start_dir: Option<PathBuf>, suggested_nam
             dialog.add_filter("phasebench result", &["json"]).pick_file()
         }
         FilePurpose::Weights(_) => dialog.add_filter("safetensors", &["safetensors"]).pick_file(),
-        FilePurpose::ModelFile { folder: true, .. } => dialog.pick_folder(),
+        FilePurpose::ModelFile { folder: true, .. } | FilePurpose::DiffusionFolder(_) => dialog.pick_folder(),
         FilePurpose::ModelFile { folder: false, .. } | FilePurpose::PhaseGguf(_) => {
             dialog.add_filter("GGUF", &["gguf"]).pick_file()
         }

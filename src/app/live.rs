@@ -141,6 +141,9 @@ pub struct LiveRun {
     /// Text generation: where each prefill happened, on the steps' axis (just before the step
     /// it preceded), with its time to first token in ms.
     pub prefills: Vec<PlotPoint>,
+    /// Image generation: where each text encoding and decode happened, on the steps' axis (just
+    /// before the step it preceded), with its time in ms.
+    pub stages: Vec<(PlotPoint, crate::runner::image::ImageStage)>,
 }
 
 /// A phase's comparison with its baseline over the interleaved rounds measured so far.
@@ -171,6 +174,7 @@ impl LiveRun {
             gpu_index: None,
             rounds: Vec::new(),
             prefills: Vec::new(),
+            stages: Vec::new(),
         }
     }
 
@@ -355,6 +359,12 @@ impl LiveSession {
                 let first = if kind == StepKind::Warmup { -(self.suite.settings.warmup_steps as f64) } else { 0.0 };
                 if let Some(run) = self.runs.get_mut(index) {
                     run.prefills.push(PlotPoint::new(first + before_step as f64 - 0.5, ttft_secs * 1e3));
+                }
+            }
+            RunEvent::Stage { index, kind, before_step, stage, secs } => {
+                let first = if kind == StepKind::Warmup { -(self.suite.settings.warmup_steps as f64) } else { 0.0 };
+                if let Some(run) = self.runs.get_mut(index) {
+                    run.stages.push((PlotPoint::new(first + before_step as f64 - 0.5, secs * 1e3), stage));
                 }
             }
             RunEvent::Telemetry { index, samples } => {

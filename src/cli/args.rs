@@ -219,10 +219,12 @@ pub(super) enum Command {
     },
     /// List the model catalog with each model's parameters, defaults and modes.
     Models,
-    /// Tell what a language-model file is (a Hugging Face folder or a .gguf file): family,
-    /// parameters, tensor dtypes, bytes, context length and the phases it supports.
+    /// Tell what a model file or folder is — a language model (a Hugging Face folder or a .gguf
+    /// file), a vision checkpoint (.safetensors) or a diffusers pipeline folder — and the workload
+    /// that runs it.
     Inspect {
-        /// A folder with config.json and *.safetensors, or a .gguf file.
+        /// A folder with config.json and *.safetensors, a .gguf file, a vision .safetensors, or a
+        /// diffusers folder (unet/, vae/, text_encoder/).
         path: PathBuf,
     },
     /// Print the machine's environment and which telemetry sources work here.

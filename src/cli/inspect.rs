@@ -67,6 +67,44 @@ pub fn inspect_text(model: &ModelFile) -> String {
     text
 }
 
+/// `inspect FOLDER` on a diffusers pipeline (a folder with `unet/`): which pipeline its configs
+/// describe, its components and size, and the workload that runs it.
+pub fn inspect_diffusion(path: &std::path::Path) -> anyhow::Result<u8> {
+    let folder = phasebench::models::diffusion::inspect_folder(path).map_err(anyhow::Error::msg)?;
+    let unet = &folder.config.unet;
+    println!("{}", path.display());
+    println!("  format       diffusers pipeline folder, {} of safetensors", format_bytes(folder.bytes as f64));
+    println!(
+        "  pipeline     {} ({} parameters)",
+        folder.pipeline,
+        phasebench::units::format_count(folder.parameters as f64)
+    );
+    println!(
+        "  unet         {:?} channels, {} layers per level, cross-attention {}, {} prediction",
+        unet.block_out_channels,
+        unet.layers_per_block,
+        unet.cross_attention_dim,
+        if folder.config.v_prediction { "v" } else { "ε" }
+    );
+    println!(
+        "  vae          {:?} channels, {} latent channels, images {}× the latent",
+        folder.config.vae.block_out_channels,
+        folder.config.vae.latent_channels,
+        folder.config.vae_scale_factor()
+    );
+    for encoder in &folder.config.text_encoders {
+        println!(
+            "  text encoder CLIP {} wide, {} layers, {} tokens ({})",
+            encoder.hidden_size, encoder.num_hidden_layers, encoder.max_position_embeddings, encoder.hidden_act
+        );
+    }
+    println!(
+        "  phases       dtype (F32, F16; BF16 on GPUs), device, batch_size, image: (steps, width, height, guidance, scheduler)"
+    );
+    println!("  workload (paste into a suite):\n    {}", folder.workload_text(&path.display().to_string()));
+    Ok(0)
+}
+
 /// `inspect FILE.safetensors`: a vision checkpoint's tensors and the `Vision` spec that loads it
 /// as a workload's `weights`; an error (exit 2) when no family and preset match it.
 pub fn inspect_vision(path: &std::path::Path) -> anyhow::Result<u8> {

@@ -112,6 +112,10 @@ impl Progress {
                     format!("{}: prefill, time to first token {}", self.label(*index), format_secs(*ttft_secs));
                 self.show();
             }
+            RunEvent::Stage { index, stage, secs, .. } => {
+                self.activity = format!("{}: {stage} took {}", self.label(*index), format_secs(*secs));
+                self.show();
+            }
             RunEvent::Telemetry { samples, .. } => {
                 if let Some(sample) = samples.last() {
                     self.live = live_text(sample);

@@ -240,8 +240,12 @@ pub fn image_generation_text(run: &RunResult) -> Option<String> {
         let interval = crate::stats::bootstrap_median_ci(&generation.generation_secs, 1000, 7)
             .map(|ci| format!(" [{}–{}]", format_secs(ci.low), format_secs(ci.high)))
             .unwrap_or_default();
+        let against = image
+            .per_image_speedup
+            .map(|speedup| format!(", {:.2}× [{:.2}–{:.2}] the baseline's", speedup.ratio, speedup.low, speedup.high))
+            .unwrap_or_default();
         parts.push(format!(
-            "text encoder {} + {} steps {} + decode {} = {} per image{interval} (median of {}; {:.2} images/s)",
+            "text encoder {} + {} steps {} + decode {} = {} per image{interval}{against} (median of {}; {:.2} images/s)",
             format_secs(text),
             generation.steps_per_generation,
             format_secs(steps),

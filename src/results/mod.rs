@@ -524,6 +524,23 @@ pub struct ImageRecord {
     /// The probe's first decoded image as a PNG, base64-encoded (at most 128 pixels a side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_png: Option<String>,
+    /// Seconds per image against the baseline run's at the same batch size: the ratio of the
+    /// medians (> 1: this phase makes images faster) with its 95 % bootstrap interval. It is what
+    /// a phase that changes the steps, the size or the guidance buys, which the per-step speedup
+    /// does not show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_image_speedup: Option<PerImageSpeedup>,
+}
+
+/// A ratio of seconds per image with its interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PerImageSpeedup {
+    /// Baseline median ÷ this run's median.
+    pub ratio: f64,
+    /// Lower end of the 95 % interval.
+    pub low: f64,
+    /// Upper end of the 95 % interval.
+    pub high: f64,
 }
 
 impl ImageRecord {

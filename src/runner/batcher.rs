@@ -55,6 +55,14 @@ impl<'a> StepBatcher<'a> {
         let _ = self.events.try_send(event);
     }
 
+    /// Marks an image generation's stage before step `before_step`, as [`Self::prefill`] does.
+    pub(super) fn stage(&mut self, before_step: usize, stage: super::image::ImageStage, secs: f64) {
+        if self.abandoned.is_cancelled() {
+            return;
+        }
+        let _ = self.events.try_send(RunEvent::Stage { index: self.index, kind: self.kind, before_step, stage, secs });
+    }
+
     fn take_event(&mut self) -> RunEvent {
         RunEvent::Steps { index: self.index, kind: self.kind, step_secs: std::mem::take(&mut self.pending) }
     }

@@ -108,6 +108,7 @@ pub(super) fn derive(
     if run.is_baseline || !matches!(run.status, RunStatus::Completed) || run.summary.is_none() {
         return;
     }
+    per_image_speedup(run, earlier_runs, resamples, seed);
     speedup_against_baseline(run, earlier_runs, suite, resamples, seed);
 }
 
@@ -202,6 +203,28 @@ fn compare_images(
     compare_output(run, Some(latent), Some(&reference_latent.to_vec()), None);
     if let Some(accuracy) = run.accuracy.as_mut() {
         accuracy.image = accuracy::compare_images(reference_image, image, shape);
+    }
+}
+
+/// An image generation's seconds per image against the completed baseline run's at its batch size.
+fn per_image_speedup(run: &mut RunResult, earlier_runs: &[RunResult], resamples: usize, seed: u64) {
+    let baseline = earlier_runs.iter().find(|other| {
+        other.is_baseline
+            && other.workload == run.workload
+            && other.batch_size == run.batch_size
+            && other.status == RunStatus::Completed
+    });
+    let Some(reference) =
+        baseline.and_then(|other| other.generation.as_ref()).map(|generation| &generation.generation_secs)
+    else {
+        return;
+    };
+    let Some(generation) = run.generation.as_mut().filter(|generation| generation.image.is_some()) else { return };
+    if let (Ok((ratio, interval)), Some(image)) =
+        (stats::ratio_of_medians(reference, &generation.generation_secs, resamples, seed), generation.image.as_mut())
+    {
+        image.per_image_speedup =
+            Some(crate::results::PerImageSpeedup { ratio, low: interval.low, high: interval.high });
     }
 }
 

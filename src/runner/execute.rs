@@ -466,6 +466,7 @@ pub(super) fn build_stepper(
                     sliced_attention: phase.sliced_attention(),
                     probe_images: setup.probe_batch,
                     thumbnail_png: None,
+                    per_image_speedup: None,
                 }),
                 ..GenerationRecord::default()
             });
@@ -529,6 +530,9 @@ pub(super) fn warm_up(
         let timing = stepper.step().map_err(candle_error("warm-up step failed"))?;
         if let Some([_, ttft]) = timing.prefill {
             batcher.prefill(result.warmup_step_secs.len(), ttft);
+        }
+        if let Some(stage) = timing.stage {
+            batcher.stage(result.warmup_step_secs.len(), stage, timing.secs);
         }
         result.warmup_step_secs.push(timing.secs);
         record_extras(result, &timing, false);

@@ -65,6 +65,15 @@ fn build_scheduler(
     }
 }
 
+impl std::fmt::Display for ImageStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::TextEncoder => "text encoder",
+            Self::Decode => "decode",
+        })
+    }
+}
+
 impl ImageGenerationStepper {
     /// Builds the pipeline in the phase's dtype (attention in slices of `sliced_attention` heads
     /// when given) and the seeded prompts and starting noise of `spec` at the setup's batch.

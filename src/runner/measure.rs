@@ -83,6 +83,9 @@ pub(super) fn measure_steps(
                 if let Some([_, ttft]) = timing.prefill {
                     batcher.prefill(measured, ttft);
                 }
+                if let Some(stage) = timing.stage {
+                    batcher.stage(measured, stage, timing.secs);
+                }
                 record_extras(result, &timing, true);
             }
             Ok(timing) => {

@@ -85,6 +85,20 @@ pub enum RunEvent {
         /// Time to first token, seconds.
         ttft_secs: f64,
     },
+    /// An image generation's stage (the text encoding or the decode), taken before the run's
+    /// step `before_step` of `kind`: not a denoising step, marked where it happened.
+    Stage {
+        /// Plan index.
+        index: usize,
+        /// Warm-up or measured.
+        kind: StepKind,
+        /// Steps of `kind` the run had taken when the stage began.
+        before_step: usize,
+        /// Which stage.
+        stage: image::ImageStage,
+        /// Its seconds.
+        secs: f64,
+    },
     /// A phase measured in interleaved rounds, compared with its baseline over the rounds so far
     /// (at every look and every few rounds): the running interval narrowing as rounds come.
     Rounds {

@@ -5,6 +5,7 @@ use egui_plot::{Axis, BoxPlot, FilledArea, GridMark, Line, LineStyle, Plot, Plot
 
 use crate::app::{LiveRun, LiveSession, PhasebenchApp, SessionState, UiCommand};
 use crate::results::RunStatus;
+use crate::runner::image::ImageStage;
 use crate::units::format_secs;
 
 use super::widgets::{ERROR_COLOR, box_element, category_formatter, phase_color};
@@ -196,7 +197,31 @@ fn step_plot_ui(ui: &mut egui::Ui, session: &LiveSession, focus: &LiveRun, heigh
             plot_ui
                 .vline(VLine::new(name, prefill.x).color(color.gamma_multiply(0.5)).style(LineStyle::dashed_dense()));
         }
+        // Image generation: each generation's text encoding (dashed) and decode (dotted) where
+        // they ran between the denoising steps.
+        let shown = focus.stages.len().saturating_sub(MAX_PREFILL_MARKS);
+        for (mark, stage) in &focus.stages[shown..] {
+            let style = match stage {
+                ImageStage::TextEncoder => LineStyle::dashed_dense(),
+                ImageStage::Decode => LineStyle::dotted_dense(),
+            };
+            let name = format!("{stage}: {:.2} ms", mark.y);
+            plot_ui.vline(VLine::new(name, mark.x).color(color.gamma_multiply(0.5)).style(style));
+        }
     });
+    if let (Some(text), Some(decode)) = (
+        focus.stages.iter().rev().find(|(_, stage)| *stage == ImageStage::TextEncoder),
+        focus.stages.iter().rev().find(|(_, stage)| *stage == ImageStage::Decode),
+    ) {
+        ui.label(
+            egui::RichText::new(format!(
+                "each image: text encoder (dashed, last {:.2} ms), the denoising steps plotted, then the decode (dotted, last {:.2} ms)",
+                text.0.y, decode.0.y
+            ))
+            .small()
+            .weak(),
+        );
+    }
     if let Some(last) = focus.prefills.last() {
         ui.label(
             egui::RichText::new(format!(

@@ -1078,3 +1078,85 @@ fn a_model_folder_picked_from_file_shows_its_family_and_size() -> TestResult {
     assert_eq!(harness.state().document.suite.phases[0].kv_cache, Some(false));
     Ok(())
 }
+
+/// Issue 22: a diffusion suite runs in the app: the compare view says each run's stages, seconds
+/// per image and PSNR/SSIM, and the live plot marks every generation's text encoding and decode.
+#[test]
+fn a_diffusion_suite_shows_stages_per_image_and_stage_marks() -> TestResult {
+    use phasebench::runner::image::ImageStage;
+    let results = tempfile::tempdir()?;
+    let mut harness = Harness::builder()
+        .with_size([1500.0, 1600.0])
+        .with_max_steps(16)
+        .build_ui_state(|ui, app: &mut PhasebenchApp| app.frame(ui), app(results.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(fixture("valid_suites/diffusion_tiny.ron")));
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Run").click();
+    assert!(step_until(&mut harness, Duration::from_secs(120), |app| app.session.is_some() && !app.is_running()));
+    harness.run();
+    harness.state_mut().wait_for_jobs(Duration::from_secs(10));
+    harness.run();
+    let texts: Vec<String> = harness
+        .query_all_by_label_contains("")
+        .filter_map(|node| node.accesskit_node().value().map(|value| value.to_string()))
+        .collect();
+    for run in ["sd/f32@1", "sd/2 steps@1", "sd/no guidance@1"] {
+        let line = texts.iter().find(|text| text.starts_with(&format!("{run}: text encoder "))).ok_or(run)?;
+        assert!(line.contains("per image") && line.contains("decode"), "{line}");
+    }
+    let line = texts.iter().find(|text| text.starts_with("sd/2 steps@1: ")).ok_or("no line")?;
+    assert!(line.contains("PSNR") && line.contains("SSIM") && line.contains("the baseline's"), "{line}");
+    let session = harness.state().session.as_ref().ok_or("no session")?;
+    for run in &session.runs {
+        let result = session.finished.iter().find(|result| result.index == run.planned.index).ok_or("not finished")?;
+        let generations = result.generation.as_ref().ok_or("no generation record")?.generation_secs.len();
+        let measured =
+            |stage: ImageStage| run.stages.iter().filter(|(mark, kind)| *kind == stage && mark.x > -1.0).count();
+        assert_eq!(measured(ImageStage::TextEncoder), generations, "{}", run.planned.label());
+        assert_eq!(measured(ImageStage::Decode), generations, "{}", run.planned.label());
+    }
+    Ok(())
+}
+
+/// Issue 22: a diffusers folder picked with "From folder…" (the typed path where no dialog opens)
+/// becomes the workload's pipeline, relative to the suite's folder, with the version its configs
+/// say and what phasebench reads there.
+#[test]
+fn a_pipeline_folder_picked_from_folder_shows_what_it_holds() -> TestResult {
+    use phasebench::suite::{Pipeline, StableDiffusionVersion};
+    let dir = tempfile::tempdir()?;
+    let suite_path = dir.path().join("mine.ron");
+    std::fs::copy(fixture("valid_suites/diffusion_tiny.ron"), &suite_path)?;
+    let folder = dir.path().join("models/sd21");
+    phasebench::models::diffusion::write_seeded_folder(
+        &folder,
+        Pipeline::StableDiffusion(StableDiffusionVersion::V2_1),
+        1,
+    )?;
+    let mut harness = harness(app(dir.path()));
+    harness.state_mut().apply(UiCommand::OpenSuite(suite_path));
+    harness.state_mut().apply(UiCommand::Select(Selection::Workload(0)));
+    harness.run();
+    harness.get_by_role_and_label(Role::RadioButton, "Diffusers folder").click();
+    harness.run();
+    let prompt = harness.state().path_prompt.as_ref().ok_or("no path prompt")?;
+    assert_eq!(prompt.purpose, FilePurpose::DiffusionFolder(0));
+    harness.get_by_role_and_label(Role::TextInput, "Path").type_text(&folder.display().to_string());
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    harness.run();
+    let workload = &harness.state().document.suite.workloads[0];
+    let ModelSpec::Diffusion(picked) = &workload.model else { return Err(format!("{:?}", workload.model).into()) };
+    assert_eq!(picked.path.as_ref().map(|path| path.written()), Some("models/sd21"), "relative to the suite's folder");
+    assert_eq!(picked.pipeline, Pipeline::StableDiffusion(StableDiffusionVersion::V2_1), "detected from its configs");
+    let texts: Vec<String> = harness
+        .query_all_by_label_contains("")
+        .filter_map(|node| node.accesskit_node().value().map(|value| value.to_string()))
+        .collect();
+    let detected = texts.iter().find(|text| text.starts_with("Detected: ")).ok_or("no detected pipeline")?;
+    assert!(detected.starts_with("Detected: Stable Diffusion 2.1 · UNet [32, 64] channels"), "{detected}");
+    harness.get_by_role_and_label(Role::Button, "From folder…");
+    harness.get_by_role_and_label(Role::TextInput, "Pipeline folder");
+    Ok(())
+}

@@ -93,6 +93,14 @@ fn a_pipeline_folder_runs_with_stage_times_image_fidelity_and_thumbnails() -> Te
         let image = generation.image.as_ref().ok_or("no image record")?;
         assert!(image.thumbnail_png.as_ref().is_some_and(|png| png.starts_with("iVBORw0KGgo")), "{}", run.label());
         assert!(run.file_load.as_ref().is_some_and(|load| load.bytes > 0), "{}: the folder's read", run.label());
+        let per_image =
+            image.per_image_speedup.map(|speedup| speedup.low <= speedup.ratio && speedup.ratio <= speedup.high);
+        assert_eq!(
+            per_image,
+            (!run.is_baseline).then_some(true),
+            "{}: seconds per image against the baseline",
+            run.label()
+        );
     }
     let accuracy_of =
         |phase: &str| result.runs.iter().find(|run| run.phase == phase).and_then(|run| run.accuracy.clone());

@@ -185,14 +185,16 @@ impl PipelineConfig {
     pub fn tiny(pipeline: Pipeline) -> Self {
         let Pipeline::StableDiffusion(version) = pipeline;
         let xl = matches!(version, StableDiffusionVersion::Sdxl | StableDiffusionVersion::SdxlTurbo);
-        let text = |hidden_act: &str| TextEncoderConfig {
+        // Quick GELU throughout: at shapes that are not published ones candle-transformers' CLIP
+        // text model has no other activation (OpenCLIP's GELU costs the same).
+        let text = || TextEncoderConfig {
             vocab_size: 1000,
             hidden_size: 32,
             intermediate_size: 64,
             num_hidden_layers: 2,
             num_attention_heads: 4,
             max_position_embeddings: 77,
-            hidden_act: hidden_act.into(),
+            hidden_act: "quick_gelu".into(),
             projection_dim: 32,
         };
         let (down_block_types, transformer_layers) = if xl {
@@ -220,11 +222,7 @@ impl PipelineConfig {
             scaling_factor: if xl { 0.13025 } else { 0.18215 },
             ..VaeConfig::default()
         };
-        let text_encoders = match version {
-            StableDiffusionVersion::V1_5 => vec![text("quick_gelu")],
-            StableDiffusionVersion::V2_1 => vec![text("gelu")],
-            _ => vec![text("quick_gelu"), text("gelu")],
-        };
+        let text_encoders = if xl { vec![text(), text()] } else { vec![text()] };
         Self { pipeline, unet, vae, text_encoders, v_prediction: version == StableDiffusionVersion::V2_1 }
     }
 

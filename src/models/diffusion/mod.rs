@@ -335,3 +335,127 @@ pub fn write_folder(folder: &Path, config: &PipelineConfig, weights: &Weights) -
     }
     Ok(())
 }
+
+/// What a diffusers folder holds, as `phasebench inspect` and the editor tell it.
+#[derive(Clone, Debug)]
+pub struct PipelineFolder {
+    /// The pipeline its configs point to (XL when it has a second text encoder; 2.1 when it
+    /// predicts velocity or its text encoder is OpenCLIP's; else 1.5).
+    pub pipeline: crate::suite::Pipeline,
+    /// Its configuration.
+    pub config: PipelineConfig,
+    /// Parameters of its components.
+    pub parameters: usize,
+    /// Bytes of its weight files.
+    pub bytes: u64,
+}
+
+impl PipelineFolder {
+    /// One line: the family, the UNet's levels, the text encoders and the size.
+    pub fn summary(&self) -> String {
+        let unet = &self.config.unet;
+        format!(
+            "{} · UNet {:?} channels, cross-attention {} · {} text encoder(s) · latent ×{} · {} parameters",
+            self.pipeline,
+            unet.block_out_channels,
+            unet.cross_attention_dim,
+            self.config.text_encoders.len(),
+            self.config.vae_scale_factor(),
+            crate::units::format_count(self.parameters as f64)
+        )
+    }
+
+    /// The workload that runs this folder, as a suite writes it.
+    pub fn workload_text(&self, path: &str) -> String {
+        let crate::suite::Pipeline::StableDiffusion(version) = self.pipeline;
+        let side = self.config.unet.sample_size * self.config.vae_scale_factor();
+        format!(
+            "Workload(name: \"sd\", model: Diffusion(path: {path:?}, pipeline: StableDiffusion({version:?})), mode: ImageGeneration(steps: 20, width: {side}, height: {side}, guidance: 7.5))"
+        )
+    }
+}
+
+/// Reads a diffusers folder's configs (not its weights) and tells which pipeline it holds; the
+/// error names the missing or broken file.
+pub fn inspect_folder(folder: &Path) -> Result<PipelineFolder, String> {
+    use crate::suite::{Pipeline, StableDiffusionVersion as V};
+    let version = if folder.join("text_encoder_2").is_dir() {
+        // SDXL Turbo is SDXL's layout trained at 512 pixels (a 64-position latent).
+        let unet: config::UnetConfig = serde_json::from_str(
+            &std::fs::read_to_string(folder.join("unet/config.json"))
+                .map_err(|error| format!("{}/unet/config.json: {error}", folder.display()))?,
+        )
+        .map_err(|error| format!("{}/unet/config.json: {error}", folder.display()))?;
+        if unet.sample_size == 64 { V::SdxlTurbo } else { V::Sdxl }
+    } else {
+        let v1 = PipelineConfig::read_folder(folder, Pipeline::StableDiffusion(V::V1_5))?;
+        let open_clip = v1.text_encoders.iter().any(|encoder| encoder.hidden_act != "quick_gelu");
+        // SD 2.x: v-prediction, OpenCLIP's text encoder, or linear projections in the UNet.
+        if v1.v_prediction || open_clip || v1.unet.use_linear_projection { V::V2_1 } else { V::V1_5 }
+    };
+    let pipeline = Pipeline::StableDiffusion(version);
+    let config = PipelineConfig::read_folder(folder, pipeline)?;
+    if let Some(problem) = config.text_encoders.iter().find_map(text_encoder_problem) {
+        return Err(format!("{}: {problem}", folder.display()));
+    }
+    let files = pipeline_files(folder, &config)?;
+    let bytes = files.iter().filter_map(|(_, file)| std::fs::metadata(file).ok()).map(|meta| meta.len()).sum();
+    let parameters = recorded_parameters(&config).iter().map(ParamTensor::elements).sum();
+    Ok(PipelineFolder { pipeline, config, parameters, bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{Pipeline, StableDiffusionVersion};
+
+    /// Stable Diffusion 1.5 at its published sizes (the configs' defaults) records exactly the
+    /// published parameter counts of runwayml/stable-diffusion-v1-5's components, under their
+    /// diffusers names: UNet 859 520 964, VAE 83 653 863, CLIP text encoder 123 060 480.
+    #[test]
+    fn stable_diffusion_1_5_records_its_published_parameters() {
+        let config = PipelineConfig {
+            pipeline: Pipeline::StableDiffusion(StableDiffusionVersion::V1_5),
+            unet: config::UnetConfig::default(),
+            vae: config::VaeConfig::default(),
+            text_encoders: vec![TextEncoderConfig::default()],
+            v_prediction: false,
+        };
+        let params = recorded_parameters(&config);
+        let count = |prefix: &str| -> usize {
+            params.iter().filter(|param| param.name.starts_with(prefix)).map(ParamTensor::elements).sum()
+        };
+        assert_eq!(count("unet."), 859_520_964);
+        assert_eq!(count("vae."), 83_653_863);
+        assert_eq!(count("text_encoder."), 123_060_480);
+        let names: Vec<&str> = params.iter().map(|param| param.name.as_str()).collect();
+        for name in [
+            "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight",
+            "vae.decoder.up_blocks.3.resnets.2.conv2.weight",
+            "text_encoder.text_model.encoder.layers.11.mlp.fc2.weight",
+        ] {
+            assert!(names.contains(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_tiny_pipeline_generates_an_image_of_the_asked_size() -> candle_core::Result<()> {
+        for version in [StableDiffusionVersion::V1_5, StableDiffusionVersion::V2_1, StableDiffusionVersion::Sdxl] {
+            let spec = DiffusionSpec { pipeline: Pipeline::StableDiffusion(version), ..DiffusionSpec::default() };
+            let config = PipelineConfig::tiny(spec.pipeline);
+            assert_eq!(config.check(), Ok(()), "{version}");
+            let weights = crate::models::generate_weights(&spec, 3)?;
+            let vb = VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu);
+            let pipeline = ImagePipeline::build(&config, vb, None)?;
+            let ids = Tensor::zeros((2, 77), DType::U32, &Device::Cpu)?;
+            let context = pipeline.encode_text(&ids)?;
+            assert_eq!(context.dims(), &[2, 77, config.unet.cross_attention_dim], "{version}");
+            let latent = Tensor::zeros((2, 4, 6, 5), DType::F32, &Device::Cpu)?;
+            let predicted = pipeline.predict(&latent, 500.0, &context)?;
+            assert_eq!(predicted.dims(), latent.dims(), "{version}");
+            let image = pipeline.decode(&latent)?;
+            assert_eq!(image.dims(), &[2, 3, 48, 40], "{version}: 8× the latent");
+        }
+        Ok(())
+    }
+}

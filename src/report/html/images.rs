@@ -71,7 +71,13 @@ pub(super) fn image_views(runs: &[&RunResult]) -> Vec<ImageView> {
                 thumbnail: image.thumbnail_png.clone(),
                 per_image: crate::stats::median(&run.generation.as_ref()?.generation_secs).map_or_else(
                     |_| "no whole image measured".to_owned(),
-                    |secs| format!("{} per image", format_secs(secs)),
+                    |secs| {
+                        let against = image
+                            .per_image_speedup
+                            .map(|s| format!(" · {:.2}× [{:.2}–{:.2}]", s.ratio, s.low, s.high))
+                            .unwrap_or_default();
+                        format!("{} per image{against}", format_secs(secs))
+                    },
                 ),
                 fidelity,
                 segments,

@@ -1,6 +1,7 @@
 //! The suite editor: name and description, the workloads and phases as lists (add, copy,
 //! remove, reorder), and a form for the selected workload, phase or the settings.
 
+mod diffusion;
 mod phase;
 mod settings;
 mod workload;

@@ -67,6 +67,9 @@ pub(super) fn workload_form_ui(
         ModelSpec::HfFolder(_) | ModelSpec::Gguf(_) => {
             model_file_ui(ui, index, &mut workload.model, &base_dir, commands)
         }
+        ModelSpec::Diffusion(ref mut spec) => {
+            super::diffusion::diffusion_model_ui(ui, index, spec, &base_dir, commands)
+        }
         _ => model_fields_ui(ui, fields, index, &mut workload.model, entry.as_ref()),
     };
     let modes = entry.as_ref().map_or(&[ModeKind::Inference][..], |entry| entry.modes);
