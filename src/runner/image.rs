@@ -266,6 +266,20 @@ fn thumbnail_png(values: &[f32], height: usize, width: usize, max_side: usize) -
     Some(png)
 }
 
+/// A thumbnail written by [`thumbnail_png_base64`] read back: width, height and RGB bytes (for
+/// the app, which draws it as a texture); `None` when the text is not such a PNG.
+pub fn decode_thumbnail(encoded: &str) -> Option<(usize, usize, Vec<u8>)> {
+    let png = unbase64(encoded)?;
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().ok()?;
+    let mut pixels = vec![0; reader.output_buffer_size()?];
+    let frame = reader.next_frame(&mut pixels).ok()?;
+    if frame.color_type != png::ColorType::Rgb || frame.bit_depth != png::BitDepth::Eight {
+        return None;
+    }
+    pixels.truncate(frame.buffer_size());
+    Some((frame.width as usize, frame.height as usize, pixels))
+}
+
 /// Standard base64 with padding (RFC 4648).
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -281,6 +295,26 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     text
+}
+
+/// Standard base64 read back; `None` on a character outside the alphabet.
+fn unbase64(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut bytes = Vec::with_capacity(text.len() / 4 * 3);
+    for chunk in text.trim_end_matches('=').as_bytes().chunks(4) {
+        let bits = chunk.iter().try_fold(0u32, |bits, &c| Some(bits << 6 | value(c)?))? << (6 * (4 - chunk.len()));
+        bytes.extend_from_slice(&bits.to_be_bytes()[1..chunk.len()]);
+    }
+    Some(bytes)
 }
 
 #[cfg(test)]
@@ -300,7 +334,9 @@ mod tests {
         ];
         for (plain, encoded) in vectors {
             assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
+            assert_eq!(unbase64(encoded).as_deref(), Some(plain.as_bytes()), "{encoded}");
         }
+        assert_eq!(unbase64("Zm9v!"), None, "not base64");
     }
 
     #[test]
@@ -314,6 +350,11 @@ mod tests {
         let encoded = thumbnail_png_base64(&values, height, width, 32).unwrap_or_default();
         // PNG signature, base64-encoded: 0x89 'P' 'N' 'G' → "iVBORw0KGgo".
         assert!(encoded.starts_with("iVBORw0KGgo"), "{encoded}");
+        let (width, height, pixels) = decode_thumbnail(&encoded).unwrap_or_default();
+        assert_eq!((width, height, pixels.len()), (16, 32, 16 * 32 * 3), "read back");
+        // The first pixel averages 2×2 pixels of each channel: red's are i % 7 / 6 at i = 0, 1,
+        // 32 and 33 (the next row), so (0 + 1 + 4 + 5) / 6 / 4.
+        assert_eq!(pixels[0], (10.0f32 / 6.0 / 4.0 * 255.0).round() as u8);
         assert!(thumbnail_png_base64(&values[..10], height, width, 32).is_none(), "too few values");
     }
 }

@@ -126,6 +126,8 @@ pub fn analyzed_comparison_ui(
                 ui.label(RichText::new(format!("{}: {text}", run.label())).small());
             }
         }
+        let workload_runs: Vec<&RunResult> = rows.iter().map(|(_, run)| *run).collect();
+        super::images::image_runs_ui(ui, &workload_runs);
     }
     targets_ui(ui, suite, analysis);
     recommendations_ui(ui, analysis);

@@ -7,6 +7,7 @@ mod decide;
 mod diff;
 mod editor;
 mod history;
+mod images;
 mod live;
 mod widgets;
 mod window;

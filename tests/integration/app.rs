@@ -1106,6 +1106,11 @@ fn a_diffusion_suite_shows_stages_per_image_and_stage_marks() -> TestResult {
     }
     let line = texts.iter().find(|text| text.starts_with("sd/2 steps@1: ")).ok_or("no line")?;
     assert!(line.contains("PSNR") && line.contains("SSIM") && line.contains("the baseline's"), "{line}");
+    // The image cards: the baseline's reference image, each phase's PSNR/SSIM and its seconds per
+    // image against the baseline's.
+    assert!(texts.iter().any(|text| text == "the reference image"), "the baseline's card");
+    assert_eq!(texts.iter().filter(|text| text.starts_with("PSNR ") && text.contains(" · SSIM ")).count(), 2);
+    assert_eq!(texts.iter().filter(|text| text.contains(" per image · ") && text.contains("×")).count(), 2);
     let session = harness.state().session.as_ref().ok_or("no session")?;
     for run in &session.runs {
         let result = session.finished.iter().find(|result| result.index == run.planned.index).ok_or("not finished")?;
