@@ -1163,5 +1163,17 @@ fn a_pipeline_folder_picked_from_folder_shows_what_it_holds() -> TestResult {
     assert!(detected.starts_with("Detected: Stable Diffusion 2.1 · UNet [32, 64] channels"), "{detected}");
     harness.get_by_role_and_label(Role::Button, "From folder…");
     harness.get_by_role_and_label(Role::TextInput, "Pipeline folder");
+    // The phase form offers what a phase changes of a generation: "Guidance" checked gives the
+    // phase guidance of its own (1: off), unchecked again the workload's.
+    harness.state_mut().apply(UiCommand::Select(Selection::Phase(0)));
+    harness.run();
+    harness.get_by_role_and_label(Role::CheckBox, "Steps");
+    harness.get_by_role_and_label(Role::CheckBox, "Guidance").click();
+    harness.run();
+    let image = harness.state().document.suite.phases[0].image;
+    assert_eq!(image.and_then(|image| image.guidance), Some(1.0));
+    harness.get_by_role_and_label(Role::CheckBox, "Guidance").click();
+    harness.run();
+    assert_eq!(harness.state().document.suite.phases[0].image, None, "nothing of its own left");
     Ok(())
 }

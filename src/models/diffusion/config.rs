@@ -268,18 +268,37 @@ impl PipelineConfig {
             let text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
             crate::atomic_file::write_atomically(&dir.join(name), text.as_bytes())
         };
-        let tagged =
-            |class: &str, value: serde_json::Result<serde_json::Value>| -> std::io::Result<serde_json::Value> {
-                let mut value = value.map_err(std::io::Error::other)?;
-                if let Some(object) = value.as_object_mut() {
-                    object.insert("_class_name".into(), class.into());
-                }
-                Ok(value)
-            };
-        write("unet", "config.json", tagged("UNet2DConditionModel", serde_json::to_value(&self.unet))?)?;
-        write("vae", "config.json", tagged("AutoencoderKL", serde_json::to_value(&self.vae))?)?;
+        // The keys phasebench reads, and those diffusers and transformers need beside them to load
+        // the same model (block types of the way up, the class).
+        let tagged = |value: serde_json::Result<serde_json::Value>,
+                      extra: serde_json::Value|
+         -> std::io::Result<serde_json::Value> {
+            let mut value = value.map_err(std::io::Error::other)?;
+            if let (Some(object), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
+                object.extend(extra.clone());
+            }
+            Ok(value)
+        };
+        let up_block_types: Vec<String> =
+            self.unet.down_block_types.iter().rev().map(|kind| kind.replace("Down", "Up")).collect();
+        let levels = self.vae.block_out_channels.len();
+        let unet_extra = serde_json::json!({
+            "_class_name": "UNet2DConditionModel", "up_block_types": up_block_types,
+            "mid_block_type": "UNetMidBlock2DCrossAttn", "act_fn": "silu", "flip_sin_to_cos": true, "freq_shift": 0,
+            "downsample_padding": 1, "mid_block_scale_factor": 1, "center_input_sample": false,
+        });
+        let vae_extra = serde_json::json!({
+            "_class_name": "AutoencoderKL", "act_fn": "silu",
+            "down_block_types": vec!["DownEncoderBlock2D"; levels], "up_block_types": vec!["UpDecoderBlock2D"; levels],
+            "sample_size": self.unet.sample_size * self.vae_scale_factor(),
+        });
+        let text_extra = serde_json::json!({
+            "architectures": ["CLIPTextModel"], "model_type": "clip_text_model", "layer_norm_eps": 1e-5,
+        });
+        write("unet", "config.json", tagged(serde_json::to_value(&self.unet), unet_extra)?)?;
+        write("vae", "config.json", tagged(serde_json::to_value(&self.vae), vae_extra)?)?;
         for (name, encoder) in TEXT_ENCODER_FOLDERS.iter().zip(&self.text_encoders) {
-            write(name, "config.json", tagged("CLIPTextModel", serde_json::to_value(encoder))?)?;
+            write(name, "config.json", tagged(serde_json::to_value(encoder), text_extra.clone())?)?;
         }
         let prediction = if self.v_prediction { "v_prediction" } else { "epsilon" };
         write(

@@ -1,5 +1,5 @@
 //! The phase form: name, data type, quantization, the KV cache and a GGUF for text generation,
-//! device, its own batch size, baseline.
+//! what it changes of an image generation, device, its own batch size, baseline.
 
 use crate::app::{DeviceChoice, Field, FieldState, SuiteDocument, UiCommand};
 use crate::suite::{DTypeSpec, MAX_DIMENSION, ModelPath, Phase, Quantization};
@@ -27,10 +27,15 @@ pub(super) fn phase_form_ui(
     }
     let generates_text = document.suite.workloads.iter().any(|workload| workload.model.is_language_model());
     let reads_files = document.suite.workloads.iter().any(|workload| workload.model.model_path().is_some());
+    let generates_images =
+        document.suite.workloads.iter().any(|workload| matches!(workload.mode, crate::suite::Mode::ImageGeneration(_)));
     let phase = &mut document.suite.phases[index];
     changed |= precision_ui(ui, index, phase);
     if generates_text {
         changed |= text_generation_ui(ui, index, phase, reads_files, commands);
+    }
+    if generates_images {
+        changed |= image_generation_ui(ui, index, phase);
     }
     changed |= device_ui(ui, index, phase, devices);
     changed |= phase_batch_ui(ui, fields, index, phase);
@@ -117,6 +122,62 @@ fn text_generation_ui(
             commands.push(UiCommand::PickPhaseGguf(index));
         }
     });
+    changed
+}
+
+/// What the phase changes of each image generation; an option left unchecked keeps the workload's.
+fn image_generation_ui(ui: &mut egui::Ui, index: usize, phase: &mut Phase) -> bool {
+    let mut image = phase.image.unwrap_or_default();
+    let mut changed = false;
+    ui.label("Image generation (checked: this phase's own; unchecked: the workload's)");
+    let counts = [
+        ("Steps", "denoising steps per image", &mut image.steps, 1..=1000, 10, 1.0),
+        ("Width", "image width in pixels (a multiple of 8)", &mut image.width, 8..=4096, 512, 8.0),
+        ("Height", "image height in pixels (a multiple of 8)", &mut image.height, 8..=4096, 512, 8.0),
+    ];
+    for (label, hint, value, range, default, speed) in counts {
+        ui.horizontal(|ui| {
+            let mut own = value.is_some();
+            if ui.checkbox(&mut own, label).on_hover_text(hint).changed() {
+                *value = own.then_some(default);
+                changed = true;
+            }
+            if let Some(value) = value {
+                let drag = egui::DragValue::new(value).range(range).speed(speed);
+                changed |= ui.add(drag).on_hover_text(hint).changed();
+            }
+        });
+    }
+    ui.horizontal(|ui| {
+        let mut own = image.guidance.is_some();
+        let hint = "classifier-free guidance scale; 1 turns guidance off (the UNet runs on half the batch)";
+        if ui.checkbox(&mut own, "Guidance").on_hover_text(hint).changed() {
+            image.guidance = own.then_some(1.0);
+            changed = true;
+        }
+        if let Some(guidance) = &mut image.guidance {
+            changed |=
+                ui.add(egui::DragValue::new(guidance).range(0.0..=100.0).speed(0.1)).on_hover_text(hint).changed();
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Scheduler");
+        let shown = image.scheduler.map_or_else(|| "the workload's".to_owned(), |scheduler| scheduler.to_string());
+        egui::ComboBox::from_id_salt(("phase scheduler", index))
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                changed |= ui.selectable_value(&mut image.scheduler, None, "the workload's").changed();
+                for scheduler in [crate::suite::SchedulerKind::Ddim, crate::suite::SchedulerKind::UniPc] {
+                    changed |=
+                        ui.selectable_value(&mut image.scheduler, Some(scheduler), scheduler.to_string()).changed();
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    if changed {
+        phase.image = (image != crate::suite::ImagePhase::default()).then_some(image);
+    }
     changed
 }
 
