@@ -70,6 +70,7 @@ fn bench_config() -> PipelineConfig {
     let vae = VaeConfig { block_out_channels: vec![32, 64, 64, 64], layers_per_block: 1, ..VaeConfig::default() };
     PipelineConfig {
         pipeline: Pipeline::StableDiffusion(StableDiffusionVersion::V1_5),
+        transformer: None,
         unet,
         vae,
         text_encoders: vec![text],
@@ -110,7 +111,7 @@ fn plain_loop(config: &PipelineConfig, weights: &models::Weights) -> (f64, f64) 
             let start = Instant::now();
             let input = or_fail(Tensor::cat(&[&latent, &latent], 0));
             let input = or_fail(scheduler.scale_model_input(input, timestep));
-            let prediction = or_fail(pipeline.predict(&input, timestep as f64, &context));
+            let prediction = or_fail(pipeline.predict(&input, timestep as f64, &context, GUIDANCE));
             let halves = or_fail(prediction.chunk(2, 0));
             let guided = or_fail(&halves[0] + or_fail(or_fail(&halves[1] - &halves[0]) * GUIDANCE));
             latent = or_fail(scheduler.step(&guided, timestep, &latent));
@@ -160,10 +161,10 @@ fn write_io(config: &PipelineConfig, weights: &models::Weights, path: &Path) {
     let context = or_fail(pipeline.encode_text(&ids));
     let latent = or_fail(seeded_tensor(&[2, 4, SIZE / 8, SIZE / 8], 1.0, stream_seed(SEED, "io latent")));
     let timestep = 501.0;
-    let output = or_fail(pipeline.predict(&latent, timestep, &context));
+    let output = or_fail(pipeline.predict(&latent, timestep, &context, GUIDANCE));
     let tensors: HashMap<String, Tensor> = [
         ("ids", ids),
-        ("context", context),
+        ("context", context.context),
         ("latent", latent),
         ("timestep", or_fail(Tensor::new(&[timestep as f32], &Device::Cpu))),
         ("unet_output", output),

@@ -220,11 +220,9 @@ pub fn image_stage_secs(run: &RunResult) -> Option<[f64; 3]> {
     let generation = run.generation.as_ref().filter(|generation| generation.image.is_some())?;
     let median = |values: &[f64]| crate::stats::median(values).ok();
     let step = run.summary.as_ref().map(|summary| summary.median)?;
-    Some([
-        median(&generation.text_encoder_secs)?,
-        step * generation.steps_per_generation as f64,
-        median(&generation.decode_secs)?,
-    ])
+    // SD3 and Flux take seeded text embeddings: no text-encoder stage.
+    let text = if generation.text_encoder_secs.is_empty() { 0.0 } else { median(&generation.text_encoder_secs)? };
+    Some([text, step * generation.steps_per_generation as f64, median(&generation.decode_secs)?])
 }
 
 /// What an image generation run measured: each stage of the median image, seconds per image with
@@ -244,9 +242,13 @@ pub fn image_generation_text(run: &RunResult) -> Option<String> {
             .per_image_speedup
             .map(|speedup| format!(", {:.2}× [{:.2}–{:.2}] the baseline's", speedup.ratio, speedup.low, speedup.high))
             .unwrap_or_default();
+        let text = if generation.text_encoder_secs.is_empty() {
+            "seeded text embeddings".to_owned()
+        } else {
+            format!("text encoder {}", format_secs(text))
+        };
         parts.push(format!(
-            "text encoder {} + {} steps {} + decode {} = {} per image{interval}{against} (median of {}; {:.2} images/s)",
-            format_secs(text),
+            "{text} + {} steps {} + decode {} = {} per image{interval}{against} (median of {}; {:.2} images/s)",
             generation.steps_per_generation,
             format_secs(steps),
             format_secs(decode),

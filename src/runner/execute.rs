@@ -462,7 +462,12 @@ pub(super) fn build_stepper(
                     width: generation.width,
                     height: generation.height,
                     guidance: generation.guidance,
-                    scheduler: generation.scheduler.to_string(),
+                    scheduler: match &workload.model {
+                        crate::suite::ModelSpec::Diffusion(spec) if spec.pipeline.flow_matching() => {
+                            "flow-matching Euler".to_owned()
+                        }
+                        _ => generation.scheduler.to_string(),
+                    },
                     sliced_attention: phase.sliced_attention(),
                     probe_images: setup.probe_batch,
                     thumbnail_png: None,

@@ -6,9 +6,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_transformers::models::stable_diffusion::{ddim, schedulers, uni_pc};
 
 use super::steppers::{Preparation, StepTiming, Stepper, StepperSetup, owned_weights, timed, to_f32_values, upload};
-use crate::models::diffusion::{ImagePipeline, PipelineConfig};
+use crate::models::diffusion::{Conditioning, FlowMatchEuler, ImagePipeline, PipelineConfig};
 use crate::models::{seeded_tensor, stream_seed};
-use crate::suite::{ImageGenerationSpec, SchedulerKind};
+use crate::suite::{ImageGenerationSpec, Pipeline, SchedulerKind};
 
 /// A stage of an image generation that is not a denoising step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +23,6 @@ pub enum ImageStage {
 pub struct ImageGenerationStepper {
     pipeline: ImagePipeline,
     spec: ImageGenerationSpec,
-    v_prediction: bool,
     device: Device,
     dtype: DType,
     /// Token ids `[batch (×2 under guidance), tokens]`: the unconditional prompt first.
@@ -32,11 +31,25 @@ pub struct ImageGenerationStepper {
     initial_latent: Tensor,
     probe_latent: Tensor,
     latent: Tensor,
-    context: Option<Tensor>,
+    context: Option<Conditioning>,
+    schedule: Schedule,
     scheduler: Box<dyn schedulers::Scheduler>,
-    /// 0: the next step encodes the text; 1..=steps: denoising; steps + 1: the decode.
+    /// Whether each step runs the denoiser on the doubled batch (guidance on, not Flux).
+    doubled: bool,
+    /// 0: the next step encodes the text (or, without text encoders, starts denoising);
+    /// 1..=steps: denoising; steps + 1: the decode.
     position: usize,
     generation_secs: f64,
+}
+
+/// How a generation's scheduler is made.
+#[derive(Clone, Copy, Debug)]
+struct Schedule {
+    kind: SchedulerKind,
+    steps: usize,
+    v_prediction: bool,
+    /// SD3 and Flux: flow matching for this pipeline over a latent of this many positions.
+    flow: Option<(Pipeline, usize)>,
 }
 
 /// Token ids of `batch` prompts of `tokens` ids below `vocab`, seeded, with the unconditional
@@ -50,18 +63,26 @@ fn prompt_ids(batch: usize, tokens: usize, vocab: usize, seed: u64, guided: bool
     Tensor::from_vec(ids, (rows, tokens), &Device::Cpu)
 }
 
-/// The scheduler of `kind` over `steps` steps.
-fn build_scheduler(
-    kind: SchedulerKind,
-    steps: usize,
-    v_prediction: bool,
-) -> candle_core::Result<Box<dyn schedulers::Scheduler>> {
-    use schedulers::SchedulerConfig;
-    let prediction_type =
-        if v_prediction { schedulers::PredictionType::VPrediction } else { schedulers::PredictionType::Epsilon };
-    match kind {
-        SchedulerKind::Ddim => ddim::DDIMSchedulerConfig { prediction_type, ..Default::default() }.build(steps),
-        SchedulerKind::UniPc => uni_pc::UniPCSchedulerConfig { prediction_type, ..Default::default() }.build(steps),
+impl Schedule {
+    /// A fresh scheduler at the start of a generation.
+    fn build(self) -> candle_core::Result<Box<dyn schedulers::Scheduler>> {
+        use schedulers::SchedulerConfig;
+        if let Some((pipeline, cells)) = self.flow {
+            return Ok(Box::new(FlowMatchEuler::new(pipeline, self.steps, cells)));
+        }
+        let prediction_type = if self.v_prediction {
+            schedulers::PredictionType::VPrediction
+        } else {
+            schedulers::PredictionType::Epsilon
+        };
+        match self.kind {
+            SchedulerKind::Ddim => {
+                ddim::DDIMSchedulerConfig { prediction_type, ..Default::default() }.build(self.steps)
+            }
+            SchedulerKind::UniPc => {
+                uni_pc::UniPCSchedulerConfig { prediction_type, ..Default::default() }.build(self.steps)
+            }
+        }
     }
 }
 
@@ -90,10 +111,19 @@ impl ImageGenerationStepper {
             ImagePipeline::build(config, vb, sliced_attention)
         })?;
         let tokens = config.text_encoders.first().map_or(77, |encoder| encoder.max_position_embeddings);
-        let vocab = config.text_encoders.iter().map(|encoder| encoder.vocab_size).min().unwrap_or(1);
-        let scheduler = build_scheduler(spec.scheduler, spec.steps, config.v_prediction)?;
-        let sigma = scheduler.init_noise_sigma();
+        // Without text encoders (SD3, Flux) the ids only seed the text embeddings.
+        let vocab = config.text_encoders.iter().map(|encoder| encoder.vocab_size).min().unwrap_or(1000);
         let factor = config.vae_scale_factor();
+        let cells = (spec.height / factor) * (spec.width / factor);
+        let schedule = Schedule {
+            kind: spec.scheduler,
+            steps: spec.steps,
+            v_prediction: config.v_prediction,
+            flow: config.pipeline.flow_matching().then_some((config.pipeline, cells)),
+        };
+        let scheduler = schedule.build()?;
+        let sigma = scheduler.init_noise_sigma();
+        let doubled = spec.guided() && pipeline.doubles_batch_for_guidance();
         if !spec.width.is_multiple_of(factor) || !spec.height.is_multiple_of(factor) {
             candle_core::bail!(
                 "{}×{} pixels do not divide into the autoencoder's {factor}-pixel latent cells",
@@ -109,13 +139,12 @@ impl ImageGenerationStepper {
                 .to_device(setup.device)
         };
         let ids = |batch: usize, seed: u64| -> candle_core::Result<Tensor> {
-            prompt_ids(batch, tokens, vocab, stream_seed(seed, "prompt"), spec.guided())?.to_device(setup.device)
+            prompt_ids(batch, tokens, vocab, stream_seed(seed, "prompt"), doubled)?.to_device(setup.device)
         };
         let initial_latent = noise(setup.batch_size, setup.seed)?;
         let stepper = Self {
             pipeline,
             spec,
-            v_prediction: config.v_prediction,
             device: setup.device.clone(),
             dtype: setup.dtype,
             ids: ids(setup.batch_size, setup.seed)?,
@@ -124,7 +153,9 @@ impl ImageGenerationStepper {
             initial_latent,
             probe_latent: noise(setup.probe_batch, setup.probe_seed)?,
             context: None,
+            schedule,
             scheduler,
+            doubled,
             position: 0,
             generation_secs: 0.0,
         };
@@ -134,20 +165,21 @@ impl ImageGenerationStepper {
         ))
     }
 
-    /// One denoising step of `latent` at the scheduler's `index`-th timestep.
+    /// One denoising step of `latent` at the scheduler's `index`-th timestep; `doubled`: the
+    /// denoiser runs on the latent twice (without and with the text) and guidance mixes them.
     fn denoise(
         pipeline: &ImagePipeline,
         scheduler: &mut dyn schedulers::Scheduler,
-        spec: &ImageGenerationSpec,
+        (spec, doubled): (&ImageGenerationSpec, bool),
         latent: &Tensor,
-        context: &Tensor,
+        context: &Conditioning,
         index: usize,
     ) -> candle_core::Result<Tensor> {
         let timestep = scheduler.timesteps()[index];
-        let input = if spec.guided() { Tensor::cat(&[latent, latent], 0)? } else { latent.clone() };
+        let input = if doubled { Tensor::cat(&[latent, latent], 0)? } else { latent.clone() };
         let input = scheduler.scale_model_input(input, timestep)?;
-        let prediction = pipeline.predict(&input, timestep as f64, context)?;
-        let prediction = if spec.guided() {
+        let prediction = pipeline.predict(&input, timestep as f64, context, spec.guidance)?;
+        let prediction = if doubled {
             let halves = prediction.chunk(2, 0)?;
             let (unconditional, text) = (&halves[0], &halves[1]);
             (unconditional + ((text - unconditional)? * spec.guidance)?)?
@@ -160,11 +192,12 @@ impl ImageGenerationStepper {
     /// The probe's whole generation: decoded images `[batch, 3, height, width]` then the final
     /// latent, flattened as f32 (the layout `GenerationRecord::image` describes).
     fn generate_probe(&mut self) -> candle_core::Result<Vec<f32>> {
-        let mut scheduler = build_scheduler(self.spec.scheduler, self.spec.steps, self.v_prediction)?;
+        let mut scheduler = self.schedule.build()?;
         let context = self.pipeline.encode_text(&self.probe_ids)?;
         let mut latent = self.probe_latent.clone();
         for index in 0..scheduler.timesteps().len() {
-            latent = Self::denoise(&self.pipeline, scheduler.as_mut(), &self.spec, &latent, &context, index)?;
+            let settings = (&self.spec, self.doubled);
+            latent = Self::denoise(&self.pipeline, scheduler.as_mut(), settings, &latent, &context, index)?;
         }
         let image = self.pipeline.decode(&latent)?;
         let mut values = to_f32_values(&image)?;
@@ -185,16 +218,19 @@ impl Stepper for ImageGenerationStepper {
             let (context, secs) = timed(&self.device, || self.pipeline.encode_text(&self.ids))?;
             self.context = Some(context);
             self.position = 1;
-            self.generation_secs = secs;
-            return Ok(StepTiming { secs, stage: Some(ImageStage::TextEncoder), ..StepTiming::default() });
+            // Seeded text embeddings (SD3, Flux) are no stage: the generation starts denoising.
+            if self.pipeline.has_text_encoder() {
+                self.generation_secs = secs;
+                return Ok(StepTiming { secs, stage: Some(ImageStage::TextEncoder), ..StepTiming::default() });
+            }
         }
         let Some(context) = &self.context else { candle_core::bail!("a denoising step before the text encoding") };
         if self.position <= denoising_steps {
             let index = self.position - 1;
-            let (pipeline, spec, latent) = (&self.pipeline, &self.spec, &self.latent);
+            let (pipeline, settings, latent) = (&self.pipeline, (&self.spec, self.doubled), &self.latent);
             let scheduler = self.scheduler.as_mut();
             let (latent, secs) =
-                timed(&self.device, || Self::denoise(pipeline, scheduler, spec, latent, context, index))?;
+                timed(&self.device, || Self::denoise(pipeline, scheduler, settings, latent, context, index))?;
             self.latent = latent;
             self.position += 1;
             self.generation_secs += secs;
@@ -211,7 +247,7 @@ impl Stepper for ImageGenerationStepper {
     }
 
     fn restart(&mut self) -> candle_core::Result<()> {
-        self.scheduler = build_scheduler(self.spec.scheduler, self.spec.steps, self.v_prediction)?;
+        self.scheduler = self.schedule.build()?;
         self.latent = self.initial_latent.clone();
         self.context = None;
         self.position = 0;

@@ -36,6 +36,47 @@ pub enum DiffusionPreset {
 pub enum Pipeline {
     /// Stable Diffusion: CLIP text encoder(s), a conditional UNet, the KL autoencoder.
     StableDiffusion(StableDiffusionVersion),
+    /// Stable Diffusion 3: the MMDiT (joint text–image transformer) with flow matching and a
+    /// 16-channel KL autoencoder; seeded text embeddings stand for its CLIP and T5 encoders.
+    Sd3(Sd3Variant),
+    /// Flux.1: the double- and single-stream transformer with flow matching and its own
+    /// autoencoder; seeded text embeddings stand for its T5 and CLIP encoders.
+    Flux(FluxVariant),
+}
+
+/// A Stable Diffusion 3 variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Sd3Variant {
+    /// SD3 Medium's layout (24 joint blocks of 64-wide heads at full size).
+    Medium,
+}
+
+/// A Flux.1 variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FluxVariant {
+    /// schnell: distilled for 1–4 steps, no guidance.
+    Schnell,
+    /// dev: guidance distilled into an embedding (the guidance scale is an input, the batch is
+    /// not doubled), a resolution-dependent schedule shift.
+    Dev,
+}
+
+impl Pipeline {
+    /// Whether the pipeline is read from a user's diffusers folder (Stable Diffusion 1.x/2.x/XL);
+    /// SD3 and Flux run seeded only, so far.
+    pub fn reads_folders(self) -> bool {
+        matches!(self, Self::StableDiffusion(_))
+    }
+
+    /// Whether the pipeline samples by flow matching (SD3, Flux) rather than a noise schedule.
+    pub fn flow_matching(self) -> bool {
+        !matches!(self, Self::StableDiffusion(_))
+    }
+
+    /// Pixels an image's side must be a multiple of (Flux packs 2×2 latent cells per token).
+    pub fn size_multiple(self) -> usize {
+        if matches!(self, Self::Flux(_)) { 16 } else { 8 }
+    }
 }
 
 impl Default for Pipeline {
@@ -48,6 +89,9 @@ impl std::fmt::Display for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::StableDiffusion(version) => write!(f, "Stable Diffusion {version}"),
+            Self::Sd3(Sd3Variant::Medium) => f.write_str("Stable Diffusion 3 Medium"),
+            Self::Flux(FluxVariant::Schnell) => f.write_str("Flux.1 schnell"),
+            Self::Flux(FluxVariant::Dev) => f.write_str("Flux.1 dev"),
         }
     }
 }
@@ -184,6 +228,10 @@ pub(super) fn diffusion_problems(spec: &DiffusionSpec) -> Vec<String> {
         (Some(path), None) if path.written().trim().is_empty() => {
             vec!["Diffusion `path` is empty; name the pipeline's folder".into()]
         }
+        (Some(_), None) if !spec.pipeline.reads_folders() => vec![format!(
+            "Diffusion `path` with {}: reading its checkpoints is not built yet (candle-transformers reads them in their original single-file formats, not diffusers folders); use `preset: TinyRandom`",
+            spec.pipeline
+        )],
         _ => Vec::new(),
     }
 }
@@ -191,19 +239,32 @@ pub(super) fn diffusion_problems(spec: &DiffusionSpec) -> Vec<String> {
 /// Why `generation` cannot run, each message naming the field.
 pub(super) fn generation_problems(generation: &ImageGenerationSpec, model: &ModelSpec, from: &str) -> Vec<String> {
     let mut messages = Vec::new();
-    if !matches!(model, ModelSpec::Diffusion(_)) {
-        messages
-            .push(format!("mode ImageGeneration needs a diffusion pipeline (Diffusion), not {}", model.kind_name()));
-    }
+    let pipeline = match model {
+        ModelSpec::Diffusion(spec) => spec.pipeline,
+        _ => {
+            messages.push(format!(
+                "mode ImageGeneration needs a diffusion pipeline (Diffusion), not {}",
+                model.kind_name()
+            ));
+            Pipeline::default()
+        }
+    };
     if !(1..=1000).contains(&generation.steps) {
         messages.push(format!("{from} `steps` is {}; it must be from 1 to 1000", generation.steps));
     }
+    let multiple = pipeline.size_multiple();
     for (name, value) in [("width", generation.width), ("height", generation.height)] {
-        if value == 0 || !value.is_multiple_of(8) || value > 4096 {
+        if value == 0 || !value.is_multiple_of(multiple) || value > 4096 {
             messages.push(format!(
-                "{from} `{name}` is {value}; it must be a multiple of 8 (the autoencoder's downsampling) from 8 to 4096"
+                "{from} `{name}` is {value}; for {pipeline} it must be a multiple of {multiple} from {multiple} to 4096"
             ));
         }
+    }
+    if pipeline.flow_matching() && generation.scheduler != SchedulerKind::Ddim {
+        messages.push(format!(
+            "{from} `scheduler` is {}, but {pipeline} samples by flow matching (Euler steps along its schedule); leave the scheduler out",
+            generation.scheduler
+        ));
     }
     if !(generation.guidance.is_finite() && generation.guidance >= 0.0) {
         messages.push(format!(
@@ -214,21 +275,29 @@ pub(super) fn generation_problems(generation: &ImageGenerationSpec, model: &Mode
     messages
 }
 
-/// Why `phase` cannot run the image generation `generation` of a diffusion workload, each message
-/// continuing "workload `name`".
-pub(super) fn image_phase_problems(generation: &ImageGenerationSpec, phase: &Phase) -> Vec<String> {
-    let mut messages: Vec<String> = generation_problems(
-        &generation.for_phase(phase),
-        &ModelSpec::Diffusion(DiffusionSpec::default()),
-        &format!("phase `{}` image", phase.name),
-    )
-    .into_iter()
-    .map(|message| format!(": {message}"))
-    .collect();
+/// Why `phase` cannot run the image generation `generation` of the diffusion workload `model`,
+/// each message continuing "workload `name`".
+pub(super) fn image_phase_problems(generation: &ImageGenerationSpec, phase: &Phase, model: &ModelSpec) -> Vec<String> {
+    if !matches!(model, ModelSpec::Diffusion(_)) {
+        return Vec::new();
+    }
+    let mut messages: Vec<String> =
+        generation_problems(&generation.for_phase(phase), model, &format!("phase `{}` image", phase.name))
+            .into_iter()
+            .map(|message| format!(": {message}"))
+            .collect();
     if phase.quantization.is_some() {
         messages.push(format!(
-            ": phase `{}` quantizes, but candle-transformers' Stable Diffusion has no quantized form (drop `quantization`)",
+            ": phase `{}` quantizes, but candle-transformers has no quantized form of this pipeline here (drop `quantization`)",
             phase.name
+        ));
+    }
+    if let ModelSpec::Diffusion(DiffusionSpec { pipeline: Pipeline::Sd3(_), .. }) = model
+        && phase.dtype != super::DTypeSpec::F16
+    {
+        messages.push(format!(
+            " is SD3, but phase `{}` runs it in {}: candle-transformers 0.11's MMDiT embeds its timesteps in f16 whatever the weights, so SD3 runs in F16 only",
+            phase.name, phase.dtype
         ));
     }
     if phase.sliced_attention().is_some() {

@@ -15,7 +15,8 @@ mod validate;
 mod vision;
 
 pub use diffusion::{
-    DiffusionPreset, DiffusionSpec, ImageGenerationSpec, ImagePhase, Pipeline, SchedulerKind, StableDiffusionVersion,
+    DiffusionPreset, DiffusionSpec, FluxVariant, ImageGenerationSpec, ImagePhase, Pipeline, SchedulerKind, Sd3Variant,
+    StableDiffusionVersion,
 };
 pub use layout::{SuiteText, suite_text};
 pub use llm::{LlmFamily, LlmPreset, LlmShape, LlmSpec, TextGenerationSpec, quantization_block_problems};
@@ -50,6 +51,7 @@ pub const EXAMPLE_SUITES: &[(&str, &str)] = &[
     ("vision-encoders.ron", include_str!("../../suites/vision-encoders.ron")),
     ("diffusion.ron", include_str!("../../suites/diffusion.ron")),
     ("diffusion-real.ron", include_str!("../../suites/diffusion-real.ron")),
+    ("diffusion-flow.ron", include_str!("../../suites/diffusion-flow.ron")),
     ("llm.ron", include_str!("../../suites/llm.ron")),
     ("llm-files.ron", include_str!("../../suites/llm-files.ron")),
     ("batch-sweep.ron", include_str!("../../suites/batch-sweep.ron")),

@@ -115,7 +115,7 @@ fn check_workload(
     }
     if let Mode::ImageGeneration(generation) = &workload.mode {
         for phase in &suite.phases {
-            for message in super::diffusion::image_phase_problems(generation, phase) {
+            for message in super::diffusion::image_phase_problems(generation, phase, &workload.model) {
                 report(at(), format!("workload `{}`{message}", workload.name));
             }
         }

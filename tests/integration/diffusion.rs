@@ -154,3 +154,52 @@ fn broken_folders_and_unbuildable_phases_are_refused_with_the_reason() -> TestRe
         .stderr(contains("vae/config.json: missing (a diffusers pipeline folder has unet/, vae/ and text_encoder/"));
     Ok(())
 }
+
+#[test]
+fn sd3_and_flux_run_their_steps_and_decode_without_a_text_stage() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let suite = dir.path().join("flow.ron");
+    std::fs::write(
+        &suite,
+        r#"Suite(version: 1, name: "flow-test",
+    settings: Settings(warmup_steps: 3, min_steps: 3, max_steps: 9, min_secs: 0.0, max_secs: 5.0, seed: 5),
+    workloads: [
+        Workload(name: "sd3", model: Diffusion(preset: TinyRandom, pipeline: Sd3(Medium)),
+                 mode: ImageGeneration(steps: 3, width: 32, height: 32, guidance: 5.0)),
+        Workload(name: "flux", model: Diffusion(preset: TinyRandom, pipeline: Flux(Dev)),
+                 mode: ImageGeneration(steps: 3, width: 32, height: 32, guidance: 3.5))],
+    phases: [Phase(name: "f16", dtype: F16), Phase(name: "2 steps", dtype: F16, image: (steps: 2))],
+    baseline: "f16")"#,
+    )?;
+    let out = dir.path().join("out");
+    phasebench().arg("run").arg(&suite).arg("--out").arg(&out).assert().success();
+    let result = load_result(&out.read_dir()?.next().ok_or("no result directory")??.path())?;
+    assert_eq!(result.runs.len(), 4);
+    for run in &result.runs {
+        assert_eq!(run.status, RunStatus::Completed, "{}: {:?}", run.label(), run.status);
+        let generation = run.generation.as_ref().ok_or("no generation record")?;
+        let image = generation.image.as_ref().ok_or("no image record")?;
+        assert_eq!(image.scheduler, "flow-matching Euler", "{}", run.label());
+        assert!(generation.text_encoder_secs.is_empty(), "{}: seeded text embeddings, no stage", run.label());
+        let steps = if run.phase == "2 steps" { 2 } else { 3 };
+        assert_eq!(run.step_secs.len(), generation.generation_secs.len() * steps, "{}", run.label());
+        let decode: f64 = generation.decode_secs.iter().sum();
+        let images: f64 = generation.generation_secs.iter().sum();
+        let steps_total: f64 = run.step_secs.iter().sum();
+        assert!(
+            (images - steps_total - decode).abs() < 1e-6 * images.max(1.0),
+            "{}: image = steps + decode",
+            run.label()
+        );
+    }
+    for workload in ["sd3", "flux"] {
+        let run = result.runs.iter().find(|run| run.workload == workload && run.phase == "2 steps").ok_or("no run")?;
+        let image = run.accuracy.as_ref().and_then(|accuracy| accuracy.image.as_ref()).ok_or("no image fidelity")?;
+        assert!(image.psnr_db.is_some_and(f64::is_finite), "{workload}: {image:?}");
+    }
+    // SD3 in f32 is refused with candle's reason before anything runs.
+    let text = std::fs::read_to_string(&suite)?.replace(r#"Phase(name: "f16", dtype: F16)"#, r#"Phase(name: "f16")"#);
+    std::fs::write(&suite, text)?;
+    phasebench().arg("validate").arg(&suite).assert().code(2).stderr(contains("SD3 runs in F16 only"));
+    Ok(())
+}

@@ -99,6 +99,10 @@ pub struct VaeConfig {
     pub norm_num_groups: usize,
     /// The factor latents are scaled by (a latent is divided by it before decoding).
     pub scaling_factor: f64,
+    /// The shift latents are moved by after scaling back (SD3's autoencoder; 0 for SD 1.x–XL).
+    pub shift_factor: f64,
+    /// Whether the autoencoder has its 1×1 convolutions around the latent (not SD3's).
+    pub use_quant_conv: bool,
 }
 
 impl Default for VaeConfig {
@@ -112,6 +116,8 @@ impl Default for VaeConfig {
             latent_channels: 4,
             norm_num_groups: 32,
             scaling_factor: 0.18215,
+            shift_factor: 0.0,
+            use_quant_conv: true,
         }
     }
 }
@@ -162,11 +168,54 @@ pub struct SchedulerFile {
     pub prediction_type: Option<String>,
 }
 
+/// The denoiser of a flow-matching pipeline (SD3's MMDiT or Flux's transformer) at a size, with
+/// the widths of the seeded text embeddings that stand for its text encoders.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TransformerDenoiser {
+    /// SD3's MMDiT: `depth` joint blocks of `depth` heads of `head_size`.
+    Mmdit {
+        /// Joint blocks (and heads).
+        depth: usize,
+        /// Width of a head.
+        head_size: usize,
+        /// Width of the pooled text embedding.
+        pooled: usize,
+        /// Width of the text tokens.
+        context: usize,
+        /// Positions of the largest latent side the position embedding covers, in patches.
+        pos_embed_max_size: usize,
+    },
+    /// Flux's transformer: double-stream then single-stream blocks.
+    Flux {
+        /// Width of the residual stream.
+        hidden: usize,
+        /// Attention heads.
+        heads: usize,
+        /// Double-stream blocks.
+        double_blocks: usize,
+        /// Single-stream blocks.
+        single_blocks: usize,
+        /// Width of the pooled text embedding.
+        pooled: usize,
+        /// Width of the text tokens.
+        context: usize,
+        /// Rotary embedding widths per axis (they add up to a head's width).
+        axes_dim: [usize; 3],
+        /// Whether guidance is an input (dev) rather than absent (schnell).
+        guidance_embed: bool,
+    },
+}
+
+/// Tokens of the seeded text embeddings of a flow-matching pipeline.
+pub const SEEDED_TEXT_TOKENS: usize = 77;
+
 /// Everything a pipeline is built from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PipelineConfig {
     /// The family and version.
     pub pipeline: Pipeline,
+    /// The transformer denoiser of SD3 and Flux (their UNet fields unused); `None`: the UNet.
+    pub transformer: Option<TransformerDenoiser>,
     /// The denoiser.
     pub unet: UnetConfig,
     /// The autoencoder.
@@ -183,7 +232,10 @@ pub const TEXT_ENCODER_FOLDERS: [&str; 2] = ["text_encoder", "text_encoder_2"];
 impl PipelineConfig {
     /// The pipeline at test sizes: its family's block layout, narrow and shallow.
     pub fn tiny(pipeline: Pipeline) -> Self {
-        let Pipeline::StableDiffusion(version) = pipeline;
+        let version = match pipeline {
+            Pipeline::StableDiffusion(version) => version,
+            Pipeline::Sd3(_) | Pipeline::Flux(_) => return Self::tiny_transformer(pipeline),
+        };
         let xl = matches!(version, StableDiffusionVersion::Sdxl | StableDiffusionVersion::SdxlTurbo);
         // Quick GELU throughout: at shapes that are not published ones candle-transformers' CLIP
         // text model has no other activation (OpenCLIP's GELU costs the same).
@@ -223,7 +275,42 @@ impl PipelineConfig {
             ..VaeConfig::default()
         };
         let text_encoders = if xl { vec![text(), text()] } else { vec![text()] };
-        Self { pipeline, unet, vae, text_encoders, v_prediction: version == StableDiffusionVersion::V2_1 }
+        let v_prediction = version == StableDiffusionVersion::V2_1;
+        Self { pipeline, transformer: None, unet, vae, text_encoders, v_prediction }
+    }
+
+    /// SD3 or Flux at test sizes: two blocks of two heads, 16 latent channels, four autoencoder
+    /// levels (Flux's autoencoder normalises in groups of 32, so its channels are 32 and 64).
+    fn tiny_transformer(pipeline: Pipeline) -> Self {
+        let (transformer, vae) = match pipeline {
+            Pipeline::Flux(variant) => (
+                TransformerDenoiser::Flux {
+                    hidden: 64,
+                    heads: 2,
+                    double_blocks: 1,
+                    single_blocks: 2,
+                    pooled: 32,
+                    context: 64,
+                    axes_dim: [8, 12, 12],
+                    guidance_embed: variant == crate::suite::FluxVariant::Dev,
+                },
+                VaeConfig { scaling_factor: 0.3611, shift_factor: 0.1159, norm_num_groups: 32, ..VaeConfig::default() },
+            ),
+            _ => (
+                TransformerDenoiser::Mmdit { depth: 2, head_size: 64, pooled: 64, context: 64, pos_embed_max_size: 64 },
+                VaeConfig {
+                    scaling_factor: 1.5305,
+                    shift_factor: 0.0609,
+                    use_quant_conv: false,
+                    norm_num_groups: 8,
+                    ..VaeConfig::default()
+                },
+            ),
+        };
+        let vae =
+            VaeConfig { block_out_channels: vec![32, 32, 64, 64], layers_per_block: 1, latent_channels: 16, ..vae };
+        let unet = UnetConfig { in_channels: 16, out_channels: 16, sample_size: 8, ..UnetConfig::default() };
+        Self { pipeline, transformer: Some(transformer), unet, vae, text_encoders: Vec::new(), v_prediction: false }
     }
 
     /// Reads a diffusers folder's component configs; the error names the file.
@@ -238,9 +325,13 @@ impl PipelineConfig {
                 format!("{shown}: No such file or directory")
             });
         }
+        let Pipeline::StableDiffusion(version) = pipeline else {
+            return Err(format!(
+                "{shown}: reading {pipeline} from a folder is not built yet; use `preset: TinyRandom`"
+            ));
+        };
         let unet: UnetConfig = read_json(&folder.join("unet/config.json"))?;
         let vae: VaeConfig = read_json(&folder.join("vae/config.json"))?;
-        let Pipeline::StableDiffusion(version) = pipeline;
         let wanted =
             if matches!(version, StableDiffusionVersion::Sdxl | StableDiffusionVersion::SdxlTurbo) { 2 } else { 1 };
         let text_encoders = TEXT_ENCODER_FOLDERS[..wanted]
@@ -255,7 +346,7 @@ impl PipelineConfig {
             Some(_) => false,
             None => version == StableDiffusionVersion::V2_1,
         };
-        let config = Self { pipeline, unet, vae, text_encoders, v_prediction };
+        let config = Self { pipeline, transformer: None, unet, vae, text_encoders, v_prediction };
         config.check().map_err(|problem| format!("{shown}: {problem}"))?;
         Ok(config)
     }
@@ -310,6 +401,9 @@ impl PipelineConfig {
 
     /// Why the components do not fit together or cannot be built.
     pub fn check(&self) -> Result<(), String> {
+        if self.transformer.is_some() {
+            return Ok(());
+        }
         let unet = &self.unet;
         let levels = unet.block_out_channels.len();
         if levels == 0 || unet.down_block_types.len() != levels {
@@ -397,8 +491,8 @@ impl PipelineConfig {
             layers_per_block: self.vae.layers_per_block,
             latent_channels: self.vae.latent_channels,
             norm_num_groups: self.vae.norm_num_groups,
-            use_quant_conv: true,
-            use_post_quant_conv: true,
+            use_quant_conv: self.vae.use_quant_conv,
+            use_post_quant_conv: self.vae.use_quant_conv,
         }
     }
 }

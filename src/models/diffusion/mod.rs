@@ -5,18 +5,20 @@
 //! `text_encoder.`, `text_encoder_2.`), so a folder's safetensors load under their own names.
 
 pub mod config;
+mod pipeline;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
 
-use candle_core::{D, DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::clip::text_model;
-use candle_transformers::models::stable_diffusion::{clip as sd_clip, unet_2d, vae};
+use candle_transformers::models::stable_diffusion::clip as sd_clip;
 
 pub use config::{PipelineConfig, TEXT_ENCODER_FOLDERS, TextEncoderConfig};
+pub use pipeline::{Conditioning, FlowMatchEuler, ImagePipeline};
 
 use super::{Architecture, BuildOptions, Network, ParamTensor, Weights};
 use crate::suite::{DiffusionSpec, ModelSpec};
@@ -73,59 +75,6 @@ pub fn text_encoder_problem(config: &TextEncoderConfig) -> Option<String> {
             config.hidden_act, config.hidden_size, config.num_hidden_layers
         )
     })
-}
-
-/// A built pipeline, ready to run in one dtype on one device.
-pub struct ImagePipeline {
-    text_encoders: Vec<TextEncoder>,
-    unet: unet_2d::UNet2DConditionModel,
-    vae: vae::AutoEncoderKL,
-    scaling_factor: f64,
-}
-
-impl ImagePipeline {
-    /// Builds every component from the weights `vb` serves; the UNet computes attention in slices
-    /// of `sliced_attention` heads when given.
-    pub fn build(
-        config: &PipelineConfig,
-        vb: VarBuilder,
-        sliced_attention: Option<usize>,
-    ) -> candle_core::Result<Self> {
-        let text_encoders = TEXT_ENCODER_FOLDERS
-            .iter()
-            .zip(&config.text_encoders)
-            .map(|(folder, encoder)| TextEncoder::build(encoder, vb.pp(*folder)))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let unet = unet_2d::UNet2DConditionModel::new(
-            vb.pp(UNET),
-            config.unet.in_channels,
-            config.unet.out_channels,
-            false,
-            config.candle_unet(sliced_attention),
-        )?;
-        let vae =
-            vae::AutoEncoderKL::new(vb.pp(VAE), config.vae.in_channels, config.vae.out_channels, config.candle_vae())?;
-        Ok(Self { text_encoders, unet, vae, scaling_factor: config.vae.scaling_factor })
-    }
-
-    /// The text embeddings the UNet attends to, `[batch, tokens, cross_attention_dim]`, from token
-    /// ids `[batch, tokens]` (the encoders' outputs side by side).
-    pub fn encode_text(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
-        let encoded =
-            self.text_encoders.iter().map(|encoder| encoder.encode(ids)).collect::<candle_core::Result<Vec<_>>>()?;
-        Tensor::cat(&encoded, D::Minus1)
-    }
-
-    /// The UNet's prediction (noise or velocity) for `latent` at `timestep` given `context`.
-    pub fn predict(&self, latent: &Tensor, timestep: f64, context: &Tensor) -> candle_core::Result<Tensor> {
-        self.unet.forward(latent, timestep, context)
-    }
-
-    /// Decodes a latent to images `[batch, 3, height, width]` with values in [0, 1].
-    pub fn decode(&self, latent: &Tensor) -> candle_core::Result<Tensor> {
-        let image = self.vae.decode(&(latent / self.scaling_factor)?)?;
-        ((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)
-    }
 }
 
 type Fingerprint = Vec<Option<(SystemTime, u64)>>;
@@ -367,10 +316,10 @@ impl PipelineFolder {
 
     /// The workload that runs this folder, as a suite writes it.
     pub fn workload_text(&self, path: &str) -> String {
-        let crate::suite::Pipeline::StableDiffusion(version) = self.pipeline;
         let side = self.config.unet.sample_size * self.config.vae_scale_factor();
         format!(
-            "Workload(name: \"sd\", model: Diffusion(path: {path:?}, pipeline: StableDiffusion({version:?})), mode: ImageGeneration(steps: 20, width: {side}, height: {side}, guidance: 7.5))"
+            "Workload(name: \"sd\", model: Diffusion(path: {path:?}, pipeline: {:?}), mode: ImageGeneration(steps: 20, width: {side}, height: {side}, guidance: 7.5))",
+            self.pipeline
         )
     }
 }
@@ -416,6 +365,7 @@ mod tests {
     fn stable_diffusion_1_5_records_its_published_parameters() {
         let config = PipelineConfig {
             pipeline: Pipeline::StableDiffusion(StableDiffusionVersion::V1_5),
+            transformer: None,
             unet: config::UnetConfig::default(),
             vae: config::VaeConfig::default(),
             text_encoders: vec![TextEncoderConfig::default()],
@@ -449,12 +399,57 @@ mod tests {
             let pipeline = ImagePipeline::build(&config, vb, None)?;
             let ids = Tensor::zeros((2, 77), DType::U32, &Device::Cpu)?;
             let context = pipeline.encode_text(&ids)?;
-            assert_eq!(context.dims(), &[2, 77, config.unet.cross_attention_dim], "{version}");
+            assert_eq!(context.context.dims(), &[2, 77, config.unet.cross_attention_dim], "{version}");
             let latent = Tensor::zeros((2, 4, 6, 5), DType::F32, &Device::Cpu)?;
-            let predicted = pipeline.predict(&latent, 500.0, &context)?;
+            let predicted = pipeline.predict(&latent, 500.0, &context, 7.5)?;
             assert_eq!(predicted.dims(), latent.dims(), "{version}");
             let image = pipeline.decode(&latent)?;
             assert_eq!(image.dims(), &[2, 3, 48, 40], "{version}: 8× the latent");
+        }
+        Ok(())
+    }
+
+    /// SD3 (in f16: candle's MMDiT embeds timesteps in f16) and Flux build at the tiny preset,
+    /// predict a velocity of the latent's shape from seeded text embeddings, and decode 8×.
+    #[test]
+    fn sd3_and_flux_predict_and_decode_at_the_tiny_preset() -> candle_core::Result<()> {
+        use crate::suite::{FluxVariant, Sd3Variant};
+        use candle_transformers::models::stable_diffusion::schedulers::Scheduler;
+        let cases = [
+            (Pipeline::Sd3(Sd3Variant::Medium), DType::F16),
+            (Pipeline::Flux(FluxVariant::Schnell), DType::F32),
+            (Pipeline::Flux(FluxVariant::Dev), DType::F32),
+        ];
+        for (pipeline, dtype) in cases {
+            let spec = DiffusionSpec { pipeline, ..DiffusionSpec::default() };
+            let config = PipelineConfig::tiny(pipeline);
+            let weights = crate::models::generate_weights(&spec, 3)?;
+            let weights = weights
+                .into_iter()
+                .map(|(name, t)| Ok((name, t.to_dtype(dtype)?)))
+                .collect::<candle_core::Result<_>>()?;
+            let built = ImagePipeline::build(&config, VarBuilder::from_tensors(weights, dtype, &Device::Cpu), None)?;
+            assert!(!built.has_text_encoder(), "{pipeline}: seeded text embeddings");
+            let ids = Tensor::new(&[[5u32; 77], [9u32; 77]], &Device::Cpu)?;
+            let conditioning = built.encode_text(&ids)?;
+            let latent = Tensor::zeros((2, 16, 8, 6), dtype, &Device::Cpu)?;
+            let velocity = built.predict(&latent, 700.0, &conditioning, 3.5)?;
+            assert_eq!(velocity.dims(), latent.dims(), "{pipeline}");
+            assert_eq!(built.decode(&latent)?.dims(), &[2, 3, 64, 48], "{pipeline}");
+            let mut schedule = FlowMatchEuler::new(pipeline, 4, 48);
+            assert_eq!(schedule.timesteps().len(), 4, "{pipeline}");
+            assert!(
+                schedule.timesteps()[0] >= 999 && schedule.timesteps().windows(2).all(|w| w[0] > w[1]),
+                "{pipeline}"
+            );
+            // Four Euler steps of a constant velocity of 1 move a latent by σ_end − σ_start = −1.
+            let mut x = Tensor::zeros(3, DType::F32, &Device::Cpu)?;
+            let ones = Tensor::ones(3, DType::F32, &Device::Cpu)?;
+            for timestep in schedule.timesteps().to_vec() {
+                x = schedule.step(&ones, timestep, &x)?;
+            }
+            let moved = x.to_vec1::<f32>()?;
+            assert!(moved.iter().all(|value| (value + 1.0).abs() < 1e-5), "{pipeline}: {moved:?}");
         }
         Ok(())
     }

@@ -6,15 +6,32 @@ use std::path::Path;
 
 use crate::app::UiCommand;
 use crate::models::diffusion;
-use crate::suite::{DiffusionPreset, DiffusionSpec, ModelPath, Pipeline, StableDiffusionVersion};
+use crate::suite::{
+    DiffusionPreset, DiffusionSpec, FluxVariant, ModelPath, Pipeline, Sd3Variant, StableDiffusionVersion,
+};
 use crate::ui::widgets::ERROR_COLOR;
 
-/// The versions offered, with the published model each one's sizes come from.
-const VERSIONS: [(StableDiffusionVersion, &str); 4] = [
-    (StableDiffusionVersion::V1_5, "runwayml/stable-diffusion-v1-5: CLIP ViT-L, ε-prediction, 512 px"),
-    (StableDiffusionVersion::V2_1, "stabilityai/stable-diffusion-2-1: OpenCLIP ViT-H, v-prediction, 768 px"),
-    (StableDiffusionVersion::Sdxl, "stabilityai/stable-diffusion-xl-base-1.0: two text encoders, 1024 px"),
-    (StableDiffusionVersion::SdxlTurbo, "stabilityai/sdxl-turbo: SDXL distilled for 1–4 steps, 512 px"),
+/// The pipelines offered, with the published model each one's layout comes from.
+const PIPELINES: [(Pipeline, &str); 7] = [
+    (
+        Pipeline::StableDiffusion(StableDiffusionVersion::V1_5),
+        "runwayml/stable-diffusion-v1-5: CLIP ViT-L, ε-prediction, 512 px",
+    ),
+    (
+        Pipeline::StableDiffusion(StableDiffusionVersion::V2_1),
+        "stabilityai/stable-diffusion-2-1: OpenCLIP ViT-H, v-prediction, 768 px",
+    ),
+    (
+        Pipeline::StableDiffusion(StableDiffusionVersion::Sdxl),
+        "stabilityai/stable-diffusion-xl-base-1.0: two text encoders, 1024 px",
+    ),
+    (
+        Pipeline::StableDiffusion(StableDiffusionVersion::SdxlTurbo),
+        "stabilityai/sdxl-turbo: SDXL distilled for 1–4 steps, 512 px",
+    ),
+    (Pipeline::Sd3(Sd3Variant::Medium), "stabilityai/stable-diffusion-3-medium: MMDiT, flow matching (seeded only)"),
+    (Pipeline::Flux(FluxVariant::Schnell), "black-forest-labs/FLUX.1-schnell: 1–4 steps, no guidance (seeded only)"),
+    (Pipeline::Flux(FluxVariant::Dev), "black-forest-labs/FLUX.1-dev: guidance as an input (seeded only)"),
 ];
 
 /// The pipeline's source and version; returns whether the spec changed.
@@ -34,26 +51,32 @@ pub(super) fn diffusion_model_ui(
             spec.preset = Some(DiffusionPreset::TinyRandom);
             changed = true;
         }
-        if ui.radio_value(&mut from_folder, true, "Diffusers folder").changed() {
+        let folder =
+            ui.add_enabled(spec.pipeline.reads_folders(), egui::RadioButton::new(from_folder, "Diffusers folder"));
+        if folder.on_disabled_hover_text("SD3 and Flux run seeded only, so far").clicked() && !from_folder {
             commands.push(UiCommand::PickDiffusionFolder(index));
         }
     });
-    let Pipeline::StableDiffusion(mut version) = spec.pipeline;
     ui.horizontal(|ui| {
         let label = ui.label("Pipeline");
         egui::ComboBox::from_id_salt(("pipeline", index))
-            .selected_text(format!("Stable Diffusion {version}"))
+            .selected_text(spec.pipeline.to_string())
             .width(260.0)
             .show_ui(ui, |ui| {
-                for (choice, published) in VERSIONS {
-                    let text = format!("Stable Diffusion {choice} — {published}");
-                    changed |= ui.selectable_value(&mut version, choice, text).changed();
+                for (choice, published) in PIPELINES {
+                    let text = format!("{choice} — {published}");
+                    changed |= ui.selectable_value(&mut spec.pipeline, choice, text).changed();
                 }
             })
             .response
             .labelled_by(label.id);
     });
-    spec.pipeline = Pipeline::StableDiffusion(version);
+    // SD3 and Flux read no folder yet: picking one goes back to seeded weights.
+    if !spec.pipeline.reads_folders() && spec.path.is_some() {
+        spec.path = None;
+        spec.preset = Some(DiffusionPreset::TinyRandom);
+        changed = true;
+    }
     if let Some(path) = &mut spec.path {
         changed |= folder_ui(ui, index, path, base_dir, commands);
     }
