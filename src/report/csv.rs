@@ -1,13 +1,15 @@
 //! One CSV row per run, for spreadsheets and scripts. Columns (times in seconds, memory in
-//! bytes, empty when unknown): see [`COLUMNS`]; the last nine are text generation's (medians of
-//! the prefill and time to first token, decode tokens per second, next-token agreement).
+//! bytes, empty when unknown): see [`COLUMNS`]; nine are text generation's (medians of the
+//! prefill and time to first token, decode tokens per second, next-token agreement), the last six
+//! image generation's (medians of a whole image and its stages, the per-image ratio to the
+//! baseline's, PSNR and SSIM of the decoded image).
 
 use crate::results::SuiteResult;
 
 use super::{ReportError, accuracy_pass};
 
 /// The header row, in order.
-pub const COLUMNS: [&str; 54] = [
+pub const COLUMNS: [&str; 60] = [
     "workload",
     "phase",
     "batch_size",
@@ -62,6 +64,12 @@ pub const COLUMNS: [&str; 54] = [
     "kv_cache_bytes",
     "top1_agreement",
     "mean_kl_divergence",
+    "secs_per_image",
+    "per_image_speedup",
+    "text_encoder_secs",
+    "decode_secs",
+    "image_psnr_db",
+    "image_ssim",
 ];
 
 fn number(value: Option<f64>) -> String {
@@ -80,7 +88,10 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
         let gpu_memory = run.gpu_memory_bytes();
         let text = run.text.as_ref();
         let tokens = run.accuracy.as_ref().and_then(|accuracy| accuracy.tokens);
-        let record: [String; 54] = [
+        let generation = run.generation.as_ref().filter(|generation| generation.image.is_some());
+        let median = |values: &[f64]| crate::stats::median(values).ok();
+        let fidelity = run.accuracy.as_ref().and_then(|accuracy| accuracy.image.as_ref());
+        let record: [String; 60] = [
             run.workload.clone(),
             run.phase.clone(),
             run.batch_size.to_string(),
@@ -135,6 +146,12 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             text.map_or_else(String::new, |text| text.kv_cache_bytes.to_string()),
             number(tokens.map(|tokens| tokens.top1_agreement)),
             number(tokens.map(|tokens| tokens.mean_kl_divergence)),
+            number(generation.and_then(|g| median(&g.generation_secs))),
+            number(generation.and_then(|g| g.image.as_ref()?.per_image_speedup).map(|s| s.ratio)),
+            number(generation.and_then(|g| median(&g.text_encoder_secs))),
+            number(generation.and_then(|g| median(&g.decode_secs))),
+            number(fidelity.and_then(|f| f.psnr_db)),
+            number(fidelity.and_then(|f| f.ssim)),
         ];
         writer.write_record(&record)?;
     }

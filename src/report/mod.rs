@@ -225,6 +225,38 @@ pub fn image_stage_secs(run: &RunResult) -> Option<[f64; 3]> {
     Some([text, step * generation.steps_per_generation as f64, median(&generation.decode_secs)?])
 }
 
+/// A card's line on seconds per image: the median and its ratio to the baseline's with the
+/// interval, e.g. "177.88 ms per image · 1.55× [1.45–1.64]".
+pub fn per_image_text(run: &RunResult) -> String {
+    let Some(generation) = run.generation.as_ref() else { return "no image generated".to_owned() };
+    match crate::stats::median(&generation.generation_secs) {
+        Err(_) => "no whole image measured".to_owned(),
+        Ok(secs) => {
+            let against = generation
+                .image
+                .as_ref()
+                .and_then(|image| image.per_image_speedup)
+                .map(|s| format!(" · {:.2}× [{:.2}–{:.2}]", s.ratio, s.low, s.high))
+                .unwrap_or_default();
+            format!("{} per image{against}", format_secs(secs))
+        }
+    }
+}
+
+/// A card's line on the decoded image against the baseline's: "PSNR 25.0 dB · SSIM 0.9478",
+/// "identical", "the reference image" for the baseline, or "not compared".
+pub fn image_fidelity_text(run: &RunResult) -> String {
+    match run.accuracy.as_ref().and_then(|accuracy| accuracy.image.as_ref()) {
+        _ if run.is_baseline => "the reference image".to_owned(),
+        Some(fidelity) => {
+            let psnr = fidelity.psnr_db.map_or_else(|| "identical".to_owned(), |psnr| format!("PSNR {psnr:.1} dB"));
+            let ssim = fidelity.ssim.map(|ssim| format!(" · SSIM {ssim:.4}")).unwrap_or_default();
+            format!("{psnr}{ssim}")
+        }
+        None => "not compared".to_owned(),
+    }
+}
+
 /// What an image generation run measured: each stage of the median image, seconds per image with
 /// its 95 % interval and images per second, what was generated, and the decoded image against the
 /// baseline's (PSNR, SSIM, mean absolute error).

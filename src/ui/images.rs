@@ -82,29 +82,8 @@ fn thumbnail_ui(ui: &mut egui::Ui, run: &RunResult) {
 
 /// Seconds per image (with the ratio to the baseline's) and the image against the baseline's.
 fn card_text_ui(ui: &mut egui::Ui, run: &RunResult) {
-    let Some(generation) = run.generation.as_ref() else { return };
-    let image = generation.image.as_ref();
-    let per_image = crate::stats::median(&generation.generation_secs).map_or_else(
-        |_| "no whole image measured".to_owned(),
-        |secs| {
-            let against = image
-                .and_then(|image| image.per_image_speedup)
-                .map(|s| format!(" · {:.2}× [{:.2}–{:.2}]", s.ratio, s.low, s.high))
-                .unwrap_or_default();
-            format!("{} per image{against}", format_secs(secs))
-        },
-    );
-    ui.label(RichText::new(per_image).small());
-    let fidelity = match run.accuracy.as_ref().and_then(|accuracy| accuracy.image.as_ref()) {
-        _ if run.is_baseline => "the reference image".to_owned(),
-        Some(fidelity) => {
-            let psnr = fidelity.psnr_db.map_or_else(|| "identical".to_owned(), |psnr| format!("PSNR {psnr:.1} dB"));
-            let ssim = fidelity.ssim.map(|ssim| format!(" · SSIM {ssim:.4}")).unwrap_or_default();
-            format!("{psnr}{ssim}")
-        }
-        None => "not compared".to_owned(),
-    };
-    ui.label(RichText::new(fidelity).small().weak());
+    ui.label(RichText::new(crate::report::per_image_text(run)).small());
+    ui.label(RichText::new(crate::report::image_fidelity_text(run)).small().weak());
 }
 
 /// One bar: the stages side by side, each as wide as its share of the slowest image.
@@ -113,7 +92,7 @@ fn stage_bar_ui(ui: &mut egui::Ui, stages: [f64; 3], widest: f64) {
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
     let mut left = rect.left();
-    for (secs, color) in stages.iter().zip(STAGE_COLORS) {
+    for (secs, color) in stages.iter().zip(STAGE_COLORS).filter(|(secs, _)| **secs > 0.0) {
         let width = if widest > 0.0 { (secs / widest) as f32 * BAR_WIDTH } else { 0.0 };
         let segment = egui::Rect::from_min_size(egui::pos2(left, rect.top()), Vec2::new(width.max(1.0), rect.height()));
         painter.rect_filled(segment, 0.0, color);

@@ -66,8 +66,18 @@ fn a_pipeline_folder_runs_with_stage_times_image_fidelity_and_thumbnails() -> Te
         r#"Phase(name: "f32"), Phase(name: "f32 again"), Phase(name: "2 steps", image: (steps: 2)),
            Phase(name: "f16", dtype: F16), Phase(name: "96 px", image: (width: 96))"#,
     )?;
-    let (out, html) = (dir.path().join("out"), dir.path().join("report.html"));
-    phasebench().arg("run").arg(&suite).arg("--out").arg(&out).arg("--html").arg(&html).assert().success();
+    let (out, html, csv) = (dir.path().join("out"), dir.path().join("report.html"), dir.path().join("runs.csv"));
+    phasebench()
+        .arg("run")
+        .arg(&suite)
+        .arg("--out")
+        .arg(&out)
+        .arg("--html")
+        .arg(&html)
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .success();
     let result = load_result(&out.read_dir()?.next().ok_or("no result directory")??.path())?;
     assert_eq!(result.runs.len(), 5);
     for run in &result.runs {
@@ -117,6 +127,18 @@ fn a_pipeline_folder_runs_with_stage_times_image_fidelity_and_thumbnails() -> Te
     }
     let other_size = result.runs.iter().find(|run| run.phase == "96 px").ok_or("no 96 px run")?;
     assert!(other_size.accuracy.is_none(), "images of another size are not compared");
+    // The CSV's image columns: seconds per image for every run, PSNR for a compared phase.
+    let csv = std::fs::read_to_string(&csv)?;
+    let header: Vec<&str> = csv.lines().next().ok_or("empty CSV")?.split(',').collect();
+    let column = |name: &str| header.iter().position(|column| *column == name).ok_or(format!("no column {name}"));
+    let (per_image, psnr) = (column("secs_per_image")?, column("image_psnr_db")?);
+    for line in csv.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert!(cells[per_image].parse::<f64>().is_ok_and(|secs| secs > 0.0), "{line}");
+        if line.starts_with("sd,2 steps,") {
+            assert!(cells[psnr].parse::<f64>().is_ok_and(f64::is_finite), "{line}");
+        }
+    }
     let report = std::fs::read_to_string(&html)?;
     assert!(report.contains("data:image/png;base64,iVBORw0KGgo"), "thumbnails embedded");
     assert!(report.contains("text encoder") && report.contains("decode"), "stages shown");

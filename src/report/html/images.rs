@@ -46,6 +46,8 @@ pub(super) fn image_views(runs: &[&RunResult]) -> Vec<ImageView> {
                     names
                         .iter()
                         .zip(stages)
+                        // No text-encoder stage where seeded embeddings stand for it (SD3, Flux).
+                        .filter(|(_, secs)| *secs > 0.0)
                         .map(|(&(name, class), secs)| SegmentView {
                             name,
                             class,
@@ -55,31 +57,12 @@ pub(super) fn image_views(runs: &[&RunResult]) -> Vec<ImageView> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let fidelity = match run.accuracy.as_ref().and_then(|accuracy| accuracy.image.as_ref()) {
-                _ if run.is_baseline => "the reference image".to_owned(),
-                Some(fidelity) => {
-                    let psnr =
-                        fidelity.psnr_db.map_or_else(|| "identical".to_owned(), |psnr| format!("PSNR {psnr:.1} dB"));
-                    let ssim = fidelity.ssim.map(|ssim| format!(" · SSIM {ssim:.4}")).unwrap_or_default();
-                    format!("{psnr}{ssim}")
-                }
-                None => "not compared".to_owned(),
-            };
             Some(ImageView {
                 label: run.label(),
                 baseline: run.is_baseline,
                 thumbnail: image.thumbnail_png.clone(),
-                per_image: crate::stats::median(&run.generation.as_ref()?.generation_secs).map_or_else(
-                    |_| "no whole image measured".to_owned(),
-                    |secs| {
-                        let against = image
-                            .per_image_speedup
-                            .map(|s| format!(" · {:.2}× [{:.2}–{:.2}]", s.ratio, s.low, s.high))
-                            .unwrap_or_default();
-                        format!("{} per image{against}", format_secs(secs))
-                    },
-                ),
-                fidelity,
+                per_image: super::super::per_image_text(run),
+                fidelity: super::super::image_fidelity_text(run),
                 segments,
             })
         })
