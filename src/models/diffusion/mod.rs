@@ -325,8 +325,24 @@ impl PipelineFolder {
 }
 
 /// Reads a diffusers folder's configs (not its weights) and tells which pipeline it holds; the
-/// error names the missing or broken file.
+/// error names the missing or broken file. Read once per folder until its config files change
+/// (the editor asks every frame).
 pub fn inspect_folder(folder: &Path) -> Result<PipelineFolder, String> {
+    type Known = HashMap<PathBuf, (Fingerprint, Result<PipelineFolder, String>)>;
+    static READ: OnceLock<Mutex<Known>> = OnceLock::new();
+    let print = fingerprint(folder);
+    let cache = READ.get_or_init(Mutex::default);
+    if let Some((known, folder)) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(folder)
+        && *known == print
+    {
+        return folder.clone();
+    }
+    let read = read_pipeline_folder(folder);
+    cache.lock().unwrap_or_else(PoisonError::into_inner).insert(folder.to_owned(), (print, read.clone()));
+    read
+}
+
+fn read_pipeline_folder(folder: &Path) -> Result<PipelineFolder, String> {
     use crate::suite::{Pipeline, StableDiffusionVersion as V};
     let version = if folder.join("text_encoder_2").is_dir() {
         // SDXL Turbo is SDXL's layout trained at 512 pixels (a 64-position latent).
