@@ -73,9 +73,12 @@ pub(super) fn workload_form_ui(
         _ => model_fields_ui(ui, fields, index, &mut workload.model, entry.as_ref()),
     };
     let modes = entry.as_ref().map_or(&[ModeKind::Inference][..], |entry| entry.modes);
-    changed |= mode_ui(ui, fields, index, &mut workload.mode, modes);
+    // Flow-matching pipelines (SD3, Flux) have their own sampler: no scheduler to pick.
+    let flow = matches!(&workload.model, ModelSpec::Diffusion(spec) if spec.pipeline.flow_matching());
+    changed |= mode_ui(ui, fields, (index, flow), &mut workload.mode, modes);
     changed |= batch_ui(ui, fields, index, workload);
-    if workload.model.model_path().is_none() {
+    // A pipeline's weights come from its folder or the seed, never one safetensors file.
+    if workload.model.model_path().is_none() && !matches!(workload.model, ModelSpec::Diffusion(_)) {
         changed |= weights_ui(ui, index, workload, commands);
     }
     changed
@@ -153,7 +156,13 @@ fn model_picker_ui(ui: &mut egui::Ui, index: usize, model: &ModelSpec) -> Option
 }
 
 /// The mode (among those the model supports) and its settings.
-fn mode_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, mode: &mut Mode, modes: &[ModeKind]) -> bool {
+fn mode_ui(
+    ui: &mut egui::Ui,
+    fields: &mut FieldState,
+    (index, flow): (usize, bool),
+    mode: &mut Mode,
+    modes: &[ModeKind],
+) -> bool {
     let mut changed = false;
     ui.horizontal(|ui| {
         let label = ui.label("Mode").on_hover_text("what one measured step does");
@@ -234,7 +243,7 @@ fn mode_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, mode: &mut 
                 changed = true;
             }
         }
-        Mode::ImageGeneration(generation) => changed |= image_generation_ui(ui, fields, index, generation),
+        Mode::ImageGeneration(generation) => changed |= image_generation_ui(ui, fields, (index, flow), generation),
     }
     changed
 }
@@ -243,7 +252,7 @@ fn mode_ui(ui: &mut egui::Ui, fields: &mut FieldState, index: usize, mode: &mut 
 fn image_generation_ui(
     ui: &mut egui::Ui,
     fields: &mut FieldState,
-    index: usize,
+    (index, flow): (usize, bool),
     generation: &mut crate::suite::ImageGenerationSpec,
 ) -> bool {
     let mut changed = false;
@@ -271,12 +280,16 @@ fn image_generation_ui(
         generation.guidance = guidance;
         changed = true;
     }
-    ui.horizontal(|ui| {
-        ui.label("Scheduler");
-        for scheduler in [crate::suite::SchedulerKind::Ddim, crate::suite::SchedulerKind::UniPc] {
-            changed |= ui.radio_value(&mut generation.scheduler, scheduler, scheduler.to_string()).changed();
-        }
-    });
+    if flow {
+        ui.label("Scheduler: flow-matching Euler (the pipeline's own)");
+    } else {
+        ui.horizontal(|ui| {
+            ui.label("Scheduler");
+            for scheduler in [crate::suite::SchedulerKind::Ddim, crate::suite::SchedulerKind::UniPc] {
+                changed |= ui.radio_value(&mut generation.scheduler, scheduler, scheduler.to_string()).changed();
+            }
+        });
+    }
     changed
 }
 
