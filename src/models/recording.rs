@@ -8,9 +8,22 @@ use candle_nn::{Init, VarBuilder, var_builder::SimpleBackend};
 
 use super::{ParamInit, ParamTensor};
 
+/// What the recording backend answers when a model asks whether a tensor exists (models choose
+/// between optional tensors or naming schemes that way).
+#[derive(Clone, Debug)]
+pub(super) enum Presence {
+    /// Every tensor asked about exists: the current naming, the optional tensors present (CLIP's
+    /// class embedding, diffusers' `to_q` attention names).
+    All,
+    /// None exists: the older naming, the optional tensors absent (SD3 Medium's MMDiT).
+    None,
+    /// Exactly these (a file's tensors, so the recorded names are the ones the file uses).
+    Names(std::collections::HashSet<String>),
+}
+
 /// A [`SimpleBackend`] that serves zeros of any shape (broadcast from one value, so nothing of
 /// the model's size is allocated) and writes down what was asked for.
-pub(super) struct RecordingBackend(pub(super) Arc<Mutex<Vec<ParamTensor>>>);
+pub(super) struct RecordingBackend(pub(super) Arc<Mutex<Vec<ParamTensor>>>, pub(super) Presence);
 
 impl SimpleBackend for RecordingBackend {
     fn get(&self, shape: Shape, name: &str, hint: Init, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
@@ -26,8 +39,12 @@ impl SimpleBackend for RecordingBackend {
         candle_core::bail!("the recording backend cannot serve `{name}` without its shape")
     }
 
-    fn contains_tensor(&self, _name: &str) -> bool {
-        false
+    fn contains_tensor(&self, name: &str) -> bool {
+        match &self.1 {
+            Presence::All => true,
+            Presence::None => false,
+            Presence::Names(names) => names.contains(name),
+        }
     }
 }
 
@@ -47,11 +64,15 @@ fn param_init(name: &str, dims: &[usize], hint: Init) -> ParamInit {
     }
 }
 
-/// The tensors `build` asks for when it builds a model from a recording builder (empty when the
-/// build fails: a spec `validate` refuses has no parameters to list).
-pub(super) fn record<T>(build: impl FnOnce(VarBuilder<'static>) -> candle_core::Result<T>) -> Vec<ParamTensor> {
+/// The tensors `build` asks for when it builds a model from a recording builder that answers
+/// `presence` (empty when the build fails: a spec `validate` refuses has no parameters to list).
+pub(super) fn record<T>(
+    presence: Presence,
+    build: impl FnOnce(VarBuilder<'static>) -> candle_core::Result<T>,
+) -> Vec<ParamTensor> {
     let recorded = Arc::new(Mutex::new(Vec::new()));
-    let vb = VarBuilder::from_backend(Box::new(RecordingBackend(Arc::clone(&recorded))), DType::F32, Device::Cpu);
+    let backend = RecordingBackend(Arc::clone(&recorded), presence);
+    let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, Device::Cpu);
     match build(vb) {
         Ok(_) => std::mem::take(&mut *recorded.lock().unwrap_or_else(PoisonError::into_inner)),
         Err(_) => Vec::new(),

@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::{convnext, dinov2, resnet, vit};
+use candle_transformers::models::{clip, convnext, dinov2, resnet, vit};
 
 use super::{Architecture, BuildOptions, Network, ParamTensor};
 use crate::suite::{VisionFamily, VisionPreset, VisionSpec};
@@ -19,6 +19,7 @@ enum VisionNetwork {
     Vit(vit::Model),
     Dinov2(dinov2::DinoVisionTransformer),
     Convolutional(candle_nn::Func<'static>),
+    Clip(Box<clip::vision_model::ClipVisionTransformer>),
 }
 
 impl Network for VisionNetwork {
@@ -27,6 +28,7 @@ impl Network for VisionNetwork {
             Self::Vit(model) => model.forward(input),
             Self::Dinov2(model) => model.forward(input),
             Self::Convolutional(model) => model.forward(input),
+            Self::Clip(model) => model.forward(input),
         }
     }
 }
@@ -72,6 +74,26 @@ fn build_vision(spec: &VisionSpec, vb: VarBuilder<'static>) -> candle_core::Resu
             };
             VisionNetwork::Convolutional(convnext::convnext(&config, spec.classes, vb)?)
         }
+        VisionFamily::Clip => {
+            let (embed_dim, num_hidden_layers, num_attention_heads, patch_size) = match spec.preset {
+                VisionPreset::Tiny => (64, 2, 4, 8),
+                VisionPreset::Small => (768, 12, 12, 32),
+                VisionPreset::Base => (1024, 24, 16, 14),
+            };
+            let config = clip::vision_model::ClipVisionConfig {
+                embed_dim,
+                activation: clip::text_model::Activation::QuickGelu,
+                intermediate_size: 4 * embed_dim,
+                num_hidden_layers,
+                num_attention_heads,
+                projection_dim: 512,
+                num_channels: 3,
+                image_size: spec.image_size,
+                patch_size,
+            };
+            let model = clip::vision_model::ClipVisionTransformer::new(vb.pp("vision_model"), &config)?;
+            VisionNetwork::Clip(Box::new(model))
+        }
         VisionFamily::ResNet => VisionNetwork::Convolutional(match spec.preset {
             VisionPreset::Tiny => resnet::resnet18(spec.classes, vb)?,
             VisionPreset::Small => resnet::resnet50(spec.classes, vb)?,
@@ -87,7 +109,9 @@ fn recorded_parameters(spec: &VisionSpec) -> Vec<ParamTensor> {
     if let Some(known) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(spec) {
         return known.clone();
     }
-    let params = super::recording::record(|vb| build_vision(spec, vb));
+    // Every optional tensor present: CLIP's tower then records its class embedding (which candle
+    // would otherwise draw at random, unseeded, at every build).
+    let params = super::recording::record(super::recording::Presence::All, |vb| build_vision(spec, vb));
     cache.lock().unwrap_or_else(PoisonError::into_inner).insert(*spec, params.clone());
     params
 }
@@ -122,8 +146,9 @@ impl Architecture for VisionSpec {
         Ok(Box::new(build_vision(self, owned)?))
     }
 
+    /// CLIP's vision tower has no classifier: its output is an embedding, not classes.
     fn classes(&self) -> Option<usize> {
-        Some(self.classes)
+        (self.family != VisionFamily::Clip).then_some(self.classes)
     }
 
     /// candle 0.11's DINOv2 does not broadcast its class token over the batch.
@@ -166,11 +191,21 @@ pub fn read_vision_checkpoint(path: &std::path::Path) -> Result<VisionCheckpoint
         .into_iter()
         .flat_map(|family| VisionPreset::ALL.into_iter().map(move |preset| (family, preset)))
         .filter_map(|(family, preset)| {
-            let classes = head_rows?;
+            // CLIP's tower has no head: its spec leaves `classes` at the default.
+            let classes = if family == VisionFamily::Clip { 1000 } else { head_rows? };
             let image_size = match found.get("vit.embeddings.position_embeddings") {
                 Some(&[1, tokens, _]) if family == VisionFamily::Vit => {
                     let side = ((tokens.saturating_sub(1)) as f64).sqrt().round() as usize;
                     side * family.image_multiple(preset)
+                }
+                _ if family == VisionFamily::Clip => {
+                    match found.get("vision_model.embeddings.position_embedding.weight") {
+                        Some(&[positions, _]) => {
+                            let side = ((positions.saturating_sub(1)) as f64).sqrt().round() as usize;
+                            side * family.image_multiple(preset)
+                        }
+                        _ => 224,
+                    }
                 }
                 _ => 224,
             };
@@ -191,8 +226,10 @@ mod tests {
     fn every_family_builds_from_its_recorded_tensors_and_classifies() -> candle_core::Result<()> {
         for family in VisionFamily::ALL {
             let image_size = if family == VisionFamily::Dinov2 { 28 } else { 32 };
-            let classes = if family == VisionFamily::Dinov2 { 1000 } else { 7 };
+            let classes = if matches!(family, VisionFamily::Dinov2 | VisionFamily::Clip) { 1000 } else { 7 };
             let spec = VisionSpec { family, preset: VisionPreset::Tiny, image_size, classes };
+            // CLIP's tower gives the pooled image embedding (width 64 at Tiny), no classes.
+            let classes = if family == VisionFamily::Clip { 64 } else { classes };
             let params = spec.parameters();
             assert!(params.len() > 10, "{family}: {} tensors", params.len());
             let weights = generate_weights(&spec, 3)?;
@@ -222,6 +259,12 @@ mod tests {
         let count: usize = resnet.parameters().iter().map(ParamTensor::elements).sum();
         // timm's resnet18: 11 689 512 parameters, plus the batch norms' running statistics.
         assert!(count > 11_689_512, "{count}");
+        // openai/clip-vit-base-patch32's vision tower (CLIPVisionModel): 87 456 000 parameters.
+        let clip =
+            VisionSpec { family: VisionFamily::Clip, preset: VisionPreset::Small, image_size: 224, classes: 1000 };
+        let count: usize = clip.parameters().iter().map(ParamTensor::elements).sum();
+        assert_eq!(count, 87_456_000);
+        assert!(clip.parameters().iter().any(|param| param.name == "vision_model.post_layernorm.weight"));
     }
 
     #[test]

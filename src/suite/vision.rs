@@ -49,11 +49,14 @@ pub enum VisionFamily {
     ConvNext,
     /// ResNet (timm tensor names; Tiny is ResNet-18, Small ResNet-50, Base ResNet-101).
     ResNet,
+    /// CLIP's vision tower (Hugging Face `CLIPVisionModel` names, `vision_model.*`): no classifier
+    /// head, its output is the pooled image embedding.
+    Clip,
 }
 
 impl VisionFamily {
     /// Every family, in the order the editor lists them.
-    pub const ALL: [Self; 4] = [Self::Vit, Self::Dinov2, Self::ConvNext, Self::ResNet];
+    pub const ALL: [Self; 5] = [Self::Vit, Self::Dinov2, Self::ConvNext, Self::ResNet, Self::Clip];
 
     /// The family's name as suites write it.
     pub fn name(self) -> &'static str {
@@ -62,6 +65,7 @@ impl VisionFamily {
             Self::Dinov2 => "Dinov2",
             Self::ConvNext => "ConvNext",
             Self::ResNet => "ResNet",
+            Self::Clip => "Clip",
         }
     }
 
@@ -73,6 +77,9 @@ impl VisionFamily {
             (Self::Vit, _) => 16,
             (Self::Dinov2, _) => 14,
             (Self::ConvNext | Self::ResNet, _) => 32,
+            (Self::Clip, VisionPreset::Tiny) => 8,
+            (Self::Clip, VisionPreset::Small) => 32,
+            (Self::Clip, VisionPreset::Base) => 14,
         }
     }
 
@@ -91,6 +98,9 @@ impl VisionFamily {
             (Self::ResNet, VisionPreset::Tiny) => "ResNet-18 (timm resnet18)",
             (Self::ResNet, VisionPreset::Small) => "ResNet-50 (timm resnet50)",
             (Self::ResNet, VisionPreset::Base) => "ResNet-101 (timm resnet101)",
+            (Self::Clip, VisionPreset::Tiny) => "width 64, 2 layers, 4 heads, patch 8",
+            (Self::Clip, VisionPreset::Small) => "ViT-B/32, openai/clip-vit-base-patch32",
+            (Self::Clip, VisionPreset::Base) => "ViT-L/14, openai/clip-vit-large-patch14",
         }
     }
 }
@@ -144,6 +154,12 @@ impl VisionSpec {
         if self.family == VisionFamily::Dinov2 && self.classes != 1000 {
             problems.push(format!(
                 "Vision `classes` is {}; candle's DINOv2 has a 1000-class head, so write 1000 (or leave it out)",
+                self.classes
+            ));
+        }
+        if self.family == VisionFamily::Clip && self.classes != 1000 {
+            problems.push(format!(
+                "Vision `classes` is {}, but CLIP's vision tower has no classifier head (its output is the pooled image embedding); leave `classes` out",
                 self.classes
             ));
         }

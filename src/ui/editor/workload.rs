@@ -524,6 +524,10 @@ fn vision_model_ui(ui: &mut egui::Ui, index: usize, spec: &mut VisionSpec) -> bo
             .labelled_by(label.id)
             .on_hover_text("the architecture, as candle-transformers builds it");
     });
+    // DINOv2's head has 1 000 classes and CLIP's tower none: their `classes` stays the default.
+    if changed && matches!(spec.family, VisionFamily::Dinov2 | VisionFamily::Clip) {
+        spec.classes = 1000;
+    }
     ui.horizontal(|ui| {
         let label = ui.label("Size");
         egui::ComboBox::from_id_salt(("vision preset", index))
