@@ -7,6 +7,7 @@ mod command;
 mod devices;
 mod diff;
 mod document;
+mod fields;
 mod files;
 mod frames;
 mod jobs;
@@ -18,10 +19,8 @@ pub use crate::report::Format as ExportFormat;
 pub use command::{CommentLoss, Notice, PathPrompt, Selection, UiCommand, View};
 pub use devices::{DeviceChoice, device_choices};
 pub use diff::{DIFF_RESAMPLES, DiffOutcome, DiffSide, DiffState, Side, run_side_label};
-pub use document::{
-    Field, FieldKey, FieldState, ListEdit, SuiteDocument, WorkloadField, default_document, load_document,
-    parse_document,
-};
+pub use document::{ListEdit, SuiteDocument, default_document, load_document, parse_document};
+pub use fields::{Field, FieldKey, FieldState, WorkloadField};
 pub use frames::{FrameStats, FrameTimes};
 pub use jobs::{FilePurpose, HistoryEntry, HistorySummary, JobOutcome, Jobs, dialog_unavailable_reason};
 pub use live::{

@@ -2,7 +2,7 @@
 //! step), one measured step per denoising step (the UNet on the doubled batch under guidance, then
 //! the scheduler), and the autoencoder's decode (a stage step that completes the generation).
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_transformers::models::stable_diffusion::{ddim, schedulers, uni_pc};
 
 use super::steppers::{Preparation, StepTiming, Stepper, StepperSetup, owned_weights, timed, to_f32_values, upload};
@@ -24,7 +24,6 @@ pub struct ImageGenerationStepper {
     pipeline: ImagePipeline,
     spec: ImageGenerationSpec,
     device: Device,
-    dtype: DType,
     /// Token ids `[batch (×2 under guidance), tokens]`: the unconditional prompt first.
     ids: Tensor,
     probe_ids: Tensor,
@@ -146,7 +145,6 @@ impl ImageGenerationStepper {
             pipeline,
             spec,
             device: setup.device.clone(),
-            dtype: setup.dtype,
             ids: ids(setup.batch_size, setup.seed)?,
             probe_ids: ids(setup.probe_batch, setup.probe_seed)?,
             latent: initial_latent.clone(),
@@ -204,24 +202,23 @@ impl ImageGenerationStepper {
         values.extend(to_f32_values(&latent)?);
         Ok(values)
     }
-
-    /// The dtype the pipeline runs in.
-    pub fn dtype(&self) -> DType {
-        self.dtype
-    }
 }
 
 impl Stepper for ImageGenerationStepper {
     fn step(&mut self) -> candle_core::Result<StepTiming> {
         let denoising_steps = self.scheduler.timesteps().len();
         if self.position == 0 {
-            let (context, secs) = timed(&self.device, || self.pipeline.encode_text(&self.ids))?;
-            self.context = Some(context);
             self.position = 1;
-            // Seeded text embeddings (SD3, Flux) are no stage: the generation starts denoising.
             if self.pipeline.has_text_encoder() {
+                let (context, secs) = timed(&self.device, || self.pipeline.encode_text(&self.ids))?;
+                self.context = Some(context);
                 self.generation_secs = secs;
                 return Ok(StepTiming { secs, stage: Some(ImageStage::TextEncoder), ..StepTiming::default() });
+            }
+            // Seeded text embeddings (SD3, Flux) are no stage: made once, kept for every
+            // generation, which starts denoising at once.
+            if self.context.is_none() {
+                self.context = Some(self.pipeline.encode_text(&self.ids)?);
             }
         }
         let Some(context) = &self.context else { candle_core::bail!("a denoising step before the text encoding") };
@@ -249,7 +246,9 @@ impl Stepper for ImageGenerationStepper {
     fn restart(&mut self) -> candle_core::Result<()> {
         self.scheduler = self.schedule.build()?;
         self.latent = self.initial_latent.clone();
-        self.context = None;
+        if self.pipeline.has_text_encoder() {
+            self.context = None;
+        }
         self.position = 0;
         self.generation_secs = 0.0;
         Ok(())

@@ -10,6 +10,7 @@ mod flush;
 pub mod image;
 mod interleave;
 mod measure;
+mod prepare;
 mod steppers;
 mod sweep;
 mod text;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::derive::{attach_telemetry, derive, gpu_indices_of_phases};
-use super::{CancelToken, EventSender, RunEvent, RunOptions, execute, interleave, sweep};
+use super::{CancelToken, EventSender, RunEvent, RunOptions, execute, interleave, prepare, sweep};
 use crate::plan::{self, PlannedRun, ProbeKey, expand, shard_plan};
 use crate::results::{
     Environment, RESULT_FORMAT_VERSION, ResultStore, RunNote, RunResult, RunStatus, SuiteResult, SuiteStatus, Timestamp,
@@ -34,7 +34,7 @@ struct Progress {
     gpu_unavailable_reason: Option<String>,
     gpu_indices: Vec<Option<u32>>,
     memory: Arc<execute::MemoryGuard>,
-    prepared: execute::PreparedWorkload,
+    prepared: prepare::PreparedWorkload,
     budget_bytes: u64,
 }
 
@@ -139,7 +139,7 @@ impl Worker {
             gpu_unavailable_reason,
             gpu_indices,
             memory: Arc::new(execute::MemoryGuard::new(budget_bytes)),
-            prepared: execute::PreparedWorkload::none(),
+            prepared: prepare::PreparedWorkload::none(),
             budget_bytes,
         }
     }
