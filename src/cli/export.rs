@@ -75,18 +75,27 @@ pub fn export_weights(
     if let ModelSpec::Diffusion(spec) = &workload.model
         && spec.path.is_none()
     {
-        anyhow::ensure!(
-            io.is_none() && quantization.is_none(),
-            "--io and --quantization do not apply to a diffusion pipeline"
-        );
+        anyhow::ensure!(quantization.is_none(), "--quantization does not apply to a diffusion pipeline");
         models::diffusion::write_seeded_folder(out, spec.pipeline, suite.settings.seed).map_err(anyhow::Error::msg)?;
         println!(
-            "wrote `{workload_name}` ({} TinyRandom, {} parameters, f32, seed {}) as a diffusers folder (unet/, vae/, text_encoder/) to {}",
+            "wrote `{workload_name}` ({} TinyRandom, {} parameters, f32, seed {}) as a diffusers folder to {}",
             spec.pipeline,
             models::parameter_count(arch),
             suite.settings.seed,
             out.display()
         );
+        if let Some((io_path, batch)) = io {
+            let tensors =
+                models::diffusion::reference_io(spec, suite.settings.seed, batch.max(1)).map_err(anyhow::Error::msg)?;
+            let mut names: Vec<&String> = tensors.keys().collect();
+            names.sort();
+            let names = names.iter().map(|name| name.as_str()).collect::<Vec<_>>().join(", ");
+            models::save_weights(&tensors, io_path)?;
+            println!(
+                "wrote the reference inputs and f32 CPU outputs (batch {batch}: {names}) to {}",
+                io_path.display()
+            );
+        }
         return Ok(EXIT_OK);
     }
     anyhow::ensure!(

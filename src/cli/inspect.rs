@@ -67,9 +67,10 @@ pub fn inspect_text(model: &ModelFile) -> String {
     text
 }
 
-/// `inspect FOLDER` on a diffusers pipeline (a folder with `unet/`): which pipeline its configs
+/// `inspect FOLDER` on a diffusers pipeline (a folder with `unet/` or `transformer/`): which pipeline its configs
 /// describe, its components and size, and the workload that runs it.
 pub fn inspect_diffusion(path: &std::path::Path) -> anyhow::Result<u8> {
+    use phasebench::models::diffusion::config::TransformerDenoiser;
     let folder = phasebench::models::diffusion::inspect_folder(path).map_err(anyhow::Error::msg)?;
     let unet = &folder.config.unet;
     println!("{}", path.display());
@@ -79,13 +80,39 @@ pub fn inspect_diffusion(path: &std::path::Path) -> anyhow::Result<u8> {
         folder.pipeline,
         phasebench::units::format_count(folder.parameters as f64)
     );
-    println!(
-        "  unet         {:?} channels, {} layers per level, cross-attention {}, {} prediction",
-        unet.block_out_channels,
-        unet.layers_per_block,
-        unet.cross_attention_dim,
-        if folder.config.v_prediction { "v" } else { "ε" }
-    );
+    match &folder.config.transformer {
+        Some(TransformerDenoiser::Mmdit { depth, head_size, pooled, context, pos_embed_max_size }) => println!(
+            "  transformer  MMDiT, {depth} joint blocks of {depth} heads × {head_size}, text tokens {context} wide, pooled {pooled}, positions up to {pos_embed_max_size} patches a side"
+        ),
+        Some(TransformerDenoiser::Flux {
+            hidden,
+            heads,
+            double_blocks,
+            single_blocks,
+            pooled,
+            context,
+            guidance_embed,
+            ..
+        }) => {
+            println!(
+                "  transformer  Flux, {double_blocks} double + {single_blocks} single blocks, {hidden} wide in {heads} heads, text tokens {context} wide, pooled {pooled}, guidance {}",
+                if *guidance_embed { "an input" } else { "none" }
+            )
+        }
+        None => println!(
+            "  unet         {:?} channels, {} layers per level, cross-attention {}, {} prediction",
+            unet.block_out_channels,
+            unet.layers_per_block,
+            unet.cross_attention_dim,
+            if folder.config.v_prediction { "v" } else { "ε" }
+        ),
+    }
+    if folder.config.transformer.is_some() {
+        println!(
+            "  text         seeded embeddings ({} tokens) stand for its CLIP/T5 encoders; their folders are not read",
+            phasebench::models::diffusion::config::seeded_text_tokens(folder.pipeline)
+        );
+    }
     println!(
         "  vae          {:?} channels, {} latent channels, images {}× the latent",
         folder.config.vae.block_out_channels,
@@ -98,9 +125,18 @@ pub fn inspect_diffusion(path: &std::path::Path) -> anyhow::Result<u8> {
             encoder.hidden_size, encoder.num_hidden_layers, encoder.max_position_embeddings, encoder.hidden_act
         );
     }
-    println!(
-        "  phases       dtype (F32, F16; BF16 on GPUs), device, batch_size, image: (steps, width, height, guidance, scheduler)"
-    );
+    let phases = match folder.pipeline {
+        phasebench::suite::Pipeline::Sd3(_) => {
+            "dtype F16 only (candle's MMDiT), device, batch_size, image: (steps, width, height, guidance)"
+        }
+        phasebench::suite::Pipeline::Flux(_) => {
+            "dtype (F32, F16; BF16 on GPUs), device, batch_size, image: (steps, width, height, guidance)"
+        }
+        phasebench::suite::Pipeline::StableDiffusion(_) => {
+            "dtype (F32, F16; BF16 on GPUs), device, batch_size, image: (steps, width, height, guidance, scheduler)"
+        }
+    };
+    println!("  phases       {phases}");
     println!("  workload (paste into a suite):\n    {}", folder.workload_text(&path.display().to_string()));
     Ok(0)
 }

@@ -118,7 +118,9 @@ pub fn main() -> ExitCode {
         Some(Command::Inspect { path }) if path.extension().is_some_and(|extension| extension == "safetensors") => {
             inspect::inspect_vision(&path)
         }
-        Some(Command::Inspect { path }) if path.join("unet").is_dir() => inspect::inspect_diffusion(&path),
+        Some(Command::Inspect { path }) if path.join("unet").is_dir() || path.join("transformer").is_dir() => {
+            inspect::inspect_diffusion(&path)
+        }
         Some(Command::Inspect { path }) => phasebench::models::llm::read_model(&path)
             .map(|model| {
                 print!("{}", inspect::inspect_text(&model));

@@ -11,8 +11,9 @@ use super::{ModelPath, ModelSpec, Phase};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiffusionSpec {
-    /// A diffusers-layout folder (`unet/`, `vae/`, `text_encoder/`, each with `config.json` and
-    /// safetensors), relative to the suite file's folder.
+    /// A diffusers-layout folder (`unet/`, `vae/`, `text_encoder/` for Stable Diffusion;
+    /// `transformer/`, `vae/` for SD3 and Flux; each with `config.json` and safetensors), relative
+    /// to the suite file's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<ModelPath>,
     /// Seeded random weights at a preset size, for a pipeline without files.
@@ -36,8 +37,8 @@ pub enum DiffusionPreset {
 pub enum Pipeline {
     /// Stable Diffusion: CLIP text encoder(s), a conditional UNet, the KL autoencoder.
     StableDiffusion(StableDiffusionVersion),
-    /// Stable Diffusion 3: the MMDiT (joint text–image transformer) with flow matching and a
-    /// 16-channel KL autoencoder; seeded text embeddings stand for its CLIP and T5 encoders.
+    /// Stable Diffusion 3 (and 3.5): the MMDiT (joint text–image transformer) with flow matching
+    /// and a 16-channel KL autoencoder; seeded text embeddings stand for its CLIP and T5 encoders.
     Sd3(Sd3Variant),
     /// Flux.1: the double- and single-stream transformer with flow matching and its own
     /// autoencoder; seeded text embeddings stand for its T5 and CLIP encoders.
@@ -62,12 +63,6 @@ pub enum FluxVariant {
 }
 
 impl Pipeline {
-    /// Whether the pipeline is read from a user's diffusers folder (Stable Diffusion 1.x/2.x/XL);
-    /// SD3 and Flux run seeded only, so far.
-    pub fn reads_folders(self) -> bool {
-        matches!(self, Self::StableDiffusion(_))
-    }
-
     /// Whether the pipeline samples by flow matching (SD3, Flux) rather than a noise schedule.
     pub fn flow_matching(self) -> bool {
         !matches!(self, Self::StableDiffusion(_))
@@ -228,10 +223,6 @@ pub(super) fn diffusion_problems(spec: &DiffusionSpec) -> Vec<String> {
         (Some(path), None) if path.written().trim().is_empty() => {
             vec!["Diffusion `path` is empty; name the pipeline's folder".into()]
         }
-        (Some(_), None) if !spec.pipeline.reads_folders() => vec![format!(
-            "Diffusion `path` with {}: reading its checkpoints is not built yet (candle-transformers reads them in their original single-file formats, not diffusers folders); use `preset: TinyRandom`",
-            spec.pipeline
-        )],
         _ => Vec::new(),
     }
 }

@@ -177,22 +177,39 @@ fn broken_folders_and_unbuildable_phases_are_refused_with_the_reason() -> TestRe
     Ok(())
 }
 
+/// SD3 and Flux written as diffusers folders (`transformer/` under diffusers' names, `vae/`) by
+/// `export-weights`, then run from those folders.
 #[test]
-fn sd3_and_flux_run_their_steps_and_decode_without_a_text_stage() -> TestResult {
+fn sd3_and_flux_folders_run_their_steps_and_decode_without_a_text_stage() -> TestResult {
     let dir = tempfile::tempdir()?;
     let suite = dir.path().join("flow.ron");
-    std::fs::write(
-        &suite,
-        r#"Suite(version: 1, name: "flow-test",
+    let flow_suite = |sd3: &str, flux: &str| {
+        format!(
+            r#"Suite(version: 1, name: "flow-test",
     settings: Settings(warmup_steps: 3, min_steps: 3, max_steps: 9, min_secs: 0.0, max_secs: 5.0, seed: 5),
     workloads: [
-        Workload(name: "sd3", model: Diffusion(preset: TinyRandom, pipeline: Sd3(Medium)),
+        Workload(name: "sd3", model: Diffusion({sd3}, pipeline: Sd3(Medium)),
                  mode: ImageGeneration(steps: 3, width: 32, height: 32, guidance: 5.0)),
-        Workload(name: "flux", model: Diffusion(preset: TinyRandom, pipeline: Flux(Dev)),
+        Workload(name: "flux", model: Diffusion({flux}, pipeline: Flux(Dev)),
                  mode: ImageGeneration(steps: 3, width: 32, height: 32, guidance: 3.5))],
     phases: [Phase(name: "f16", dtype: F16), Phase(name: "2 steps", dtype: F16, image: (steps: 2))],
-    baseline: "f16")"#,
-    )?;
+    baseline: "f16")"#
+        )
+    };
+    std::fs::write(&suite, flow_suite("preset: TinyRandom", "preset: TinyRandom"))?;
+    for workload in ["sd3", "flux"] {
+        phasebench()
+            .args(["export-weights", "--workload", workload, "--out"])
+            .arg(dir.path().join(workload))
+            .arg(&suite)
+            .assert()
+            .success();
+        for file in ["transformer/config.json", "transformer/diffusion_pytorch_model.safetensors", "vae/config.json"] {
+            assert!(dir.path().join(workload).join(file).is_file(), "{workload}: {file} written");
+        }
+    }
+    phasebench().arg("inspect").arg(dir.path().join("flux")).assert().success().stdout(contains("Flux(Dev)"));
+    std::fs::write(&suite, flow_suite(r#"path: "sd3""#, r#"path: "flux""#))?;
     let out = dir.path().join("out");
     phasebench().arg("run").arg(&suite).arg("--out").arg(&out).assert().success();
     let result = load_result(&out.read_dir()?.next().ok_or("no result directory")??.path())?;
@@ -223,5 +240,27 @@ fn sd3_and_flux_run_their_steps_and_decode_without_a_text_stage() -> TestResult 
     let text = std::fs::read_to_string(&suite)?.replace(r#"Phase(name: "f16", dtype: F16)"#, r#"Phase(name: "f16")"#);
     std::fs::write(&suite, text)?;
     phasebench().arg("validate").arg(&suite).assert().code(2).stderr(contains("SD3 runs in F16 only"));
+
+    // A transformer config that no longer fits its weights: the missing tensors are named as the
+    // files name them (q, k and v apart), and the run fails while the suite goes on.
+    std::fs::write(&suite, flow_suite(r#"path: "sd3""#, r#"path: "flux""#))?;
+    let config = dir.path().join("flux/transformer/config.json");
+    let text = std::fs::read_to_string(&config)?;
+    std::fs::write(&config, text.replace("\"num_layers\": 1", "\"num_layers\": 2"))?;
+    let out = dir.path().join("out-broken");
+    phasebench().arg("run").arg(&suite).arg("--out").arg(&out).assert().code(1);
+    let result = load_result(&out.read_dir()?.next().ok_or("no result directory")??.path())?;
+    let flux = result.runs.iter().find(|run| run.workload == "flux").ok_or("no flux run")?;
+    let failure = format!("{:?}", flux.status);
+    assert!(
+        failure.contains("transformer/ has no tensor `transformer_blocks.1.attn.to_q.weight` + `transformer_blocks.1.attn.to_k.weight`"),
+        "{failure}"
+    );
+    assert!(result.runs.iter().filter(|run| run.workload == "sd3").all(|run| run.status == RunStatus::Completed));
+    // A transformer of another family is refused before anything runs.
+    std::fs::write(&config, text.replace("FluxTransformer2DModel", "SD3Transformer2DModel"))?;
+    phasebench().arg("validate").arg(&suite).assert().code(2).stderr(contains(
+        "transformer/config.json is a \"SD3Transformer2DModel\", but Flux.1 dev has a \"FluxTransformer2DModel\"",
+    ));
     Ok(())
 }

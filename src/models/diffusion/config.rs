@@ -8,6 +8,7 @@ use candle_transformers::models::clip::text_model::{Activation, ClipTextConfig};
 use candle_transformers::models::stable_diffusion::{unet_2d, vae};
 use serde::{Deserialize, Serialize};
 
+use super::transformer::TransformerFile;
 use crate::suite::{Pipeline, StableDiffusionVersion};
 
 /// A number for every block, or one number for all of them (diffusers writes both).
@@ -206,8 +207,16 @@ pub enum TransformerDenoiser {
     },
 }
 
-/// Tokens of the seeded text embeddings of a flow-matching pipeline.
-pub const SEEDED_TEXT_TOKENS: usize = 77;
+/// Tokens of the seeded text embeddings of a flow-matching pipeline, as many as its text
+/// encoders give in diffusers: SD3 77 CLIP + 256 T5 tokens, Flux schnell 256 and dev 512 T5
+/// tokens (the denoiser attends over them at every step, so they weigh on its time).
+pub fn seeded_text_tokens(pipeline: Pipeline) -> usize {
+    match pipeline {
+        Pipeline::Flux(crate::suite::FluxVariant::Dev) => 512,
+        Pipeline::Flux(_) => 256,
+        _ => 77 + 256,
+    }
+}
 
 /// Everything a pipeline is built from.
 #[derive(Clone, Debug, PartialEq)]
@@ -280,7 +289,7 @@ impl PipelineConfig {
     }
 
     /// SD3 or Flux at test sizes: two blocks of two heads, 16 latent channels, four autoencoder
-    /// levels (Flux's autoencoder normalises in groups of 32, so its channels are 32 and 64).
+    /// levels (diffusers' `AutoencoderKL` without the 1×1 convolutions around the latent).
     fn tiny_transformer(pipeline: Pipeline) -> Self {
         let (transformer, vae) = match pipeline {
             Pipeline::Flux(variant) => (
@@ -294,7 +303,13 @@ impl PipelineConfig {
                     axes_dim: [8, 12, 12],
                     guidance_embed: variant == crate::suite::FluxVariant::Dev,
                 },
-                VaeConfig { scaling_factor: 0.3611, shift_factor: 0.1159, norm_num_groups: 32, ..VaeConfig::default() },
+                VaeConfig {
+                    scaling_factor: 0.3611,
+                    shift_factor: 0.1159,
+                    use_quant_conv: false,
+                    norm_num_groups: 8,
+                    ..VaeConfig::default()
+                },
             ),
             _ => (
                 TransformerDenoiser::Mmdit { depth: 2, head_size: 64, pooled: 64, context: 64, pos_embed_max_size: 64 },
@@ -326,9 +341,7 @@ impl PipelineConfig {
             });
         }
         let Pipeline::StableDiffusion(version) = pipeline else {
-            return Err(format!(
-                "{shown}: reading {pipeline} from a folder is not built yet; use `preset: TinyRandom`"
-            ));
+            return Self::read_transformer_folder(folder, pipeline);
         };
         let unet: UnetConfig = read_json(&folder.join("unet/config.json"))?;
         let vae: VaeConfig = read_json(&folder.join("vae/config.json"))?;
@@ -349,6 +362,22 @@ impl PipelineConfig {
         let config = Self { pipeline, transformer: None, unet, vae, text_encoders, v_prediction };
         config.check().map_err(|problem| format!("{shown}: {problem}"))?;
         Ok(config)
+    }
+
+    /// Reads an SD3 or Flux diffusers folder's `transformer/config.json` and `vae/config.json`.
+    fn read_transformer_folder(folder: &Path, pipeline: Pipeline) -> Result<Self, String> {
+        let file: TransformerFile = read_json(&folder.join("transformer/config.json"))?;
+        let vae: VaeConfig = read_json(&folder.join("vae/config.json"))?;
+        let transformer = file
+            .denoiser(pipeline, vae.latent_channels)
+            .map_err(|problem| format!("{}/{problem}", folder.display()))?;
+        let unet = UnetConfig {
+            in_channels: vae.latent_channels,
+            out_channels: vae.latent_channels,
+            sample_size: file.sample_size,
+            ..UnetConfig::default()
+        };
+        Ok(Self { pipeline, transformer: Some(transformer), unet, vae, text_encoders: Vec::new(), v_prediction: false })
     }
 
     /// Writes the component configs into `folder` in diffusers' layout (weights are written apart).
@@ -382,12 +411,26 @@ impl PipelineConfig {
             "_class_name": "AutoencoderKL", "act_fn": "silu",
             "down_block_types": vec!["DownEncoderBlock2D"; levels], "up_block_types": vec!["UpDecoderBlock2D"; levels],
             "sample_size": self.unet.sample_size * self.vae_scale_factor(),
+            "use_post_quant_conv": self.vae.use_quant_conv,
         });
         let text_extra = serde_json::json!({
             "architectures": ["CLIPTextModel"], "model_type": "clip_text_model", "layer_norm_eps": 1e-5,
         });
-        write("unet", "config.json", tagged(serde_json::to_value(&self.unet), unet_extra)?)?;
         write("vae", "config.json", tagged(serde_json::to_value(&self.vae), vae_extra)?)?;
+        if let Some(denoiser) = &self.transformer {
+            let file = TransformerFile::describing(denoiser, self.vae.latent_channels, self.unet.sample_size);
+            write("transformer", "config.json", serde_json::to_value(file).map_err(std::io::Error::other)?)?;
+            // Flux dev shifts its schedule by the image's size; SD3 and schnell by a constant.
+            let dynamic = self.pipeline == Pipeline::Flux(crate::suite::FluxVariant::Dev);
+            let shift = if matches!(self.pipeline, Pipeline::Sd3(_)) { 3.0 } else { 1.0 };
+            return write(
+                "scheduler",
+                "scheduler_config.json",
+                serde_json::json!({"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": shift,
+                    "use_dynamic_shifting": dynamic, "base_shift": 0.5, "max_shift": 1.15}),
+            );
+        }
+        write("unet", "config.json", tagged(serde_json::to_value(&self.unet), unet_extra)?)?;
         for (name, encoder) in TEXT_ENCODER_FOLDERS.iter().zip(&self.text_encoders) {
             write(name, "config.json", tagged(serde_json::to_value(encoder), text_extra.clone())?)?;
         }

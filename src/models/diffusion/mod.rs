@@ -5,27 +5,54 @@
 //! `text_encoder.`, `text_encoder_2.`), so a folder's safetensors load under their own names.
 
 pub mod config;
+mod folder;
 mod pipeline;
+mod reference;
+pub mod transformer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use candle_transformers::models::clip::text_model;
 use candle_transformers::models::stable_diffusion::clip as sd_clip;
 
 pub use config::{PipelineConfig, TEXT_ENCODER_FOLDERS, TextEncoderConfig};
+pub use folder::{
+    PipelineFolder, folder_problems, folder_weights, inspect_folder, workload_weight_files, write_folder,
+    write_seeded_folder,
+};
 pub use pipeline::{Conditioning, FlowMatchEuler, ImagePipeline};
+pub use reference::reference_io;
 
-use super::{Architecture, BuildOptions, Network, ParamTensor, Weights};
-use crate::suite::{DiffusionSpec, ModelSpec};
+use super::{Architecture, BuildOptions, Network, ParamTensor};
+use crate::suite::DiffusionSpec;
 
 /// The components' folders in a diffusers pipeline, besides the text encoders.
 const UNET: &str = "unet";
 const VAE: &str = "vae";
+const TRANSFORMER: &str = "transformer";
+
+/// The component folders a pipeline of `config` reads, in order: the UNet (or SD3's and Flux's
+/// transformer), the autoencoder, the text encoders.
+fn components(config: &PipelineConfig) -> Vec<&'static str> {
+    let denoiser = if config.transformer.is_some() { TRANSFORMER } else { UNET };
+    [denoiser, VAE].into_iter().chain(TEXT_ENCODER_FOLDERS.into_iter().take(config.text_encoders.len())).collect()
+}
+
+/// The residual width and the last block of a transformer denoiser (for its diffusers names).
+fn transformer_shape(config: &PipelineConfig) -> (usize, usize) {
+    match &config.transformer {
+        Some(config::TransformerDenoiser::Mmdit { depth, head_size, .. }) => {
+            (depth * head_size, depth.saturating_sub(1))
+        }
+        Some(config::TransformerDenoiser::Flux { hidden, .. }) => (*hidden, usize::MAX),
+        None => (0, usize::MAX),
+    }
+}
 
 /// A CLIP text encoder: candle-transformers' Stable Diffusion CLIP at a published shape (its exact
 /// activation), or its generic CLIP text model at other shapes (quick GELU).
@@ -80,7 +107,13 @@ pub fn text_encoder_problem(config: &TextEncoderConfig) -> Option<String> {
 type Fingerprint = Vec<Option<(SystemTime, u64)>>;
 
 fn fingerprint(folder: &Path) -> Fingerprint {
-    let configs = ["unet/config.json", "vae/config.json", "text_encoder/config.json", "text_encoder_2/config.json"];
+    let configs = [
+        "unet/config.json",
+        "vae/config.json",
+        "text_encoder/config.json",
+        "text_encoder_2/config.json",
+        "transformer/config.json",
+    ];
     configs
         .iter()
         .map(|name| {
@@ -161,231 +194,11 @@ impl Architecture for DiffusionSpec {
     }
 }
 
-/// A component folder's safetensors files: the full-precision ones when the folder also holds
-/// a variant (`*.fp16.safetensors`), else the variant's.
-fn component_files(folder: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(folder).map_err(|error| format!("{}: {error}", folder.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|extension| extension == "safetensors"))
-        .collect();
-    files.sort();
-    let is_variant = |path: &PathBuf| path.file_name().is_some_and(|name| name.to_string_lossy().contains(".fp16."));
-    if files.iter().any(|path| !is_variant(path)) {
-        files.retain(|path| !is_variant(path));
-    }
-    if files.is_empty() {
-        return Err(format!("{}: no .safetensors file (the component's weights)", folder.display()));
-    }
-    Ok(files)
-}
-
-/// The folders and weight files of a diffusers pipeline with `config`'s components.
-fn pipeline_files(folder: &Path, config: &PipelineConfig) -> Result<Vec<(&'static str, PathBuf)>, String> {
-    let components = [UNET, VAE].into_iter().chain(TEXT_ENCODER_FOLDERS.into_iter().take(config.text_encoders.len()));
-    let mut files = Vec::new();
-    for component in components {
-        files.extend(component_files(&folder.join(component))?.into_iter().map(|file| (component, file)));
-    }
-    Ok(files)
-}
-
-/// The safetensors files a Diffusion workload with a folder reads (for the load record).
-pub fn workload_weight_files(model: &ModelSpec) -> Option<Vec<PathBuf>> {
-    let ModelSpec::Diffusion(spec) = model else { return None };
-    let folder = spec.path.as_ref()?.location();
-    let config = pipeline_config(spec).ok()?;
-    pipeline_files(&folder, &config).ok().map(|files| files.into_iter().map(|(_, file)| file).collect())
-}
-
-/// Reads a Diffusion workload's folder into f32 master weights named `component.tensor`, checked
-/// against the tensors the configured pipeline needs: a missing tensor or a shape that differs is
-/// an error naming the component, the tensor and both shapes.
-pub fn folder_weights(spec: &DiffusionSpec) -> Result<Weights, String> {
-    let Some(path) = &spec.path else { return Err("Diffusion without a folder has no files to read".into()) };
-    let folder = path.location();
-    let config = pipeline_config(spec)?;
-    let mut weights = Weights::new();
-    for (component, file) in pipeline_files(&folder, &config)? {
-        let tensors = candle_core::safetensors::load(&file, &Device::Cpu)
-            .map_err(|error| format!("{}: {error}", file.display()))?;
-        for (name, tensor) in tensors {
-            let tensor = tensor.to_dtype(DType::F32).map_err(|error| format!("{}: {error}", file.display()))?;
-            weights.insert(format!("{component}.{name}"), tensor);
-        }
-    }
-    // The tensors the pipeline asks for given the names the files use (an older autoencoder's
-    // `query`/`key`/`value` attention, or today's `to_q`…).
-    let present = weights.keys().cloned().collect();
-    let needed = super::recording::record(super::recording::Presence::Names(present), |vb| {
-        ImagePipeline::build(&config, vb, None)
-    });
-    check_weights(&folder, &needed, &weights)?;
-    Ok(weights)
-}
-
-/// Why `weights` cannot build a pipeline that needs `needed` (at most three tensors named).
-fn check_weights(folder: &Path, needed: &[ParamTensor], weights: &Weights) -> Result<(), String> {
-    let mut problems = Vec::new();
-    for param in needed {
-        let (component, name) = param.name.split_once('.').unwrap_or(("", &param.name));
-        match weights.get(&param.name) {
-            None => problems.push(format!("{component}/ has no tensor `{name}` {:?}", param.shape)),
-            Some(tensor) if tensor.dims() != param.shape.as_slice() => problems.push(format!(
-                "{component}/ tensor `{name}` is {:?}, but its config.json makes it {:?}",
-                tensor.dims(),
-                param.shape
-            )),
-            Some(_) => {}
-        }
-    }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let more = problems.len().saturating_sub(3);
-    problems.truncate(3);
-    let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
-    Err(format!(
-        "{}: {}{more}; are the config.json files the ones the weights were saved with?",
-        folder.display(),
-        problems.join("; ")
-    ))
-}
-
-/// Why a Diffusion workload's folder cannot be read, as `(workload, message)` pairs: a missing
-/// component or config file, configs that do not fit together, or no weights file.
-pub fn folder_problems(suite: &crate::suite::Suite) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    for workload in &suite.workloads {
-        let ModelSpec::Diffusion(spec) = &workload.model else { continue };
-        let Some(path) = &spec.path else { continue };
-        let found = pipeline_config(spec).and_then(|config| pipeline_files(&path.location(), &config).map(|_| ()));
-        if let Err(message) = found {
-            problems.push((workload.name.clone(), format!("workload `{}`: {message}", workload.name)));
-        }
-    }
-    problems
-}
-
-/// Writes a pipeline of `pipeline`'s family at the tiny preset, its weights seeded from `seed`,
-/// as a diffusers folder: what tests and users without files load through the folder path.
-pub fn write_seeded_folder(folder: &Path, pipeline: crate::suite::Pipeline, seed: u64) -> Result<(), String> {
-    let config = PipelineConfig::tiny(pipeline);
-    let weights = super::generate_weights(&DiffusionSpec { pipeline, ..DiffusionSpec::default() }, seed)
-        .map_err(|error| format!("cannot generate the weights: {error}"))?;
-    write_folder(folder, &config, &weights)
-}
-
-/// Writes `weights` (named `component.tensor`) and `config` as a diffusers folder: each
-/// component's `config.json` and its safetensors file.
-pub fn write_folder(folder: &Path, config: &PipelineConfig, weights: &Weights) -> Result<(), String> {
-    config.write_folder(folder).map_err(|error| format!("{}: {error}", folder.display()))?;
-    let components = [UNET, VAE].into_iter().chain(TEXT_ENCODER_FOLDERS.into_iter().take(config.text_encoders.len()));
-    for component in components {
-        let prefix = format!("{component}.");
-        let tensors: HashMap<String, Tensor> = weights
-            .iter()
-            .filter_map(|(name, tensor)| Some((name.strip_prefix(&prefix)?.to_owned(), tensor.clone())))
-            .collect();
-        let file_name = if component.starts_with("text_encoder") {
-            "model.safetensors"
-        } else {
-            "diffusion_pytorch_model.safetensors"
-        };
-        let file = folder.join(component).join(file_name);
-        candle_core::safetensors::save(&tensors, &file).map_err(|error| format!("{}: {error}", file.display()))?;
-    }
-    Ok(())
-}
-
-/// What a diffusers folder holds, as `phasebench inspect` and the editor tell it.
-#[derive(Clone, Debug)]
-pub struct PipelineFolder {
-    /// The pipeline its configs point to (XL when it has a second text encoder; 2.1 when it
-    /// predicts velocity or its text encoder is OpenCLIP's; else 1.5).
-    pub pipeline: crate::suite::Pipeline,
-    /// Its configuration.
-    pub config: PipelineConfig,
-    /// Parameters of its components.
-    pub parameters: usize,
-    /// Bytes of its weight files.
-    pub bytes: u64,
-}
-
-impl PipelineFolder {
-    /// One line: the family, the UNet's levels, the text encoders and the size.
-    pub fn summary(&self) -> String {
-        let unet = &self.config.unet;
-        format!(
-            "{} · UNet {:?} channels, cross-attention {} · {} text encoder(s) · latent ×{} · {} parameters",
-            self.pipeline,
-            unet.block_out_channels,
-            unet.cross_attention_dim,
-            self.config.text_encoders.len(),
-            self.config.vae_scale_factor(),
-            crate::units::format_count(self.parameters as f64)
-        )
-    }
-
-    /// The workload that runs this folder, as a suite writes it.
-    pub fn workload_text(&self, path: &str) -> String {
-        let side = self.config.unet.sample_size * self.config.vae_scale_factor();
-        format!(
-            "Workload(name: \"sd\", model: Diffusion(path: {path:?}, pipeline: {:?}), mode: ImageGeneration(steps: 20, width: {side}, height: {side}, guidance: 7.5))",
-            self.pipeline
-        )
-    }
-}
-
-/// Reads a diffusers folder's configs (not its weights) and tells which pipeline it holds; the
-/// error names the missing or broken file. Read once per folder until its config files change
-/// (the editor asks every frame).
-pub fn inspect_folder(folder: &Path) -> Result<PipelineFolder, String> {
-    type Known = HashMap<PathBuf, (Fingerprint, Result<PipelineFolder, String>)>;
-    static READ: OnceLock<Mutex<Known>> = OnceLock::new();
-    let print = fingerprint(folder);
-    let cache = READ.get_or_init(Mutex::default);
-    if let Some((known, folder)) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(folder)
-        && *known == print
-    {
-        return folder.clone();
-    }
-    let read = read_pipeline_folder(folder);
-    cache.lock().unwrap_or_else(PoisonError::into_inner).insert(folder.to_owned(), (print, read.clone()));
-    read
-}
-
-fn read_pipeline_folder(folder: &Path) -> Result<PipelineFolder, String> {
-    use crate::suite::{Pipeline, StableDiffusionVersion as V};
-    let version = if folder.join("text_encoder_2").is_dir() {
-        // SDXL Turbo is SDXL's layout trained at 512 pixels (a 64-position latent).
-        let unet: config::UnetConfig = serde_json::from_str(
-            &std::fs::read_to_string(folder.join("unet/config.json"))
-                .map_err(|error| format!("{}/unet/config.json: {error}", folder.display()))?,
-        )
-        .map_err(|error| format!("{}/unet/config.json: {error}", folder.display()))?;
-        if unet.sample_size == 64 { V::SdxlTurbo } else { V::Sdxl }
-    } else {
-        let v1 = PipelineConfig::read_folder(folder, Pipeline::StableDiffusion(V::V1_5))?;
-        let open_clip = v1.text_encoders.iter().any(|encoder| encoder.hidden_act != "quick_gelu");
-        // SD 2.x: v-prediction, OpenCLIP's text encoder, or linear projections in the UNet.
-        if v1.v_prediction || open_clip || v1.unet.use_linear_projection { V::V2_1 } else { V::V1_5 }
-    };
-    let pipeline = Pipeline::StableDiffusion(version);
-    let config = PipelineConfig::read_folder(folder, pipeline)?;
-    if let Some(problem) = config.text_encoders.iter().find_map(text_encoder_problem) {
-        return Err(format!("{}: {problem}", folder.display()));
-    }
-    let files = pipeline_files(folder, &config)?;
-    let bytes = files.iter().filter_map(|(_, file)| std::fs::metadata(file).ok()).map(|meta| meta.len()).sum();
-    let parameters = recorded_parameters(&config).iter().map(ParamTensor::elements).sum();
-    Ok(PipelineFolder { pipeline, config, parameters, bytes })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::suite::{Pipeline, StableDiffusionVersion};
+    use candle_core::{DType, Device};
 
     /// Stable Diffusion 1.5 at its published sizes (the configs' defaults) records exactly the
     /// published parameter counts of runwayml/stable-diffusion-v1-5's components, under their
@@ -481,6 +294,32 @@ mod tests {
             }
             let moved = x.to_vec1::<f32>()?;
             assert!(moved.iter().all(|value| (value + 1.0).abs() < 1e-5), "{pipeline}: {moved:?}");
+        }
+        Ok(())
+    }
+
+    /// SD3 and Flux written as diffusers folders (their transformers under diffusers' names) read
+    /// back to exactly the weights they were written from.
+    #[test]
+    fn sd3_and_flux_folders_read_back_the_weights_they_were_written_from() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::suite::{FluxVariant, ModelPath, Sd3Variant};
+        for pipeline in
+            [Pipeline::Sd3(Sd3Variant::Medium), Pipeline::Flux(FluxVariant::Schnell), Pipeline::Flux(FluxVariant::Dev)]
+        {
+            let dir = tempfile::tempdir()?;
+            write_seeded_folder(dir.path(), pipeline, 7)?;
+            let spec =
+                DiffusionSpec { path: Some(ModelPath::new(dir.path().to_string_lossy())), preset: None, pipeline };
+            assert_eq!(pipeline_config(&spec)?, PipelineConfig::tiny(pipeline), "{pipeline}");
+            assert_eq!(inspect_folder(dir.path())?.pipeline, pipeline);
+            let read = folder_weights(&spec)?;
+            let written = crate::models::generate_weights(&DiffusionSpec { pipeline, ..DiffusionSpec::default() }, 7)?;
+            assert_eq!(read.len(), written.len(), "{pipeline}");
+            for (name, tensor) in &written {
+                let back = read.get(name).ok_or(format!("{pipeline}: {name} not read back"))?;
+                let differs = (back - tensor)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+                assert_eq!(differs, 0.0, "{pipeline}: {name}");
+            }
         }
         Ok(())
     }

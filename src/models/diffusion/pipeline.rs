@@ -9,8 +9,8 @@ use candle_transformers::models::flux::{self, WithForward};
 use candle_transformers::models::mmdit;
 use candle_transformers::models::stable_diffusion::{schedulers, unet_2d, vae};
 
-use super::config::{SEEDED_TEXT_TOKENS, TransformerDenoiser};
-use super::{PipelineConfig, TEXT_ENCODER_FOLDERS, TextEncoder, UNET, VAE};
+use super::config::{TransformerDenoiser, seeded_text_tokens};
+use super::{PipelineConfig, TEXT_ENCODER_FOLDERS, TRANSFORMER, TextEncoder, UNET, VAE};
 use crate::suite::Pipeline;
 
 /// What a denoising step is conditioned on: the text tokens, and for SD3 and Flux the pooled text
@@ -29,9 +29,11 @@ enum Denoiser {
     Flux(Box<flux::model::Flux>),
 }
 
-enum Decoder {
-    Kl { model: vae::AutoEncoderKL, scaling: f64, shift: f64 },
-    Flux(flux::autoencoder::AutoEncoder),
+/// The KL autoencoder and the scale and shift latents are stored with.
+struct Decoder {
+    model: vae::AutoEncoderKL,
+    scaling: f64,
+    shift: f64,
 }
 
 /// A built pipeline, ready to run in one dtype on one device.
@@ -81,7 +83,7 @@ impl ImagePipeline {
                     context_embed_size: *context,
                     frequency_embedding_size: 256,
                 };
-                let model = mmdit::model::MMDiT::new(&mmdit_config, false, vb.pp("transformer"))?;
+                let model = mmdit::model::MMDiT::new(&mmdit_config, false, vb.pp(TRANSFORMER))?;
                 (Denoiser::Mmdit(Box::new(model)), Some((*context, *pooled)))
             }
             Some(TransformerDenoiser::Flux {
@@ -108,38 +110,15 @@ impl ImagePipeline {
                     qkv_bias: true,
                     guidance_embed: *guidance_embed,
                 };
-                let model = flux::model::Flux::new(&flux_config, vb.pp("transformer"))?;
+                let model = flux::model::Flux::new(&flux_config, vb.pp(TRANSFORMER))?;
                 (Denoiser::Flux(Box::new(model)), Some((*context, *pooled)))
             }
         };
-        let decoder = match config.pipeline {
-            Pipeline::Flux(_) => {
-                let channels = &config.vae.block_out_channels;
-                let base = channels.first().copied().unwrap_or(1).max(1);
-                let ae_config = flux::autoencoder::Config {
-                    resolution: 256,
-                    in_channels: config.vae.in_channels,
-                    ch: base,
-                    out_ch: config.vae.out_channels,
-                    ch_mult: channels.iter().map(|channels| channels / base).collect(),
-                    num_res_blocks: config.vae.layers_per_block,
-                    z_channels: config.vae.latent_channels,
-                    scale_factor: config.vae.scaling_factor,
-                    shift_factor: config.vae.shift_factor,
-                };
-                Decoder::Flux(flux::autoencoder::AutoEncoder::new(&ae_config, vb.pp(VAE))?)
-            }
-            _ => Decoder::Kl {
-                model: vae::AutoEncoderKL::new(
-                    vb.pp(VAE),
-                    config.vae.in_channels,
-                    config.vae.out_channels,
-                    config.candle_vae(),
-                )?,
-                scaling: config.vae.scaling_factor,
-                shift: config.vae.shift_factor,
-            },
-        };
+        // Every family's autoencoder is diffusers' `AutoencoderKL` (SD3's and Flux's without the
+        // 1×1 convolutions around the latent, with a shift besides the scale).
+        let decoder =
+            vae::AutoEncoderKL::new(vb.pp(VAE), config.vae.in_channels, config.vae.out_channels, config.candle_vae())?;
+        let decoder = Decoder { model: decoder, scaling: config.vae.scaling_factor, shift: config.vae.shift_factor };
         Ok(Self { pipeline: config.pipeline, text_encoders, denoiser, decoder, seeded_text, dtype: vb.dtype() })
     }
 
@@ -167,7 +146,7 @@ impl ImagePipeline {
                     .to_device(ids.device())
             };
             return Ok(Conditioning {
-                context: tensor(&[rows, SEEDED_TEXT_TOKENS, context], "text tokens")?,
+                context: tensor(&[rows, seeded_text_tokens(self.pipeline), context], "text tokens")?,
                 pooled: Some(tensor(&[rows, pooled], "pooled text")?),
             });
         }
@@ -224,10 +203,8 @@ impl ImagePipeline {
 
     /// Decodes a latent to images `[batch, 3, height, width]` with values in [0, 1].
     pub fn decode(&self, latent: &Tensor) -> candle_core::Result<Tensor> {
-        let image = match &self.decoder {
-            Decoder::Kl { model, scaling, shift } => model.decode(&((latent / *scaling)? + *shift)?)?,
-            Decoder::Flux(model) => model.decode(latent)?,
-        };
+        let Decoder { model, scaling, shift } = &self.decoder;
+        let image = model.decode(&((latent / *scaling)? + *shift)?)?;
         ((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)
     }
 }

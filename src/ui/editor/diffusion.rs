@@ -29,9 +29,9 @@ const PIPELINES: [(Pipeline, &str); 7] = [
         Pipeline::StableDiffusion(StableDiffusionVersion::SdxlTurbo),
         "stabilityai/sdxl-turbo: SDXL distilled for 1–4 steps, 512 px",
     ),
-    (Pipeline::Sd3(Sd3Variant::Medium), "stabilityai/stable-diffusion-3-medium: MMDiT, flow matching (seeded only)"),
-    (Pipeline::Flux(FluxVariant::Schnell), "black-forest-labs/FLUX.1-schnell: 1–4 steps, no guidance (seeded only)"),
-    (Pipeline::Flux(FluxVariant::Dev), "black-forest-labs/FLUX.1-dev: guidance as an input (seeded only)"),
+    (Pipeline::Sd3(Sd3Variant::Medium), "stabilityai/stable-diffusion-3-medium-diffusers: MMDiT, flow matching"),
+    (Pipeline::Flux(FluxVariant::Schnell), "black-forest-labs/FLUX.1-schnell: 1–4 steps, no guidance"),
+    (Pipeline::Flux(FluxVariant::Dev), "black-forest-labs/FLUX.1-dev: guidance as an input"),
 ];
 
 /// The pipeline's source and version; returns whether the spec changed.
@@ -51,9 +51,7 @@ pub(super) fn diffusion_model_ui(
             spec.preset = Some(DiffusionPreset::TinyRandom);
             changed = true;
         }
-        let folder =
-            ui.add_enabled(spec.pipeline.reads_folders(), egui::RadioButton::new(from_folder, "Diffusers folder"));
-        if folder.on_disabled_hover_text("SD3 and Flux run seeded only, so far").clicked() && !from_folder {
+        if ui.radio(from_folder, "Diffusers folder").clicked() && !from_folder {
             commands.push(UiCommand::PickDiffusionFolder(index));
         }
     });
@@ -71,12 +69,6 @@ pub(super) fn diffusion_model_ui(
             .response
             .labelled_by(label.id);
     });
-    // SD3 and Flux read no folder yet: picking one goes back to seeded weights.
-    if !spec.pipeline.reads_folders() && spec.path.is_some() {
-        spec.path = None;
-        spec.preset = Some(DiffusionPreset::TinyRandom);
-        changed = true;
-    }
     if let Some(path) = &mut spec.path {
         changed |= folder_ui(ui, index, path, base_dir, commands);
     }
@@ -103,7 +95,11 @@ fn folder_ui(
             *path = ModelPath::new(text.clone());
             changed = true;
         }
-        if ui.button("From folder…").on_hover_text("pick a diffusers folder (unet/, vae/, text_encoder/)").clicked() {
+        if ui
+            .button("From folder…")
+            .on_hover_text("pick a diffusers folder (unet/ or transformer/, vae/, text_encoder/)")
+            .clicked()
+        {
             commands.push(UiCommand::PickDiffusionFolder(index));
         }
     });
