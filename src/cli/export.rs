@@ -114,6 +114,11 @@ pub fn export_weights(
         out.display()
     );
     if let Some((io_path, batch)) = io {
+        if let Some(limit) = arch.batch_limit().filter(|&limit| batch > limit) {
+            anyhow::bail!(
+                "`{workload_name}` takes at most {limit} item(s) per batch here; write --io with --batch {limit}"
+            );
+        }
         let (input, output) = models::reference_io(arch, &weights, batch, suite.settings.seed)
             .context("cannot run the model on the seeded input")?;
         let (input_shape, output_shape) = (input.dims().to_vec(), output.dims().to_vec());

@@ -22,13 +22,22 @@ pub(super) enum Presence {
 }
 
 /// A [`SimpleBackend`] that serves zeros of any shape (broadcast from one value, so nothing of
-/// the model's size is allocated) and writes down what was asked for.
-pub(super) struct RecordingBackend(pub(super) Arc<Mutex<Vec<ParamTensor>>>, pub(super) Presence);
+/// the model's size is allocated) and writes down what was asked for; tensors whose names hold
+/// one of `absent` are refused, as a checkpoint without them would (models that try a tensor and
+/// go without it when it fails, like ConvNeXt's V2-only response norm, then go without it).
+pub(super) struct RecordingBackend {
+    recorded: Arc<Mutex<Vec<ParamTensor>>>,
+    presence: Presence,
+    absent: &'static [&'static str],
+}
 
 impl SimpleBackend for RecordingBackend {
     fn get(&self, shape: Shape, name: &str, hint: Init, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
+        if self.absent.iter().any(|part| name.contains(part)) {
+            candle_core::bail!("`{name}` is not part of this model");
+        }
         let param = ParamTensor::new(name, shape.dims().to_vec(), param_init(name, shape.dims(), hint));
-        let mut recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
         if !recorded.iter().any(|known| known.name == name) {
             recorded.push(param);
         }
@@ -40,7 +49,7 @@ impl SimpleBackend for RecordingBackend {
     }
 
     fn contains_tensor(&self, name: &str) -> bool {
-        match &self.1 {
+        match &self.presence {
             Presence::All => true,
             Presence::None => false,
             Presence::Names(names) => names.contains(name),
@@ -70,8 +79,17 @@ pub(super) fn record<T>(
     presence: Presence,
     build: impl FnOnce(VarBuilder<'static>) -> candle_core::Result<T>,
 ) -> Vec<ParamTensor> {
+    record_without(presence, &[], build)
+}
+
+/// [`record`], with the tensors whose names hold one of `absent` refused.
+pub(super) fn record_without<T>(
+    presence: Presence,
+    absent: &'static [&'static str],
+    build: impl FnOnce(VarBuilder<'static>) -> candle_core::Result<T>,
+) -> Vec<ParamTensor> {
     let recorded = Arc::new(Mutex::new(Vec::new()));
-    let backend = RecordingBackend(Arc::clone(&recorded), presence);
+    let backend = RecordingBackend { recorded: Arc::clone(&recorded), presence, absent };
     let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, Device::Cpu);
     match build(vb) {
         Ok(_) => std::mem::take(&mut *recorded.lock().unwrap_or_else(PoisonError::into_inner)),

@@ -1,5 +1,6 @@
 //! Vision encoders of real families, built by `candle-transformers` (never re-implemented here):
-//! ViT, DINOv2, ConvNeXt and ResNet with their classification heads. Their parameter tensors are
+//! ViT, DINOv2, ConvNeXt and ResNet with their classification heads, CLIP's and SigLIP's image
+//! towers. Their parameter tensors are
 //! not listed by hand: the model is built once against a recording [`SimpleBackend`] that notes
 //! every tensor it asks for (name, shape and the initialization it names), so the names are the
 //! checkpoints' own (Hugging Face for ViT, Meta's for DINOv2, timm's for ConvNeXt and ResNet).
@@ -9,7 +10,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::{clip, convnext, dinov2, resnet, vit};
+use candle_transformers::models::{clip, convnext, dinov2, resnet, siglip, vit};
 
 use super::{Architecture, BuildOptions, Network, ParamTensor};
 use crate::suite::{VisionFamily, VisionPreset, VisionSpec};
@@ -20,6 +21,7 @@ enum VisionNetwork {
     Dinov2(dinov2::DinoVisionTransformer),
     Convolutional(candle_nn::Func<'static>),
     Clip(Box<clip::vision_model::ClipVisionTransformer>),
+    Siglip(Box<siglip::VisionModel>),
 }
 
 impl Network for VisionNetwork {
@@ -29,6 +31,7 @@ impl Network for VisionNetwork {
             Self::Dinov2(model) => model.forward(input),
             Self::Convolutional(model) => model.forward(input),
             Self::Clip(model) => model.forward(input),
+            Self::Siglip(model) => model.forward(input),
         }
     }
 }
@@ -94,6 +97,27 @@ fn build_vision(spec: &VisionSpec, vb: VarBuilder<'static>) -> candle_core::Resu
             let model = clip::vision_model::ClipVisionTransformer::new(vb.pp("vision_model"), &config)?;
             VisionNetwork::Clip(Box::new(model))
         }
+        VisionFamily::Siglip => {
+            let (hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, patch_size) = match spec.preset
+            {
+                VisionPreset::Tiny => (64, 256, 2, 4, 8),
+                VisionPreset::Small => (768, 3072, 12, 12, 16),
+                VisionPreset::Base => (1152, 4304, 27, 16, 14),
+            };
+            let config = siglip::VisionConfig {
+                hidden_size,
+                intermediate_size,
+                num_hidden_layers,
+                num_attention_heads,
+                num_channels: 3,
+                image_size: spec.image_size,
+                patch_size,
+                hidden_act: candle_nn::Activation::GeluPytorchTanh,
+                layer_norm_eps: 1e-6,
+            };
+            let model = siglip::VisionModel::new(&config, true, vb.pp("vision_model"))?;
+            VisionNetwork::Siglip(Box::new(model))
+        }
         VisionFamily::ResNet => VisionNetwork::Convolutional(match spec.preset {
             VisionPreset::Tiny => resnet::resnet18(spec.classes, vb)?,
             VisionPreset::Small => resnet::resnet50(spec.classes, vb)?,
@@ -111,7 +135,10 @@ fn recorded_parameters(spec: &VisionSpec) -> Vec<ParamTensor> {
     }
     // Every optional tensor present: CLIP's tower then records its class embedding (which candle
     // would otherwise draw at random, unseeded, at every build).
-    let params = super::recording::record(super::recording::Presence::All, |vb| build_vision(spec, vb));
+    // ConvNeXt's presets are V1 (timm's `convnext_*`): candle tries the V2 response norm and goes
+    // without it when the checkpoint has none, so the recording refuses it.
+    let absent: &[&str] = if spec.family == VisionFamily::ConvNext { &[".grn."] } else { &[] };
+    let params = super::recording::record_without(super::recording::Presence::All, absent, |vb| build_vision(spec, vb));
     cache.lock().unwrap_or_else(PoisonError::into_inner).insert(*spec, params.clone());
     params
 }
@@ -146,9 +173,10 @@ impl Architecture for VisionSpec {
         Ok(Box::new(build_vision(self, owned)?))
     }
 
-    /// CLIP's vision tower has no classifier: its output is an embedding, not classes.
+    /// CLIP's and SigLIP's vision towers have no classifier: their output is an embedding, not
+    /// classes.
     fn classes(&self) -> Option<usize> {
-        (self.family != VisionFamily::Clip).then_some(self.classes)
+        (!self.family.embeds()).then_some(self.classes)
     }
 
     /// candle 0.11's DINOv2 does not broadcast its class token over the batch.
@@ -191,17 +219,21 @@ pub fn read_vision_checkpoint(path: &std::path::Path) -> Result<VisionCheckpoint
         .into_iter()
         .flat_map(|family| VisionPreset::ALL.into_iter().map(move |preset| (family, preset)))
         .filter_map(|(family, preset)| {
-            // CLIP's tower has no head: its spec leaves `classes` at the default.
-            let classes = if family == VisionFamily::Clip { 1000 } else { head_rows? };
+            // CLIP's and SigLIP's towers have no classifier: their spec leaves `classes` at the
+            // default.
+            let classes = if family.embeds() { 1000 } else { head_rows? };
             let image_size = match found.get("vit.embeddings.position_embeddings") {
                 Some(&[1, tokens, _]) if family == VisionFamily::Vit => {
                     let side = ((tokens.saturating_sub(1)) as f64).sqrt().round() as usize;
                     side * family.image_multiple(preset)
                 }
-                _ if family == VisionFamily::Clip => {
+                _ if family.embeds() => {
                     match found.get("vision_model.embeddings.position_embedding.weight") {
                         Some(&[positions, _]) => {
-                            let side = ((positions.saturating_sub(1)) as f64).sqrt().round() as usize;
+                            // CLIP has a class token's position besides the patches; SigLIP not.
+                            let patches =
+                                if family == VisionFamily::Clip { positions.saturating_sub(1) } else { *positions };
+                            let side = (patches as f64).sqrt().round() as usize;
                             side * family.image_multiple(preset)
                         }
                         _ => 224,
@@ -226,10 +258,10 @@ mod tests {
     fn every_family_builds_from_its_recorded_tensors_and_classifies() -> candle_core::Result<()> {
         for family in VisionFamily::ALL {
             let image_size = if family == VisionFamily::Dinov2 { 28 } else { 32 };
-            let classes = if matches!(family, VisionFamily::Dinov2 | VisionFamily::Clip) { 1000 } else { 7 };
+            let classes = if family == VisionFamily::Dinov2 || family.embeds() { 1000 } else { 7 };
             let spec = VisionSpec { family, preset: VisionPreset::Tiny, image_size, classes };
-            // CLIP's tower gives the pooled image embedding (width 64 at Tiny), no classes.
-            let classes = if family == VisionFamily::Clip { 64 } else { classes };
+            // CLIP's and SigLIP's towers give the pooled image embedding (width 64 at Tiny).
+            let classes = if family.embeds() { 64 } else { classes };
             let params = spec.parameters();
             assert!(params.len() > 10, "{family}: {} tensors", params.len());
             let weights = generate_weights(&spec, 3)?;
@@ -259,12 +291,26 @@ mod tests {
         let count: usize = resnet.parameters().iter().map(ParamTensor::elements).sum();
         // timm's resnet18: 11 689 512 parameters, plus the batch norms' running statistics.
         assert!(count > 11_689_512, "{count}");
+        // timm's convnext_atto and convnext_tiny (ConvNeXt V1: no V2 response norm), 1 000 classes:
+        // 3 695 520 and 28 589 128 parameters (timm 1.0.31).
+        for (preset, published) in [(VisionPreset::Tiny, 3_695_520), (VisionPreset::Small, 28_589_128)] {
+            let convnext = VisionSpec { family: VisionFamily::ConvNext, preset, image_size: 224, classes: 1000 };
+            let count: usize = convnext.parameters().iter().map(ParamTensor::elements).sum();
+            assert_eq!(count, published, "{}", preset.name());
+        }
         // openai/clip-vit-base-patch32's vision tower (CLIPVisionModel): 87 456 000 parameters.
         let clip =
             VisionSpec { family: VisionFamily::Clip, preset: VisionPreset::Small, image_size: 224, classes: 1000 };
         let count: usize = clip.parameters().iter().map(ParamTensor::elements).sum();
         assert_eq!(count, 87_456_000);
         assert!(clip.parameters().iter().any(|param| param.name == "vision_model.post_layernorm.weight"));
+        // google/siglip-base-patch16-224's vision tower with its attention-pooling head: 92 884 224
+        // parameters (transformers 5.24.0, `SiglipVisionModel(SiglipVisionConfig())`).
+        let siglip =
+            VisionSpec { family: VisionFamily::Siglip, preset: VisionPreset::Small, image_size: 224, classes: 1000 };
+        let count: usize = siglip.parameters().iter().map(ParamTensor::elements).sum();
+        assert_eq!(count, 92_884_224);
+        assert!(siglip.parameters().iter().any(|param| param.name == "vision_model.head.attention.in_proj_weight"));
     }
 
     #[test]

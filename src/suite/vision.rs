@@ -52,11 +52,14 @@ pub enum VisionFamily {
     /// CLIP's vision tower (Hugging Face `CLIPVisionModel` names, `vision_model.*`): no classifier
     /// head, its output is the pooled image embedding.
     Clip,
+    /// SigLIP's vision tower (Hugging Face `SiglipVisionModel` names, `vision_model.*`): no class
+    /// token, an attention-pooling head; its output is the pooled image embedding.
+    Siglip,
 }
 
 impl VisionFamily {
     /// Every family, in the order the editor lists them.
-    pub const ALL: [Self; 5] = [Self::Vit, Self::Dinov2, Self::ConvNext, Self::ResNet, Self::Clip];
+    pub const ALL: [Self; 6] = [Self::Vit, Self::Dinov2, Self::ConvNext, Self::ResNet, Self::Clip, Self::Siglip];
 
     /// The family's name as suites write it.
     pub fn name(self) -> &'static str {
@@ -66,6 +69,7 @@ impl VisionFamily {
             Self::ConvNext => "ConvNext",
             Self::ResNet => "ResNet",
             Self::Clip => "Clip",
+            Self::Siglip => "Siglip",
         }
     }
 
@@ -80,7 +84,16 @@ impl VisionFamily {
             (Self::Clip, VisionPreset::Tiny) => 8,
             (Self::Clip, VisionPreset::Small) => 32,
             (Self::Clip, VisionPreset::Base) => 14,
+            (Self::Siglip, VisionPreset::Tiny) => 8,
+            (Self::Siglip, VisionPreset::Small) => 16,
+            (Self::Siglip, VisionPreset::Base) => 14,
         }
+    }
+
+    /// Whether the model is an image encoder without a classifier (CLIP's and SigLIP's towers):
+    /// its output is an embedding, it has no `classes`.
+    pub fn embeds(self) -> bool {
+        matches!(self, Self::Clip | Self::Siglip)
     }
 
     /// The published model a preset stands for, or the tiny test shape.
@@ -101,6 +114,9 @@ impl VisionFamily {
             (Self::Clip, VisionPreset::Tiny) => "width 64, 2 layers, 4 heads, patch 8",
             (Self::Clip, VisionPreset::Small) => "ViT-B/32, openai/clip-vit-base-patch32",
             (Self::Clip, VisionPreset::Base) => "ViT-L/14, openai/clip-vit-large-patch14",
+            (Self::Siglip, VisionPreset::Tiny) => "width 64, 2 layers, 4 heads, patch 8",
+            (Self::Siglip, VisionPreset::Small) => "ViT-B/16, google/siglip-base-patch16-224",
+            (Self::Siglip, VisionPreset::Base) => "So400m/14, google/siglip-so400m-patch14-384",
         }
     }
 }
@@ -157,10 +173,10 @@ impl VisionSpec {
                 self.classes
             ));
         }
-        if self.family == VisionFamily::Clip && self.classes != 1000 {
+        if self.family.embeds() && self.classes != 1000 {
             problems.push(format!(
-                "Vision `classes` is {}, but CLIP's vision tower has no classifier head (its output is the pooled image embedding); leave `classes` out",
-                self.classes
+                "Vision `classes` is {}, but {}'s vision tower has no classifier head (its output is the pooled image embedding); leave `classes` out",
+                self.classes, self.family
             ));
         }
         if !(1..=100_000).contains(&self.classes) {

@@ -524,8 +524,9 @@ fn vision_model_ui(ui: &mut egui::Ui, index: usize, spec: &mut VisionSpec) -> bo
             .labelled_by(label.id)
             .on_hover_text("the architecture, as candle-transformers builds it");
     });
-    // DINOv2's head has 1 000 classes and CLIP's tower none: their `classes` stays the default.
-    if changed && matches!(spec.family, VisionFamily::Dinov2 | VisionFamily::Clip) {
+    // DINOv2's head has 1 000 classes and CLIP's and SigLIP's towers none: their `classes` stays
+    // the default.
+    if changed && (spec.family == VisionFamily::Dinov2 || spec.family.embeds()) {
         spec.classes = 1000;
     }
     ui.horizontal(|ui| {
