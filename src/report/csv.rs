@@ -9,7 +9,7 @@ use crate::results::SuiteResult;
 use super::{ReportError, accuracy_pass};
 
 /// The header row, in order.
-pub const COLUMNS: [&str; 60] = [
+pub const COLUMNS: [&str; 61] = [
     "workload",
     "phase",
     "batch_size",
@@ -66,6 +66,7 @@ pub const COLUMNS: [&str; 60] = [
     "mean_kl_divergence",
     "secs_per_image",
     "per_image_speedup",
+    "per_image_verdict",
     "text_encoder_secs",
     "decode_secs",
     "image_psnr_db",
@@ -91,7 +92,7 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
         let generation = run.generation.as_ref().filter(|generation| generation.image.is_some());
         let median = |values: &[f64]| crate::stats::median(values).ok();
         let fidelity = run.accuracy.as_ref().and_then(|accuracy| accuracy.image.as_ref());
-        let record: [String; 60] = [
+        let record: [String; 61] = [
             run.workload.clone(),
             run.phase.clone(),
             run.batch_size.to_string(),
@@ -148,6 +149,10 @@ pub fn render(result: &SuiteResult) -> Result<Vec<u8>, ReportError> {
             number(tokens.map(|tokens| tokens.mean_kl_divergence)),
             number(generation.and_then(|g| median(&g.generation_secs))),
             number(generation.and_then(|g| g.image.as_ref()?.per_image_speedup).map(|s| s.ratio)),
+            generation
+                .and_then(|g| g.image.as_ref()?.per_image_speedup?.verdict)
+                .map(|verdict| verdict.to_string())
+                .unwrap_or_default(),
             number(generation.and_then(|g| median(&g.text_encoder_secs))),
             number(generation.and_then(|g| median(&g.decode_secs))),
             number(fidelity.and_then(|f| f.psnr_db)),

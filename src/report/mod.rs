@@ -226,7 +226,7 @@ pub fn image_stage_secs(run: &RunResult) -> Option<[f64; 3]> {
 }
 
 /// A card's line on seconds per image: the median and its ratio to the baseline's with the
-/// interval, e.g. "177.88 ms per image · 1.55× [1.45–1.64]".
+/// interval and verdict, e.g. "177.88 ms per image · 1.55× [1.45–1.64] faster".
 pub fn per_image_text(run: &RunResult) -> String {
     let Some(generation) = run.generation.as_ref() else { return "no image generated".to_owned() };
     match crate::stats::median(&generation.generation_secs) {
@@ -236,7 +236,7 @@ pub fn per_image_text(run: &RunResult) -> String {
                 .image
                 .as_ref()
                 .and_then(|image| image.per_image_speedup)
-                .map(|s| format!(" · {:.2}× [{:.2}–{:.2}]", s.ratio, s.low, s.high))
+                .map(|speedup| format!(" · {}", speedup.text()))
                 .unwrap_or_default();
             format!("{} per image{against}", format_secs(secs))
         }
@@ -272,7 +272,7 @@ pub fn image_generation_text(run: &RunResult) -> Option<String> {
             .unwrap_or_default();
         let against = image
             .per_image_speedup
-            .map(|speedup| format!(", {:.2}× [{:.2}–{:.2}] the baseline's", speedup.ratio, speedup.low, speedup.high))
+            .map(|speedup| format!(", {} against the baseline's", speedup.text()))
             .unwrap_or_default();
         let text = if generation.text_encoder_secs.is_empty() {
             "seeded text embeddings".to_owned()

@@ -55,6 +55,19 @@ pub struct PerImageSpeedup {
     pub low: f64,
     /// Upper end of the 95 % interval.
     pub high: f64,
+    /// Faster or slower beyond the suite's noise threshold (the interval beyond it and the rank
+    /// test significant, as a step-level comparison judges), else no change; absent in results
+    /// from before it was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::stats::Verdict>,
+}
+
+impl PerImageSpeedup {
+    /// "1.55× [1.45–1.64] faster".
+    pub fn text(&self) -> String {
+        let verdict = self.verdict.map(|verdict| format!(" {verdict}")).unwrap_or_default();
+        format!("{:.2}× [{:.2}–{:.2}]{verdict}", self.ratio, self.low, self.high)
+    }
 }
 
 impl ImageRecord {

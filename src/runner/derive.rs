@@ -108,7 +108,7 @@ pub(super) fn derive(
     if run.is_baseline || !matches!(run.status, RunStatus::Completed) || run.summary.is_none() {
         return;
     }
-    per_image_speedup(run, earlier_runs, resamples, seed);
+    per_image_speedup(run, earlier_runs, suite, resamples, seed);
     speedup_against_baseline(run, earlier_runs, suite, resamples, seed);
 }
 
@@ -206,25 +206,31 @@ fn compare_images(
     }
 }
 
-/// An image generation's seconds per image against the completed baseline run's at its batch size.
-fn per_image_speedup(run: &mut RunResult, earlier_runs: &[RunResult], resamples: usize, seed: u64) {
-    let baseline = earlier_runs.iter().find(|other| {
+/// An image generation's seconds per image against the completed baseline run's at its batch
+/// size, judged at the suite's noise threshold as a step-level comparison is.
+fn per_image_speedup(run: &mut RunResult, earlier_runs: &[RunResult], suite: &Suite, resamples: usize, seed: u64) {
+    let Some(baseline) = earlier_runs.iter().find(|other| {
         other.is_baseline
             && other.workload == run.workload
             && other.batch_size == run.batch_size
             && other.status == RunStatus::Completed
-    });
-    let Some(reference) =
-        baseline.and_then(|other| other.generation.as_ref()).map(|generation| &generation.generation_secs)
-    else {
+    }) else {
         return;
     };
+    let Some(reference) = baseline.generation.as_ref().map(|generation| &generation.generation_secs) else { return };
+    let alpha = baseline.rounds.as_ref().map_or(stats::SIGNIFICANCE, |rounds| rounds.alpha);
+    let (threshold, _) = compare::group_threshold(suite.settings.noise_threshold, baseline, alpha);
     let Some(generation) = run.generation.as_mut().filter(|generation| generation.image.is_some()) else { return };
-    if let (Ok((ratio, interval)), Some(image)) =
-        (stats::ratio_of_medians(reference, &generation.generation_secs, resamples, seed), generation.image.as_mut())
-    {
-        image.per_image_speedup =
-            Some(crate::results::PerImageSpeedup { ratio, low: interval.low, high: interval.high });
+    if let (Ok(judged), Some(image)) = (
+        stats::speedup::speedup(reference, &generation.generation_secs, threshold.fraction, resamples, seed),
+        generation.image.as_mut(),
+    ) {
+        image.per_image_speedup = Some(crate::results::PerImageSpeedup {
+            ratio: judged.ratio,
+            low: judged.ratio_ci.low,
+            high: judged.ratio_ci.high,
+            verdict: Some(judged.verdict),
+        });
     }
 }
 

@@ -28,7 +28,7 @@ pub fn image_runs_ui(ui: &mut egui::Ui, runs: &[&RunResult]) {
         .map(|stages| stages.iter().sum::<f64>())
         .fold(0.0, f64::max);
     ui.horizontal_wrapped(|ui| {
-        for run in shown {
+        for &run in &shown {
             ui.vertical(|ui| {
                 ui.set_width(BAR_WIDTH + 8.0);
                 thumbnail_ui(ui, run);
@@ -40,8 +40,10 @@ pub fn image_runs_ui(ui: &mut egui::Ui, runs: &[&RunResult]) {
             });
         }
     });
+    // No text-encoder stage where seeded embeddings stand for the encoders (SD3, Flux).
+    let encoded_text = shown.iter().any(|run| run.generation.as_ref().is_some_and(|g| !g.text_encoder_secs.is_empty()));
     ui.horizontal(|ui| {
-        for (name, color) in STAGE_NAMES.iter().zip(STAGE_COLORS) {
+        for (name, color) in STAGE_NAMES.iter().zip(STAGE_COLORS).skip(usize::from(!encoded_text)) {
             let (swatch, _) = ui.allocate_exact_size(Vec2::splat(9.0), Sense::hover());
             ui.painter().rect_filled(swatch, 0.0, color);
             ui.label(RichText::new(*name).small());

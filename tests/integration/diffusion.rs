@@ -7,6 +7,7 @@ use std::path::Path;
 
 use assert_cmd::cargo::cargo_bin;
 use phasebench::results::{RunStatus, load_result};
+use phasebench::stats::Verdict;
 use predicates::str::contains;
 
 use crate::TestResult;
@@ -111,6 +112,12 @@ fn a_pipeline_folder_runs_with_stage_times_image_fidelity_and_thumbnails() -> Te
             "{}: seconds per image against the baseline",
             run.label()
         );
+        // Judged as a step-level comparison is: faster only with the whole interval above 1.
+        if let Some(speedup) = image.per_image_speedup {
+            let verdict = speedup.verdict.ok_or("no per-image verdict")?;
+            assert!(verdict != Verdict::Faster || speedup.low > 1.0, "{}: {speedup:?}", run.label());
+            assert!(verdict != Verdict::Slower || speedup.high < 1.0, "{}: {speedup:?}", run.label());
+        }
     }
     let accuracy_of =
         |phase: &str| result.runs.iter().find(|run| run.phase == phase).and_then(|run| run.accuracy.clone());
@@ -132,11 +139,13 @@ fn a_pipeline_folder_runs_with_stage_times_image_fidelity_and_thumbnails() -> Te
     let header: Vec<&str> = csv.lines().next().ok_or("empty CSV")?.split(',').collect();
     let column = |name: &str| header.iter().position(|column| *column == name).ok_or(format!("no column {name}"));
     let (per_image, psnr) = (column("secs_per_image")?, column("image_psnr_db")?);
+    let per_image_verdict = column("per_image_verdict")?;
     for line in csv.lines().skip(1) {
         let cells: Vec<&str> = line.split(',').collect();
         assert!(cells[per_image].parse::<f64>().is_ok_and(|secs| secs > 0.0), "{line}");
         if line.starts_with("sd,2 steps,") {
             assert!(cells[psnr].parse::<f64>().is_ok_and(f64::is_finite), "{line}");
+            assert!(["faster", "slower", "no change"].contains(&cells[per_image_verdict]), "{line}");
         }
     }
     let report = std::fs::read_to_string(&html)?;
