@@ -11,8 +11,12 @@
 //! the text context, a timestep and the UNet's f32 output for them, for `benches/peers/diffusion.sh`
 //! to check diffusers against.
 //!
-//! Run: `cargo bench --bench diffusion_fidelity` (optionally `-- ROUNDS`, default 3). Figures:
-//! BENCHMARKS.md, section 14.
+//! With `--flux` the pipeline is Flux.1 dev's layout at a small width instead (2 double- and 4
+//! single-stream blocks 192 wide, seeded text embeddings made once, the guidance an input, flow-
+//! matching Euler steps): the transformer denoiser's step against the same plain loop.
+//!
+//! Run: `cargo bench --bench diffusion_fidelity` (optionally `-- ROUNDS [--flux]`, default 3).
+//! Figures: BENCHMARKS.md, section 14.
 
 mod common;
 
@@ -21,14 +25,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use candle_transformers::models::stable_diffusion::{ddim, schedulers::SchedulerConfig};
+use candle_transformers::models::stable_diffusion::ddim;
+use candle_transformers::models::stable_diffusion::schedulers::{Scheduler, SchedulerConfig};
 use common::min_median_max;
-use phasebench::models::diffusion::config::{PerBlock, UnetConfig, VaeConfig};
-use phasebench::models::diffusion::{self, ImagePipeline, PipelineConfig, TextEncoderConfig};
+use phasebench::models::diffusion::config::{PerBlock, TransformerDenoiser, UnetConfig, VaeConfig};
+use phasebench::models::diffusion::{self, FlowMatchEuler, ImagePipeline, PipelineConfig, TextEncoderConfig};
 use phasebench::models::{self, seeded_tensor, stream_seed};
 use phasebench::results::RunStatus;
 use phasebench::runner::{RunOptions, run_to_end};
-use phasebench::suite::{DiffusionSpec, ModelPath, Pipeline, StableDiffusionVersion};
+use phasebench::suite::{DiffusionSpec, FluxVariant, ModelPath, Pipeline, StableDiffusionVersion};
 
 fn fail(message: &str) -> ! {
     eprintln!("diffusion fidelity bench: {message}");
@@ -43,6 +48,7 @@ const SEED: u64 = 7;
 const STEPS: usize = 10;
 const SIZE: usize = 128;
 const GUIDANCE: f64 = 7.5;
+const FLUX_GUIDANCE: f64 = 3.5;
 /// Measured generations per arm (after one generation of warm-up).
 const GENERATIONS: usize = 3;
 
@@ -78,9 +84,48 @@ fn bench_config() -> PipelineConfig {
     }
 }
 
+/// Flux.1 dev's layout at a small width: 2 double- and 4 single-stream blocks 192 wide (3 heads
+/// of 64), the guidance input, a 16-channel autoencoder.
+fn flux_config() -> PipelineConfig {
+    let transformer = TransformerDenoiser::Flux {
+        hidden: 192,
+        heads: 3,
+        double_blocks: 2,
+        single_blocks: 4,
+        pooled: 128,
+        context: 256,
+        axes_dim: [16, 24, 24],
+        guidance_embed: true,
+    };
+    let vae = VaeConfig {
+        block_out_channels: vec![32, 64, 64, 64],
+        layers_per_block: 1,
+        latent_channels: 16,
+        scaling_factor: 0.3611,
+        shift_factor: 0.1159,
+        use_quant_conv: false,
+        ..VaeConfig::default()
+    };
+    let unet = UnetConfig { in_channels: 16, out_channels: 16, sample_size: SIZE / 8, ..UnetConfig::default() };
+    PipelineConfig {
+        pipeline: Pipeline::Flux(FluxVariant::Dev),
+        transformer: Some(transformer),
+        unet,
+        vae,
+        text_encoders: Vec::new(),
+        v_prediction: false,
+    }
+}
+
+/// The guidance scale of the bench's generations: classifier-free for SD (the batch doubled),
+/// Flux dev's input.
+fn guidance(config: &PipelineConfig) -> f64 {
+    if config.transformer.is_some() { FLUX_GUIDANCE } else { GUIDANCE }
+}
+
 /// Writes the bench's pipeline, seeded, as a diffusers folder in `folder`.
-fn write_pipeline(folder: &Path) -> DiffusionSpec {
-    let config = bench_config();
+fn write_pipeline(folder: &Path, config: &PipelineConfig) -> DiffusionSpec {
+    let config = config.clone();
     or_fail(config.write_folder(folder));
     let spec = DiffusionSpec {
         path: Some(ModelPath::new(folder.display().to_string())),
@@ -97,23 +142,37 @@ fn plain_loop(config: &PipelineConfig, weights: &models::Weights) -> (f64, f64) 
     let owned: models::Weights = weights.iter().map(|(name, tensor)| (name.clone(), or_fail(tensor.copy()))).collect();
     let vb = candle_nn::VarBuilder::from_tensors(owned, DType::F32, &Device::Cpu);
     let pipeline = or_fail(ImagePipeline::build(config, vb, None));
-    let ids: Vec<u32> = (0..2 * 77).map(|i| (i * 37 % 1000) as u32).collect();
-    let ids = or_fail(Tensor::from_vec(ids, (2, 77), &Device::Cpu));
-    let noise = or_fail(seeded_tensor(&[1, 4, SIZE / 8, SIZE / 8], 1.0, stream_seed(SEED, "plain noise")));
+    let flow = config.transformer.is_some();
+    // Flux takes its guidance as an input: one row of text, the batch never doubled.
+    let rows = if flow { 1 } else { 2 };
+    let ids: Vec<u32> = (0..rows * 77).map(|i| (i * 37 % 1000) as u32).collect();
+    let ids = or_fail(Tensor::from_vec(ids, (rows, 77), &Device::Cpu));
+    let latent_shape = [1, config.vae.latent_channels, SIZE / 8, SIZE / 8];
+    let noise = or_fail(seeded_tensor(&latent_shape, 1.0, stream_seed(SEED, "plain noise")));
+    // Seeded text embeddings stand for Flux's encoders: made once, as phasebench makes them.
+    let flow_context = flow.then(|| or_fail(pipeline.encode_text(&ids)));
     let (mut steps, mut images) = (Vec::new(), Vec::new());
     for generation in 0..=GENERATIONS {
         let image_start = Instant::now();
-        let context = or_fail(pipeline.encode_text(&ids));
-        let mut scheduler = or_fail(ddim::DDIMSchedulerConfig::default().build(STEPS));
+        let context = flow_context.clone().unwrap_or_else(|| or_fail(pipeline.encode_text(&ids)));
+        let mut scheduler: Box<dyn Scheduler> = if flow {
+            Box::new(FlowMatchEuler::new(config.pipeline, STEPS, (SIZE / 8) * (SIZE / 8)))
+        } else {
+            or_fail(ddim::DDIMSchedulerConfig::default().build(STEPS))
+        };
         let mut latent = noise.clone();
         let timesteps = scheduler.timesteps().to_vec();
         for timestep in timesteps {
             let start = Instant::now();
-            let input = or_fail(Tensor::cat(&[&latent, &latent], 0));
-            let input = or_fail(scheduler.scale_model_input(input, timestep));
-            let prediction = or_fail(pipeline.predict(&input, timestep as f64, &context, GUIDANCE));
-            let halves = or_fail(prediction.chunk(2, 0));
-            let guided = or_fail(&halves[0] + or_fail(or_fail(&halves[1] - &halves[0]) * GUIDANCE));
+            let guided = if flow {
+                or_fail(pipeline.predict(&latent, timestep as f64, &context, FLUX_GUIDANCE))
+            } else {
+                let input = or_fail(Tensor::cat(&[&latent, &latent], 0));
+                let input = or_fail(scheduler.scale_model_input(input, timestep));
+                let prediction = or_fail(pipeline.predict(&input, timestep as f64, &context, GUIDANCE));
+                let halves = or_fail(prediction.chunk(2, 0));
+                or_fail(&halves[0] + or_fail(or_fail(&halves[1] - &halves[0]) * GUIDANCE))
+            };
             latent = or_fail(scheduler.step(&guided, timestep, &latent));
             if generation > 0 {
                 steps.push(start.elapsed().as_secs_f64());
@@ -128,13 +187,15 @@ fn plain_loop(config: &PipelineConfig, weights: &models::Weights) -> (f64, f64) 
 }
 
 /// Median denoising-step and whole-image seconds phasebench measures for the same pipeline.
-fn phasebench_arm(folder: &Path, scratch: &Path) -> (f64, f64) {
+fn phasebench_arm(folder: &Path, config: &PipelineConfig, scratch: &Path) -> (f64, f64) {
     let steps = GENERATIONS * STEPS;
+    let pipeline = format!("{:?}", config.pipeline);
+    let guidance = guidance(config);
     let text = format!(
         "Suite(version: 1, name: \"diffusion-fidelity\", settings: Settings(warmup_steps: {}, min_steps: {steps}, \
          max_steps: {steps}, min_secs: 0.0, max_secs: 600.0, seed: {SEED}, schedule: Sequential), \
-         workloads: [Workload(name: \"w\", model: Diffusion(path: {:?}, pipeline: StableDiffusion(V1_5)), \
-         mode: ImageGeneration(steps: {STEPS}, width: {SIZE}, height: {SIZE}, guidance: {GUIDANCE}))], \
+         workloads: [Workload(name: \"w\", model: Diffusion(path: {:?}, pipeline: {pipeline}), \
+         mode: ImageGeneration(steps: {STEPS}, width: {SIZE}, height: {SIZE}, guidance: {guidance}))], \
          phases: [Phase(name: \"f32\")], baseline: \"f32\")",
         STEPS + 2,
         folder.display().to_string()
@@ -181,15 +242,23 @@ fn main() {
     let keep: Option<PathBuf> =
         args.iter().position(|arg| arg == "--keep").and_then(|at| args.get(at + 1)).map(PathBuf::from);
     let scratch = or_fail(tempfile::tempdir());
+    let config = if args.iter().any(|arg| arg == "--flux") { flux_config() } else { bench_config() };
     let folder = keep.clone().unwrap_or_else(|| scratch.path().join("pipeline"));
-    let spec = write_pipeline(&folder);
+    let spec = write_pipeline(&folder, &config);
     let config = or_fail(diffusion::pipeline_config(&spec));
     let weights = or_fail(diffusion::folder_weights(&spec));
-    if let Some(keep) = &keep {
+    if let Some(keep) = keep.as_ref().filter(|_| config.transformer.is_none()) {
         write_io(&config, &weights, &keep.join("io.safetensors"));
     }
+    let layout = if config.transformer.is_some() {
+        format!(
+            "Flux.1 dev layout at 192 wide, 2 double + 4 single blocks, {STEPS} flow-matching Euler steps, guidance input {FLUX_GUIDANCE}"
+        )
+    } else {
+        format!("SD 1.5 layout at UNet 64/128/128, {STEPS} DDIM steps, guidance {GUIDANCE}")
+    };
     println!(
-        "image generation, SD 1.5 layout at UNet 64/128/128 ({:.1} M parameters), {SIZE}×{SIZE}, {STEPS} DDIM steps, guidance {GUIDANCE}, batch 1, f32 on the CPU; {rounds} rounds",
+        "image generation, {layout} ({:.1} M parameters), {SIZE}×{SIZE}, batch 1, f32 on the CPU; {rounds} rounds",
         models::parameter_count(&spec) as f64 / 1e6
     );
     println!("| figure | phasebench ÷ plain (min / median / max) | control B ÷ A (min / median / max) |");
@@ -199,7 +268,8 @@ fn main() {
         let mut arms = [(0.0, 0.0); 3];
         for offset in 0..3 {
             let arm = (round + offset) % 3;
-            arms[arm] = if arm == 0 { phasebench_arm(&folder, scratch.path()) } else { plain_loop(&config, &weights) };
+            arms[arm] =
+                if arm == 0 { phasebench_arm(&folder, &config, scratch.path()) } else { plain_loop(&config, &weights) };
         }
         let [ours, a, b] = arms;
         step.push(ours.0 / ((a.0 + b.0) / 2.0));
