@@ -282,7 +282,7 @@ pub fn catalog() -> Vec<CatalogEntry> {
                 preset: Some(crate::suite::DiffusionPreset::TinyRandom),
                 ..DiffusionSpec::default()
             }),
-            summary: "text-to-image pipeline of a real family (candle-transformers' Stable Diffusion 1.5, 2.1, XL from your diffusers folder or seeded; SD3's MMDiT and Flux.1 seeded) at a tiny size or yours; text encoding, each denoising step and the decode timed apart",
+            summary: "text-to-image pipeline of a real family (candle-transformers' Stable Diffusion 1.5, 2.1, XL, SD3's MMDiT, Flux.1) from your diffusers folder or seeded at a tiny size; text encoding, each denoising step and the decode timed apart",
             parameters: &[
                 ("path", "a diffusers folder (unet/, vae/, text_encoder/), relative to the suite file's folder"),
                 ("preset", "TinyRandom: seeded weights at test widths, when there is no folder"),

@@ -327,6 +327,17 @@ impl ModeKind {
         }
     }
 
+    /// The mode in words, for headings: "inference", "image generation".
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Inference => "inference",
+            Self::Training => "training",
+            Self::Generation => "generation",
+            Self::TextGeneration => "text generation",
+            Self::ImageGeneration => "image generation",
+        }
+    }
+
     /// The mode with the settings a new workload starts from (AdamW at 1e-3; 20 denoising steps; a
     /// 128-token prompt and 32 new tokens).
     pub fn default_mode(self) -> Mode {

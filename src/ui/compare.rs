@@ -110,12 +110,7 @@ pub fn analyzed_comparison_ui(
             continue;
         }
         ui.add_space(6.0);
-        ui.strong(format!(
-            "{} — {} {}",
-            workload.name,
-            workload.model.kind_name(),
-            workload.mode.name().to_lowercase()
-        ));
+        ui.strong(format!("{} — {} {}", workload.name, workload.model.kind_name(), workload.mode.kind().words()));
         table_ui(ui, (label, workload_index), suite, &rows, diff, commands);
         // Text generation: prefill, TTFT, decode rate, KV cache and token agreement per run; image
         // generation: stages, seconds per image, PSNR/SSIM.

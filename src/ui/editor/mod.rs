@@ -99,8 +99,7 @@ fn workload_list_ui(ui: &mut egui::Ui, document: &SuiteDocument, selection: Sele
     });
     let count = document.suite.workloads.len();
     for (index, workload) in document.suite.workloads.iter().enumerate() {
-        let text =
-            format!("{} — {} {}", workload.name, workload.model.kind_name(), workload.mode.name().to_lowercase());
+        let text = format!("{} — {} {}", workload.name, workload.model.kind_name(), workload.mode.kind().words());
         list_row_ui(
             ui,
             &text,
