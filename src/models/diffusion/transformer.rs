@@ -212,6 +212,17 @@ enum Swap {
     InLastBlock,
 }
 
+impl Swap {
+    /// Whether the halves trade places for a tensor of `block` (`last_block` the last one).
+    fn applies(self, block: Option<usize>, last_block: usize) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Always => true,
+            Self::InLastBlock => block == Some(last_block),
+        }
+    }
+}
+
 /// One original tensor and the diffusers tensor(s) it is stored as, `{i}` a block and `{p}` the
 /// parameter (`weight`, `bias`); several diffusers tensors are the original's rows in order.
 type Rule = (&'static str, &'static [&'static str], Swap);
@@ -382,11 +393,7 @@ struct Stored {
 fn stored(pipeline: Pipeline, name: &str, last_block: usize) -> Option<Stored> {
     rules(pipeline).iter().find_map(|(original, diffusers, swap)| {
         let (block, param) = matches(original, name)?;
-        let swapped = match swap {
-            Swap::Never => false,
-            Swap::Always => true,
-            Swap::InLastBlock => block == Some(last_block),
-        };
+        let swapped = swap.applies(block, last_block);
         Some(Stored { diffusers: diffusers.iter().map(|d| fill(d, block, param.as_deref())).collect(), swapped })
     })
 }
@@ -456,12 +463,7 @@ pub fn from_diffusers(
         let found = rules(pipeline).iter().find_map(|(original, diffusers, swap)| {
             diffusers.iter().enumerate().find_map(|(place, pattern)| {
                 let (block, param) = matches(pattern, &name)?;
-                let swapped = match swap {
-                    Swap::Never => false,
-                    Swap::Always => true,
-                    Swap::InLastBlock => block == Some(last_block),
-                };
-                Some((fill(original, block, param.as_deref()), place, diffusers.len(), swapped))
+                Some((fill(original, block, param.as_deref()), place, diffusers.len(), swap.applies(block, last_block)))
             })
         });
         let (Some((original, place, count, swapped)), Some(tensor)) = (found, tensors.remove(&name)) else {

@@ -56,6 +56,8 @@ struct WorkloadView {
     text_lines: Vec<(String, String)>,
     /// Image generation: each run's image, stacked stage bar and PSNR/SSIM.
     images: Vec<images::ImageView>,
+    /// Whether any image run encoded its text (not where seeded embeddings stand for it).
+    text_stage: bool,
     charts: Vec<ChartView>,
 }
 
@@ -350,7 +352,7 @@ fn workload_views(result: &SuiteResult, multi_host: bool) -> Vec<WorkloadView> {
             (!runs.is_empty()).then(|| WorkloadView {
                 name: workload.name.clone(),
                 model: workload.model.kind_name().to_owned(),
-                mode: workload.mode.name().to_lowercase(),
+                mode: workload.mode.kind().words().to_owned(),
                 rows: runs.iter().map(|run| row_view(run, &result.suite.settings.accuracy)).collect(),
                 text_lines: runs
                     .iter()
@@ -360,6 +362,9 @@ fn workload_views(result: &SuiteResult, multi_host: bool) -> Vec<WorkloadView> {
                     })
                     .collect(),
                 images: images::image_views(&runs),
+                text_stage: runs.iter().any(|run| {
+                    run.generation.as_ref().is_some_and(|g| g.image.is_some() && !g.text_encoder_secs.is_empty())
+                }),
                 charts: workload_charts(result, &workload.name, &runs),
             })
         })
