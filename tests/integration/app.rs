@@ -1128,7 +1128,7 @@ fn a_diffusion_suite_shows_stages_per_image_and_stage_marks() -> TestResult {
 /// say and what phasebench reads there.
 #[test]
 fn a_pipeline_folder_picked_from_folder_shows_what_it_holds() -> TestResult {
-    use phasebench::suite::{Pipeline, StableDiffusionVersion};
+    use phasebench::suite::{FluxVariant, Pipeline, StableDiffusionVersion};
     let dir = tempfile::tempdir()?;
     let suite_path = dir.path().join("mine.ron");
     std::fs::copy(fixture("valid_suites/diffusion_tiny.ron"), &suite_path)?;
@@ -1161,8 +1161,28 @@ fn a_pipeline_folder_picked_from_folder_shows_what_it_holds() -> TestResult {
         .collect();
     let detected = texts.iter().find(|text| text.starts_with("Detected: ")).ok_or("no detected pipeline")?;
     assert!(detected.starts_with("Detected: Stable Diffusion 2.1 · UNet [32, 64] channels"), "{detected}");
-    harness.get_by_role_and_label(Role::Button, "From folder…");
     harness.get_by_role_and_label(Role::TextInput, "Pipeline folder");
+    // A Flux folder (a transformer/ under diffusers' names) picked the same way switches the
+    // pipeline to the family and variant its transformer's config says.
+    let flux = dir.path().join("models/flux");
+    phasebench::models::diffusion::write_seeded_folder(&flux, Pipeline::Flux(FluxVariant::Dev), 1)?;
+    harness.get_by_role_and_label(Role::Button, "From folder…").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::TextInput, "Path").type_text(&flux.display().to_string());
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    harness.run();
+    let workload = &harness.state().document.suite.workloads[0];
+    let ModelSpec::Diffusion(picked) = &workload.model else { return Err(format!("{:?}", workload.model).into()) };
+    assert_eq!(picked.path.as_ref().map(|path| path.written()), Some("models/flux"));
+    assert_eq!(picked.pipeline, Pipeline::Flux(FluxVariant::Dev), "detected from transformer/config.json");
+    let texts: Vec<String> = harness
+        .query_all_by_label_contains("")
+        .filter_map(|node| node.accesskit_node().value().map(|value| value.to_string()))
+        .collect();
+    let detected = texts.iter().find(|text| text.starts_with("Detected: ")).ok_or("no detected pipeline")?;
+    assert!(detected.starts_with("Detected: Flux.1 dev · transformer 1 double + 2 single blocks"), "{detected}");
     // The phase form offers what a phase changes of a generation: "Guidance" checked gives the
     // phase guidance of its own (1: off), unchecked again the workload's.
     harness.state_mut().apply(UiCommand::Select(Selection::Phase(0)));
