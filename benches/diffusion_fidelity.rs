@@ -81,6 +81,7 @@ fn bench_config() -> PipelineConfig {
         vae,
         text_encoders: vec![text],
         v_prediction: false,
+        t5: None,
     }
 }
 
@@ -114,6 +115,7 @@ fn flux_config() -> PipelineConfig {
         vae,
         text_encoders: Vec::new(),
         v_prediction: false,
+        t5: None,
     }
 }
 

@@ -15,6 +15,7 @@ import sys
 import torch
 from diffusers import AutoencoderKL, FluxTransformer2DModel, SD3Transformer2DModel
 from safetensors.torch import load_file
+from transformers import CLIPTextModel, CLIPTextModelWithProjection, T5EncoderModel
 
 
 def compare(name, ours, theirs):
@@ -31,6 +32,28 @@ def load(cls, path):
     if wrong:
         sys.exit(f"{path}: diffusers does not load it as saved: {wrong}")
     return model.eval()
+
+
+def text_agreement(folder, io, family):
+    """The folder's CLIP and T5 encoders in transformers on candle's token ids (T5's derived from
+    them as phasebench derives them) against candle's conditioning: the pooled text and T5's
+    tokens (SD3's CLIP tokens are left out: at test shapes candle's generic CLIP gives its last
+    layer where SD3 takes the penultimate)."""
+    ids = io["ids"].long()
+    rows, _ = ids.shape
+    t5 = load(T5EncoderModel, folder / ("text_encoder_3" if family == "sd3" else "text_encoder_2"))
+    tokens = io["context"].shape[1] - (77 if family == "sd3" else 0)
+    positions = torch.arange(tokens)
+    t5_ids = (ids[:, positions % ids.shape[1]] * 31 + positions) % t5.config.vocab_size
+    with torch.no_grad():
+        t5_out = t5(t5_ids).last_hidden_state
+        if family == "sd3":
+            pooled = torch.cat([load(CLIPTextModelWithProjection, folder / name)(ids).text_embeds
+                                for name in ["text_encoder", "text_encoder_2"]], dim=-1)
+        else:
+            pooled = load(CLIPTextModel, folder / "text_encoder")(ids).pooler_output
+    ours_t5 = io["context"][:, -tokens:, :]
+    return [compare("T5 tokens", ours_t5, t5_out), compare("pooled text (CLIP)", io["pooled"], pooled)]
 
 
 def transformer_output(folder, io, family):
@@ -69,6 +92,8 @@ def main():
     torch.manual_seed(0)
     print(f"{args.family}: {folder}")
     cosines = [compare("transformer", io["output"], transformer_output(folder, io, args.family))]
+    if "ids" in io:
+        cosines += text_agreement(folder, io, args.family)
     vae = load(AutoencoderKL, folder / "vae")
     with torch.no_grad():
         latent = io["latent"] / vae.config.scaling_factor + vae.config.shift_factor

@@ -27,5 +27,5 @@ for case in "diffusion-flow sd3 sd3" "diffusion-flow flux-dev flux" "diffusion-r
     "$PHASEBENCH" export-weights "$root/suites/$suite.ron" --workload "$workload" --out "$work/$workload" \
         --io "$work/$workload.io.safetensors" --batch 2 >/dev/null
     "$venv/bin/python" "$root/benches/peers/flow_agreement.py" --folder "$work/$workload" \
-        --io "$work/$workload.io.safetensors" --family "$family" 2>&1 | grep -v "config attributes"
+        --io "$work/$workload.io.safetensors" --family "$family" 2>&1 | grep -v -e "config attributes" -e "Loading weights" -e "bos_token_id"
 done

@@ -108,10 +108,31 @@ pub fn inspect_diffusion(path: &std::path::Path) -> anyhow::Result<u8> {
         ),
     }
     if folder.config.transformer.is_some() {
-        println!(
-            "  text         seeded embeddings ({} tokens) stand for its CLIP/T5 encoders; their folders are not read",
-            phasebench::models::diffusion::config::seeded_text_tokens(folder.pipeline)
-        );
+        match &folder.config.t5 {
+            Some(t5) => {
+                for encoder in &folder.config.text_encoders {
+                    println!(
+                        "  text encoder CLIP {} wide, {} layers, {} tokens ({})",
+                        encoder.hidden_size,
+                        encoder.num_hidden_layers,
+                        encoder.max_position_embeddings,
+                        encoder.hidden_act
+                    );
+                }
+                println!(
+                    "  text encoder T5 {} wide, {} layers, {} heads, {} tokens ({})",
+                    t5.d_model,
+                    t5.num_layers,
+                    t5.num_heads,
+                    phasebench::models::diffusion::t5_tokens(folder.pipeline),
+                    t5.feed_forward_proj
+                );
+            }
+            None => println!(
+                "  text         no text encoder folders: seeded embeddings ({} tokens) stand for its CLIP/T5 encoders",
+                phasebench::models::diffusion::config::seeded_text_tokens(folder.pipeline)
+            ),
+        }
     }
     println!(
         "  vae          {:?} channels, {} latent channels, images {}× the latent",
@@ -119,7 +140,7 @@ pub fn inspect_diffusion(path: &std::path::Path) -> anyhow::Result<u8> {
         folder.config.vae.latent_channels,
         folder.config.vae_scale_factor()
     );
-    for encoder in &folder.config.text_encoders {
+    for encoder in folder.config.text_encoders.iter().filter(|_| folder.config.transformer.is_none()) {
         println!(
             "  text encoder CLIP {} wide, {} layers, {} tokens ({})",
             encoder.hidden_size, encoder.num_hidden_layers, encoder.max_position_embeddings, encoder.hidden_act

@@ -15,8 +15,6 @@ pub(super) enum Presence {
     /// Every tensor asked about exists: the current naming, the optional tensors present (CLIP's
     /// class embedding, diffusers' `to_q` attention names).
     All,
-    /// None exists: the older naming, the optional tensors absent (SD3 Medium's MMDiT).
-    None,
     /// Exactly these (a file's tensors, so the recorded names are the ones the file uses).
     Names(std::collections::HashSet<String>),
 }
@@ -51,7 +49,6 @@ impl SimpleBackend for RecordingBackend {
     fn contains_tensor(&self, name: &str) -> bool {
         match &self.presence {
             Presence::All => true,
-            Presence::None => false,
             Presence::Names(names) => names.contains(name),
         }
     }

@@ -37,11 +37,11 @@ pub enum DiffusionPreset {
 pub enum Pipeline {
     /// Stable Diffusion: CLIP text encoder(s), a conditional UNet, the KL autoencoder.
     StableDiffusion(StableDiffusionVersion),
-    /// Stable Diffusion 3 (and 3.5): the MMDiT (joint text–image transformer) with flow matching
-    /// and a 16-channel KL autoencoder; seeded text embeddings stand for its CLIP and T5 encoders.
+    /// Stable Diffusion 3 (and 3.5): CLIP-L, CLIP-G and T5 text encoders, the MMDiT (joint
+    /// text–image transformer) with flow matching and a 16-channel KL autoencoder.
     Sd3(Sd3Variant),
-    /// Flux.1: the double- and single-stream transformer with flow matching and its own
-    /// autoencoder; seeded text embeddings stand for its T5 and CLIP encoders.
+    /// Flux.1: CLIP-L and T5 text encoders, the double- and single-stream transformer with flow
+    /// matching and a 16-channel KL autoencoder.
     Flux(FluxVariant),
 }
 

@@ -186,10 +186,10 @@ fn broken_folders_and_unbuildable_phases_are_refused_with_the_reason() -> TestRe
     Ok(())
 }
 
-/// SD3 and Flux written as diffusers folders (`transformer/` under diffusers' names, `vae/`) by
-/// `export-weights`, then run from those folders.
+/// SD3 and Flux written as diffusers folders (`transformer/` under diffusers' names, `vae/`, CLIP
+/// and T5 text encoders) by `export-weights`, then run from those folders.
 #[test]
-fn sd3_and_flux_folders_run_their_steps_and_decode_without_a_text_stage() -> TestResult {
+fn sd3_and_flux_folders_run_their_text_encoders_steps_and_decode() -> TestResult {
     let dir = tempfile::tempdir()?;
     let suite = dir.path().join("flow.ron");
     let flow_suite = |sd3: &str, flux: &str| {
@@ -213,7 +213,13 @@ fn sd3_and_flux_folders_run_their_steps_and_decode_without_a_text_stage() -> Tes
             .arg(&suite)
             .assert()
             .success();
-        for file in ["transformer/config.json", "transformer/diffusion_pytorch_model.safetensors", "vae/config.json"] {
+        for file in [
+            "transformer/config.json",
+            "transformer/diffusion_pytorch_model.safetensors",
+            "vae/config.json",
+            "text_encoder/model.safetensors",
+            if workload == "sd3" { "text_encoder_3/config.json" } else { "text_encoder_2/config.json" },
+        ] {
             assert!(dir.path().join(workload).join(file).is_file(), "{workload}: {file} written");
         }
     }
@@ -228,15 +234,16 @@ fn sd3_and_flux_folders_run_their_steps_and_decode_without_a_text_stage() -> Tes
         let generation = run.generation.as_ref().ok_or("no generation record")?;
         let image = generation.image.as_ref().ok_or("no image record")?;
         assert_eq!(image.scheduler, "flow-matching Euler", "{}", run.label());
-        assert!(generation.text_encoder_secs.is_empty(), "{}: seeded text embeddings, no stage", run.label());
+        // The folder's CLIP and T5 encoders run as a stage of every generation.
+        assert_eq!(generation.text_encoder_secs.len(), generation.generation_secs.len(), "{}", run.label());
         let steps = if run.phase == "2 steps" { 2 } else { 3 };
         assert_eq!(run.step_secs.len(), generation.generation_secs.len() * steps, "{}", run.label());
-        let decode: f64 = generation.decode_secs.iter().sum();
+        let stages: f64 = generation.decode_secs.iter().chain(&generation.text_encoder_secs).sum();
         let images: f64 = generation.generation_secs.iter().sum();
         let steps_total: f64 = run.step_secs.iter().sum();
         assert!(
-            (images - steps_total - decode).abs() < 1e-6 * images.max(1.0),
-            "{}: image = steps + decode",
+            (images - steps_total - stages).abs() < 1e-6 * images.max(1.0),
+            "{}: image = text + steps + decode",
             run.label()
         );
     }

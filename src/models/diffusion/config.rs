@@ -8,6 +8,7 @@ use candle_transformers::models::clip::text_model::{Activation, ClipTextConfig};
 use candle_transformers::models::stable_diffusion::{unet_2d, vae};
 use serde::{Deserialize, Serialize};
 
+use super::flow_text::T5EncoderConfig;
 use super::transformer::TransformerFile;
 use crate::suite::{Pipeline, StableDiffusionVersion};
 
@@ -233,101 +234,15 @@ pub struct PipelineConfig {
     pub text_encoders: Vec<TextEncoderConfig>,
     /// Whether the UNet predicts velocity (v) instead of noise (ε).
     pub v_prediction: bool,
+    /// SD3's and Flux's T5 encoder (with `text_encoders` their CLIPs); `None`: seeded text
+    /// embeddings stand for their encoders.
+    pub t5: Option<T5EncoderConfig>,
 }
 
 /// The folders of a diffusers pipeline's text encoders, in order.
-pub const TEXT_ENCODER_FOLDERS: [&str; 2] = ["text_encoder", "text_encoder_2"];
+pub const TEXT_ENCODER_FOLDERS: [&str; 3] = ["text_encoder", "text_encoder_2", "text_encoder_3"];
 
 impl PipelineConfig {
-    /// The pipeline at test sizes: its family's block layout, narrow and shallow.
-    pub fn tiny(pipeline: Pipeline) -> Self {
-        let version = match pipeline {
-            Pipeline::StableDiffusion(version) => version,
-            Pipeline::Sd3(_) | Pipeline::Flux(_) => return Self::tiny_transformer(pipeline),
-        };
-        let xl = matches!(version, StableDiffusionVersion::Sdxl | StableDiffusionVersion::SdxlTurbo);
-        // Quick GELU throughout: at shapes that are not published ones candle-transformers' CLIP
-        // text model has no other activation (OpenCLIP's GELU costs the same).
-        let text = || TextEncoderConfig {
-            vocab_size: 1000,
-            hidden_size: 32,
-            intermediate_size: 64,
-            num_hidden_layers: 2,
-            num_attention_heads: 4,
-            max_position_embeddings: 77,
-            hidden_act: "quick_gelu".into(),
-            projection_dim: 32,
-        };
-        let (down_block_types, transformer_layers) = if xl {
-            (["DownBlock2D", "CrossAttnDownBlock2D"], PerBlock::Each(vec![1, 2]))
-        } else {
-            (["CrossAttnDownBlock2D", "DownBlock2D"], PerBlock::One(1))
-        };
-        let unet = UnetConfig {
-            block_out_channels: vec![32, 64],
-            down_block_types: down_block_types.map(String::from).to_vec(),
-            attention_head_dim: PerBlock::Each(vec![2, 4]),
-            transformer_layers_per_block: transformer_layers,
-            layers_per_block: 1,
-            cross_attention_dim: if xl { 64 } else { 32 },
-            norm_num_groups: 8,
-            use_linear_projection: version != StableDiffusionVersion::V1_5,
-            sample_size: 8,
-            ..UnetConfig::default()
-        };
-        // Four levels, as every Stable Diffusion autoencoder: images are 8× the latent's size.
-        let vae = VaeConfig {
-            block_out_channels: vec![32, 32, 64, 64],
-            layers_per_block: 1,
-            norm_num_groups: 8,
-            scaling_factor: if xl { 0.13025 } else { 0.18215 },
-            ..VaeConfig::default()
-        };
-        let text_encoders = if xl { vec![text(), text()] } else { vec![text()] };
-        let v_prediction = version == StableDiffusionVersion::V2_1;
-        Self { pipeline, transformer: None, unet, vae, text_encoders, v_prediction }
-    }
-
-    /// SD3 or Flux at test sizes: two blocks of two heads, 16 latent channels, four autoencoder
-    /// levels (diffusers' `AutoencoderKL` without the 1×1 convolutions around the latent).
-    fn tiny_transformer(pipeline: Pipeline) -> Self {
-        let (transformer, vae) = match pipeline {
-            Pipeline::Flux(variant) => (
-                TransformerDenoiser::Flux {
-                    hidden: 64,
-                    heads: 2,
-                    double_blocks: 1,
-                    single_blocks: 2,
-                    pooled: 32,
-                    context: 64,
-                    axes_dim: [8, 12, 12],
-                    guidance_embed: variant == crate::suite::FluxVariant::Dev,
-                },
-                VaeConfig {
-                    scaling_factor: 0.3611,
-                    shift_factor: 0.1159,
-                    use_quant_conv: false,
-                    norm_num_groups: 8,
-                    ..VaeConfig::default()
-                },
-            ),
-            _ => (
-                TransformerDenoiser::Mmdit { depth: 2, head_size: 64, pooled: 64, context: 64, pos_embed_max_size: 64 },
-                VaeConfig {
-                    scaling_factor: 1.5305,
-                    shift_factor: 0.0609,
-                    use_quant_conv: false,
-                    norm_num_groups: 8,
-                    ..VaeConfig::default()
-                },
-            ),
-        };
-        let vae =
-            VaeConfig { block_out_channels: vec![32, 32, 64, 64], layers_per_block: 1, latent_channels: 16, ..vae };
-        let unet = UnetConfig { in_channels: 16, out_channels: 16, sample_size: 8, ..UnetConfig::default() };
-        Self { pipeline, transformer: Some(transformer), unet, vae, text_encoders: Vec::new(), v_prediction: false }
-    }
-
     /// Reads a diffusers folder's component configs; the error names the file.
     pub fn read_folder(folder: &Path, pipeline: Pipeline) -> Result<Self, String> {
         let shown = folder.display();
@@ -359,7 +274,7 @@ impl PipelineConfig {
             Some(_) => false,
             None => version == StableDiffusionVersion::V2_1,
         };
-        let config = Self { pipeline, transformer: None, unet, vae, text_encoders, v_prediction };
+        let config = Self { pipeline, transformer: None, unet, vae, text_encoders, v_prediction, t5: None };
         config.check().map_err(|problem| format!("{shown}: {problem}"))?;
         Ok(config)
     }
@@ -377,7 +292,25 @@ impl PipelineConfig {
             sample_size: file.sample_size,
             ..UnetConfig::default()
         };
-        Ok(Self { pipeline, transformer: Some(transformer), unet, vae, text_encoders: Vec::new(), v_prediction: false })
+        // The text encoders when the folder has them (CLIP-L, SD3's CLIP-G, then T5), else none:
+        // seeded embeddings stand for them.
+        let clips = if matches!(pipeline, Pipeline::Sd3(_)) { 2 } else { 1 };
+        let t5_folder = TEXT_ENCODER_FOLDERS[clips];
+        let present: Vec<bool> =
+            TEXT_ENCODER_FOLDERS[..=clips].iter().map(|name| folder.join(name).join("config.json").is_file()).collect();
+        let (text_encoders, t5) = if present.iter().all(|here| !here) {
+            (Vec::new(), None)
+        } else {
+            let text_encoders = TEXT_ENCODER_FOLDERS[..clips]
+                .iter()
+                .map(|name| read_json(&folder.join(name).join("config.json")))
+                .collect::<Result<Vec<TextEncoderConfig>, String>>()?;
+            (text_encoders, Some(read_json(&folder.join(t5_folder).join("config.json"))?))
+        };
+        let config =
+            Self { pipeline, transformer: Some(transformer), unet, vae, text_encoders, v_prediction: false, t5 };
+        config.check().map_err(|problem| format!("{}: {problem}", folder.display()))?;
+        Ok(config)
     }
 
     /// Writes the component configs into `folder` in diffusers' layout (weights are written apart).
@@ -420,6 +353,21 @@ impl PipelineConfig {
         if let Some(denoiser) = &self.transformer {
             let file = TransformerFile::describing(denoiser, self.vae.latent_channels, self.unet.sample_size);
             write("transformer", "config.json", serde_json::to_value(file).map_err(std::io::Error::other)?)?;
+            // SD3's CLIPs carry their projections (`CLIPTextModelWithProjection`); Flux's CLIP-L not.
+            let class =
+                if matches!(self.pipeline, Pipeline::Sd3(_)) { "CLIPTextModelWithProjection" } else { "CLIPTextModel" };
+            // End-of-text found as the largest id (transformers' `eos_token_id: 2` reading), as
+            // phasebench pools: prompts here are seeded ids, not tokenized text.
+            let clip_extra = serde_json::json!({
+                "architectures": [class], "model_type": "clip_text_model", "layer_norm_eps": 1e-5, "eos_token_id": 2,
+            });
+            for (name, encoder) in TEXT_ENCODER_FOLDERS.iter().zip(&self.text_encoders) {
+                write(name, "config.json", tagged(serde_json::to_value(encoder), clip_extra.clone())?)?;
+            }
+            if let Some(t5) = &self.t5 {
+                let t5_folder = TEXT_ENCODER_FOLDERS[self.text_encoders.len()];
+                write(t5_folder, "config.json", t5.file_json().map_err(std::io::Error::other)?)?;
+            }
             // Flux dev shifts its schedule by the image's size; SD3 and schnell by a constant.
             let dynamic = self.pipeline == Pipeline::Flux(crate::suite::FluxVariant::Dev);
             let shift = if matches!(self.pipeline, Pipeline::Sd3(_)) { 3.0 } else { 1.0 };
@@ -444,8 +392,8 @@ impl PipelineConfig {
 
     /// Why the components do not fit together or cannot be built.
     pub fn check(&self) -> Result<(), String> {
-        if self.transformer.is_some() {
-            return Ok(());
+        if let Some(denoiser) = &self.transformer {
+            return self.check_flow_text(denoiser);
         }
         let unet = &self.unet;
         let levels = unet.block_out_channels.len();
@@ -489,6 +437,30 @@ impl PipelineConfig {
                     encoder.hidden_size, encoder.num_attention_heads
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Why SD3's or Flux's text encoders do not give what its transformer takes.
+    fn check_flow_text(&self, denoiser: &TransformerDenoiser) -> Result<(), String> {
+        let Some(t5) = &self.t5 else { return Ok(()) };
+        let (context, pooled) = match denoiser {
+            TransformerDenoiser::Mmdit { context, pooled, .. } | TransformerDenoiser::Flux { context, pooled, .. } => {
+                (*context, *pooled)
+            }
+        };
+        let sd3 = matches!(self.pipeline, Pipeline::Sd3(_));
+        let clip_width: usize = self.text_encoders.iter().map(|encoder| encoder.hidden_size).sum();
+        let clip_pooled: usize = self
+            .text_encoders
+            .iter()
+            .map(|encoder| if sd3 { encoder.projection_dim } else { encoder.hidden_size })
+            .sum();
+        if t5.d_model != context || clip_pooled != pooled || (sd3 && clip_width > context) {
+            return Err(format!(
+                "the text encoders give tokens {} wide (T5) and pooled text {clip_pooled} wide (CLIP), but transformer/config.json takes {context} and {pooled}",
+                t5.d_model
+            ));
         }
         Ok(())
     }

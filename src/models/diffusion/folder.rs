@@ -200,14 +200,16 @@ impl PipelineFolder {
         match &self.config.transformer {
             Some(config::TransformerDenoiser::Mmdit { depth, head_size, .. }) => {
                 return format!(
-                    "{} · MMDiT {depth} joint blocks × {head_size}-wide heads · seeded text embeddings · latent ×{latent} · {parameters} parameters",
-                    self.pipeline
+                    "{} · MMDiT {depth} joint blocks × {head_size}-wide heads · {} · latent ×{latent} · {parameters} parameters",
+                    self.pipeline,
+                    self.text_summary()
                 );
             }
             Some(config::TransformerDenoiser::Flux { hidden, double_blocks, single_blocks, .. }) => {
                 return format!(
-                    "{} · transformer {double_blocks} double + {single_blocks} single blocks, {hidden} wide · seeded text embeddings · latent ×{latent} · {parameters} parameters",
-                    self.pipeline
+                    "{} · transformer {double_blocks} double + {single_blocks} single blocks, {hidden} wide · {} · latent ×{latent} · {parameters} parameters",
+                    self.pipeline,
+                    self.text_summary()
                 );
             }
             None => {}
@@ -222,6 +224,14 @@ impl PipelineFolder {
             self.config.vae_scale_factor(),
             crate::units::format_count(self.parameters as f64)
         )
+    }
+
+    /// SD3's and Flux's text encoders, or the seeded embeddings standing for them.
+    fn text_summary(&self) -> String {
+        match &self.config.t5 {
+            Some(t5) => format!("{} CLIP + T5 {} wide", self.config.text_encoders.len(), t5.d_model),
+            None => "seeded text embeddings".to_owned(),
+        }
     }
 
     /// The workload that runs this folder, as a suite writes it.

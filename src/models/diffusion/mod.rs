@@ -5,8 +5,10 @@
 //! `text_encoder.`, `text_encoder_2.`), so a folder's safetensors load under their own names.
 
 pub mod config;
+mod flow_text;
 mod folder;
 mod pipeline;
+mod presets;
 mod reference;
 pub mod transformer;
 
@@ -21,6 +23,7 @@ use candle_transformers::models::clip::text_model;
 use candle_transformers::models::stable_diffusion::clip as sd_clip;
 
 pub use config::{PipelineConfig, TEXT_ENCODER_FOLDERS, TextEncoderConfig};
+pub use flow_text::{T5EncoderConfig, t5_tokens};
 pub use folder::{
     PipelineFolder, folder_problems, folder_weights, inspect_folder, workload_weight_files, write_folder,
     write_seeded_folder,
@@ -40,7 +43,9 @@ const TRANSFORMER: &str = "transformer";
 /// transformer), the autoencoder, the text encoders.
 fn components(config: &PipelineConfig) -> Vec<&'static str> {
     let denoiser = if config.transformer.is_some() { TRANSFORMER } else { UNET };
-    [denoiser, VAE].into_iter().chain(TEXT_ENCODER_FOLDERS.into_iter().take(config.text_encoders.len())).collect()
+    // SD3's and Flux's T5 follows their CLIPs (`text_encoder_3/`, Flux's `text_encoder_2/`).
+    let texts = config.text_encoders.len() + usize::from(config.t5.is_some());
+    [denoiser, VAE].into_iter().chain(TEXT_ENCODER_FOLDERS.into_iter().take(texts)).collect()
 }
 
 /// The residual width and the last block of a transformer denoiser (for its diffusers names).
@@ -66,6 +71,18 @@ impl TextEncoder {
         match published_clip(config) {
             Some(published) => Ok(Self::Published(sd_clip::ClipTextTransformer::new(vb, &published)?)),
             None => Ok(Self::Custom(text_model::ClipTextTransformer::new(vb.pp("text_model"), &config.candle())?)),
+        }
+    }
+
+    /// The last hidden states and the penultimate layer's (SD3's conditioning); at shapes that are
+    /// not published ones the generic CLIP model gives the last layer only, which stands for both.
+    fn encode_layers(&self, ids: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        match self {
+            Self::Published(model) => model.forward_until_encoder_layer(ids, usize::MAX, -2),
+            Self::Custom(model) => {
+                let last = model.forward_with_mask(ids, usize::MAX)?;
+                Ok((last.clone(), last))
+            }
         }
     }
 
@@ -112,6 +129,7 @@ fn fingerprint(folder: &Path) -> Fingerprint {
         "vae/config.json",
         "text_encoder/config.json",
         "text_encoder_2/config.json",
+        "text_encoder_3/config.json",
         "transformer/config.json",
     ];
     configs
@@ -158,8 +176,9 @@ fn recorded_parameters(config: &PipelineConfig) -> Vec<ParamTensor> {
     }
     // Stable Diffusion with today's diffusers names (the autoencoder's `to_q` attention); SD3
     // Medium without the optional tensors of SD3.5's blocks.
+    // (T5's embedding under its `shared` name, as transformers saves it.)
     let presence = if matches!(config.pipeline, crate::suite::Pipeline::Sd3(_)) {
-        super::recording::Presence::None
+        super::recording::Presence::Names(std::iter::once("text_encoder_3.shared.weight".to_owned()).collect())
     } else {
         super::recording::Presence::All
     };
@@ -212,6 +231,7 @@ mod tests {
             vae: config::VaeConfig::default(),
             text_encoders: vec![TextEncoderConfig::default()],
             v_prediction: false,
+            t5: None,
         };
         let params = recorded_parameters(&config);
         let count = |prefix: &str| -> usize {
@@ -253,8 +273,8 @@ mod tests {
         Ok(())
     }
 
-    /// SD3 (in f16: candle's MMDiT embeds timesteps in f16) and Flux build at the tiny preset,
-    /// predict a velocity of the latent's shape from seeded text embeddings, and decode 8×.
+    /// SD3 (in f16: candle's MMDiT embeds timesteps in f16) and Flux build at the tiny preset with
+    /// their CLIP and T5 encoders, predict a velocity of the latent's shape, and decode 8×.
     #[test]
     fn sd3_and_flux_predict_and_decode_at_the_tiny_preset() -> candle_core::Result<()> {
         use crate::suite::{FluxVariant, Sd3Variant};
@@ -273,9 +293,15 @@ mod tests {
                 .map(|(name, t)| Ok((name, t.to_dtype(dtype)?)))
                 .collect::<candle_core::Result<_>>()?;
             let built = ImagePipeline::build(&config, VarBuilder::from_tensors(weights, dtype, &Device::Cpu), None)?;
-            assert!(!built.has_text_encoder(), "{pipeline}: seeded text embeddings");
+            assert!(built.has_text_encoder(), "{pipeline}: CLIP and T5 at the tiny preset");
             let ids = Tensor::new(&[[5u32; 77], [9u32; 77]], &Device::Cpu)?;
             let conditioning = built.encode_text(&ids)?;
+            // SD3: both CLIPs' 77 tokens then T5's 256; Flux: T5's (256 schnell, 512 dev), and the
+            // pooled text the transformer takes.
+            let tokens = config::seeded_text_tokens(pipeline);
+            assert_eq!(conditioning.context.dims(), &[2, tokens, 64], "{pipeline}");
+            let pooled = conditioning.pooled.as_ref().map(|pooled| pooled.dims().to_vec());
+            assert_eq!(pooled, Some(vec![2, if pipeline == Pipeline::Sd3(Sd3Variant::Medium) { 64 } else { 32 }]));
             let latent = Tensor::zeros((2, 16, 8, 6), dtype, &Device::Cpu)?;
             let velocity = built.predict(&latent, 700.0, &conditioning, 3.5)?;
             assert_eq!(velocity.dims(), latent.dims(), "{pipeline}");

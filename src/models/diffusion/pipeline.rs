@@ -10,6 +10,7 @@ use candle_transformers::models::mmdit;
 use candle_transformers::models::stable_diffusion::{schedulers, unet_2d, vae};
 
 use super::config::{TransformerDenoiser, seeded_text_tokens};
+use super::flow_text::FlowText;
 use super::{PipelineConfig, TEXT_ENCODER_FOLDERS, TRANSFORMER, TextEncoder, UNET, VAE};
 use crate::suite::Pipeline;
 
@@ -40,6 +41,8 @@ struct Decoder {
 pub struct ImagePipeline {
     pipeline: Pipeline,
     text_encoders: Vec<TextEncoder>,
+    /// SD3's or Flux's text encoders, when the pipeline has them.
+    flow_text: Option<FlowText>,
     denoiser: Denoiser,
     decoder: Decoder,
     /// Widths of the seeded text embeddings (tokens, pooled) of SD3 and Flux.
@@ -55,11 +58,26 @@ impl ImagePipeline {
         vb: VarBuilder,
         sliced_attention: Option<usize>,
     ) -> candle_core::Result<Self> {
+        // SD3's and Flux's encoders are built as their pipelines use them (or seeded embeddings
+        // stand for them); Stable Diffusion's give their last hidden states.
+        let flow = config.transformer.is_some();
         let text_encoders = TEXT_ENCODER_FOLDERS
             .iter()
             .zip(&config.text_encoders)
+            .filter(|_| !flow)
             .map(|(folder, encoder)| TextEncoder::build(encoder, vb.pp(*folder)))
             .collect::<candle_core::Result<Vec<_>>>()?;
+        let flow_text = match (&config.t5, flow) {
+            (Some(t5), true) => Some(FlowText::build(
+                config.pipeline,
+                &config.text_encoders,
+                &TEXT_ENCODER_FOLDERS,
+                TEXT_ENCODER_FOLDERS[config.text_encoders.len()],
+                t5,
+                &vb,
+            )?),
+            _ => None,
+        };
         let (denoiser, seeded_text) = match &config.transformer {
             None => {
                 let unet = unet_2d::UNet2DConditionModel::new(
@@ -84,7 +102,7 @@ impl ImagePipeline {
                     frequency_embedding_size: 256,
                 };
                 let model = mmdit::model::MMDiT::new(&mmdit_config, false, vb.pp(TRANSFORMER))?;
-                (Denoiser::Mmdit(Box::new(model)), Some((*context, *pooled)))
+                (Denoiser::Mmdit(Box::new(model)), flow_text.is_none().then_some((*context, *pooled)))
             }
             Some(TransformerDenoiser::Flux {
                 hidden,
@@ -111,7 +129,7 @@ impl ImagePipeline {
                     guidance_embed: *guidance_embed,
                 };
                 let model = flux::model::Flux::new(&flux_config, vb.pp(TRANSFORMER))?;
-                (Denoiser::Flux(Box::new(model)), Some((*context, *pooled)))
+                (Denoiser::Flux(Box::new(model)), flow_text.is_none().then_some((*context, *pooled)))
             }
         };
         // Every family's autoencoder is diffusers' `AutoencoderKL` (SD3's and Flux's without the
@@ -119,12 +137,21 @@ impl ImagePipeline {
         let decoder =
             vae::AutoEncoderKL::new(vb.pp(VAE), config.vae.in_channels, config.vae.out_channels, config.candle_vae())?;
         let decoder = Decoder { model: decoder, scaling: config.vae.scaling_factor, shift: config.vae.shift_factor };
-        Ok(Self { pipeline: config.pipeline, text_encoders, denoiser, decoder, seeded_text, dtype: vb.dtype() })
+        Ok(Self {
+            pipeline: config.pipeline,
+            text_encoders,
+            flow_text,
+            denoiser,
+            decoder,
+            seeded_text,
+            dtype: vb.dtype(),
+        })
     }
 
-    /// Whether the pipeline has text encoders (SD 1.x–XL); SD3 and Flux take seeded embeddings.
+    /// Whether the pipeline runs text encoders (a stage of its own), rather than taking seeded
+    /// embeddings (SD3 and Flux without their encoders).
     pub fn has_text_encoder(&self) -> bool {
-        !self.text_encoders.is_empty()
+        !self.text_encoders.is_empty() || self.flow_text.is_some()
     }
 
     /// Whether classifier-free guidance doubles the batch (not Flux: its dev variant takes the
@@ -136,6 +163,9 @@ impl ImagePipeline {
     /// The text conditioning from token ids `[batch, tokens]`: the encoders' outputs side by
     /// side; for SD3 and Flux, seeded embeddings (the ids' first value seeds them).
     pub fn encode_text(&self, ids: &Tensor) -> candle_core::Result<Conditioning> {
+        if let Some(flow_text) = &self.flow_text {
+            return flow_text.encode(ids);
+        }
         if let Some((context, pooled)) = self.seeded_text {
             let rows = ids.dim(0)?;
             let seed = u64::from(ids.flatten_all()?.get(0)?.to_scalar::<u32>()?);
