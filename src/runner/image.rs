@@ -107,7 +107,7 @@ impl ImageGenerationStepper {
         let (pipeline, build_secs) = timed(setup.device, || {
             let weights = owned_weights(&uploaded.weights, setup.dtype, None)?;
             let vb = candle_nn::VarBuilder::from_tensors(weights, setup.dtype, setup.device);
-            ImagePipeline::build(config, vb, sliced_attention)
+            ImagePipeline::build_quantized(config, vb, sliced_attention, setup.quantization)
         })?;
         let tokens = config.text_encoders.first().map_or(77, |encoder| encoder.max_position_embeddings);
         // Without text encoders (SD3, Flux) the ids only seed the text embeddings.

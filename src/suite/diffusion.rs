@@ -277,11 +277,17 @@ pub(super) fn image_phase_problems(generation: &ImageGenerationSpec, phase: &Pha
             .into_iter()
             .map(|message| format!(": {message}"))
             .collect();
-    if phase.quantization.is_some() {
-        messages.push(format!(
-            ": phase `{}` quantizes, but candle-transformers has no quantized form of this pipeline here (drop `quantization`)",
+    let flux = matches!(model, ModelSpec::Diffusion(DiffusionSpec { pipeline: Pipeline::Flux(_), .. }));
+    match phase.quantization {
+        Some(_) if !flux => messages.push(format!(
+            ": phase `{}` quantizes, but candle-transformers has a quantized form of Flux's transformer only, not of this pipeline (drop `quantization`)",
             phase.name
-        ));
+        )),
+        Some(quantization) if phase.dtype != super::DTypeSpec::F32 => messages.push(format!(
+            ": phase `{}` quantizes Flux's transformer to {quantization} in {}, but candle-transformers' quantized Flux runs in F32 (set `dtype: F32`)",
+            phase.name, phase.dtype
+        )),
+        _ => {}
     }
     if let ModelSpec::Diffusion(DiffusionSpec { pipeline: Pipeline::Sd3(_), .. }) = model
         && phase.dtype != super::DTypeSpec::F16

@@ -52,6 +52,7 @@ pub const EXAMPLE_SUITES: &[(&str, &str)] = &[
     ("diffusion.ron", include_str!("../../suites/diffusion.ron")),
     ("diffusion-real.ron", include_str!("../../suites/diffusion-real.ron")),
     ("diffusion-flow.ron", include_str!("../../suites/diffusion-flow.ron")),
+    ("flux-quantized.ron", include_str!("../../suites/flux-quantized.ron")),
     ("llm.ron", include_str!("../../suites/llm.ron")),
     ("llm-files.ron", include_str!("../../suites/llm-files.ron")),
     ("batch-sweep.ron", include_str!("../../suites/batch-sweep.ron")),

@@ -280,3 +280,47 @@ fn sd3_and_flux_folders_run_their_text_encoders_steps_and_decode() -> TestResult
     ));
     Ok(())
 }
+
+/// Flux's transformer quantized in memory (candle-transformers' quantized Flux): a Q8_0 phase runs
+/// its generations and stays close to f32; Q4K, whose blocks are wider than the tiny transformer,
+/// fails with the reason while the rest runs; quantizing another pipeline, or Flux outside F32,
+/// is refused before anything runs.
+#[test]
+fn flux_runs_quantized_and_other_pipelines_refuse_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let suite = dir.path().join("quantized.ron");
+    let write = |model: &str, phases: &str| {
+        std::fs::write(
+            &suite,
+            format!(
+                r#"Suite(version: 1, name: "flux-quantized",
+    settings: Settings(warmup_steps: 2, min_steps: 2, max_steps: 6, min_secs: 0.0, max_secs: 5.0, seed: 5),
+    workloads: [Workload(name: "flux", model: Diffusion(preset: TinyRandom, pipeline: {model}),
+                         mode: ImageGeneration(steps: 2, width: 32, height: 32, guidance: 1.0))],
+    phases: [Phase(name: "f32"), {phases}],
+    baseline: "f32")"#
+            ),
+        )
+    };
+    write("Flux(Schnell)", r#"Phase(name: "q8_0", quantization: Q8_0), Phase(name: "q4k", quantization: Q4K)"#)?;
+    let out = dir.path().join("out");
+    phasebench().arg("run").arg(&suite).arg("--out").arg(&out).assert().code(1);
+    let result = load_result(&out.read_dir()?.next().ok_or("no result directory")??.path())?;
+    let run = |phase: &str| result.runs.iter().find(|run| run.phase == phase).ok_or(format!("no {phase} run"));
+    let q8 = run("q8_0")?;
+    assert_eq!(q8.status, RunStatus::Completed, "{:?}", q8.status);
+    let cosine = q8.accuracy.as_ref().and_then(|accuracy| accuracy.cosine_similarity).ok_or("no accuracy")?;
+    assert!(cosine > 0.9 && cosine < 1.0, "Q8_0 stays close to f32 but is not it: {cosine}");
+    let q4k = format!("{:?}", run("q4k")?.status);
+    assert!(q4k.contains("q4k blocks are 256 wide"), "{q4k}");
+    write("Flux(Schnell)", r#"Phase(name: "q8_0 f16", dtype: F16, quantization: Q8_0)"#)?;
+    phasebench().arg("validate").arg(&suite).assert().code(2).stderr(contains("quantized Flux runs in F32"));
+    write("StableDiffusion(V1_5)", r#"Phase(name: "q8_0", quantization: Q8_0)"#)?;
+    phasebench()
+        .arg("validate")
+        .arg(&suite)
+        .assert()
+        .code(2)
+        .stderr(contains("a quantized form of Flux's transformer only"));
+    Ok(())
+}

@@ -9,6 +9,7 @@ mod flow_text;
 mod folder;
 mod pipeline;
 mod presets;
+mod quantized;
 mod reference;
 pub mod transformer;
 
@@ -182,7 +183,17 @@ fn recorded_parameters(config: &PipelineConfig) -> Vec<ParamTensor> {
     } else {
         super::recording::Presence::All
     };
-    let params = super::recording::record(presence, |vb| ImagePipeline::build(config, vb, None));
+    let mut params = super::recording::record(presence, |vb| ImagePipeline::build(config, vb, None));
+    // Flux's transformer layers a quantized phase stores in blocks (Q8_0's and Q4_0's of 32; Q4K's
+    // 256-wide blocks leave a 64-wide input such as `img_in` in f32 too), for its weight bytes.
+    if matches!(config.pipeline, crate::suite::Pipeline::Flux(_)) {
+        for param in &mut params {
+            param.quantizable = param.name.starts_with("transformer.")
+                && param.name.ends_with(".weight")
+                && param.shape.len() == 2
+                && param.shape[1].is_multiple_of(32);
+        }
+    }
     cache.lock().unwrap_or_else(PoisonError::into_inner).insert(key, params.clone());
     params
 }

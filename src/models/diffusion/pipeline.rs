@@ -11,8 +11,11 @@ use candle_transformers::models::stable_diffusion::{schedulers, unet_2d, vae};
 
 use super::config::{TransformerDenoiser, seeded_text_tokens};
 use super::flow_text::FlowText;
+use super::quantized::quantized_flux;
 use super::{PipelineConfig, TEXT_ENCODER_FOLDERS, TRANSFORMER, TextEncoder, UNET, VAE};
+use crate::models::ParamTensor;
 use crate::suite::Pipeline;
+use crate::suite::Quantization;
 
 /// What a denoising step is conditioned on: the text tokens, and for SD3 and Flux the pooled text
 /// embedding.
@@ -27,7 +30,13 @@ pub struct Conditioning {
 enum Denoiser {
     Unet(Box<unet_2d::UNet2DConditionModel>),
     Mmdit(Box<mmdit::model::MMDiT>),
-    Flux(Box<flux::model::Flux>),
+    /// Flux's transformer, dense or quantized; `one_at_a_time`: candle 0.11's quantized Flux
+    /// takes one image per call (its attention hands a strided slice to a quantized layer, which
+    /// needs a contiguous input, as soon as the batch is above 1).
+    Flux {
+        model: Box<dyn WithForward>,
+        one_at_a_time: bool,
+    },
 }
 
 /// The KL autoencoder and the scale and shift latents are stored with.
@@ -58,6 +67,20 @@ impl ImagePipeline {
         vb: VarBuilder,
         sliced_attention: Option<usize>,
     ) -> candle_core::Result<Self> {
+        Self::build_quantized(config, vb, sliced_attention, None)
+    }
+
+    /// [`Self::build`], with Flux's transformer quantized in memory to `quantization` (the only
+    /// denoiser candle-transformers has a quantized form of; others refuse it).
+    pub fn build_quantized(
+        config: &PipelineConfig,
+        vb: VarBuilder,
+        sliced_attention: Option<usize>,
+        quantization: Option<Quantization>,
+    ) -> candle_core::Result<Self> {
+        if quantization.is_some() && !matches!(config.pipeline, Pipeline::Flux(_)) {
+            candle_core::bail!("candle-transformers has no quantized form of {}", config.pipeline);
+        }
         // SD3's and Flux's encoders are built as their pipelines use them (or seeded embeddings
         // stand for them); Stable Diffusion's give their last hidden states.
         let flow = config.transformer.is_some();
@@ -128,8 +151,22 @@ impl ImagePipeline {
                     qkv_bias: true,
                     guidance_embed: *guidance_embed,
                 };
-                let model = flux::model::Flux::new(&flux_config, vb.pp(TRANSFORMER))?;
-                (Denoiser::Flux(Box::new(model)), flow_text.is_none().then_some((*context, *pooled)))
+                let model: Box<dyn WithForward> = match quantization {
+                    Some(quantization) => {
+                        let prefix = format!("{TRANSFORMER}.");
+                        let params: Vec<ParamTensor> = super::recorded_parameters(config)
+                            .into_iter()
+                            .filter_map(|param| {
+                                let name = param.name.strip_prefix(&prefix)?.to_owned();
+                                Some(ParamTensor { name, ..param })
+                            })
+                            .collect();
+                        Box::new(quantized_flux(&flux_config, &params, &vb.pp(TRANSFORMER), quantization)?)
+                    }
+                    None => Box::new(flux::model::Flux::new(&flux_config, vb.pp(TRANSFORMER))?),
+                };
+                let one_at_a_time = quantization.is_some();
+                (Denoiser::Flux { model, one_at_a_time }, flow_text.is_none().then_some((*context, *pooled)))
             }
         };
         // Every family's autoencoder is diffusers' `AutoencoderKL` (SD3's and Flux's without the
@@ -204,7 +241,19 @@ impl ImagePipeline {
                 let t = Tensor::full(timestep as f32, (batch,), latent.device())?;
                 model.forward(latent, &t, pooled()?, &conditioning.context, None)
             }
-            Denoiser::Flux(model) => {
+            Denoiser::Flux { one_at_a_time: true, .. } if batch > 1 => {
+                let rows = (0..batch)
+                    .map(|row| {
+                        let one = Conditioning {
+                            context: conditioning.context.narrow(0, row, 1)?,
+                            pooled: Some(pooled()?.narrow(0, row, 1)?),
+                        };
+                        self.predict(&latent.narrow(0, row, 1)?, timestep, &one, guidance)
+                    })
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+                Tensor::cat(&rows, 0)
+            }
+            Denoiser::Flux { model, .. } => {
                 let (_, channels, height, width) = latent.dims4()?;
                 let state = flux::sampling::State::new(
                     &conditioning.context.narrow(0, 0, 1)?,
