@@ -16,7 +16,7 @@ pub use rounds::RoundSteps;
 pub use store::{
     EMBEDDED_RESULT_ID, RESULT_FILE_NAME, ResultError, ResultStore, file_name_safe, load_result, parse_result,
 };
-pub use text::{FileLoadRecord, GgufRecord, TextGenerationRecord};
+pub use text::{ComponentLoad, FileLoadRecord, GgufRecord, TextGenerationRecord};
 pub use time::Timestamp;
 
 use serde::{Deserialize, Serialize};

@@ -72,6 +72,21 @@ pub struct FileLoadRecord {
     /// model in one call), so it is the run's whole load.
     #[serde(default)]
     pub includes_build: bool,
+    /// Each component's share of the read, for a pipeline read from a diffusers folder (the UNet
+    /// or transformer, the autoencoder, each text encoder), in reading order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentLoad>,
+}
+
+/// One component of a pipeline folder read from its files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComponentLoad {
+    /// The component's folder (`unet`, `vae`, `text_encoder`…).
+    pub component: String,
+    /// Bytes of its files.
+    pub bytes: u64,
+    /// Seconds to read them into f32 weights.
+    pub read_secs: f64,
 }
 
 impl FileLoadRecord {
@@ -83,8 +98,14 @@ impl FileLoadRecord {
             None => String::new(),
         };
         let verb = if self.includes_build { "read and build" } else { "read" };
+        let components: Vec<String> = self
+            .components
+            .iter()
+            .map(|load| format!("{} {}", load.component, crate::units::format_secs(load.read_secs)))
+            .collect();
+        let components = if components.is_empty() { String::new() } else { format!(": {}", components.join(", ")) };
         format!(
-            "{verb} {} in {}{cache}",
+            "{verb} {} in {}{cache}{components}",
             crate::units::format_bytes(self.bytes as f64),
             crate::units::format_secs(self.read_secs)
         )

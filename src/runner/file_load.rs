@@ -38,7 +38,7 @@ pub fn timed_read<T>(paths: &[PathBuf], read: impl FnOnce() -> T) -> (T, FileLoa
     let start = Instant::now();
     let value = read();
     let read_secs = start.elapsed().as_secs_f64();
-    (value, FileLoadRecord { bytes, read_secs, page_cache_fraction, includes_build: false })
+    (value, FileLoadRecord { bytes, read_secs, page_cache_fraction, includes_build: false, components: Vec::new() })
 }
 
 /// The files a workload's weights are read from: a folder's safetensors or a `weights` file.

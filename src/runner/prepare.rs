@@ -48,8 +48,13 @@ impl PreparedWorkload {
             ModelSpec::Diffusion(spec) if spec.path.is_some() => Some(spec),
             _ => None,
         };
+        // A pipeline folder's read is told per component.
+        let mut components = Vec::new();
         let obtain = || match (diffusion_folder, file_model, &weights_file) {
-            (Some(spec), _, _) => models::diffusion::folder_weights(spec),
+            (Some(spec), _, _) => models::diffusion::folder_weights_timed(spec).map(|(weights, loads)| {
+                components = loads;
+                weights
+            }),
             (None, Some(model), _) => super::text::file_weights(model),
             (None, None, Some(file)) => models::load_weights(arch, file).map_err(|error| error.to_string()),
             (None, None, None) => models::generate_weights(arch, seed)
@@ -58,6 +63,7 @@ impl PreparedWorkload {
         let files = models::diffusion::workload_weight_files(&workload.model)
             .unwrap_or_else(|| super::file_load::weight_files(file_model, weights_file.as_deref()));
         let (outcome, file_load) = super::file_load::timed_read(&files, || catch_unwind(AssertUnwindSafe(obtain)));
+        let file_load = crate::results::FileLoadRecord { components, ..file_load };
         self.file_load = (!files.is_empty() && matches!(outcome, Ok(Ok(_)))).then_some(file_load);
         self.weights = match outcome {
             Ok(outcome) => outcome,

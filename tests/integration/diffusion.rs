@@ -103,7 +103,13 @@ fn a_pipeline_folder_runs_with_stage_times_image_fidelity_and_thumbnails() -> Te
         );
         let image = generation.image.as_ref().ok_or("no image record")?;
         assert!(image.thumbnail_png.as_ref().is_some_and(|png| png.starts_with("iVBORw0KGgo")), "{}", run.label());
-        assert!(run.file_load.as_ref().is_some_and(|load| load.bytes > 0), "{}: the folder's read", run.label());
+        let load = run.file_load.as_ref().ok_or("no file load record")?;
+        assert!(load.bytes > 0, "{}: the folder's read", run.label());
+        // Told per component, in reading order, adding up to the whole read's bytes.
+        let components: Vec<&str> = load.components.iter().map(|part| part.component.as_str()).collect();
+        assert_eq!(components, ["unet", "vae", "text_encoder"], "{}", run.label());
+        assert_eq!(load.components.iter().map(|part| part.bytes).sum::<u64>(), load.bytes, "{}", run.label());
+        assert!(load.text().contains("unet "), "{}", load.text());
         let per_image =
             image.per_image_speedup.map(|speedup| speedup.low <= speedup.ratio && speedup.ratio <= speedup.high);
         assert_eq!(

@@ -14,6 +14,7 @@ use super::{
     text_encoder_problem, transformer, transformer_shape,
 };
 use crate::models::{ParamTensor, Weights};
+use crate::results::ComponentLoad;
 use crate::suite::{DiffusionSpec, ModelSpec};
 
 /// A component folder's safetensors files: the full-precision ones when the folder also holds
@@ -56,12 +57,20 @@ pub fn workload_weight_files(model: &ModelSpec) -> Option<Vec<PathBuf>> {
 /// against the tensors the configured pipeline needs: a missing tensor or a shape that differs is
 /// an error naming the component, the tensor and both shapes.
 pub fn folder_weights(spec: &DiffusionSpec) -> Result<Weights, String> {
+    folder_weights_timed(spec).map(|(weights, _)| weights)
+}
+
+/// [`folder_weights`], with each component's bytes and reading time.
+pub fn folder_weights_timed(spec: &DiffusionSpec) -> Result<(Weights, Vec<ComponentLoad>), String> {
     let Some(path) = &spec.path else { return Err("Diffusion without a folder has no files to read".into()) };
     let folder = path.location();
     let config = pipeline_config(spec)?;
     let mut weights = Weights::new();
     let mut transformer = HashMap::new();
+    let mut loads: Vec<ComponentLoad> = Vec::new();
     for (component, file) in pipeline_files(&folder, &config)? {
+        let start = std::time::Instant::now();
+        let bytes = std::fs::metadata(&file).map(|meta| meta.len()).unwrap_or(0);
         let tensors = candle_core::safetensors::load(&file, &Device::Cpu)
             .map_err(|error| format!("{}: {error}", file.display()))?;
         for (name, tensor) in tensors {
@@ -71,6 +80,14 @@ pub fn folder_weights(spec: &DiffusionSpec) -> Result<Weights, String> {
             } else {
                 weights.insert(format!("{component}.{name}"), tensor);
             }
+        }
+        let read_secs = start.elapsed().as_secs_f64();
+        match loads.last_mut().filter(|load| load.component == component) {
+            Some(load) => {
+                load.bytes += bytes;
+                load.read_secs += read_secs;
+            }
+            None => loads.push(ComponentLoad { component: component.to_owned(), bytes, read_secs }),
         }
     }
     // SD3's and Flux's transformers under the original names candle builds them with.
@@ -85,7 +102,7 @@ pub fn folder_weights(spec: &DiffusionSpec) -> Result<Weights, String> {
         ImagePipeline::build(&config, vb, None)
     });
     check_weights(&folder, &config, &needed, &weights)?;
-    Ok(weights)
+    Ok((weights, loads))
 }
 
 /// Why `weights` cannot build a pipeline that needs `needed` (at most three tensors named).
