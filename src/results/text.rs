@@ -78,16 +78,7 @@ pub struct FileLoadRecord {
     pub components: Vec<ComponentLoad>,
 }
 
-/// One component of a pipeline folder read from its files.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ComponentLoad {
-    /// The component's folder (`unet`, `vae`, `text_encoder`…).
-    pub component: String,
-    /// Bytes of its files.
-    pub bytes: u64,
-    /// Seconds to read them into f32 weights.
-    pub read_secs: f64,
-}
+pub use crate::models::diffusion::ComponentLoad;
 
 impl FileLoadRecord {
     /// One line: bytes, seconds and the page-cache state, e.g. `read 1.2 GiB in 0.80 s (98 % in

@@ -14,7 +14,6 @@ use super::{
     text_encoder_problem, transformer, transformer_shape,
 };
 use crate::models::{ParamTensor, Weights};
-use crate::results::ComponentLoad;
 use crate::suite::{DiffusionSpec, ModelSpec};
 
 /// A component folder's safetensors files: the full-precision ones when the folder also holds
@@ -58,6 +57,17 @@ pub fn workload_weight_files(model: &ModelSpec) -> Option<Vec<PathBuf>> {
 /// an error naming the component, the tensor and both shapes.
 pub fn folder_weights(spec: &DiffusionSpec) -> Result<Weights, String> {
     folder_weights_timed(spec).map(|(weights, _)| weights)
+}
+
+/// One component of a pipeline folder read from its files.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ComponentLoad {
+    /// The component's folder (`unet`, `vae`, `text_encoder`…).
+    pub component: String,
+    /// Bytes of its files.
+    pub bytes: u64,
+    /// Seconds to read them into f32 weights.
+    pub read_secs: f64,
 }
 
 /// [`folder_weights`], with each component's bytes and reading time.

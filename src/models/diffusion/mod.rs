@@ -26,8 +26,8 @@ use candle_transformers::models::stable_diffusion::clip as sd_clip;
 pub use config::{PipelineConfig, TEXT_ENCODER_FOLDERS, TextEncoderConfig};
 pub use flow_text::{T5EncoderConfig, t5_tokens};
 pub use folder::{
-    PipelineFolder, folder_problems, folder_weights, folder_weights_timed, inspect_folder, workload_weight_files,
-    write_folder, write_seeded_folder,
+    ComponentLoad, PipelineFolder, folder_problems, folder_weights, folder_weights_timed, inspect_folder,
+    workload_weight_files, write_folder, write_seeded_folder,
 };
 pub use pipeline::{Conditioning, FlowMatchEuler, ImagePipeline};
 pub use reference::reference_io;
