@@ -212,11 +212,8 @@ pub enum TransformerDenoiser {
 /// encoders give in diffusers: SD3 77 CLIP + 256 T5 tokens, Flux schnell 256 and dev 512 T5
 /// tokens (the denoiser attends over them at every step, so they weigh on its time).
 pub fn seeded_text_tokens(pipeline: Pipeline) -> usize {
-    match pipeline {
-        Pipeline::Flux(crate::suite::FluxVariant::Dev) => 512,
-        Pipeline::Flux(_) => 256,
-        _ => 77 + 256,
-    }
+    let clip_tokens = if matches!(pipeline, Pipeline::Sd3(_)) { 77 } else { 0 };
+    clip_tokens + super::flow_text::t5_tokens(pipeline)
 }
 
 /// Everything a pipeline is built from.
